@@ -1,0 +1,46 @@
+#include "mpi/cli.h"
+
+#include <iostream>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/threads.h"
+#include "mpi/comm.h"
+
+namespace rr::cli {
+
+bool parse(const CommandSpec& spec, po::options_description options, const std::vector<std::string>& args,
+           po::variables_map& vm, const po::positional_options_description* positional) {
+  po::options_description common("Common options");
+  common.add_options()("help,h", "show this help")(
+      "threads", po::value<int>()->default_value(0), "torch and OpenMP threads per rank (0: cores / ranks on node)")(
+      "log-level", po::value<std::string>()->default_value("info"),
+      "trace, debug, info, warn, error, critical or off");
+  po::options_description all;
+  all.add(options).add(common);
+  try {
+    auto parser = po::command_line_parser(args).options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: routerretriever " << spec.name << " " << spec.synopsis << "\n\n"
+                << spec.summary << "\n\n"
+                << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    RR_THROW(Usage, "{}: {} (see routerretriever {} --help)", spec.name, e.what(), spec.name);
+  }
+  int rank = 0, ranks = 1;
+  if (mpi::Environment::initialized()) {
+    auto world = mpi::Comm::world();
+    rank = world.rank();
+    ranks = world.size();
+  }
+  setup_logging(vm["log-level"].as<std::string>(), rank, ranks);
+  set_threads(vm["threads"].as<int>(), mpi::Environment::node_placement().size);
+  return true;
+}
+
+}  // namespace rr::cli

@@ -1,0 +1,33 @@
+// Command-line plumbing shared by every subcommand: Boost.Program_options with the common options
+// (--help, --threads, --log-level), logging set-up with the rank, and the subcommand table.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+#include <vector>
+
+namespace rr::cli {
+
+namespace po = boost::program_options;
+
+struct CommandSpec {
+  std::string name;      // "measure", "convert smart", ...
+  std::string synopsis;  // one line after "usage: routerretriever <name> "
+  std::string summary;   // what it does, for --help
+};
+
+// Parses `args` against `options` plus the common options; on --help prints usage and returns false.
+// Sets the thread count and installs the logger (with the MPI rank when MPI is initialised).
+// Throws Usage on unknown options or bad values.
+bool parse(const CommandSpec& spec, po::options_description options, const std::vector<std::string>& args,
+           po::variables_map& vm, const po::positional_options_description* positional = nullptr);
+
+// Reads a required option, throwing Usage naming it when absent.
+template <typename T>
+T required(const po::variables_map& vm, const std::string& name) {
+  if (!vm.count(name)) throw po::required_option(name);
+  return vm[name].as<T>();
+}
+
+}  // namespace rr::cli

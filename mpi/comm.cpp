@@ -1,0 +1,258 @@
+#include "mpi/comm.h"
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdlib>
+#include <limits>
+
+#include "common/error.h"
+#include "mpi/parallel_h5.h"
+
+namespace rr::mpi {
+
+namespace {
+
+void check(int code, const char* what, int rank) {
+  if (code == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, msg, &len);
+  RR_THROW(Runtime, "MPI {} failed on rank {}: {}", what, rank, std::string(msg, static_cast<size_t>(len)));
+}
+
+// MPI counts are int: move large buffers in pieces of at most 1 GiB.
+constexpr int64_t kMaxPiece = int64_t{1} << 30;
+
+}  // namespace
+
+struct Comm::Impl {
+  MPI_Comm comm = MPI_COMM_NULL;
+  bool owned = false;
+  ~Impl() {
+    if (owned && comm != MPI_COMM_NULL) {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized) MPI_Comm_free(&comm);
+    }
+  }
+};
+
+Environment::Environment(int& argc, char**& argv) {
+  int provided = 0;
+  // FUNNELED: only the main thread calls MPI; torch/OpenMP threads never do.
+  int code = MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  if (code != MPI_SUCCESS) RR_THROW(Runtime, "MPI_Init_thread failed");
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+Environment::~Environment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+bool Environment::initialized() {
+  int flag = 0;
+  MPI_Initialized(&flag);
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  return flag && !finalized;
+}
+
+Environment::NodePlacement Environment::node_placement() {
+  NodePlacement p;
+  if (!initialized()) return p;
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &p.rank);
+  MPI_Comm_size(node, &p.size);
+  MPI_Comm_free(&node);
+  return p;
+}
+
+Comm::Comm(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  if (impl_->comm != MPI_COMM_NULL) {
+    MPI_Comm_rank(impl_->comm, &rank_);
+    MPI_Comm_size(impl_->comm, &size_);
+  }
+}
+
+Comm::~Comm() = default;
+Comm::Comm(Comm&&) noexcept = default;
+Comm& Comm::operator=(Comm&&) noexcept = default;
+
+Comm Comm::world() {
+  if (!Environment::initialized()) RR_THROW(Runtime, "MPI is not initialised (no rr::mpi::Environment)");
+  auto impl = std::make_unique<Impl>();
+  impl->comm = MPI_COMM_WORLD;
+  return Comm(std::move(impl));
+}
+
+void Comm::barrier() const { check(MPI_Barrier(impl_->comm), "barrier", rank_); }
+
+Comm Comm::split(int color, int key) const {
+  auto impl = std::make_unique<Impl>();
+  check(MPI_Comm_split(impl_->comm, color, key, &impl->comm), "comm split", rank_);
+  MPI_Comm_set_errhandler(impl->comm, MPI_ERRORS_RETURN);
+  impl->owned = true;
+  return Comm(std::move(impl));
+}
+
+void Comm::abort(int code) const {
+  MPI_Abort(impl_->comm, code);
+  std::abort();
+}
+
+void Comm::bcast_bytes(void* data, int64_t bytes, int root) const {
+  auto* p = static_cast<char*>(data);
+  for (int64_t off = 0; off < bytes; off += kMaxPiece)
+    check(MPI_Bcast(p + off, static_cast<int>(std::min(kMaxPiece, bytes - off)), MPI_BYTE, root, impl_->comm),
+          "broadcast", rank_);
+}
+
+std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vector<int64_t>& counts, bool all,
+                                      int root) const {
+  counts.assign(static_cast<size_t>(size_), 0);
+  if (all)
+    check(MPI_Allgather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, impl_->comm), "allgather", rank_);
+  else
+    check(MPI_Gather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, root, impl_->comm), "gather", rank_);
+  int64_t total = 0;
+  for (auto c : counts) total += c;
+  if (!all && rank_ != root) total = 0;
+  std::vector<char> out(static_cast<size_t>(total));
+  if (all) {
+    // Broadcast each rank's piece in turn: no int-count limit, and the result is identical on every rank.
+    int64_t off = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_ && counts[r] > 0) std::memcpy(out.data() + off, data, static_cast<size_t>(counts[r]));
+      bcast_bytes(out.data() + off, counts[r], r);
+      off += counts[r];
+    }
+    return out;
+  }
+  bool small = total < kMaxPiece && bytes < kMaxPiece;
+  int small_all = 0, small_me = small ? 1 : 0;
+  check(MPI_Allreduce(&small_me, &small_all, 1, MPI_INT, MPI_MIN, impl_->comm), "allreduce", rank_);
+  if (small_all) {
+    std::vector<int> icounts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    for (int r = 0, off = 0; r < size_; ++r) {
+      icounts[r] = static_cast<int>(counts[r]);
+      displs[r] = off;
+      off += icounts[r];
+    }
+    check(MPI_Gatherv(data, static_cast<int>(bytes), MPI_BYTE, out.data(), icounts.data(), displs.data(), MPI_BYTE,
+                      root, impl_->comm),
+          "gatherv", rank_);
+    return out;
+  }
+  // Large: point-to-point in pieces.
+  if (rank_ == root) {
+    int64_t off = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (r == root) {
+        if (counts[r] > 0) std::memcpy(out.data() + off, data, static_cast<size_t>(counts[r]));
+      } else {
+        for (int64_t o = 0; o < counts[r]; o += kMaxPiece)
+          check(MPI_Recv(out.data() + off + o, static_cast<int>(std::min(kMaxPiece, counts[r] - o)), MPI_BYTE, r, 7,
+                         impl_->comm, MPI_STATUS_IGNORE),
+                "recv", rank_);
+      }
+      off += counts[r];
+    }
+  } else {
+    const char* p = static_cast<const char*>(data);
+    for (int64_t o = 0; o < bytes; o += kMaxPiece)
+      check(MPI_Send(p + o, static_cast<int>(std::min(kMaxPiece, bytes - o)), MPI_BYTE, root, 7, impl_->comm), "send",
+            rank_);
+  }
+  return out;
+}
+
+namespace {
+
+void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem,
+               MPI_Comm comm, int rank) {
+  auto* p = static_cast<char*>(data);
+  const int64_t piece = kMaxPiece / static_cast<int64_t>(elem);
+  for (int64_t off = 0; off < n; off += piece)
+    check(MPI_Allreduce(MPI_IN_PLACE, p + off * static_cast<int64_t>(elem), static_cast<int>(std::min(piece, n - off)),
+                        type, op, comm),
+          "allreduce", rank);
+}
+
+}  // namespace
+
+void Comm::allreduce_sum_double(double* d, int64_t n) const {
+  allreduce(d, n, MPI_DOUBLE, MPI_SUM, sizeof(double), impl_->comm, rank_);
+}
+void Comm::allreduce_sum_float(float* d, int64_t n) const {
+  allreduce(d, n, MPI_FLOAT, MPI_SUM, sizeof(float), impl_->comm, rank_);
+}
+void Comm::allreduce_sum_int64(int64_t* d, int64_t n) const {
+  allreduce(d, n, MPI_INT64_T, MPI_SUM, sizeof(int64_t), impl_->comm, rank_);
+}
+void Comm::allreduce_max_int64(int64_t* d, int64_t n) const {
+  allreduce(d, n, MPI_INT64_T, MPI_MAX, sizeof(int64_t), impl_->comm, rank_);
+}
+
+std::string Comm::bcast_string(std::string s, int root) const {
+  std::vector<char> v(s.begin(), s.end());
+  bcast(v, root);
+  return std::string(v.begin(), v.end());
+}
+
+namespace {
+
+std::vector<char> pack_strings(const std::vector<std::string>& v) {
+  std::vector<char> out;
+  for (const auto& s : v) {
+    int64_t n = static_cast<int64_t>(s.size());
+    out.insert(out.end(), reinterpret_cast<const char*>(&n), reinterpret_cast<const char*>(&n) + sizeof n);
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  return out;
+}
+
+std::vector<std::string> unpack_strings(const std::vector<char>& bytes) {
+  std::vector<std::string> out;
+  size_t off = 0;
+  while (off < bytes.size()) {
+    int64_t n;
+    std::memcpy(&n, bytes.data() + off, sizeof n);
+    off += sizeof n;
+    out.emplace_back(bytes.data() + off, static_cast<size_t>(n));
+    off += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Comm::allgather_strings(const std::vector<std::string>& local) const {
+  return unpack_strings(allgatherv(pack_strings(local)));
+}
+
+std::vector<std::string> Comm::gather_strings(const std::vector<std::string>& local, int root) const {
+  return unpack_strings(gatherv(pack_strings(local), root));
+}
+
+h5::Handle mpio_file_access(const Comm& comm) {
+  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (comm.size() > 1 && H5Pset_fapl_mpio(fapl.get(), comm.impl_->comm, MPI_INFO_NULL) < 0)
+    RR_THROW(Runtime, "H5Pset_fapl_mpio failed on rank {}", comm.rank());
+  return fapl;
+}
+
+Shard shard_of(int64_t n, int rank, int ranks, int64_t align) {
+  RR_CHECK(ranks > 0 && rank >= 0 && rank < ranks && align > 0, Runtime, "shard_of: rank {} of {}, align {}", rank,
+           ranks, align);
+  const int64_t units = (n + align - 1) / align;
+  const int64_t base = units / ranks, extra = units % ranks;
+  const int64_t u0 = rank * base + std::min<int64_t>(rank, extra);
+  const int64_t u1 = u0 + base + (rank < extra ? 1 : 0);
+  return {std::min(n, u0 * align), std::min(n, u1 * align)};
+}
+
+}  // namespace rr::mpi

@@ -1,0 +1,121 @@
+// The MPI runtime behind one thin RAII wrapper: the only place in rr that includes <mpi.h> is mpi/*.cpp.
+// Every MPI call's error becomes an rr::Error naming the rank. Collectives on trivially-copyable types are
+// templates over a few byte-level primitives.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace rr::h5 {
+class Handle;
+}
+
+namespace rr::mpi {
+
+// Initialises MPI (also without mpirun: a one-rank "singleton" world) and finalises it on destruction.
+class Environment {
+ public:
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  static bool initialized();
+  // This rank's index among the ranks on its node, and their number (for GPUs and thread counts).
+  struct NodePlacement {
+    int rank = 0, size = 1;
+  };
+  static NodePlacement node_placement();
+};
+
+class Comm {
+ public:
+  static Comm world();
+  ~Comm();
+  Comm(Comm&&) noexcept;
+  Comm& operator=(Comm&&) noexcept;
+  Comm(const Comm&) = delete;
+  Comm& operator=(const Comm&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+  void barrier() const;
+  // Ranks with the same color form a new communicator, ordered by key (then by rank).
+  Comm split(int color, int key) const;
+  // Exits the whole job: used when one rank fails and the others would wait forever.
+  [[noreturn]] void abort(int code) const;
+
+  // Byte-level primitives.
+  void bcast_bytes(void* data, int64_t bytes, int root) const;
+  // Every rank contributes `bytes`; returns the concatenation in rank order on every rank (all=true) or root.
+  std::vector<char> gatherv_bytes(const void* data, int64_t bytes, std::vector<int64_t>& counts, bool all,
+                                  int root = 0) const;
+  void allreduce_sum_double(double* data, int64_t n) const;
+  void allreduce_sum_float(float* data, int64_t n) const;
+  void allreduce_sum_int64(int64_t* data, int64_t n) const;
+  void allreduce_max_int64(int64_t* data, int64_t n) const;
+
+  // Typed collectives.
+  template <typename T>
+  void bcast(std::vector<T>& v, int root = 0) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    int64_t n = static_cast<int64_t>(v.size());
+    bcast_bytes(&n, sizeof n, root);
+    v.resize(static_cast<size_t>(n));
+    bcast_bytes(v.data(), n * static_cast<int64_t>(sizeof(T)), root);
+  }
+  template <typename T>
+  T bcast_value(T value, int root = 0) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    bcast_bytes(&value, sizeof(T), root);
+    return value;
+  }
+  std::string bcast_string(std::string s, int root = 0) const;
+
+  // Concatenation of every rank's vector in rank order: on every rank (allgatherv) or on `root` (gatherv;
+  // other ranks get an empty vector). counts (optional) receives each rank's element count.
+  template <typename T>
+  std::vector<T> allgatherv(const std::vector<T>& local, std::vector<int64_t>* counts = nullptr) const {
+    return gather_impl(local, counts, true, 0);
+  }
+  template <typename T>
+  std::vector<T> gatherv(const std::vector<T>& local, int root = 0, std::vector<int64_t>* counts = nullptr) const {
+    return gather_impl(local, counts, false, root);
+  }
+  std::vector<std::string> allgather_strings(const std::vector<std::string>& local) const;
+  std::vector<std::string> gather_strings(const std::vector<std::string>& local, int root = 0) const;
+
+ private:
+  struct Impl;
+  explicit Comm(std::unique_ptr<Impl> impl);
+  friend h5::Handle mpio_file_access(const Comm& comm);
+  template <typename T>
+  std::vector<T> gather_impl(const std::vector<T>& local, std::vector<int64_t>* counts, bool all, int root) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<int64_t> byte_counts;
+    auto bytes = gatherv_bytes(local.data(), static_cast<int64_t>(local.size() * sizeof(T)), byte_counts, all, root);
+    if (counts) {
+      counts->clear();
+      for (auto b : byte_counts) counts->push_back(b / static_cast<int64_t>(sizeof(T)));
+    }
+    std::vector<T> out(bytes.size() / sizeof(T));
+    if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+    return out;
+  }
+  std::unique_ptr<Impl> impl_;
+  int rank_ = 0, size_ = 1;
+};
+
+// Balanced contiguous shard [begin, end) of n items for `rank` of `ranks`, in units of `align` items
+// (so that shard boundaries fall on multiples of align; the last unit may be partial).
+struct Shard {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+Shard shard_of(int64_t n, int rank, int ranks, int64_t align = 1);
+
+}  // namespace rr::mpi

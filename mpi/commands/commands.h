@@ -1,0 +1,15 @@
+// The subcommands of the routerretriever executable (DESIGN.md, "Command line"). Each takes the
+// arguments after its name and returns the exit status; errors are thrown as rr::Error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rr::commands {
+
+using Args = std::vector<std::string>;
+
+int convert(const Args& args);  // convert smart|...
+int measure(const Args& args);
+
+}  // namespace rr::commands

@@ -1,0 +1,55 @@
+// BEIR folders: corpus.jsonl, queries.jsonl, qrels/<split>.tsv, and generated-query sets
+// (<prefix>-queries.jsonl, <prefix>-qrels/<split>.tsv, as BEIR's GenQ writes them).
+//
+// What is an error and what BEIR tolerates (a counted warning here):
+//   error:   invalid JSON or UTF-8, a missing/empty "_id", a missing "text", duplicate ids in corpus or
+//            queries, an empty corpus or query file, a qrels line without 3 fields or with a
+//            non-integer score, qrels naming a query that queries.jsonl lacks (BEIR raises KeyError).
+//   warning: qrels naming a document the corpus lacks (BEIR keeps such judgments: they still count as
+//            relevant in recall and ideal DCG), a repeated (query, document) qrels pair (the last wins,
+//            as in BEIR), a qrels file without its header line (BEIR would silently drop line 1; rr reads it).
+//   tolerated silently: a missing or null "title" (read as ""), unknown fields such as "metadata".
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/text_record.h"
+
+namespace rr {
+
+// query id -> (document id -> relevance); ordered, so iteration is deterministic.
+using Qrels = std::map<std::string, std::map<std::string, int>>;
+
+std::vector<TextRecord> read_corpus(const std::filesystem::path& path);
+std::vector<TextRecord> read_queries(const std::filesystem::path& path);
+Qrels read_qrels_tsv(const std::filesystem::path& path);
+
+struct BeirLoadOptions {
+  std::string split = "test";  // qrels/<split>.tsv
+  std::string prefix;          // "" for the dataset itself; e.g. "gen" for <dir>/gen-queries.jsonl + gen-qrels/
+  bool judged_queries_only = true;  // keep only queries with judgments in the split (BEIR's loader does)
+};
+
+struct BeirDataset {
+  std::vector<TextRecord> corpus;   // file order
+  std::vector<TextRecord> queries;  // file order
+  Qrels qrels;
+};
+
+// Loads and cross-checks a BEIR folder (see the rules at the top of this file).
+BeirDataset load_beir(const std::filesystem::path& dir, const BeirLoadOptions& options = {});
+
+// Path helpers that follow BEIR's naming.
+std::filesystem::path beir_queries_path(const std::filesystem::path& dir, const std::string& prefix = "");
+std::filesystem::path beir_qrels_path(const std::filesystem::path& dir, const std::string& split,
+                                      const std::string& prefix = "");
+
+// Writers; each file appears only when complete (temp + rename).
+void write_corpus(const std::filesystem::path& path, const std::vector<TextRecord>& docs);
+void write_queries(const std::filesystem::path& path, const std::vector<TextRecord>& queries);
+void write_qrels_tsv(const std::filesystem::path& path, const Qrels& qrels);
+
+}  // namespace rr

@@ -1,0 +1,132 @@
+#include "data/jsonl_reader.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+#include <fstream>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace rr {
+
+namespace {
+
+constexpr size_t kChunkBytes = size_t{16} << 20;
+
+std::string describe(simdjson::error_code err) {
+  if (err == simdjson::UTF8_ERROR) return "invalid UTF-8";
+  return fmt::format("invalid JSON: {}", simdjson::error_message(err));
+}
+
+bool is_blank(std::string_view s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  return true;
+}
+
+}  // namespace
+
+struct JsonLinesReader::Impl {
+  std::filesystem::path path;
+  JsonLinesOptions options;
+  std::ifstream in;
+  std::vector<char> buf;  // [begin, end) holds unparsed bytes; padded for simdjson
+  size_t begin = 0, end = 0;
+  bool eof = false;
+  int64_t line = 0;
+  simdjson::dom::parser parser;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    RR_THROW(Input, "{}:{}: {}", path.string(), line, what);
+  }
+
+  // Ensures a full line is in the buffer; returns its length or npos at end of input.
+  size_t fill_line() {
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(buf.data() + begin, '\n', end - begin));
+      if (nl) return static_cast<size_t>(nl - (buf.data() + begin));
+      if (eof) return end > begin ? end - begin : std::string::npos;
+      // Move the partial line to the front and read more (grow when one line exceeds the chunk).
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+      if (buf.size() - simdjson::SIMDJSON_PADDING - end < kChunkBytes / 2)
+        buf.resize(buf.size() + kChunkBytes);
+      size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
+      in.read(buf.data() + end, static_cast<std::streamsize>(room));
+      end += static_cast<size_t>(in.gcount());
+      if (in.bad()) RR_THROW(Runtime, "{}: read error", path.string());
+      if (static_cast<size_t>(in.gcount()) < room) eof = true;
+    }
+  }
+
+  std::string string_field(simdjson::dom::element v, const char* field, bool integer_ok) {
+    switch (v.type()) {
+      case simdjson::dom::element_type::STRING: return std::string(v.get_string().value_unsafe());
+      case simdjson::dom::element_type::INT64:
+        if (integer_ok) return std::to_string(v.get_int64().value_unsafe());
+        break;
+      case simdjson::dom::element_type::UINT64:
+        if (integer_ok) return std::to_string(v.get_uint64().value_unsafe());
+        break;
+      case simdjson::dom::element_type::NULL_VALUE: return {};
+      default: break;
+    }
+    fail(fmt::format("field '{}' must be a string", field));
+  }
+
+  bool next(TextRecord& rec) {
+    for (;;) {
+      size_t len = fill_line();
+      if (len == std::string::npos) return false;
+      const char* p = buf.data() + begin;
+      begin += len + (begin + len < end ? 1 : 0);
+      ++line;
+      std::string_view text(p, len);
+      if (is_blank(text)) continue;
+      rec = TextRecord{};
+      rec.line = line;
+      // The buffer keeps SIMDJSON_PADDING readable bytes past its end, so no copy is needed.
+      simdjson::dom::element doc;
+      if (auto err = parser.parse(reinterpret_cast<const uint8_t*>(p), len, false).get(doc)) fail(describe(err));
+      simdjson::dom::object obj;
+      if (doc.get_object().get(obj)) fail("expected a JSON object");
+      bool has_id = false, has_text = false, has_underscore_id = false;
+      for (auto [key, value] : obj) {
+        if (key == "_id" || (key == "id" && !has_underscore_id)) {
+          rec.id = string_field(value, key == "_id" ? "_id" : "id", true);
+          has_id = true;
+          has_underscore_id = has_underscore_id || key == "_id";
+        } else if (key == "text") {
+          rec.text = string_field(value, "text", false);
+          has_text = true;
+        } else if (key == "title" && options.allow_title) {
+          rec.title = string_field(value, "title", false);
+        }
+      }
+      if (!has_id) fail("missing field '_id' (or 'id')");
+      if (rec.id.empty()) fail("field '_id' is empty");
+      if (!has_text && options.require_text) fail("missing field 'text'");
+      return true;
+    }
+  }
+};
+
+JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->path = std::move(path);
+  impl_->options = options;
+  impl_->in.open(impl_->path, std::ios::binary);
+  if (!impl_->in) RR_THROW(Input, "{}: cannot open file: {}", impl_->path.string(), std::strerror(errno));
+  impl_->buf.resize(kChunkBytes + simdjson::SIMDJSON_PADDING);
+}
+
+JsonLinesReader::~JsonLinesReader() = default;
+
+bool JsonLinesReader::next(TextRecord& record) { return impl_->next(record); }
+
+const std::filesystem::path& JsonLinesReader::path() const { return impl_->path; }
+
+}  // namespace rr

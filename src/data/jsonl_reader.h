@@ -1,0 +1,34 @@
+// Streaming reader of JSON-lines text records (BEIR corpus.jsonl / queries.jsonl and rr's --input files).
+// Parses with simdjson, one line at a time from 16 MiB chunks, so memory does not grow with the file.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "data/text_record.h"
+
+namespace rr {
+
+struct JsonLinesOptions {
+  bool require_text = true;  // "text" must be present (a string); false: missing text reads as ""
+  bool allow_title = true;   // read "title" (documents); queries ignore it
+};
+
+class JsonLinesReader {
+ public:
+  explicit JsonLinesReader(std::filesystem::path path, JsonLinesOptions options = {});
+  ~JsonLinesReader();
+  JsonLinesReader(const JsonLinesReader&) = delete;
+  JsonLinesReader& operator=(const JsonLinesReader&) = delete;
+
+  // Reads the next record; false at end of file. Blank lines are skipped.
+  // Throws Input naming file, line and field on invalid JSON, invalid UTF-8, a missing or mistyped field.
+  bool next(TextRecord& record);
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rr

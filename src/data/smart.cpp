@@ -1,0 +1,310 @@
+#include "data/smart.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/atomic_output.h"
+#include "common/error.h"
+#include "data/beir.h"
+#include "text/utf8.h"
+
+namespace fs = std::filesystem;
+
+namespace rr {
+
+namespace {
+
+std::vector<std::string> split_ws(const std::string& line) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    size_t j = i;
+    while (j < line.size() && !std::isspace(static_cast<unsigned char>(line[j]))) ++j;
+    if (j > i) out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// "001" -> "1"; non-numeric ids stay as they are.
+std::string normalise_id(const std::string& id) {
+  if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) return id;
+  size_t nz = id.find_first_not_of('0');
+  return nz == std::string::npos ? "0" : id.substr(nz);
+}
+
+void append_words(std::string& dst, const std::string& src) {
+  for (const auto& w : split_ws(src)) {
+    if (!dst.empty()) dst.push_back(' ');
+    dst += w;
+  }
+}
+
+std::string join_fields(const SmartRecord& r, const std::string& letters) {
+  std::string out;
+  for (char c : letters) {
+    auto it = r.fields.find(c);
+    if (it != r.fields.end()) append_words(out, it->second);
+  }
+  return out;
+}
+
+bool is_marker(const std::string& line) {
+  return line.size() >= 2 && line[0] == '.' && line[1] >= 'A' && line[1] <= 'Z' &&
+         (line.size() == 2 || std::isspace(static_cast<unsigned char>(line[2])));
+}
+
+struct QrelLine {
+  std::vector<std::string> f;
+  int64_t line;
+};
+
+bool is_zero_number(const std::string& s) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  return end && *end == '\0' && v == 0.0;
+}
+
+bool parse_long(const std::string& s, long& v) {
+  char* end = nullptr;
+  v = std::strtol(s.c_str(), &end, 10);
+  return !s.empty() && end && *end == '\0';
+}
+
+const char* layout_name(QrelsLayout l) {
+  switch (l) {
+    case QrelsLayout::Pairs: return "qid docid";
+    case QrelsLayout::Graded: return "qid docid rel";
+    case QrelsLayout::Trec: return "qid 0 docid rel";
+    case QrelsLayout::Smart: return "qid docid 0 0.0";
+    case QrelsLayout::Auto: break;
+  }
+  return "auto";
+}
+
+QrelsLayout detect_layout(const fs::path& path, const std::vector<QrelLine>& lines) {
+  size_t cols = lines.front().f.size();
+  for (const auto& l : lines)
+    if (l.f.size() != cols)
+      RR_THROW(Input, "{}:{}: {} fields where line {} has {}; a qrels file needs one layout", path.string(), l.line,
+               l.f.size(), lines.front().line, cols);
+  if (cols == 2) return QrelsLayout::Pairs;
+  if (cols == 3) return QrelsLayout::Graded;
+  if (cols == 4) {
+    bool second_zero = std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return l.f[1] == "0"; });
+    bool third_zero = std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return is_zero_number(l.f[2]); });
+    if (second_zero && !third_zero) return QrelsLayout::Trec;
+    if (third_zero && !second_zero) return QrelsLayout::Smart;
+    RR_THROW(Input, "{}: cannot tell 'qid 0 docid rel' from 'qid docid 0 0.0'; pass --qrels-format", path.string());
+  }
+  RR_THROW(Input, "{}:{}: {} fields; expected 2, 3 or 4", path.string(), lines.front().line, cols);
+}
+
+}  // namespace
+
+std::vector<SmartRecord> read_smart_records(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) RR_THROW(Input, "{}: cannot open file", path.string());
+  std::vector<SmartRecord> recs;
+  std::unordered_map<std::string, int64_t> seen;
+  std::string line;
+  int64_t lineno = 0, latin1_lines = 0;
+  char field = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!is_valid_utf8(line)) {
+      line = latin1_to_utf8(line);
+      ++latin1_lines;
+    }
+    if (is_marker(line)) {
+      char letter = line[1];
+      std::string rest = line.size() > 2 ? line.substr(3) : std::string();
+      if (letter == 'I') {
+        auto words = split_ws(rest);
+        if (words.size() != 1) RR_THROW(Input, "{}:{}: field '.I': expected one id, got '{}'", path.string(), lineno, rest);
+        SmartRecord r;
+        r.id = normalise_id(words[0]);
+        r.line = lineno;
+        auto [it, inserted] = seen.emplace(r.id, lineno);
+        if (!inserted)
+          RR_THROW(Input, "{}:{}: field '.I': duplicate id {} (first on line {})", path.string(), lineno, r.id,
+                   it->second);
+        recs.push_back(std::move(r));
+        field = 0;
+      } else {
+        if (recs.empty()) RR_THROW(Input, "{}:{}: field marker '.{}' before the first '.I'", path.string(), lineno, letter);
+        field = letter;
+        auto& dst = recs.back().fields[field];
+        if (!rest.empty()) dst += rest + "\n";
+      }
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (recs.empty()) RR_THROW(Input, "{}:{}: text before the first '.I' record", path.string(), lineno);
+    if (field == 0) RR_THROW(Input, "{}:{}: text after '.I' before any field marker", path.string(), lineno);
+    recs.back().fields[field] += line + "\n";
+  }
+  if (recs.empty()) RR_THROW(Input, "{}: no '.I' records (empty or not SMART format)", path.string());
+  if (latin1_lines) spdlog::warn("{}: {} lines were not UTF-8 and were read as Latin-1", path.string(), latin1_lines);
+  return recs;
+}
+
+QrelsLayout parse_qrels_layout(const std::string& n) {
+  if (n == "auto") return QrelsLayout::Auto;
+  if (n == "pairs") return QrelsLayout::Pairs;
+  if (n == "graded") return QrelsLayout::Graded;
+  if (n == "trec") return QrelsLayout::Trec;
+  if (n == "smart") return QrelsLayout::Smart;
+  RR_THROW(Usage, "--qrels-format: unknown '{}' (auto, pairs, graded, trec, smart)", n);
+}
+
+QueryNumbering parse_query_numbering(const std::string& n) {
+  if (n == "auto") return QueryNumbering::Auto;
+  if (n == "id") return QueryNumbering::Id;
+  if (n == "position") return QueryNumbering::Position;
+  RR_THROW(Usage, "--query-ids: unknown '{}' (auto, id, position)", n);
+}
+
+RelevanceScale parse_relevance_scale(const std::string& n) {
+  if (n == "keep") return RelevanceScale::Keep;
+  if (n == "binary") return RelevanceScale::Binary;
+  if (n == "rank") return RelevanceScale::Rank;
+  RR_THROW(Usage, "--relevance: unknown '{}' (keep, binary, rank)", n);
+}
+
+SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& queries_path, const fs::path& qrels_path,
+                                  const fs::path& out, const SmartConvertOptions& opt) {
+  SmartConvertSummary sum;
+  auto doc_recs = read_smart_records(docs_path);
+  auto query_recs = read_smart_records(queries_path);
+
+  std::vector<TextRecord> corpus;
+  corpus.reserve(doc_recs.size());
+  for (const auto& r : doc_recs) {
+    TextRecord d{r.id, join_fields(r, opt.title_field), join_fields(r, opt.text_fields), r.line};
+    if (d.text.empty() && d.title.empty()) ++sum.empty_documents;
+    corpus.push_back(std::move(d));
+  }
+  std::vector<TextRecord> queries;
+  for (const auto& r : query_recs) {
+    TextRecord q{r.id, "", join_fields(r, "W"), r.line};
+    if (q.text.empty()) q.text = join_fields(r, "T");
+    if (q.text.empty()) RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
+    queries.push_back(std::move(q));
+  }
+
+  // Qrels lines.
+  std::ifstream in(qrels_path, std::ios::binary);
+  if (!in) RR_THROW(Input, "{}: cannot open file", qrels_path.string());
+  std::vector<QrelLine> lines;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto f = split_ws(line);
+    if (!f.empty()) lines.push_back({std::move(f), n});
+  }
+  if (lines.empty()) RR_THROW(Input, "{}: empty qrels file", qrels_path.string());
+  QrelsLayout layout = opt.qrels_layout == QrelsLayout::Auto ? detect_layout(qrels_path, lines) : opt.qrels_layout;
+  size_t want_cols = layout == QrelsLayout::Pairs ? 2 : layout == QrelsLayout::Graded ? 3 : 4;
+
+  struct Raw {
+    std::string qid, did;
+    long rel;
+    int64_t line;
+  };
+  std::vector<Raw> raw;
+  long max_code = 0;
+  for (const auto& l : lines) {
+    if (l.f.size() != want_cols)
+      RR_THROW(Input, "{}:{}: {} fields, the '{}' layout has {}", qrels_path.string(), l.line, l.f.size(),
+               layout_name(layout), want_cols);
+    Raw r{normalise_id(l.f[0]), "", 1, l.line};
+    switch (layout) {
+      case QrelsLayout::Pairs:
+      case QrelsLayout::Smart: r.did = normalise_id(l.f[1]); break;
+      case QrelsLayout::Graded:
+        r.did = normalise_id(l.f[1]);
+        if (!parse_long(l.f[2], r.rel))
+          RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", qrels_path.string(), l.line, l.f[2]);
+        break;
+      case QrelsLayout::Trec:
+        r.did = normalise_id(l.f[2]);
+        if (!parse_long(l.f[3], r.rel))
+          RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", qrels_path.string(), l.line, l.f[3]);
+        break;
+      case QrelsLayout::Auto: break;
+    }
+    max_code = std::max(max_code, r.rel);
+    raw.push_back(std::move(r));
+  }
+
+  // Query numbering.
+  std::unordered_set<std::string> query_ids;
+  for (const auto& q : queries) query_ids.insert(q.id);
+  QueryNumbering numbering = opt.query_numbering;
+  if (numbering == QueryNumbering::Auto) {
+    bool all_ids = std::all_of(raw.begin(), raw.end(), [&](const Raw& r) { return query_ids.count(r.qid) > 0; });
+    bool all_positions = std::all_of(raw.begin(), raw.end(), [&](const Raw& r) {
+      long v;
+      return parse_long(r.qid, v) && v >= 1 && v <= static_cast<long>(queries.size());
+    });
+    if (all_ids) numbering = QueryNumbering::Id;
+    else if (all_positions) numbering = QueryNumbering::Position;
+    else
+      RR_THROW(Input, "{}: judged query ids are neither the '.I' ids of {} nor positions 1..{}", qrels_path.string(),
+               queries_path.string(), queries.size());
+  }
+  if (numbering == QueryNumbering::Position) {
+    // The k-th query of the file becomes query "k", so ids and qrels agree.
+    for (size_t i = 0; i < queries.size(); ++i) queries[i].id = std::to_string(i + 1);
+    query_ids.clear();
+    for (const auto& q : queries) query_ids.insert(q.id);
+  }
+  sum.query_numbering = numbering == QueryNumbering::Position ? "position" : "id";
+  sum.qrels_layout = layout_name(layout);
+
+  std::unordered_set<std::string> doc_ids;
+  for (const auto& d : corpus) doc_ids.insert(d.id);
+  Qrels qrels;
+  for (const auto& r : raw) {
+    if (!query_ids.count(r.qid))
+      RR_THROW(Input, "{}:{}: field 'query': query {} is not in {}", qrels_path.string(), r.line, r.qid,
+               queries_path.string());
+    if (!doc_ids.count(r.did))
+      RR_THROW(Input, "{}:{}: field 'docid': document {} is not in {}", qrels_path.string(), r.line, r.did,
+               docs_path.string());
+    long rel = r.rel;
+    if (rel < 1) {
+      ++sum.below_one;
+      rel = 0;
+    } else if (opt.relevance == RelevanceScale::Binary) {
+      rel = 1;
+    } else if (opt.relevance == RelevanceScale::Rank) {
+      rel = max_code + 1 - rel;
+    }
+    auto [it, inserted] = qrels[r.qid].emplace(r.did, static_cast<int>(rel));
+    if (!inserted)
+      RR_THROW(Input, "{}:{}: query {} judges document {} twice", qrels_path.string(), r.line, r.qid, r.did);
+    ++sum.judgments;
+  }
+
+  sum.documents = static_cast<int64_t>(corpus.size());
+  sum.queries = static_cast<int64_t>(queries.size());
+  sum.judged_queries = static_cast<int64_t>(qrels.size());
+
+  AtomicDirectory dir(out);
+  write_corpus(dir.temp_path() / "corpus.jsonl", corpus);
+  write_queries(dir.temp_path() / "queries.jsonl", queries);
+  write_qrels_tsv(dir.temp_path() / "qrels" / (opt.split + ".tsv"), qrels);
+  dir.commit();
+  return sum;
+}
+
+}  // namespace rr
