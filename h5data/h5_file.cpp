@@ -289,7 +289,9 @@ void File::write_rows(const std::string& object, int64_t row0, int64_t n, const 
   }
   Handle dxpl(H5Pcreate(H5P_DATASET_XFER));
 #ifdef H5_HAVE_PARALLEL
-  if (collective) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
+  // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver.
+  Handle fapl(H5Fget_access_plist(file_.get()));
+  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
 #else
   (void)collective;
 #endif

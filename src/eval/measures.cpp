@@ -209,7 +209,7 @@ std::vector<double> MeasureSet::evaluate(std::vector<ScoredDoc> ranked,
   return out;
 }
 
-Evaluation evaluate_run(const MeasureSet& measures, const Run& run, const Judgments& qrels) {
+Evaluation evaluate_run(const MeasureSet& measures, const TrecRun& run, const Judgments& qrels) {
   Evaluation ev;
   ev.mean.assign(measures.size(), 0.0);
   for (const auto& [qid, docs] : run) {

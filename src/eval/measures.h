@@ -67,9 +67,9 @@ struct Evaluation {
   std::vector<double> mean;                 // per measure
 };
 
-using Run = std::map<std::string, std::vector<ScoredDoc>>;
+using TrecRun = std::map<std::string, std::vector<ScoredDoc>>;
 using Judgments = std::map<std::string, std::map<std::string, int>>;
 
-Evaluation evaluate_run(const MeasureSet& measures, const Run& run, const Judgments& qrels);
+Evaluation evaluate_run(const MeasureSet& measures, const TrecRun& run, const Judgments& qrels);
 
 }  // namespace rr

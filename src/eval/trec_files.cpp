@@ -47,8 +47,8 @@ Judgments read_trec_qrels(const std::filesystem::path& path) {
   return q;
 }
 
-Run read_trec_run(const std::filesystem::path& path) {
-  Run run;
+TrecRun read_trec_run(const std::filesystem::path& path) {
+  TrecRun run;
   for_each_line(path, 6, "qid Q0 docno rank score tag", [&](const std::vector<std::string>& f, int64_t n) {
     char* end = nullptr;
     double score = std::strtod(f[4].c_str(), &end);
@@ -59,7 +59,7 @@ Run read_trec_run(const std::filesystem::path& path) {
   return run;
 }
 
-void write_trec_run(const std::filesystem::path& path, const Run& run, const std::string& tag) {
+void write_trec_run(const std::filesystem::path& path, const TrecRun& run, const std::string& tag) {
   AtomicFile file(path);
   std::string buf;
   for (const auto& [qid, docs] : run) {

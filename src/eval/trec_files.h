@@ -12,9 +12,9 @@ namespace rr {
 // Throws Input naming file, line and field on a malformed line or a document judged twice.
 Judgments read_trec_qrels(const std::filesystem::path& path);
 // Throws Input naming file, line and field on a malformed line.
-Run read_trec_run(const std::filesystem::path& path);
+TrecRun read_trec_run(const std::filesystem::path& path);
 
 // Writes each query's documents in trec_eval order with ranks 1..n; appears only when complete.
-void write_trec_run(const std::filesystem::path& path, const Run& run, const std::string& tag);
+void write_trec_run(const std::filesystem::path& path, const TrecRun& run, const std::string& tag);
 
 }  // namespace rr

@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ops/ones.h>
+
+#include <numeric>
+#include <random>
+
+#include "mpi/comm.h"
+#include "mpi/distributed_topk.h"
+#include "mpi/tensor_allreduce.h"
+#include "search/exact_search.h"
+
+namespace rr::mpi {
+namespace {
+
+TEST(Comm, VariableLengthGathersAndBroadcasts) {
+  auto w = Comm::world();
+  std::vector<int64_t> mine(static_cast<size_t>(w.rank()), w.rank());  // rank r sends r copies of r
+  std::vector<int64_t> counts;
+  auto all = w.allgatherv(mine, &counts);
+  std::vector<int64_t> expected;
+  for (int r = 0; r < w.size(); ++r) expected.insert(expected.end(), static_cast<size_t>(r), r);
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(counts.size(), static_cast<size_t>(w.size()));
+  auto at_root = w.gatherv(mine, 0);
+  EXPECT_EQ(at_root, w.is_root() ? expected : std::vector<int64_t>{});
+  std::vector<std::string> strs = {"rank" + std::to_string(w.rank()), std::string(w.rank(), 'x'), ""};
+  auto gathered = w.allgather_strings(strs);
+  ASSERT_EQ(gathered.size(), 3u * w.size());
+  EXPECT_EQ(gathered[3 * (w.size() - 1)], "rank" + std::to_string(w.size() - 1));
+  EXPECT_EQ(w.bcast_string(w.is_root() ? "from root" : "", 0), "from root");
+  EXPECT_EQ(w.bcast_value(w.rank() * 10 + 7, w.size() - 1), (w.size() - 1) * 10 + 7);
+  double sum = w.rank() + 0.5;
+  w.allreduce_sum_double(&sum, 1);
+  EXPECT_DOUBLE_EQ(sum, w.size() * (w.size() - 1) / 2.0 + 0.5 * w.size());
+}
+
+TEST(Comm, SplitMakesSubCommunicators) {
+  auto w = Comm::world();
+  auto half = w.split(w.rank() % 2, w.rank());
+  EXPECT_EQ(half.size(), (w.size() + 1 - w.rank() % 2) / 2);
+  EXPECT_EQ(half.rank(), w.rank() / 2);
+  int64_t v = 1;
+  half.allreduce_sum_int64(&v, 1);
+  EXPECT_EQ(v, half.size());
+}
+
+TEST(Comm, TensorAllReduce) {
+  auto w = Comm::world();
+  at::Tensor t = at::ones({3, 4}).mul_(static_cast<double>(w.rank() + 1));
+  allreduce_sum(w, t);
+  EXPECT_FLOAT_EQ(t[2][3].item<float>(), w.size() * (w.size() + 1) / 2.0f);
+}
+
+TEST(Shard, BalancedContiguousAndAligned) {
+  for (int64_t n : {0, 1, 5, 100, 1001}) {
+    for (int ranks : {1, 2, 3, 4, 7}) {
+      for (int64_t align : {1, 16}) {
+        int64_t next = 0, largest = 0, smallest = n;
+        for (int r = 0; r < ranks; ++r) {
+          Shard s = shard_of(n, r, ranks, align);
+          EXPECT_EQ(s.begin, next);
+          EXPECT_TRUE(s.begin % align == 0 || s.begin == n);
+          next = s.end;
+          largest = std::max(largest, s.size());
+          smallest = std::min(smallest, s.size());
+        }
+        EXPECT_EQ(next, n);
+        EXPECT_LT(largest - smallest, 2 * align);  // whole units differ by one; the last may be partial
+      }
+    }
+  }
+}
+
+// The distributed top-k on rank 0 equals the single-process top-k exactly, ties included.
+TEST(DistributedTopK, EqualsSingleProcessSearch) {
+  auto w = Comm::world();
+  const int64_t n = 2003, d = 12, nq = 17, k = 100, block = 64;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> v(-1, 1);  // tiny integers: exact dot products, many ties
+  std::vector<float> corpus(n * d), queries(nq * d);
+  for (auto& x : corpus) x = static_cast<float>(v(rng));
+  for (auto& x : queries) x = static_cast<float>(v(rng));
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back(std::to_string((i * 31) % n));
+  auto tie = tie_keys(ids);
+  SearchParams p;
+  p.k = k;
+  p.corpus_block = block;
+  TopK whole = exact_search(queries.data(), nq, {corpus.data(), n, d, StorageType::Float32}, 0, tie.data(), p);
+  Shard s = shard_of(n, w.rank(), w.size(), block);
+  TopK local = exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, StorageType::Float32},
+                            s.begin, tie.data() + s.begin, p);
+  TopK merged = gather_topk(w, local);
+  if (w.is_root()) {
+    EXPECT_EQ(merged.doc, whole.doc);
+    EXPECT_EQ(merged.score, whole.score);
+  } else {
+    EXPECT_EQ(merged.nq, 0);
+  }
+}
+
+}  // namespace
+}  // namespace rr::mpi

@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include "tests/test_support.h"
+
+namespace rr {
+namespace {
+
+using test::run_rr;
+using test::TempDir;
+
+TEST(Cli, HelpEverywhereAndExitCodes) {
+  std::string out, err;
+  EXPECT_EQ(run_rr("--help", &out), 0);
+  EXPECT_NE(out.find("measure"), std::string::npos);
+  EXPECT_EQ(run_rr("", nullptr, &err), 2);
+  EXPECT_EQ(run_rr("frobnicate", nullptr, &err), 2);
+  EXPECT_NE(err.find("unknown command"), std::string::npos);
+  for (const char* cmd : {"measure", "convert smart"}) {
+    EXPECT_EQ(run_rr(std::string(cmd) + " --help", &out), 0) << cmd;
+    EXPECT_NE(out.find("--threads"), std::string::npos) << cmd;
+    EXPECT_NE(out.find("--log-level"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(run_rr("measure --bogus", nullptr, &err), 2);
+  EXPECT_NE(err.find("bogus"), std::string::npos);
+  EXPECT_EQ(run_rr("measure --qrels /nonexistent --run /nonexistent", nullptr, &err), 2);
+  EXPECT_NE(err.find("/nonexistent"), std::string::npos);
+  EXPECT_EQ(run_rr("measure --qrels x --run y --log-level loud", nullptr, &err), 2);
+  EXPECT_EQ(run_rr("convert nosuchformat", nullptr, &err), 2);
+}
+
+TEST(Cli, MeasurePrintsTrecEvalLayout) {
+  TempDir t;
+  test::write_file(t / "q", "q1 0 a 1\nq1 0 b 0\n");
+  test::write_file(t / "r", "q1 Q0 b 1 2.0 x\nq1 Q0 a 2 1.0 x\n");
+  std::string out;
+  ASSERT_EQ(run_rr("measure --qrels " + (t / "q").string() + " --run " + (t / "r").string() + " -m P.1,2 -q", &out), 0);
+  EXPECT_EQ(out,
+            "P_1                   \tq1\t0.000000000000\nP_2                   \tq1\t0.500000000000\n"
+            "P_1                   \tall\t0.000000000000\nP_2                   \tall\t0.500000000000\n");
+}
+
+TEST(Cli, MeasureFixturesThroughTheExecutable) {
+  RR_REQUIRE_SHARED();
+  auto dir = test::shared_dir() / "fixtures" / "trec_eval" / "synthetic";
+  TempDir t;
+  std::string out;
+  ASSERT_EQ(run_rr("measure --qrels " + (dir / "qrels.txt").string() + " --run " + (dir / "run.txt").string() +
+                       " -m ndcg_cut.1,3,5,10,100,1000 -m map_cut.1,3,5,10,100,1000 -m recall.1,3,5,10,100,1000 "
+                       "-m P.1,3,5,10,100,1000 -m recip_rank -m map -m ndcg -q",
+                   &out),
+            0);
+  test::write_file(t / "actual", out);
+  std::string cmd = "python3 " + (test::shared_dir() / "checks" / "compare_trec.py").string() + " " +
+                    (dir / "expected_trec_eval.txt").string() + " " + (t / "actual").string() + " 1e-9 >/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace rr
