@@ -25,6 +25,7 @@ struct Subcommand {
 const Subcommand kSubcommands[] = {
     {"convert", "convert a collection (SMART, ...) into a BEIR folder", rr::commands::convert, false},
     {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
+    {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
 };
 
 void print_usage(std::ostream& out) {

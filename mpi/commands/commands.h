@@ -11,5 +11,6 @@ using Args = std::vector<std::string>;
 
 int convert(const Args& args);  // convert smart|...
 int measure(const Args& args);
+int tokenize(const Args& args);
 
 }  // namespace rr::commands
