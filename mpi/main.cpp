@@ -25,6 +25,8 @@ struct Subcommand {
 const Subcommand kSubcommands[] = {
     {"convert", "convert a collection (SMART, ...) into a BEIR folder", rr::commands::convert, false},
     {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
+    {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)", rr::commands::embed,
+     false},
     {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
 };
 

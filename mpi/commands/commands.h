@@ -12,5 +12,6 @@ using Args = std::vector<std::string>;
 int convert(const Args& args);  // convert smart|...
 int measure(const Args& args);
 int tokenize(const Args& args);
+int embed(const Args& args);
 
 }  // namespace rr::commands

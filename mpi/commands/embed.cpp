@@ -1,0 +1,91 @@
+// routerretriever embed: HF-identical embeddings of JSON-lines texts by a base model and optional LoRA adapter.
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "data/json_text.h"
+#include "data/jsonl_reader.h"
+#include "model/device.h"
+#include "model/text_encoder.h"
+#include "mpi/cli.h"
+#include "mpi/commands/commands.h"
+
+namespace rr::commands {
+
+int embed(const Args& args) {
+  cli::po::options_description opt("embed options");
+  opt.add_options()("model", cli::po::value<std::string>(), "Hugging Face model directory (config.json, vocab.txt, weights)")(
+      "adapter", cli::po::value<std::string>(), "PEFT LoRA adapter directory (adapter_config.json, adapter_model.*)")(
+      "input", cli::po::value<std::string>(), "JSON lines with id (or _id), text and optional title")(
+      "max-length", cli::po::value<int64_t>()->default_value(512), "ids per text, [CLS] and [SEP] included")(
+      "batch-size", cli::po::value<int64_t>()->default_value(64), "texts per forward pass at most")(
+      "token-budget", cli::po::value<int64_t>()->default_value(16384), "padded tokens per forward pass at most")(
+      "pooling", cli::po::value<std::string>()->default_value("mean"), "mean (Contriever) or cls")(
+      "normalize", cli::po::bool_switch(), "L2-normalise the embeddings")(
+      "device", cli::po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:<index>");
+  cli::po::variables_map vm;
+  if (!cli::parse({"embed", "--model DIR [--adapter DIR] --input F.jsonl [--max-length N] [--batch-size B]",
+                   "Prints one JSON line {\"id\", \"input_ids\", \"embedding\"} per input text, in input order.\n"
+                   "Texts are batched by length (least padding); the numbers do not depend on the batching."},
+                  opt, args, vm))
+    return 0;
+  const auto device = parse_device(vm["device"].as<std::string>());
+  std::filesystem::path model_dir = cli::required<std::string>(vm, "model");
+  BertTokenizer tokenizer = BertTokenizer::from_directory(model_dir);
+  BertEncoder model = BertEncoder::load(model_dir);
+  model.to(device);
+  std::optional<LoraAdapter> adapter;
+  if (vm.count("adapter")) adapter.emplace(LoraAdapter::load(vm["adapter"].as<std::string>(), model));
+  EncodeParams p;
+  p.max_length = vm["max-length"].as<int64_t>();
+  p.max_batch = vm["batch-size"].as<int64_t>();
+  p.token_budget = vm["token-budget"].as<int64_t>();
+  const std::string pooling = vm["pooling"].as<std::string>();
+  RR_CHECK(pooling == "mean" || pooling == "cls", Usage, "--pooling must be mean or cls, got '{}'", pooling);
+  p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
+  p.embedding.normalize = vm["normalize"].as<bool>();
+  RR_CHECK(p.max_length >= 2 && p.max_length <= model.config().max_position_embeddings, Usage,
+           "--max-length must be in [2, {}] (the model's positions), got {}", model.config().max_position_embeddings,
+           p.max_length);
+  std::vector<const LoraAdapter*> adapters;
+  if (adapter) adapters.push_back(&*adapter);
+
+  JsonLinesReader reader(cli::required<std::string>(vm, "input"));
+  Progress progress("embed", -1, "texts");
+  constexpr size_t kChunk = 16384;
+  bool more = true;
+  while (more) {
+    std::vector<TextRecord> recs;
+    TextRecord rec;
+    while (recs.size() < kChunk && (more = reader.next(rec))) recs.push_back(std::move(rec));
+    std::vector<std::string> texts;
+    for (const auto& r : recs) texts.push_back(r.encoder_text());
+    TokenIds ids;
+    try {
+      ids = tokenize_all(tokenizer, texts, p.max_length);
+    } catch (const Error& e) {
+      RR_THROW(Input, "{}: {}", reader.path().string(), e.what());
+    }
+    at::Tensor emb = encode_ids(model, ids, p, adapters, {}, &progress);
+    const float* e = emb.data_ptr<float>();
+    const int64_t H = emb.size(1);
+    std::string out;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      out.clear();
+      out += "{\"id\": ";
+      append_json_string(out, recs[i].id);
+      fmt::format_to(std::back_inserter(out), ", \"input_ids\": [{}], \"embedding\": [{}]}}\n", fmt::join(ids[i], ", "),
+                     fmt::join(e + i * H, e + (i + 1) * H, ", "));
+      std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace rr::commands

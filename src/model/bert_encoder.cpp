@@ -1,0 +1,247 @@
+#include "model/bert_encoder.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "model/pytorch_bin.h"
+
+namespace rr {
+
+namespace {
+
+std::string layer_prefix(int64_t i) { return "encoder.layer." + std::to_string(i) + "."; }
+
+// Every parameter BertModel (without pooler) has, with its shape.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_params(const BertConfig& c) {
+  const int64_t h = c.hidden_size, f = c.intermediate_size;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> p = {
+      {"embeddings.word_embeddings.weight", {c.vocab_size, h}},
+      {"embeddings.position_embeddings.weight", {c.max_position_embeddings, h}},
+      {"embeddings.token_type_embeddings.weight", {c.type_vocab_size, h}},
+      {"embeddings.LayerNorm.weight", {h}},
+      {"embeddings.LayerNorm.bias", {h}},
+  };
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string l = layer_prefix(i);
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+      p.push_back({l + m + ".weight", {h, h}});
+      p.push_back({l + m + ".bias", {h}});
+    }
+    p.push_back({l + "attention.output.LayerNorm.weight", {h}});
+    p.push_back({l + "attention.output.LayerNorm.bias", {h}});
+    p.push_back({l + "intermediate.dense.weight", {f, h}});
+    p.push_back({l + "intermediate.dense.bias", {f}});
+    p.push_back({l + "output.dense.weight", {h, f}});
+    p.push_back({l + "output.dense.bias", {h}});
+    p.push_back({l + "output.LayerNorm.weight", {h}});
+    p.push_back({l + "output.LayerNorm.bias", {h}});
+  }
+  return p;
+}
+
+at::Tensor activation(const at::Tensor& x, const std::string& act) {
+  if (act == "gelu") return at::gelu(x);
+  if (act == "relu") return at::relu(x);
+  return at::gelu(x, "tanh");
+}
+
+}  // namespace
+
+at::Tensor mean_pool(const at::Tensor& hidden, const at::Tensor& attention_mask) {
+  at::Tensor m = attention_mask.unsqueeze(-1).to(hidden.scalar_type());
+  return (hidden * m).sum(1) / m.sum(1);
+}
+
+BertEncoder::BertEncoder(BertConfig config, TensorMap params, const std::string& where)
+    : config_(std::move(config)) {
+  std::vector<std::string> problems;
+  for (const auto& [name, shape] : expected_params(config_)) {
+    auto it = params.find(name);
+    if (it == params.end()) {
+      problems.push_back("missing " + name);
+    } else if (it->second.sizes().vec() != shape) {
+      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name, fmt::join(it->second.sizes(), ", "),
+                                     fmt::join(shape, ", ")));
+    } else {
+      params_.emplace(name, it->second.to(at::kFloat).contiguous());
+    }
+  }
+  if (!problems.empty())
+    RR_THROW(Input, "{}: {} tensor problem(s): {}", where, problems.size(), fmt::join(problems, "; "));
+}
+
+BertEncoder BertEncoder::load(const std::filesystem::path& dir) {
+  if (!std::filesystem::is_directory(dir)) RR_THROW(Input, "{}: no such model directory", dir.string());
+  BertConfig config = BertConfig::load(dir / "config.json");
+  TensorMap raw;
+  std::filesystem::path weights;
+  if (std::filesystem::exists(dir / "model.safetensors")) {
+    weights = dir / "model.safetensors";
+    raw = read_safetensors(weights);
+  } else if (std::filesystem::exists(dir / "pytorch_model.bin")) {
+    weights = dir / "pytorch_model.bin";
+    raw = read_pytorch_bin(weights);
+  } else {
+    RR_THROW(Input, "{}: no model.safetensors or pytorch_model.bin", dir.string());
+  }
+  // Accept BertModel names, or "bert."-prefixed ones (BertForMaskedLM, BertForSequenceClassification, ...).
+  TensorMap params;
+  std::vector<std::string> ignored;
+  for (auto& [name, t] : raw) {
+    std::string n = name.rfind("bert.", 0) == 0 ? name.substr(5) : name;
+    if (n.rfind("embeddings.", 0) == 0 || n.rfind("encoder.", 0) == 0) {
+      if (n == "embeddings.position_ids") continue;  // a buffer, not a weight
+      params.emplace(n, t);
+    } else {
+      ignored.push_back(name);
+    }
+  }
+  if (!ignored.empty())
+    spdlog::info("{}: ignoring {} tensors that mean pooling does not use (pooler, heads): {}{}", weights.string(),
+                 ignored.size(), fmt::join(ignored.begin(), ignored.begin() + std::min<size_t>(4, ignored.size()), ", "),
+                 ignored.size() > 4 ? ", ..." : "");
+  return BertEncoder(config, std::move(params), weights.string());
+}
+
+BertEncoder BertEncoder::random(const BertConfig& config, uint64_t seed) {
+  config.validate("random model config");
+  auto gen = at::detail::createCPUGenerator(seed);
+  TensorMap params;
+  for (const auto& [name, shape] : expected_params(config)) {
+    at::Tensor t;
+    if (name.find("LayerNorm.weight") != std::string::npos) t = at::ones(shape);
+    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) t = at::zeros(shape);
+    else t = at::normal(0.0, config.initializer_range, shape, gen);
+    params.emplace(name, t);
+  }
+  params["embeddings.word_embeddings.weight"][config.pad_token_id].zero_();
+  return BertEncoder(config, std::move(params), "random model");
+}
+
+void BertEncoder::save(const std::filesystem::path& dir) const {
+  std::filesystem::create_directories(dir);
+  config_.save(dir / "config.json");
+  write_safetensors(dir / "model.safetensors", params_);
+}
+
+const at::Tensor& BertEncoder::param(const std::string& name) const {
+  auto it = params_.find(name);
+  if (it == params_.end()) RR_THROW(Runtime, "no parameter {}", name);
+  return it->second;
+}
+
+std::vector<at::Tensor> BertEncoder::parameters() const {
+  std::vector<at::Tensor> out;
+  for (const auto& [n, t] : params_) out.push_back(t);
+  return out;
+}
+
+void BertEncoder::to(const at::Device& device) {
+  for (auto& [n, t] : params_) t = t.to(device);
+}
+
+at::Device BertEncoder::device() const { return params_.begin()->second.device(); }
+
+void BertEncoder::set_requires_grad(bool requires_grad) {
+  for (auto& [n, t] : params_) t.set_requires_grad(requires_grad);
+}
+
+std::vector<std::string> BertEncoder::linear_modules() const {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                          "intermediate.dense", "output.dense"})
+      out.push_back(layer_prefix(i) + m);
+  return out;
+}
+
+std::pair<int64_t, int64_t> BertEncoder::linear_shape(const std::string& module_path) const {
+  const at::Tensor& w = param(module_path + ".weight");
+  return {w.size(0), w.size(1)};
+}
+
+BertEncoder BertEncoder::merged(const LoraAdapter& adapter) const {
+  BertEncoder m = *this;
+  const double s = adapter.config.scaling();
+  for (const auto& [module, ab] : adapter.modules) {
+    at::Tensor& w = m.params_.at(module + ".weight");
+    w = w + at::matmul(ab.second, ab.first).mul(s);
+  }
+  return m;
+}
+
+at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora,
+                               bool training) const {
+  at::Tensor y = at::linear(x, param(module + ".weight"), param(module + ".bias"));
+  if (!lora) return y;
+  for (size_t e = 0; e < lora->adapters.size(); ++e) {
+    const LoraAdapter* a = lora->adapters[e];
+    auto it = a->modules.find(module);
+    if (it == a->modules.end()) continue;
+    const auto& [A, B] = it->second;
+    const double s = a->config.scaling();
+    if (!lora->row_adapter.defined()) {
+      at::Tensor in = training && a->config.dropout > 0 ? at::dropout(x, a->config.dropout, true) : x;
+      y = y + at::linear(at::linear(in, A), B).mul(s);
+      continue;
+    }
+    at::Tensor rows = (lora->row_adapter == static_cast<int64_t>(e)).nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    at::Tensor in = x.index_select(0, rows);
+    if (training && a->config.dropout > 0) in = at::dropout(in, a->config.dropout, true);
+    y = y.index_add(0, rows, at::linear(at::linear(in, A), B).mul(s));
+  }
+  return y;
+}
+
+at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora,
+                                bool training) const {
+  const auto& c = config_;
+  RR_CHECK(ids.dim() == 2 && mask.sizes() == ids.sizes(), Runtime, "forward: input_ids and attention_mask must be B x T");
+  const int64_t B = ids.size(0), T = ids.size(1), H = c.hidden_size, nh = c.num_attention_heads, dh = H / nh;
+  RR_CHECK(T <= c.max_position_embeddings, Input, "sequence of {} tokens exceeds max_position_embeddings {}", T,
+           c.max_position_embeddings);
+  const double hp = training ? c.hidden_dropout_prob : 0.0, ap = training ? c.attention_probs_dropout_prob : 0.0;
+  at::Tensor positions = at::arange(T, ids.options());
+  at::Tensor h = at::embedding(param("embeddings.word_embeddings.weight"), ids) +
+                 at::embedding(param("embeddings.position_embeddings.weight"), positions).unsqueeze(0) +
+                 param("embeddings.token_type_embeddings.weight")[0];
+  h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"), c.layer_norm_eps);
+  if (hp > 0) h = at::dropout(h, hp, true);
+  // HF's extended attention mask: 0 where attended, the float minimum where padded.
+  at::Tensor bias = (1.0 - mask.to(h.scalar_type())).mul(std::numeric_limits<float>::lowest()).view({B, 1, 1, T});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string l = layer_prefix(i);
+    auto heads = [&](const at::Tensor& t) { return t.view({B, T, nh, dh}).permute({0, 2, 1, 3}); };
+    at::Tensor q = heads(linear(h, l + "attention.self.query", lora, training));
+    at::Tensor k = heads(linear(h, l + "attention.self.key", lora, training));
+    at::Tensor v = heads(linear(h, l + "attention.self.value", lora, training));
+    at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-1, -2)).mul(scale) + bias, -1);
+    if (ap > 0) probs = at::dropout(probs, ap, true);
+    at::Tensor ctx = at::matmul(probs, v).permute({0, 2, 1, 3}).reshape({B, T, H});
+    at::Tensor a = linear(ctx, l + "attention.output.dense", lora, training);
+    if (hp > 0) a = at::dropout(a, hp, true);
+    h = at::layer_norm(a + h, {H}, param(l + "attention.output.LayerNorm.weight"),
+                       param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
+    at::Tensor f = activation(linear(h, l + "intermediate.dense", lora, training), c.hidden_act);
+    at::Tensor o = linear(f, l + "output.dense", lora, training);
+    if (hp > 0) o = at::dropout(o, hp, true);
+    h = at::layer_norm(o + h, {H}, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
+                       c.layer_norm_eps);
+  }
+  return h;
+}
+
+at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora, bool training,
+                              const EmbeddingOptions& options) const {
+  at::Tensor h = forward(ids, mask, lora, training);
+  at::Tensor e = options.pooling == Pooling::Mean ? mean_pool(h, mask) : h.select(1, 0);
+  if (options.normalize) e = e / e.norm(2, -1, true).clamp_min(1e-12);
+  return e;
+}
+
+}  // namespace rr

@@ -1,0 +1,74 @@
+// A BERT encoder (Hugging Face BertModel without the pooler) over a flat map of parameters with HF's
+// names, and the embedding of texts: masked mean pooling (Contriever, the default), CLS pooling, optional
+// L2 normalisation. Supports LoRA adapters, including batches whose rows use different adapters.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/bert_config.h"
+#include "model/lora.h"
+#include "model/safetensors.h"
+
+namespace rr {
+
+enum class Pooling { Mean, Cls };
+
+struct EmbeddingOptions {
+  Pooling pooling = Pooling::Mean;
+  bool normalize = false;  // L2-normalise the pooled vectors (Contriever: no)
+};
+
+// The adapters used by one batch. row_adapter [B] int64 names each row's adapter (index into adapters,
+// -1: the base alone); undefined means every row uses adapters[0]. The base projections run once for the
+// whole batch; each row adds its own adapter's delta.
+struct AdapterBatch {
+  std::vector<const LoraAdapter*> adapters;
+  at::Tensor row_adapter;
+};
+
+class BertEncoder {
+ public:
+  // Validates names and shapes against the config; throws Input listing every missing or misshapen tensor.
+  BertEncoder(BertConfig config, TensorMap params, const std::string& where = "model");
+  // A model directory: config.json + model.safetensors or pytorch_model.bin. Checkpoints with a "bert."
+  // prefix (BertForMaskedLM, ...) are accepted; heads and the pooler are ignored (logged).
+  static BertEncoder load(const std::filesystem::path& dir);
+  // Hugging Face's initialisation (normal(0, initializer_range), LayerNorm 1/0, biases 0), seeded.
+  static BertEncoder random(const BertConfig& config, uint64_t seed);
+  // config.json + model.safetensors that transformers' BertModel.from_pretrained reads.
+  void save(const std::filesystem::path& dir) const;
+
+  // input_ids, attention_mask: B x T int64 on the encoder's device. Returns the last hidden state B x T x H.
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                     const AdapterBatch* lora = nullptr, bool training = false) const;
+  // Pooled B x H embeddings.
+  at::Tensor embed(const at::Tensor& input_ids, const at::Tensor& attention_mask, const AdapterBatch* lora = nullptr,
+                   bool training = false, const EmbeddingOptions& options = {}) const;
+
+  const BertConfig& config() const { return config_; }
+  const TensorMap& params() const { return params_; }
+  std::vector<at::Tensor> parameters() const;  // every weight, in name order
+  void to(const at::Device& device);
+  at::Device device() const;
+  void set_requires_grad(bool requires_grad);
+  // A copy whose target weights have the adapter merged in: W + scaling * B A (for whole-batch experts).
+  BertEncoder merged(const LoraAdapter& adapter) const;
+  // Shape of the Linear at module_path (out, in), or throws.
+  std::pair<int64_t, int64_t> linear_shape(const std::string& module_path) const;
+  std::vector<std::string> linear_modules() const;  // every Linear's module path
+
+ private:
+  at::Tensor linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora, bool training) const;
+  const at::Tensor& param(const std::string& name) const;
+  BertConfig config_;
+  TensorMap params_;
+};
+
+// Masked mean over tokens: hidden B x T x H, mask B x T -> B x H.
+at::Tensor mean_pool(const at::Tensor& hidden, const at::Tensor& attention_mask);
+
+}  // namespace rr
