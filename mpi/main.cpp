@@ -27,6 +27,8 @@ const Subcommand kSubcommands[] = {
     {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
     {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)", rr::commands::embed,
      false},
+    {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora", rr::commands::vocab,
+     false},
     {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
 };
 

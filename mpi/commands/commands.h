@@ -13,5 +13,6 @@ int convert(const Args& args);  // convert smart|...
 int measure(const Args& args);
 int tokenize(const Args& args);
 int embed(const Args& args);
+int vocab(const Args& args);
 
 }  // namespace rr::commands

@@ -42,7 +42,124 @@ size_t code_points(std::string_view s) {
   return n;
 }
 
+// BERT's BasicTokenizer: clean-up, CJK splitting, NFC, whitespace split, lower-casing and accent
+// stripping, punctuation split. Calls sink.word(token) per basic token (and sink.special(id) for a
+// whole-word special token when `never_split` is set); stops when the sink returns false.
+struct BasicSplitter {
+  TokenizerOptions opt;
+  bool strip_accents = true;
+  std::vector<std::pair<std::string, int32_t>> never_split;  // whole-word special tokens (HF's never_split)
+
+  template <typename Sink>
+  bool finish_word(std::string& word, bool ascii, Sink& sink) const {
+    if (word.empty()) return true;
+    for (const auto& s : never_split)
+      if (word == s.first) {
+        word.clear();
+        return sink.special(s.second);
+      }
+    bool go = true;
+    if (ascii) {
+      if (opt.lower_case)
+        for (auto& c : word) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      size_t start = 0;
+      for (size_t i = 0; go && i <= word.size(); ++i) {
+        if (i < word.size() && kAsciiClass[static_cast<unsigned char>(word[i])] != kPunct) continue;
+        if (i > start) go = sink.word(std::string_view(word).substr(start, i - start));
+        if (go && i < word.size()) go = sink.word(std::string_view(word).substr(i, 1));
+        start = i + 1;
+      }
+    } else {
+      std::string w = unicode::nfc(word);
+      if (opt.lower_case) {
+        std::string lowered;
+        for (size_t i = 0; i < w.size();) unicode::append_python_lower(lowered, next_code_point(w, i));
+        w.swap(lowered);
+      }
+      if (strip_accents) {
+        std::string d = unicode::nfd(w), kept;
+        for (size_t i = 0; i < d.size();) {
+          size_t at = i;
+          char32_t c = next_code_point(d, i);
+          if (!unicode::is_nonspacing_mark(c)) kept.append(d, at, i - at);
+        }
+        w.swap(kept);
+      }
+      size_t start = 0;
+      for (size_t i = 0; go && i < w.size();) {
+        size_t at = i;
+        char32_t c = next_code_point(w, i);
+        if (!unicode::is_bert_punctuation(c)) continue;
+        if (at > start) go = sink.word(std::string_view(w).substr(start, at - start));
+        if (go) go = sink.word(std::string_view(w).substr(at, i - at));
+        start = i;
+      }
+      if (go && start < w.size()) go = sink.word(std::string_view(w).substr(start));
+    }
+    word.clear();
+    return go;
+  }
+
+  template <typename Sink>
+  bool split(std::string_view text, Sink& sink) const {
+    std::string word;
+    bool ascii = true;
+    size_t i = 0;
+    while (i < text.size()) {
+      auto b = static_cast<unsigned char>(text[i]);
+      if (b < 0x80) {
+        ++i;
+        switch (kAsciiClass[b]) {
+          case kSpace:
+            if (!finish_word(word, ascii, sink)) return false;
+            ascii = true;
+            break;
+          case kControl: break;  // removed (NUL included)
+          default: word.push_back(static_cast<char>(b));
+        }
+        continue;
+      }
+      size_t at = i;
+      char32_t c = next_code_point(text, i);
+      if (c == 0xFFFD || unicode::is_bert_control(c)) continue;
+      if (unicode::is_bert_whitespace(c) || c == 0x2028 || c == 0x2029) {
+        if (!finish_word(word, ascii, sink)) return false;
+        ascii = true;
+        continue;
+      }
+      if (opt.tokenize_chinese_chars && unicode::is_cjk(c)) {
+        if (!finish_word(word, ascii, sink)) return false;
+        word.assign(text.substr(at, i - at));
+        if (!finish_word(word, false, sink)) return false;
+        ascii = true;
+        continue;
+      }
+      word.append(text.substr(at, i - at));
+      ascii = false;
+    }
+    return finish_word(word, ascii, sink);
+  }
+};
+
+struct WordCollector {
+  std::vector<std::string>& out;
+  bool word(std::string_view w) {
+    out.emplace_back(w);
+    return true;
+  }
+  bool special(int32_t) { return true; }
+};
+
 }  // namespace
+
+std::vector<std::string> basic_tokenize(std::string_view text, const TokenizerOptions& options) {
+  if (!is_valid_utf8(text)) RR_THROW(Input, "text is not valid UTF-8");
+  BasicSplitter splitter{options, options.strip_accents < 0 ? options.lower_case : options.strip_accents == 1, {}};
+  std::vector<std::string> out;
+  WordCollector sink{out};
+  splitter.split(text, sink);
+  return out;
+}
 
 struct BertTokenizer::Impl {
   TokenizerOptions opt;
@@ -52,7 +169,12 @@ struct BertTokenizer::Impl {
   size_t max_whole_cp = 0, max_cont_cp = 0;
   int32_t unk = -1, cls = -1, sep = -1, pad = -1, mask = -1;
   std::vector<std::pair<std::string, int32_t>> specials;  // matched verbatim in text, longest first
-  bool strip_accents = true;
+  BasicSplitter splitter;
+
+  template <typename Sink>
+  bool split(std::string_view text, Sink& sink) const {
+    return splitter.split(text, sink);
+  }
 
   // --- WordPiece of one basic token -------------------------------------------------------------
   void wordpiece(std::string_view word, std::vector<int32_t>& out) const {
@@ -92,104 +214,26 @@ struct BertTokenizer::Impl {
     }
   }
 
-  // --- Basic tokenization of one whitespace-delimited word, then WordPiece ----------------------
-  // Returns false once `limit` pieces exist.
-  bool finish_word(std::string& word, bool ascii, std::vector<int32_t>& out, int64_t limit) const {
-    if (word.empty()) return true;
-    if (!opt.special_tokens_anywhere) {
-      // HF's never_split: a whitespace-delimited special token stays whole (and keeps its case).
-      for (const auto& s : specials)
-        if (word == s.first) {
-          out.push_back(s.second);
-          word.clear();
-          return limit < 0 || static_cast<int64_t>(out.size()) < limit;
-        }
+  // Sink for BasicSplitter: WordPiece each basic token into `out`, up to `limit` pieces.
+  struct PieceSink {
+    const Impl& tok;
+    std::vector<int32_t>& out;
+    int64_t limit;
+    bool room() const { return limit < 0 || static_cast<int64_t>(out.size()) < limit; }
+    bool word(std::string_view w) {
+      tok.wordpiece(w, out);
+      return room();
     }
-    if (ascii) {
-      if (opt.lower_case)
-        for (auto& c : word) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      size_t start = 0;
-      for (size_t i = 0; i <= word.size(); ++i) {
-        if (i < word.size() && kAsciiClass[static_cast<unsigned char>(word[i])] != kPunct) continue;
-        if (i > start) wordpiece(std::string_view(word).substr(start, i - start), out);
-        if (i < word.size()) wordpiece(std::string_view(word).substr(i, 1), out);
-        start = i + 1;
-        if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
-      }
-    } else {
-      std::string w = unicode::nfc(word);
-      if (opt.lower_case) {
-        std::string lowered;
-        for (size_t i = 0; i < w.size();) unicode::append_python_lower(lowered, next_code_point(w, i));
-        w.swap(lowered);
-      }
-      if (strip_accents) {
-        std::string d = unicode::nfd(w), kept;
-        for (size_t i = 0; i < d.size();) {
-          size_t at = i;
-          char32_t c = next_code_point(d, i);
-          if (!unicode::is_nonspacing_mark(c)) kept.append(d, at, i - at);
-        }
-        w.swap(kept);
-      }
-      size_t start = 0;
-      for (size_t i = 0; i < w.size();) {
-        size_t at = i;
-        char32_t c = next_code_point(w, i);
-        if (!unicode::is_bert_punctuation(c)) continue;
-        if (at > start) wordpiece(std::string_view(w).substr(start, at - start), out);
-        wordpiece(std::string_view(w).substr(at, i - at), out);
-        start = i;
-      }
-      if (start < w.size()) wordpiece(std::string_view(w).substr(start), out);
+    bool special(int32_t id) {
+      out.push_back(id);
+      return room();
     }
-    word.clear();
-    return limit < 0 || static_cast<int64_t>(out.size()) < limit;
-  }
-
-  // A stretch of text without special tokens.
-  bool basic(std::string_view text, std::vector<int32_t>& out, int64_t limit) const {
-    std::string word;
-    bool ascii = true;
-    size_t i = 0;
-    while (i < text.size()) {
-      auto b = static_cast<unsigned char>(text[i]);
-      if (b < 0x80) {
-        ++i;
-        switch (kAsciiClass[b]) {
-          case kSpace:
-            if (!finish_word(word, ascii, out, limit)) return false;
-            ascii = true;
-            break;
-          case kControl: break;  // removed (NUL included)
-          default: word.push_back(static_cast<char>(b));
-        }
-        continue;
-      }
-      size_t at = i;
-      char32_t c = next_code_point(text, i);
-      if (c == 0xFFFD || unicode::is_bert_control(c)) continue;
-      if (unicode::is_bert_whitespace(c) || c == 0x2028 || c == 0x2029) {
-        if (!finish_word(word, ascii, out, limit)) return false;
-        ascii = true;
-        continue;
-      }
-      if (opt.tokenize_chinese_chars && unicode::is_cjk(c)) {
-        if (!finish_word(word, ascii, out, limit)) return false;
-        word.assign(text.substr(at, i - at));
-        if (!finish_word(word, false, out, limit)) return false;
-        ascii = true;
-        continue;
-      }
-      word.append(text.substr(at, i - at));
-      ascii = false;
-    }
-    return finish_word(word, ascii, out, limit);
-  }
+  };
 
   std::vector<int32_t> tokenize(std::string_view text, int64_t limit) const {
     if (!is_valid_utf8(text)) RR_THROW(Input, "text is not valid UTF-8");
     std::vector<int32_t> out;
+    PieceSink sink{*this, out, limit};
     size_t start = 0, i = 0;
     while (opt.special_tokens_anywhere && i < text.size()) {
       // Special tokens are matched verbatim (case-sensitive), leftmost and longest first.
@@ -203,13 +247,13 @@ struct BertTokenizer::Impl {
         ++i;
         continue;
       }
-      if (!basic(text.substr(start, i - start), out, limit)) return out;
+      if (!split(text.substr(start, i - start), sink)) return out;
       out.push_back(hit->second);
       if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) return out;
       i += hit->first.size();
       start = i;
     }
-    basic(text.substr(start), out, limit);
+    split(text.substr(start), sink);
     if (limit >= 0 && static_cast<int64_t>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
     return out;
   }
@@ -219,7 +263,8 @@ BertTokenizer::BertTokenizer(const std::filesystem::path& vocab_file, TokenizerO
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.opt = std::move(options);
-  m.strip_accents = m.opt.strip_accents < 0 ? m.opt.lower_case : m.opt.strip_accents == 1;
+  m.splitter.opt = m.opt;
+  m.splitter.strip_accents = m.opt.strip_accents < 0 ? m.opt.lower_case : m.opt.strip_accents == 1;
   std::ifstream in(vocab_file, std::ios::binary);
   if (!in) RR_THROW(Input, "{}: cannot open vocabulary", vocab_file.string());
   std::string line;
@@ -254,6 +299,7 @@ BertTokenizer::BertTokenizer(const std::filesystem::path& vocab_file, TokenizerO
   }
   std::stable_sort(m.specials.begin(), m.specials.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  if (!m.opt.special_tokens_anywhere) m.splitter.never_split = m.specials;
 }
 
 BertTokenizer BertTokenizer::from_directory(const std::filesystem::path& dir) {

@@ -30,6 +30,9 @@ struct TokenizerOptions {
               mask_token = "[MASK]";
 };
 
+// BERT's BasicTokenizer alone (no WordPiece): the words a vocabulary is learned from, and BM25's terms.
+std::vector<std::string> basic_tokenize(std::string_view text, const TokenizerOptions& options = {});
+
 class BertTokenizer {
  public:
   // vocab.txt: one token per line, id = line number (0-based). Throws Input naming the file on a bad vocab.

@@ -15,7 +15,7 @@ TEST(Cli, HelpEverywhereAndExitCodes) {
   EXPECT_EQ(run_rr("", nullptr, &err), 2);
   EXPECT_EQ(run_rr("frobnicate", nullptr, &err), 2);
   EXPECT_NE(err.find("unknown command"), std::string::npos);
-  for (const char* cmd : {"measure", "convert smart"}) {
+  for (const char* cmd : {"measure", "convert smart", "tokenize", "embed", "vocab"}) {
     EXPECT_EQ(run_rr(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("--threads"), std::string::npos) << cmd;
     EXPECT_NE(out.find("--log-level"), std::string::npos) << cmd;
@@ -53,6 +53,22 @@ TEST(Cli, MeasureFixturesThroughTheExecutable) {
   std::string cmd = "python3 " + (test::shared_dir() / "checks" / "compare_trec.py").string() + " " +
                     (dir / "expected_trec_eval.txt").string() + " " + (t / "actual").string() + " 1e-9 >/dev/null";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(Cli, BadTextsNameFileAndLine) {
+  TempDir t;
+  test::write_file(t / "v.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nok\n");
+  test::write_file(t / "in.jsonl", "{\"id\": \"a\", \"text\": \"ok\"}\n{\"id\": \"b\", \"text\": \"bad \xff\"}\n");
+  std::string out, err;
+  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_NE(err.find("in.jsonl:2"), std::string::npos) << err;
+  EXPECT_NE(err.find("UTF-8"), std::string::npos) << err;
+  test::write_file(t / "in.jsonl", "{\"id\": \"a\", \"txt\": \"ok\"}\n");
+  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_NE(err.find("in.jsonl:1: missing field 'text'"), std::string::npos) << err;
+  EXPECT_EQ(run_rr("embed --model " + t.path().string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_NE(err.find(t.path().string()), std::string::npos) << err;
+  EXPECT_EQ(run_rr("embed --model " + t.path().string() + " --input x --device cuda:0", &out, &err), 2);
 }
 
 }  // namespace

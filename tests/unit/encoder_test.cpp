@@ -1,0 +1,235 @@
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "data/jsonl_reader.h"
+#include "model/bert_encoder.h"
+#include "model/device.h"
+#include "model/text_encoder.h"
+#include "tests/test_support.h"
+
+namespace rr {
+namespace {
+
+using test::TempDir;
+
+struct Expected {
+  std::vector<std::string> ids;
+  std::vector<std::string> texts;
+  std::vector<std::vector<double>> embeddings;
+};
+
+Expected load_expected(const std::filesystem::path& texts, const std::filesystem::path& expected) {
+  Expected e;
+  std::map<std::string, std::vector<double>> by_id;
+  std::ifstream in(expected);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) {
+      auto j = nlohmann::json::parse(line);
+      by_id[j["id"].get<std::string>()] = j["embedding"].get<std::vector<double>>();
+    }
+  JsonLinesReader reader(texts);
+  TextRecord rec;
+  while (reader.next(rec)) {
+    e.ids.push_back(rec.id);
+    e.texts.push_back(rec.encoder_text());
+    e.embeddings.push_back(by_id.at(rec.id));
+  }
+  return e;
+}
+
+double max_abs_diff(const at::Tensor& got, const Expected& e) {
+  double worst = 0;
+  auto acc = got.accessor<float, 2>();
+  for (size_t i = 0; i < e.embeddings.size(); ++i)
+    for (size_t j = 0; j < e.embeddings[i].size(); ++j)
+      worst = std::max(worst, std::abs(static_cast<double>(acc[i][j]) - e.embeddings[i][j]));
+  return worst;
+}
+
+// Embeddings within 1e-5 of Hugging Face's, one text per batch and in padded batches of 16.
+void expect_fixture(const std::string& name, int64_t max_length, const std::string& adapter = "") {
+  auto fx = test::shared_dir() / "fixtures";
+  auto model_dir = fx / (adapter.empty() ? name : "hf-bert-mini");
+  BertEncoder model = BertEncoder::load(model_dir);
+  BertTokenizer tok = BertTokenizer::from_directory(model_dir);
+  Expected e = load_expected(model_dir / "texts.jsonl", fx / name / "expected.jsonl");
+  std::optional<LoraAdapter> lora;
+  std::vector<const LoraAdapter*> adapters;
+  if (!adapter.empty()) {
+    lora.emplace(LoraAdapter::load(fx / adapter, model));
+    adapters.push_back(&*lora);
+  }
+  TokenIds ids = tokenize_all(tok, e.texts, max_length);
+  for (int64_t batch : {1, 16}) {
+    EncodeParams p;
+    p.max_length = max_length;
+    p.max_batch = batch;
+    at::Tensor merged = encode_ids(model, ids, p, adapters);
+    EXPECT_LE(max_abs_diff(merged, e), 1e-5) << name << " batch " << batch;
+    if (!adapters.empty()) {
+      // Unmerged: every row names the adapter (the mixed-batch path).
+      at::Tensor unmerged = encode_ids(model, ids, p, adapters, std::vector<int32_t>(ids.size(), 0));
+      EXPECT_LE(max_abs_diff(unmerged, e), 1e-5) << name << " unmerged batch " << batch;
+    }
+  }
+}
+
+TEST(Encoder, MatchesHuggingFaceOnTheFixtures) {
+  RR_REQUIRE_SHARED();
+  expect_fixture("hf-tiny-bert", 32);
+  expect_fixture("hf-bert-mini", 512);
+  expect_fixture("peft-lora-mini", 512, "peft-lora-mini");
+}
+
+TEST(Encoder, PeftBinAndSafetensorsAgreeAndAdapterRoundTrips) {
+  RR_REQUIRE_SHARED();
+  auto fx = test::shared_dir() / "fixtures";
+  BertEncoder model = BertEncoder::load(fx / "hf-bert-mini");
+  LoraAdapter from_st = LoraAdapter::load(fx / "peft-lora-mini", model);
+  TempDir t;
+  std::filesystem::create_directories(t / "bin");
+  std::filesystem::copy_file(fx / "peft-lora-mini" / "adapter_config.json", t / "bin" / "adapter_config.json");
+  std::filesystem::copy_file(fx / "peft-lora-mini" / "adapter_model.bin", t / "bin" / "adapter_model.bin");
+  LoraAdapter from_bin = LoraAdapter::load(t / "bin", model);
+  from_st.save(t / "saved");
+  LoraAdapter again = LoraAdapter::load(t / "saved", model);
+  ASSERT_EQ(from_st.modules.size(), 4u);
+  for (const auto& [m, ab] : from_st.modules) {
+    EXPECT_TRUE(at::equal(ab.first, from_bin.modules.at(m).first)) << m;
+    EXPECT_TRUE(at::equal(ab.second, again.modules.at(m).second)) << m;
+  }
+  EXPECT_EQ(again.config.r, 8);
+  EXPECT_DOUBLE_EQ(again.config.alpha, 32);
+  EXPECT_EQ(again.config.targets, (std::vector<std::string>{"query", "value"}));
+  auto cfg = nlohmann::json::parse(test::read_file(t / "saved" / "adapter_config.json"));
+  EXPECT_EQ(cfg["peft_type"], "LORA");
+  EXPECT_EQ(cfg["bias"], "none");
+}
+
+// Random small models and adapters: a mixed batch equals encoding each row alone with its expert,
+// and the merged weights agree with the unmerged forward.
+TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
+  BertConfig c;
+  c.vocab_size = 50, c.hidden_size = 32, c.num_hidden_layers = 2, c.num_attention_heads = 4, c.intermediate_size = 48;
+  c.max_position_embeddings = 40;
+  BertEncoder model = BertEncoder::random(c, 7);
+  std::vector<LoraAdapter> experts;
+  for (uint64_t s = 0; s < 3; ++s) {
+    LoraAdapter a = LoraAdapter::create(model, LoraConfig{}, 100 + s);
+    for (auto& [m, ab] : a.modules) ab.second = at::randn(ab.second.sizes()) * 0.2;  // B != 0: visible effect
+    experts.push_back(std::move(a));
+  }
+  std::vector<const LoraAdapter*> ptrs = {&experts[0], &experts[1], &experts[2]};
+  TokenIds ids;
+  std::vector<int32_t> choice;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<int32_t> t = {2};
+    for (int j = 0; j < 3 + (i * 7) % 25; ++j) t.push_back(5 + (i * 13 + j * 3) % 45);
+    t.push_back(3);
+    ids.push_back(t);
+    choice.push_back(i % 4 - 1);  // -1 = base
+  }
+  EncodeParams p;
+  p.max_batch = 8;
+  at::Tensor mixed = encode_ids(model, ids, p, ptrs, choice);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::vector<const LoraAdapter*> one;
+    if (choice[i] >= 0) one.push_back(ptrs[choice[i]]);
+    at::Tensor alone = encode_ids(model, {ids[i]}, p, one);  // merged weights, batch of one
+    EXPECT_LE((alone[0] - mixed[i]).abs().max().item<double>(), 1e-5) << i;
+  }
+  // The experts do differ from the base.
+  at::Tensor base = encode_ids(model, ids, p);
+  EXPECT_GT((base[1] - mixed[1]).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Encoder, SavedModelLoadsBackIdentically) {
+  BertConfig c;
+  c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2, c.intermediate_size = 20;
+  BertEncoder model = BertEncoder::random(c, 3);
+  TempDir t;
+  model.save(t / "m");
+  BertEncoder back = BertEncoder::load(t / "m");
+  for (const auto& [name, w] : model.params()) EXPECT_TRUE(at::equal(w, back.params().at(name))) << name;
+  EXPECT_EQ(back.config().intermediate_size, 20);
+}
+
+class BadCheckpoints : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BertConfig c;
+    c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2, c.intermediate_size = 20;
+    BertEncoder::random(c, 1).save(t_ / "m");
+  }
+  void expect_error(const std::string& fragment) {
+    try {
+      BertEncoder::load(t_ / "m");
+      ADD_FAILURE() << "loaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Input);
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+  TempDir t_;
+};
+
+TEST_F(BadCheckpoints, TruncatedFile) {
+  auto f = t_ / "m" / "model.safetensors";
+  std::filesystem::resize_file(f, std::filesystem::file_size(f) - 100);
+  expect_error("outside the");
+  std::filesystem::resize_file(f, 5);
+  expect_error("truncated");
+}
+
+TEST_F(BadCheckpoints, WrongShapesAndMissingTensorsAreAllListed) {
+  auto cfg = nlohmann::json::parse(test::read_file(t_ / "m" / "config.json"));
+  cfg["intermediate_size"] = 24;
+  test::write_file(t_ / "m" / "config.json", cfg.dump());
+  expect_error("intermediate.dense.weight has shape [20, 16], config needs [24, 16]");
+  expect_error("output.dense.weight has shape [16, 20], config needs [16, 24]");
+  cfg["num_hidden_layers"] = 2;
+  test::write_file(t_ / "m" / "config.json", cfg.dump());
+  expect_error("missing encoder.layer.1.attention.self.query.weight");
+}
+
+TEST_F(BadCheckpoints, UnknownDtypeAndBadConfig) {
+  TensorMap m = read_safetensors(t_ / "m" / "model.safetensors");
+  std::string bytes = test::read_file(t_ / "m" / "model.safetensors");
+  auto pos = bytes.find("\"F32\"");
+  bytes.replace(pos, 5, "\"Q8X\"");
+  test::write_file(t_ / "m" / "model.safetensors", bytes);
+  expect_error("unsupported dtype 'Q8X'");
+  test::write_file(t_ / "m" / "config.json", "{\"hidden_size\": 16}");
+  expect_error("missing key 'vocab_size'");
+  test::write_file(t_ / "m" / "config.json", "{\"vocab_size\": 30, \"hidden_size\": 16, \"num_hidden_layers\": 1, "
+                                             "\"num_attention_heads\": 3, \"intermediate_size\": 20}");
+  expect_error("not a multiple");
+}
+
+TEST_F(BadCheckpoints, CorruptPytorchBin) {
+  std::filesystem::remove(t_ / "m" / "model.safetensors");
+  test::write_file(t_ / "m" / "pytorch_model.bin", "PK\x03\x04garbage");
+  expect_error("not a readable PyTorch checkpoint");
+}
+
+TEST(Device, CudaOnACpuBuildIsAClearUsageError) {
+  EXPECT_EQ(parse_device("cpu").type(), c10::kCPU);
+  EXPECT_THROW(parse_device("tpu"), Error);
+  if (!at::hasCUDA()) {
+    try {
+      parse_device("cuda");
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage);
+      EXPECT_NE(std::string(e.what()).find("no CUDA"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rr
