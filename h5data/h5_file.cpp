@@ -131,6 +131,13 @@ void File::remove(const std::string& object) {
   if (exists(object)) check(H5Ldelete(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "cannot remove", 0);
 }
 
+void File::create_group(const std::string& group) {
+  if (exists(group)) return;
+  Handle lcpl = link_create_props();
+  Handle g(check(H5Gcreate2(file_.get(), group.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), path_, group,
+                 "cannot create group"));
+}
+
 void File::move(const std::string& from, const std::string& to) {
   remove(to);
   Handle lcpl = link_create_props();

@@ -43,6 +43,7 @@ class File {
   const std::filesystem::path& path() const { return path_; }
   bool exists(const std::string& object) const;  // also false when an intermediate group is missing
   void remove(const std::string& object);
+  void create_group(const std::string& group);  // with intermediate groups; no-op when it exists
   void move(const std::string& from, const std::string& to);
   void flush();
   void close();

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/runtime_info.h"
 #include "data/json_text.h"
 #include "data/jsonl_reader.h"
 #include "model/device.h"
@@ -35,6 +36,7 @@ int embed(const Args& args) {
                    "Texts are batched by length (least padding); the numbers do not depend on the batching."},
                   opt, args, vm))
     return 0;
+  log_runtime();
   const auto device = parse_device(vm["device"].as<std::string>());
   std::filesystem::path model_dir = cli::required<std::string>(vm, "model");
   BertTokenizer tokenizer = BertTokenizer::from_directory(model_dir);

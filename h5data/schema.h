@@ -1,0 +1,70 @@
+// Every path and attribute name of rr's results files, in one place (DESIGN.md, "Results file").
+//
+// <output_dir>/results.h5   small results, rewritten atomically by each stage (copy, add, rename):
+//   /meta                      attrs: config (JSON), version, ranks, seed; /meta/<stage> the same per stage
+//   /experts                   [T] expert names in configured order
+//   /datasets/<ds>/corpus_ids  [N], /datasets/<ds>/query_ids/<split> [Q]
+//   /index                     external link to index.h5:/index
+//   /scores/<ds>               [Q x T] per-instance nDCG@10 of each training query under each expert
+//   /score_columns/<ds>/<expert>  [Q] cached columns (attr fingerprint): adding an expert scores only its own
+//   /train_queries/<ds>/base   [Q x H] base embeddings of the training queries (pilot input)
+//   /pilots/{emb [P x H], expert [P], dataset [P], count [P]}
+//   /routing/<ds>/<router>     [Q] chosen expert index per test query (-1: base / not applicable)
+//   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32}
+//   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
+//   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
+// <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
+//   /index/<ds>/corpus         [N x d] float32 or float16, chunked; /index/<ds>/blocks_done [B] int8
+#pragma once
+
+#include <string>
+
+namespace rr::schema {
+
+inline constexpr const char* kResultsFile = "results.h5";
+inline constexpr const char* kIndexFile = "index.h5";
+
+inline constexpr const char* kMeta = "/meta";
+inline constexpr const char* kAttrConfig = "config";
+inline constexpr const char* kAttrVersion = "version";
+inline constexpr const char* kAttrRanks = "ranks";
+inline constexpr const char* kAttrSeed = "seed";
+inline constexpr const char* kAttrFingerprint = "fingerprint";
+inline constexpr const char* kAttrMeasures = "measures";
+inline constexpr const char* kAttrExperts = "experts";
+inline constexpr const char* kAttrComplete = "complete";
+
+inline constexpr const char* kExperts = "/experts";
+inline constexpr const char* kIndexRoot = "/index";
+inline constexpr const char* kPilotEmb = "/pilots/emb";
+inline constexpr const char* kPilotExpert = "/pilots/expert";
+inline constexpr const char* kPilotDataset = "/pilots/dataset";
+inline constexpr const char* kPilotCount = "/pilots/count";
+inline constexpr const char* kPilots = "/pilots";
+
+inline std::string stage_meta(const std::string& stage) { return std::string(kMeta) + "/" + stage; }
+inline std::string corpus_ids(const std::string& ds) { return "/datasets/" + ds + "/corpus_ids"; }
+inline std::string query_ids(const std::string& ds, const std::string& split) {
+  return "/datasets/" + ds + "/query_ids/" + split;
+}
+inline std::string index_group(const std::string& ds) { return std::string(kIndexRoot) + "/" + ds; }
+inline std::string index(const std::string& ds) { return index_group(ds) + "/corpus"; }
+inline std::string index_blocks_done(const std::string& ds) { return index_group(ds) + "/blocks_done"; }
+inline std::string scores(const std::string& ds) { return "/scores/" + ds; }
+inline std::string score_column(const std::string& ds, const std::string& expert) {
+  return "/score_columns/" + ds + "/" + expert;
+}
+inline std::string train_query_base(const std::string& ds) { return "/train_queries/" + ds + "/base"; }
+inline std::string routing(const std::string& ds, const std::string& router) { return "/routing/" + ds + "/" + router; }
+inline std::string run_doc(const std::string& ds, const std::string& router) { return "/runs/" + ds + "/" + router + "/doc"; }
+inline std::string run_score(const std::string& ds, const std::string& router) {
+  return "/runs/" + ds + "/" + router + "/score";
+}
+inline std::string metrics(const std::string& ds, const std::string& router) { return "/metrics/" + ds + "/" + router; }
+inline std::string metrics_per_query(const std::string& ds, const std::string& router) {
+  return metrics(ds, router) + "/per_query";
+}
+inline std::string metrics_mean(const std::string& ds, const std::string& router) { return metrics(ds, router) + "/mean"; }
+inline std::string training_curve(const std::string& model) { return "/training/" + model; }
+
+}  // namespace rr::schema

@@ -1,0 +1,45 @@
+// Strict reading of JSON configuration objects: every key is either known or an error that lists the valid
+// keys; every type mismatch names the key's full path ("training.expert.lr").
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rr {
+
+class JsonObjectReader {
+ public:
+  // `where`: file name for messages; `path`: dotted path of this object ("" for the root).
+  JsonObjectReader(const nlohmann::json& object, std::string where, std::string path);
+
+  // Reads key into dst when present (dst keeps its default otherwise). Throws Usage on a type mismatch.
+  void get(const std::string& key, std::string& dst);
+  void get(const std::string& key, bool& dst);
+  void get(const std::string& key, int64_t& dst);
+  void get(const std::string& key, double& dst);
+  void get(const std::string& key, std::vector<std::string>& dst);
+  // The sub-object at key (an empty object when absent).
+  JsonObjectReader object(const std::string& key);
+  // The array of objects at key (empty when absent).
+  std::vector<JsonObjectReader> objects(const std::string& key);
+  bool has(const std::string& key) const;
+  // Throws Usage when a key was present but never read, listing the valid ones.
+  void finish() const;
+  std::string key_path(const std::string& key) const;
+  const std::string& where() const { return where_; }
+
+ private:
+  const nlohmann::json& at(const std::string& key);
+  [[noreturn]] void type_error(const std::string& key, const char* expected) const;
+  nlohmann::json object_;
+  std::string where_, path_;
+  std::set<std::string> known_;
+};
+
+// Applies "a.b.c=value" to a JSON document (value parsed as JSON when it is valid JSON, else a string).
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+
+}  // namespace rr

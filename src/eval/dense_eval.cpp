@@ -1,0 +1,32 @@
+#include "eval/dense_eval.h"
+
+#include "common/error.h"
+
+namespace rr {
+
+TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids, const std::vector<std::string>& doc_ids,
+                    int64_t k, bool ignore_identical_ids) {
+  RR_CHECK(static_cast<int64_t>(query_ids.size()) == top.nq, Runtime, "{} query ids for {} result lists",
+           query_ids.size(), top.nq);
+  TrecRun run;
+  for (int64_t q = 0; q < top.nq; ++q) {
+    auto& docs = run[query_ids[q]];
+    for (int64_t j = 0, n = top.count(q); j < n && static_cast<int64_t>(docs.size()) < k; ++j) {
+      const std::string& id = doc_ids[top.doc[q * top.k + j]];
+      if (ignore_identical_ids && id == query_ids[q]) continue;
+      docs.push_back({id, static_cast<double>(top.score[q * top.k + j])});
+    }
+  }
+  return run;
+}
+
+Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
+                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures, int64_t k,
+                          bool ignore_identical_ids, SearchParams params) {
+  at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
+  params.k = k + (ignore_identical_ids ? 1 : 0);
+  TopK top = exact_search(q.data_ptr<float>(), q.size(0), corpus.vectors, 0, corpus.tie->data(), params);
+  return evaluate_run(measures, topk_to_run(top, query_ids, *corpus.ids, k, ignore_identical_ids), qrels);
+}
+
+}  // namespace rr

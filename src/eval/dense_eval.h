@@ -1,0 +1,31 @@
+// BEIR's dense evaluation: exact top-(k+1) by dot product, hits whose id equals the query id dropped
+// (ignore_identical_ids), the first k kept, then trec_eval's measures.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "eval/measures.h"
+#include "search/exact_search.h"
+
+namespace rr {
+
+// A corpus index as search sees it: n x d vectors, ids, and tie keys (tie_keys(ids)).
+struct DenseCorpus {
+  MatrixView vectors;
+  const std::vector<std::string>* ids = nullptr;
+  const std::vector<int64_t>* tie = nullptr;
+};
+
+// The hits of `top` as a TREC run (query id -> documents), identical ids dropped when asked, at most k each.
+TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids, const std::vector<std::string>& doc_ids,
+                    int64_t k, bool ignore_identical_ids);
+
+// queries: nq x d float32 (CPU). Searches k (+1 when ignoring identical ids) and measures.
+Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
+                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures, int64_t k,
+                          bool ignore_identical_ids, SearchParams params = {});
+
+}  // namespace rr

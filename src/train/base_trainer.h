@@ -1,0 +1,33 @@
+// rr's own base encoder: a BERT trained from scratch by contrastive learning on independent random crops of
+// the corpus documents (Contriever's recipe): two crops of one document are a positive pair, the crops of
+// the other documents of the global batch (all ranks) are negatives. Both sides are trained; the gradient of
+// keys gathered from other ranks flows back to the rank that encoded them.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/experiment.h"
+#include "model/bert_encoder.h"
+#include "train/collectives.h"
+#include "train/query_trainer.h"
+
+namespace rr {
+
+struct BaseTrainerOptions {
+  BaseTrainingConfig config;
+  uint64_t seed = 13;
+  std::filesystem::path checkpoint_dir;
+  int32_t cls_id = 2, sep_id = 3, pad_id = 0;
+  // Called every eval_every steps on rank 0 with the model (e.g. dev nDCG@10); < 0 means no score.
+  std::function<double(const BertEncoder&)> evaluate;
+  int64_t eval_every = 0;
+};
+
+// documents: body tokens (no [CLS]/[SEP]) of every training document. Trains `model` in place.
+TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>>& documents,
+                      const BaseTrainerOptions& options, const Collectives& group);
+
+}  // namespace rr
