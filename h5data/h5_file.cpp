@@ -319,6 +319,16 @@ void File::write_rows(const std::string& object, int64_t row0, int64_t n, const 
         "write failed (disk full?)", 0);
 }
 
+void File::write_rows_int32(const std::string& object, int64_t row0, const std::vector<int32_t>& values) {
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle fspace(H5Dget_space(ds.get()));
+  hsize_t start[1] = {static_cast<hsize_t>(row0)}, count[1] = {values.size()};
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Handle mspace(H5Screate_simple(1, count, nullptr));
+  check(H5Dwrite(ds.get(), H5T_NATIVE_INT32, mspace.get(), fspace.get(), H5P_DEFAULT, values.data()), path_, object,
+        "write failed (disk full?)", 0);
+}
+
 Storage File::read_rows_raw(const std::string& object, int64_t row0, int64_t n, std::vector<char>& out) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle fspace(H5Dget_space(ds.get()));

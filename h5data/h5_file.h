@@ -71,6 +71,8 @@ class File {
   // Writes rows [row0, row0 + n) from a float32 n x cols buffer (converted to the dataset's storage).
   // collective: every rank of an MPI-IO file calls it (n may be 0) and HDF5 does collective I/O.
   void write_rows(const std::string& object, int64_t row0, int64_t n, const float* data, bool collective = false);
+  // Overwrites elements [row0, row0 + values.size()) of a 1-D int32 dataset (independent I/O).
+  void write_rows_int32(const std::string& object, int64_t row0, const std::vector<int32_t>& values);
   // Reads rows [row0, row0 + n) as float32 into out (n x cols).
   void read_rows(const std::string& object, int64_t row0, int64_t n, float* out) const;
   // Reads rows [row0, row0 + n) as raw storage (float32 or IEEE-half bits) into out; returns the storage.

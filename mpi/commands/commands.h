@@ -14,5 +14,13 @@ int measure(const Args& args);
 int tokenize(const Args& args);
 int embed(const Args& args);
 int vocab(const Args& args);
+int prepare(const Args& args);
+int train(const Args& args);
+int encode(const Args& args);
+int score(const Args& args);
+int pilot(const Args& args);
+int evaluate(const Args& args);
+int report(const Args& args);
+int pipeline(const Args& args);
 
 }  // namespace rr::commands

@@ -160,6 +160,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   bt.get("crop_max", t.crop_max);
   bt.get("max_length", t.max_length);
   bt.get("word_deletion", t.word_deletion);
+  bt.get("normalize", t.normalize);
   bt.get("bf16", t.bf16);
   bt.get("max_minutes", t.max_minutes);
   bt.get("checkpoint_every", t.checkpoint_every);

@@ -80,6 +80,7 @@ struct BaseTrainingConfig {
   double crop_min = 0.1, crop_max = 0.5;   // crop length as a share of the document's tokens
   int64_t max_length = 128;            // tokens per crop, [CLS]/[SEP] included
   double word_deletion = 0.0;          // probability of dropping each token of a crop
+  bool normalize = true;               // cosine similarity in the loss (the encoder itself stays unnormalised)
   bool bf16 = true;
   double max_minutes = 0;              // stop early after this long (0: no limit; breaks exact reproducibility)
   int64_t checkpoint_every = 200;

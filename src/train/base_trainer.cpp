@@ -16,6 +16,8 @@ namespace rr {
 
 namespace {
 
+constexpr int64_t kChunkTokens = 8192;  // padded tokens per forward chunk
+
 // Global batch of `step`: distinct documents with usable text, and each one's two crops.
 struct CropBatch {
   std::vector<std::vector<int32_t>> a, b;
@@ -87,16 +89,18 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
     RR_CHECK(per > 0, Usage, "base batch_size {} is smaller than the {} ranks", B, group.size());
     std::vector<const std::vector<int32_t>*> qa, ka;
     for (int64_t i = lo; i < hi; ++i) qa.push_back(&batch.a[i]), ka.push_back(&batch.b[i]);
-    auto [qi, qm] = pad_batch(qa, o.pad_id, device);
-    auto [ki, km] = pad_batch(ka, o.pad_id, device);
     at::Tensor q, k;
     {
       Autocast ac(cfg.bf16, device);
-      q = model.embed(qi, qm, nullptr, true);
-      k = model.embed(ki, km, nullptr, true);
+      q = embed_in_length_chunks(model, qa, nullptr, o.pad_id, kChunkTokens);
+      k = embed_in_length_chunks(model, ka, nullptr, o.pad_id, kChunkTokens);
     }
     q = q.to(at::kFloat);
     k = k.to(at::kFloat);
+    if (cfg.normalize) {
+      q = q / q.norm(2, -1, true).clamp_min(1e-6);
+      k = k / k.norm(2, -1, true).clamp_min(1e-6);
+    }
     // Keys of every rank; their gradient is summed over ranks and handed back to the encoding rank.
     at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
     at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;

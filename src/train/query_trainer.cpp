@@ -111,12 +111,11 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
       const int64_t m1 = std::min(hi, m0 + micro);
       std::vector<const std::vector<int32_t>*> toks;
       for (int64_t i = m0; i < m1; ++i) toks.push_back(&batch[i].tokens);
-      auto [ids, mask] = pad_batch(toks, o.pad_id, device);
       at::Tensor q;
       {
         Autocast ac(cfg.bf16, device);
         AdapterBatch lora{{adapter}, {}};
-        q = query_encoder.embed(ids, mask, adapter ? &lora : nullptr, /*training=*/true);
+        q = embed_in_length_chunks(query_encoder, toks, adapter ? &lora : nullptr, o.pad_id, 8192);
       }
       at::Tensor logits = at::matmul(q.to(at::kFloat), docs.t()) / cfg.temperature;
       at::Tensor labels = at::arange(m0, m1, at::TensorOptions().dtype(at::kLong).device(device));

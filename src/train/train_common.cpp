@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <numeric>
 
 #include "common/atomic_output.h"
 #include "common/error.h"
@@ -42,6 +43,28 @@ std::pair<at::Tensor, at::Tensor> pad_batch(const std::vector<const std::vector<
 }
 
 // The trainable tensors by name (adapter: PEFT key names; full: HF names).
+at::Tensor embed_in_length_chunks(const BertEncoder& model, const std::vector<const std::vector<int32_t>*>& rows,
+                                  const AdapterBatch* lora, int32_t pad, int64_t token_budget) {
+  std::vector<int64_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return rows[a]->size() > rows[b]->size(); });
+  std::vector<at::Tensor> parts;
+  size_t begin = 0;
+  while (begin < order.size()) {
+    const int64_t longest = static_cast<int64_t>(rows[order[begin]]->size());
+    size_t end = begin + 1;
+    while (end < order.size() && static_cast<int64_t>(end - begin + 1) * longest <= token_budget) ++end;
+    std::vector<const std::vector<int32_t>*> chunk;
+    for (size_t i = begin; i < end; ++i) chunk.push_back(rows[order[i]]);
+    auto [ids, mask] = pad_batch(chunk, pad, model.device());
+    parts.push_back(model.embed(ids, mask, lora, /*training=*/true));
+    begin = end;
+  }
+  std::vector<int64_t> inverse(order.size());
+  for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = static_cast<int64_t>(i);
+  return at::cat(parts).index_select(0, at::tensor(inverse, at::kLong).to(model.device()));
+}
+
 std::map<std::string, at::Tensor> trainable_params(LoraAdapter* adapter, BertEncoder* full) {
   std::map<std::string, at::Tensor> out;
   if (adapter) {

@@ -31,6 +31,11 @@ class Autocast {
 std::pair<at::Tensor, at::Tensor> pad_batch(const std::vector<const std::vector<int32_t>*>& rows, int32_t pad,
                                             const at::Device& device);
 
+// Embeds rows with gradients, in chunks of rows of similar length (at most `token_budget` padded tokens each),
+// so that short rows are not padded to the longest of the whole batch. Returns B x H in the order of `rows`.
+at::Tensor embed_in_length_chunks(const BertEncoder& model, const std::vector<const std::vector<int32_t>*>& rows,
+                                  const AdapterBatch* lora, int32_t pad, int64_t token_budget);
+
 // The trainable tensors by name (adapter: PEFT key names; full model: HF names); handles, not copies.
 std::map<std::string, at::Tensor> trainable_params(LoraAdapter* adapter, BertEncoder* full);
 TensorMap snapshot(const std::map<std::string, at::Tensor>& params);

@@ -1,0 +1,159 @@
+#include "mpi/stages/context.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/threads.h"
+#include "data/split.h"
+#include "h5data/h5_file.h"
+#include "h5data/schema.h"
+#include "model/device.h"
+#include "mpi/distributed_topk.h"
+#include "mpi/tensor_allreduce.h"
+#include "search/exact_search.h"
+
+namespace rr::stages {
+
+at::Tensor MpiCollectives::allgather_rows(const at::Tensor& local) const {
+  at::Tensor host = local.to(at::kCPU, at::kFloat).contiguous();
+  std::vector<float> mine(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+  std::vector<float> all = comm_.allgatherv(mine);
+  const int64_t cols = host.dim() > 1 ? host.size(1) : 1;
+  return at::from_blob(all.data(), {static_cast<int64_t>(all.size()) / cols, cols}, at::kFloat).clone().to(local.device());
+}
+
+void MpiCollectives::allreduce_sum(at::Tensor& t) const { mpi::allreduce_sum(comm_, t); }
+
+Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides, int) {
+  Experiment exp = Experiment::load(config, overrides);
+  mpi::Comm world = mpi::Comm::world();
+  c10::Device device = parse_device(exp.device, mpi::Environment::node_placement().rank);
+  return Context{std::move(exp), std::move(world), device};
+}
+
+std::vector<const TextRecord*> Dataset::judged(const Qrels& split) const {
+  std::vector<const TextRecord*> out;
+  for (const auto& q : queries)
+    if (split.count(q.id)) out.push_back(&q);
+  return out;
+}
+
+Dataset load_dataset(const DatasetConfig& config) {
+  Dataset d;
+  d.config = &config;
+  const std::filesystem::path dir = config.path;
+  RR_CHECK(std::filesystem::is_directory(dir), Input, "dataset '{}': {} does not exist (run `prepare` first)",
+           config.name, dir.string());
+  d.corpus = read_corpus(dir / "corpus.jsonl");
+  d.queries = read_queries(dir / "queries.jsonl");
+  for (const auto& doc : d.corpus) d.corpus_ids.push_back(doc.id);
+  auto read_split = [&](const std::string& split, Qrels& out) {
+    auto p = beir_qrels_path(dir, split);
+    if (std::filesystem::exists(p)) out = read_qrels_tsv(p);
+  };
+  read_split(config.train_split, d.train);
+  read_split(config.dev_split, d.dev);
+  read_split(config.test_split, d.test);
+  return d;
+}
+
+Base load_base(const Context& ctx) {
+  const auto dir = ctx.exp.base_path();
+  RR_CHECK(std::filesystem::exists(dir / "config.json"), Input,
+           "base model {} is missing (set base.path to a Hugging Face model, or base.train: true and run `train base`)",
+           dir.string());
+  Base b{BertEncoder::load(dir), BertTokenizer::from_directory(dir)};
+  b.model.to(ctx.device);
+  return b;
+}
+
+std::string file_identity(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "";
+  auto t = std::filesystem::last_write_time(path, ec);
+  return fmt::format("{}:{}", size, t.time_since_epoch().count());
+}
+
+std::string fingerprint(const std::string& text) { return fmt::format("{:016x}", stable_hash(text, 0x5eed)); }
+
+IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows) {
+  mpi::Shard s = mpi::shard_of(rows, ctx.world.rank(), ctx.world.size(), ctx.exp.evaluation.corpus_block);
+  auto f = h5::File::open(ctx.exp.index_file(), false);
+  auto [n, h] = f.shape(schema::index(dataset));
+  RR_CHECK(n == rows, Input, "{}: index of '{}' has {} rows, the corpus {} (re-run encode)",
+           ctx.exp.index_file().string(), dataset, n, rows);
+  IndexShard shard;
+  shard.begin = s.begin;
+  shard.vectors = at::empty({s.size(), h}, at::kFloat);
+  f.read_rows(schema::index(dataset), s.begin, s.size(), shard.vectors.data_ptr<float>());
+  return shard;
+}
+
+at::Tensor read_index(const Context& ctx, const std::string& dataset) {
+  auto f = h5::File::open(ctx.exp.index_file(), false);
+  auto [n, h] = f.shape(schema::index(dataset));
+  at::Tensor all = at::empty({n, h}, at::kFloat);
+  f.read_rows(schema::index(dataset), 0, n, all.data_ptr<float>());
+  return all;
+}
+
+EncodeParams query_params(const Experiment& exp) {
+  EncodeParams p;
+  p.max_length = exp.evaluation.max_query_length;
+  p.max_batch = exp.evaluation.batch_size;
+  p.token_budget = exp.evaluation.token_budget;
+  return p;
+}
+
+EncodeParams doc_params(const Experiment& exp) {
+  EncodeParams p = query_params(exp);
+  p.max_length = exp.evaluation.max_doc_length;
+  return p;
+}
+
+at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
+                         const std::vector<const LoraAdapter*>& adapters, const std::vector<int32_t>& row_adapter) {
+  const int64_t Q = static_cast<int64_t>(queries.size()), H = model.config().hidden_size;
+  const int64_t blocks = (Q + kQueryBlock - 1) / kQueryBlock;
+  std::vector<float> mine;
+  for (int64_t b = ctx.world.rank(); b < blocks; b += ctx.world.size()) {
+    const int64_t lo = b * kQueryBlock, hi = std::min(Q, lo + kQueryBlock);
+    TokenIds block(queries.begin() + lo, queries.begin() + hi);
+    std::vector<int32_t> choice;
+    if (!row_adapter.empty()) choice.assign(row_adapter.begin() + lo, row_adapter.begin() + hi);
+    at::Tensor e = encode_ids(model, block, query_params(ctx.exp), adapters, choice).contiguous();
+    mine.insert(mine.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  }
+  // Blocks were dealt round-robin: reassemble them in query order.
+  std::vector<int64_t> counts;
+  std::vector<float> all = ctx.world.allgatherv(mine, &counts);
+  at::Tensor out = at::empty({Q, H}, at::kFloat);
+  std::vector<int64_t> offset(static_cast<size_t>(ctx.world.size()), 0);
+  for (int r = 1; r < ctx.world.size(); ++r) offset[r] = offset[r - 1] + counts[r - 1];
+  float* o = out.data_ptr<float>();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int r = static_cast<int>(b % ctx.world.size());
+    const int64_t lo = b * kQueryBlock, hi = std::min(Q, lo + kQueryBlock), n = (hi - lo) * H;
+    std::memcpy(o + lo * H, all.data() + offset[r], static_cast<size_t>(n) * sizeof(float));
+    offset[r] += n;
+  }
+  return out;
+}
+
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, const std::vector<int64_t>& tie,
+                  int64_t k) {
+  at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
+  SearchParams p;
+  p.k = k;
+  p.corpus_block = ctx.exp.evaluation.corpus_block;
+  p.device = ctx.device.str();
+  at::Tensor v = shard.vectors.contiguous();
+  TopK local = exact_search(q.data_ptr<float>(), q.size(0),
+                            {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, StorageType::Float32},
+                            shard.begin, tie.data() + shard.begin, p);
+  return mpi::gather_topk(ctx.world, local);
+}
+
+}  // namespace rr::stages

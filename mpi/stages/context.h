@@ -1,0 +1,95 @@
+// What every stage program shares: the experiment, the communicator, the device, and the distributed
+// building blocks (datasets on every rank, the sharded corpus index, query embedding in blocks, search with
+// a global top-k). Every function here is collective: all ranks call it in the same order.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/experiment.h"
+#include "data/beir.h"
+#include "model/bert_encoder.h"
+#include "model/text_encoder.h"
+#include "mpi/comm.h"
+#include "search/topk.h"
+#include "text/bert_tokenizer.h"
+#include "train/collectives.h"
+
+namespace rr::stages {
+
+// Query blocks and index blocks are global units of work: their contents never depend on the rank count,
+// so neither do the numbers computed in them (DESIGN.md, "Results must not depend on the number of ranks").
+inline constexpr int64_t kQueryBlock = 256;
+
+class MpiCollectives final : public Collectives {
+ public:
+  explicit MpiCollectives(const mpi::Comm& comm) : comm_(comm) {}
+  int rank() const override { return comm_.rank(); }
+  int size() const override { return comm_.size(); }
+  at::Tensor allgather_rows(const at::Tensor& local) const override;
+  void allreduce_sum(at::Tensor& t) const override;
+  double broadcast(double x) const override { return comm_.bcast_value(x, 0); }
+
+ private:
+  const mpi::Comm& comm_;
+};
+
+struct Context {
+  Experiment exp;
+  mpi::Comm world;
+  c10::Device device;
+  bool root() const { return world.is_root(); }
+  std::string config_json() const { return exp.json.dump(); }
+};
+
+Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides, int threads_hint);
+
+// A prepared dataset: corpus, all queries, and the judgments of each split (empty when the file is absent).
+struct Dataset {
+  const DatasetConfig* config = nullptr;
+  std::vector<TextRecord> corpus;
+  std::vector<std::string> corpus_ids;
+  std::vector<TextRecord> queries;  // every query of queries.jsonl
+  Qrels train, dev, test;
+  // Queries judged in a split, in queries.jsonl order.
+  std::vector<const TextRecord*> judged(const Qrels& split) const;
+};
+Dataset load_dataset(const DatasetConfig& config);
+
+// The base model and its tokenizer on the context's device.
+struct Base {
+  BertEncoder model;
+  BertTokenizer tokenizer;
+};
+Base load_base(const Context& ctx);
+
+// Identity of a file for fingerprints: "<size>:<mtime>", or "" when absent.
+std::string file_identity(const std::filesystem::path& path);
+std::string fingerprint(const std::string& text);
+
+// This rank's rows of the dataset's index (shard aligned to corpus_block) and the global row offset.
+struct IndexShard {
+  at::Tensor vectors;  // rows x H float32 (CPU)
+  int64_t begin = 0;
+  int64_t rows() const { return vectors.defined() ? vectors.size(0) : 0; }
+};
+IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows);
+// The whole index of a dataset (for training, on every rank that needs it).
+at::Tensor read_index(const Context& ctx, const std::string& dataset);
+
+// Embeds token-id queries in kQueryBlock blocks spread over the ranks; all ranks get Q x H.
+// adapters/row_adapter as encode_ids (row_adapter: one entry per query, or empty).
+at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
+                         const std::vector<const LoraAdapter*>& adapters, const std::vector<int32_t>& row_adapter);
+
+// Exact search of Q x H queries (every rank has them) against the sharded index; the global top-k on root.
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, const std::vector<int64_t>& tie,
+                  int64_t k);
+
+EncodeParams query_params(const Experiment& exp);
+EncodeParams doc_params(const Experiment& exp);
+
+}  // namespace rr::stages

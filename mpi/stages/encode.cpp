@@ -1,0 +1,124 @@
+// encode: the frozen base encodes each corpus once into index.h5 (/index/<ds>/corpus), every rank a
+// contiguous shard of whole blocks, written collectively into one dataset. Completed blocks are recorded, so
+// a killed run resumes where it stopped; the blocks are global units, so the vectors do not depend on the
+// number of ranks.
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "h5data/h5_file.h"
+#include "h5data/results_update.h"
+#include "h5data/schema.h"
+#include "mpi/parallel_h5.h"
+#include "mpi/stages/stages.h"
+
+namespace rr::stages {
+
+namespace {
+
+std::string encode_fingerprint(const Context& ctx, const DatasetConfig& d) {
+  nlohmann::json j = {{"base", file_identity(ctx.exp.base_path() / "model.safetensors")},
+                      {"corpus", file_identity(std::filesystem::path(d.path) / "corpus.jsonl")},
+                      {"max_doc_length", ctx.exp.evaluation.max_doc_length},
+                      {"float16", ctx.exp.evaluation.float16_index},
+                      {"block", ctx.exp.evaluation.corpus_block}};
+  return fingerprint(j.dump());
+}
+
+// Opens index.h5 for every rank (MPI-IO), or creates it afresh when it is missing or unreadable.
+h5::File open_index(const Context& ctx, bool force) {
+  const auto path = ctx.exp.index_file();
+  int usable = 0;
+  if (ctx.root() && !force && std::filesystem::exists(path)) {
+    try {
+      h5::File::open(path, false);
+      usable = 1;
+    } catch (const Error& e) {
+      spdlog::warn("encode: {} is unreadable ({}); starting it afresh", path.string(), e.what());
+    }
+  }
+  usable = ctx.world.bcast_value(usable);
+  auto access = mpi::mpio_file_access(ctx.world);
+  if (usable) return h5::File::open(path, true, &access);
+  std::filesystem::create_directories(path.parent_path());
+  return h5::File::create(path, &access);
+}
+
+}  // namespace
+
+void encode(Context& ctx, bool force) {
+  std::unique_ptr<Base> base;
+  h5::File index = open_index(ctx, force);
+  const int64_t block = ctx.exp.evaluation.corpus_block;
+  for (const auto& cfg : ctx.exp.datasets) {
+    const std::string ds = schema::index(cfg.name), done_path = schema::index_blocks_done(cfg.name);
+    const std::string fp = encode_fingerprint(ctx, cfg);
+    Dataset d = load_dataset(cfg);
+    const int64_t n = static_cast<int64_t>(d.corpus.size());
+    const int64_t blocks = (n + block - 1) / block;
+    // Reuse what exists only when it was made with the same settings (every rank decides alike).
+    bool reuse = !force && index.exists(ds) && index.has_attr(schema::index_group(cfg.name), schema::kAttrFingerprint) &&
+                 index.attr_string(schema::index_group(cfg.name), schema::kAttrFingerprint) == fp &&
+                 index.exists(done_path) && index.shape(ds).first == n;
+    if (reuse && index.has_attr(schema::index_group(cfg.name), schema::kAttrComplete)) {
+      if (ctx.root()) spdlog::info("encode: {} is up to date ({} documents)", cfg.name, n);
+      continue;
+    }
+    if (!base) base = std::make_unique<Base>(load_base(ctx));
+    const int64_t H = base->model.config().hidden_size;
+    if (!reuse) {
+      index.remove(schema::index_group(cfg.name));
+      index.create_matrix(ds, n, H, ctx.exp.evaluation.float16_index ? h5::Storage::Float16 : h5::Storage::Float32,
+                          std::min<int64_t>(block, 4096));
+      index.write_int32(done_path, std::vector<int32_t>(static_cast<size_t>(blocks), 0));
+      index.set_attr(schema::index_group(cfg.name), schema::kAttrFingerprint, fp);
+      index.flush();
+    }
+    std::vector<int32_t> done = index.read_int32(done_path);
+    mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
+    std::vector<int64_t> mine;
+    for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
+      if (!done[b]) mine.push_back(b);
+    int64_t todo = static_cast<int64_t>(mine.size()), rounds = todo;
+    ctx.world.allreduce_max_int64(&rounds, 1);
+    int64_t total_rows = 0;
+    for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
+    spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", cfg.name, todo,
+                 (shard.size() + block - 1) / block, total_rows);
+    Progress progress("encode " + cfg.name, total_rows, "docs");
+    for (int64_t r = 0; r < rounds; ++r) {
+      if (r < todo) {
+        const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);
+        std::vector<std::string> texts;
+        for (int64_t i = lo; i < hi; ++i) texts.push_back(d.corpus[i].encoder_text());
+        TokenIds ids = tokenize_all(base->tokenizer, texts, ctx.exp.evaluation.max_doc_length);
+        at::Tensor emb = encode_ids(base->model, ids, doc_params(ctx.exp), {}, {}, &progress).contiguous();
+        index.write_rows(ds, lo, hi - lo, emb.data_ptr<float>());
+        // One flag per block: written by its owner alone (independent I/O).
+        index.write_rows_int32(done_path, b, {1});
+      }
+      index.flush();  // collective: every rank is at the same round
+    }
+    progress.finish();
+    index.set_attr(schema::index_group(cfg.name), schema::kAttrComplete, int64_t{1});
+    index.flush();
+  }
+  index.close();
+  ctx.world.barrier();
+  if (ctx.root()) {
+    h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
+    auto& f = up.file();
+    for (const auto& cfg : ctx.exp.datasets) {
+      Dataset d = load_dataset(cfg);
+      f.write_strings(schema::corpus_ids(cfg.name), d.corpus_ids);
+    }
+    f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
+    h5::write_stage_meta(f, "encode", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(ctx.exp.seed), "");
+    up.commit();
+  }
+  ctx.world.barrier();
+}
+
+}  // namespace rr::stages

@@ -1,0 +1,102 @@
+#include "search/bm25.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "text/bert_tokenizer.h"
+#include "text/unicode_props.h"
+#include "text/utf8.h"
+
+namespace rr {
+
+namespace {
+
+// Terms: basic tokens that contain at least one non-punctuation character.
+std::vector<std::string> terms_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (auto& w : basic_tokenize(text)) {
+    bool has_word_char = false;
+    for (size_t i = 0; i < w.size() && !has_word_char;) has_word_char = !unicode::is_bert_punctuation(next_code_point(w, i));
+    if (has_word_char) out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Bm25Index::Impl {
+  Bm25Params params;
+  std::unordered_map<std::string, int32_t> term_id;
+  std::vector<std::vector<std::pair<int32_t, float>>> postings;  // term -> (doc, tf)
+  std::vector<float> doc_len;
+  std::vector<int64_t> tie;
+  double avg_len = 0;
+};
+
+Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int64_t> tie, Bm25Params params)
+    : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.params = params;
+  m.tie = std::move(tie);
+  RR_CHECK(m.tie.size() == documents.size(), Runtime, "bm25: {} tie keys for {} documents", m.tie.size(), documents.size());
+  std::vector<std::vector<std::string>> tokens(documents.size());
+#pragma omp parallel for schedule(dynamic, 64)
+  for (size_t d = 0; d < documents.size(); ++d) tokens[d] = terms_of(documents[d]);
+  m.doc_len.resize(documents.size());
+  double total = 0;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    std::unordered_map<int32_t, float> tf;
+    for (const auto& t : tokens[d]) {
+      auto [it, inserted] = m.term_id.emplace(t, static_cast<int32_t>(m.postings.size()));
+      if (inserted) m.postings.emplace_back();
+      tf[it->second] += 1;
+    }
+    std::vector<std::pair<int32_t, float>> sorted(tf.begin(), tf.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& [term, f] : sorted) m.postings[term].push_back({static_cast<int32_t>(d), f});
+    m.doc_len[d] = static_cast<float>(tokens[d].size());
+    total += static_cast<double>(tokens[d].size());
+  }
+  m.avg_len = documents.empty() ? 0 : total / static_cast<double>(documents.size());
+}
+
+Bm25Index::~Bm25Index() = default;
+Bm25Index::Bm25Index(Bm25Index&&) noexcept = default;
+int64_t Bm25Index::documents() const { return static_cast<int64_t>(impl_->doc_len.size()); }
+int64_t Bm25Index::terms() const { return static_cast<int64_t>(impl_->postings.size()); }
+
+TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const {
+  const auto& m = *impl_;
+  const int64_t nq = static_cast<int64_t>(queries.size()), n = documents();
+  TopK top(nq, k);
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int64_t q = 0; q < nq; ++q) {
+    std::vector<float> score(static_cast<size_t>(n), 0.f);
+    std::vector<int32_t> touched;
+    for (const auto& t : terms_of(queries[q])) {
+      auto it = m.term_id.find(t);
+      if (it == m.term_id.end()) continue;
+      const auto& post = m.postings[it->second];
+      const double df = static_cast<double>(post.size());
+      const double idf = std::log(1.0 + (static_cast<double>(n) - df + 0.5) / (df + 0.5));
+      for (const auto& [d, tf] : post) {
+        const double norm = m.params.k1 * (1.0 - m.params.b + m.params.b * m.doc_len[d] / m.avg_len);
+        if (score[d] == 0.f) touched.push_back(d);
+        score[d] += static_cast<float>(idf * tf * (m.params.k1 + 1.0) / (tf + norm));
+      }
+    }
+    std::sort(touched.begin(), touched.end(), [&](int32_t a, int32_t b) {
+      return ranks_before(score[a], m.tie[a], score[b], m.tie[b]);
+    });
+    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(touched.size())); ++j) {
+      top.doc[q * k + j] = touched[j];
+      top.score[q * k + j] = score[touched[j]];
+      top.tie[q * k + j] = m.tie[touched[j]];
+    }
+  }
+  return top;
+}
+
+}  // namespace rr
