@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "data/dictd.h"
 #include "data/smart.h"
 #include "mpi/cli.h"
 #include "mpi/commands/commands.h"
@@ -51,16 +52,44 @@ int convert_smart_command(const Args& args) {
   return 0;
 }
 
+int convert_dictd_command(const Args& args) {
+  cli::po::options_description opt("convert dictd options");
+  opt.add_options()("dict", cli::po::value<std::string>(), "dictd data, e.g. /usr/share/dictd/foldoc.dict.dz")(
+      "index", cli::po::value<std::string>(), "dictd index, e.g. /usr/share/dictd/foldoc.index")(
+      "name", cli::po::value<std::string>(), "id prefix (e.g. foldoc)")(
+      "out", cli::po::value<std::string>(), "BEIR folder to write")(
+      "max-entries", cli::po::value<int64_t>()->default_value(0), "deterministic sample of this many entries (0: all)")(
+      "seed", cli::po::value<int64_t>()->default_value(13), "seed of the sample")(
+      "split", cli::po::value<std::string>()->default_value("all"), "name of the qrels split written");
+  cli::po::variables_map vm;
+  if (!cli::parse({"convert dictd", "--dict F.dict.dz --index F.index --name NAME --out DIR [--max-entries N]",
+                   "Turns a dictd database into a reverse-dictionary BEIR folder: the first sentence of each\n"
+                   "definition is a query, the headword with the rest of the entry its one relevant document."},
+                  opt, args, vm))
+    return 0;
+  DictdConvertOptions o;
+  o.prefix = cli::required<std::string>(vm, "name");
+  o.max_entries = vm["max-entries"].as<int64_t>();
+  o.seed = static_cast<uint64_t>(vm["seed"].as<int64_t>());
+  o.split = vm["split"].as<std::string>();
+  auto s = convert_dictd(cli::required<std::string>(vm, "dict"), cli::required<std::string>(vm, "index"),
+                         cli::required<std::string>(vm, "out"), o);
+  spdlog::info("{}: {} entries, {} usable ({} too short), {} kept", vm["out"].as<std::string>(), s.entries, s.usable,
+               s.too_short, s.kept);
+  return 0;
+}
+
 }  // namespace
 
 int convert(const Args& args) {
-  const std::string formats = "smart";
+  const std::string formats = "smart, dictd";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("usage: routerretriever convert <format> [options]   formats: %s\n", formats.c_str());
     return args.empty() ? 2 : 0;
   }
   Args rest(args.begin() + 1, args.end());
   if (args[0] == "smart") return convert_smart_command(rest);
+  if (args[0] == "dictd") return convert_dictd_command(rest);
   RR_THROW(Usage, "convert: unknown format '{}' (known: {})", args[0], formats);
 }
 

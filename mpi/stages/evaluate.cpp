@@ -100,10 +100,14 @@ void evaluate(Context& ctx, bool) {
   const auto& routers = exp.routing.routers;
   auto wants = [&](const std::string& r) { return std::find(routers.begin(), routers.end(), r) != routers.end(); };
   Base base = load_base(ctx);
-  RoutingInputs inputs = read_routing_inputs(ctx);
-  const int T = static_cast<int>(exp.experts.size());
+  const bool routing = wants("pilot-mean") || wants("pilot-max") || wants("dataset") || wants("expert-classifier") ||
+                       wants("classification-head") || wants("top-k-mix");
+  const bool need_experts = routing || wants("single") || wants("dataset-oracle") || wants("instance-oracle");
+  RoutingInputs inputs = routing ? read_routing_inputs(ctx) : RoutingInputs{};
+  const int T = need_experts ? static_cast<int>(exp.experts.size()) : 0;
   std::vector<LoraAdapter> experts;
-  for (const auto& x : exp.experts) experts.push_back(LoraAdapter::load(x.adapter, base.model));
+  if (need_experts)
+    for (const auto& x : exp.experts) experts.push_back(LoraAdapter::load(x.adapter, base.model));
   std::vector<const LoraAdapter*> expert_ptrs;
   for (const auto& a : experts) expert_ptrs.push_back(&a);
   std::optional<LoraAdapter> multitask_adapter;
@@ -117,9 +121,9 @@ void evaluate(Context& ctx, bool) {
     }
   }
   // Labelled instances for DatasetRouter: up to N training queries per training dataset.
-  at::Tensor instances;
-  std::vector<int32_t> instance_labels;
-  {
+  at::Tensor instances, train_x;
+  std::vector<int32_t> instance_labels, train_best, train_unique;
+  if (routing) {
     std::vector<at::Tensor> rows;
     for (size_t d = 0; d < inputs.train_datasets.size(); ++d) {
       const int64_t n = std::min<int64_t>(exp.routing.dataset_router_instances, inputs.train_base[d].size(0));
@@ -127,12 +131,11 @@ void evaluate(Context& ctx, bool) {
       instance_labels.insert(instance_labels.end(), static_cast<size_t>(n), expert_of_dataset(exp, inputs.train_datasets[d]));
     }
     instances = at::cat(rows);
-  }
-  at::Tensor train_x = at::cat(inputs.train_base);
-  std::vector<int32_t> train_best, train_unique;
-  for (size_t d = 0; d < inputs.best.size(); ++d) {
-    train_best.insert(train_best.end(), inputs.best[d].begin(), inputs.best[d].end());
-    train_unique.insert(train_unique.end(), inputs.unique[d].begin(), inputs.unique[d].end());
+    train_x = at::cat(inputs.train_base);
+    for (size_t d = 0; d < inputs.best.size(); ++d) {
+      train_best.insert(train_best.end(), inputs.best[d].begin(), inputs.best[d].end());
+      train_unique.insert(train_unique.end(), inputs.unique[d].begin(), inputs.unique[d].end());
+    }
   }
   const MeasureSet measures = MeasureSet::beir();
   const int ndcg10 = measures.index_of("ndcg_cut_10");
@@ -177,7 +180,7 @@ void evaluate(Context& ctx, bool) {
       for (int e = 0; e < T; ++e) out.results.push_back({"single-" + exp.experts[e].name, all(e), single[e], {}, {}});
     if (multitask_adapter) out.results.push_back({"multitask", all(-1), embed_queries(ctx, base.model, tokens, {&*multitask_adapter}, {}), {}, {}});
     if (multitask_full) out.results.push_back({"multitask", all(-1), embed_queries(ctx, *multitask_full, tokens, {}, {}), {}, {}});
-    at::Tensor sim_mean = expert_similarity(qbase, inputs.pilots, T, false);
+    at::Tensor sim_mean = routing ? expert_similarity(qbase, inputs.pilots, T, false) : at::Tensor();
     if (wants("pilot-mean")) routed("pilot-mean", argmax_rows(sim_mean));
     if (wants("pilot-max")) routed("pilot-max", argmax_rows(expert_similarity(qbase, inputs.pilots, T, true)));
     if (wants("dataset")) routed("dataset", nearest_instance(qbase, instances, instance_labels));

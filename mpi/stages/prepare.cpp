@@ -7,6 +7,7 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "data/dictd.h"
 #include "data/smart.h"
 #include "data/split.h"
 #include "mpi/stages/stages.h"
@@ -20,9 +21,18 @@ constexpr const char* kMarker = ".rr-prepared";
 std::string dataset_fingerprint(const DatasetConfig& d, uint64_t seed) {
   nlohmann::json j = {{"format", d.source.format}, {"docs", file_identity(d.source.docs)},
                       {"queries", file_identity(d.source.queries)}, {"qrels", file_identity(d.source.qrels)},
-                      {"dir", d.source.dir}, {"relevance", d.source.relevance}, {"split", {d.split.train, d.split.dev}},
+                      {"dir", d.source.dir}, {"dict", file_identity(d.source.dict)},
+                      {"max_entries", d.source.max_entries}, {"relevance", d.source.relevance}, {"split", {d.split.train, d.split.dev}},
                       {"split_queries", d.split_queries}, {"qrels_split", d.qrels}, {"seed", seed}};
   return fingerprint(j.dump());
+}
+
+// Moves a converter's output folder (tmp/converted) into tmp itself.
+void adopt_converted(const std::filesystem::path& tmp) {
+  for (const char* f : {"corpus.jsonl", "queries.jsonl"}) std::filesystem::rename(tmp / "converted" / f, tmp / f);
+  std::filesystem::create_directories(tmp / "qrels");
+  std::filesystem::rename(tmp / "converted" / "qrels" / "all.tsv", tmp / "qrels" / "all.tsv");
+  std::filesystem::remove_all(tmp / "converted");
 }
 
 void prepare_one(const DatasetConfig& d, uint64_t seed) {
@@ -46,12 +56,18 @@ void prepare_one(const DatasetConfig& d, uint64_t seed) {
     o.relevance = parse_relevance_scale(d.source.relevance);
     o.split = all_split = "all";
     auto s = convert_smart(d.source.docs, d.source.queries, d.source.qrels, tmp / "converted", o);
-    for (const char* f : {"corpus.jsonl", "queries.jsonl"}) std::filesystem::rename(tmp / "converted" / f, tmp / f);
-    std::filesystem::create_directories(tmp / "qrels");
-    std::filesystem::rename(tmp / "converted" / "qrels" / "all.tsv", tmp / "qrels" / "all.tsv");
-    std::filesystem::remove_all(tmp / "converted");
+    adopt_converted(tmp);
     spdlog::info("prepare: {}: {} documents, {} queries ({} judged), {} judgments", d.name, s.documents, s.queries,
                  s.judged_queries, s.judgments);
+  } else if (d.source.format == "dictd") {
+    DictdConvertOptions o;
+    o.prefix = d.name;
+    o.max_entries = d.source.max_entries;
+    o.seed = seed;
+    o.split = all_split = "all";
+    auto s = convert_dictd(d.source.dict, d.source.index, tmp / "converted", o);
+    adopt_converted(tmp);
+    spdlog::info("prepare: {}: {} dictionary entries, {} usable, {} kept", d.name, s.entries, s.usable, s.kept);
   } else if (d.source.format == "beir") {
     const std::filesystem::path src = d.source.dir;
     RR_CHECK(std::filesystem::is_directory(src), Input, "dataset '{}': source dir {} does not exist", d.name, src.string());

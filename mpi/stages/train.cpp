@@ -126,6 +126,7 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
                        const std::vector<std::string>& datasets, const TrainingConfig& cfg, const std::string& fp,
                        const std::filesystem::path& out, bool full_finetune) {
   Base base = load_base(ctx);
+  if (!cfg.model_dropout) base.model.disable_dropout();
   std::vector<DatasetTraining> data;
   std::vector<Dataset> loaded;
   for (const auto& name : datasets) loaded.push_back(load_dataset(ctx.exp.dataset(name)));

@@ -46,6 +46,7 @@ void read_training(JsonObjectReader r, TrainingConfig& t) {
   r.get("patience", t.patience);
   r.get("checkpoint_every", t.checkpoint_every);
   r.get("bf16", t.bf16);
+  r.get("model_dropout", t.model_dropout);
   r.get("full_finetune", t.full_finetune);
   r.finish();
   const std::string w = r.where() + ": " + r.key_path("");
@@ -111,10 +112,15 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     s.get("query_ids", c.source.query_ids);
     s.get("relevance", c.source.relevance);
     s.get("dir", c.source.dir);
+    s.get("dict", c.source.dict);
+    s.get("index", c.source.index);
+    s.get("max_entries", c.source.max_entries);
     s.finish();
-    for (auto* p : {&c.source.docs, &c.source.queries, &c.source.qrels, &c.source.dir}) resolve(*p);
-    RR_CHECK(c.source.format.empty() || c.source.format == "smart" || c.source.format == "beir", Usage,
-             "{}: {}: unknown format '{}' (smart, beir)", where, s.key_path("format"), c.source.format);
+    for (auto* p : {&c.source.docs, &c.source.queries, &c.source.qrels, &c.source.dir, &c.source.dict, &c.source.index})
+      resolve(*p);
+    RR_CHECK(c.source.format.empty() || c.source.format == "smart" || c.source.format == "beir" ||
+                 c.source.format == "dictd",
+             Usage, "{}: {}: unknown format '{}' (smart, dictd, beir)", where, s.key_path("format"), c.source.format);
     d.get("qrels", c.qrels);
     auto sp = d.object("split");
     sp.get("train", c.split.train);

@@ -16,12 +16,14 @@ namespace rr {
 
 // Where a dataset comes from when `prepare` must make its BEIR folder.
 struct DatasetSource {
-  std::string format;        // "" (already BEIR at `path`), "smart", "beir" (copy + split another BEIR folder)
+  std::string format;        // "" (already BEIR at `path`), "smart", "dictd", "beir" (copy + split a BEIR folder)
   std::string docs, queries, qrels;        // smart: the three files
   std::string qrels_format = "auto";       // smart: see `rr convert smart --help`
   std::string query_ids = "auto";
   std::string relevance = "keep";
   std::string dir;                         // beir: the source folder
+  std::string dict, index;                 // dictd: <name>.dict.dz and <name>.index
+  int64_t max_entries = 0;                 // dictd: deterministic sample size (0: all usable entries)
 };
 
 struct DatasetConfig {
@@ -67,6 +69,7 @@ struct TrainingConfig {
   int64_t patience = 0;                // stop after this many evaluations without improvement (0: never)
   int64_t checkpoint_every = 100;      // steps between resumable checkpoints (and at the end)
   bool bf16 = false;                   // bfloat16 autocast where the device supports it
+  bool model_dropout = true;           // the base's own dropout (hidden, attention) while training
   bool full_finetune = false;          // multitask only: train every weight instead of an adapter
 };
 

@@ -43,6 +43,7 @@ class BertEncoder {
   void save(const std::filesystem::path& dir) const;
 
   // input_ids, attention_mask: B x T int64 on the encoder's device. Returns the last hidden state B x T x H.
+  // training: dropout on (the model's own, unless disabled below, and the adapters').
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const AdapterBatch* lora = nullptr, bool training = false) const;
   // Pooled B x H embeddings.
@@ -60,6 +61,8 @@ class BertEncoder {
   // Shape of the Linear at module_path (out, in), or throws.
   std::pair<int64_t, int64_t> linear_shape(const std::string& module_path) const;
   std::vector<std::string> linear_modules() const;  // every Linear's module path
+  // Turns the model's own hidden/attention dropout off (e.g. for rank-count-invariant training tests).
+  void disable_dropout() { config_.hidden_dropout_prob = config_.attention_probs_dropout_prob = 0; }
 
  private:
   at::Tensor linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora, bool training) const;

@@ -1,0 +1,59 @@
+// Bench (a): the encoder forward on BERT-base shapes as achieved GFLOP/s, beside an sgemm peak measured in the
+// same run. Usage: bench_encoder_flops [threads] [batch] [seq] [layers]
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/runtime_info.h"
+#include "common/threads.h"
+#include "model/bert_encoder.h"
+
+namespace {
+
+template <typename Fn>
+double best_seconds(Fn&& fn, int reps) {
+  fn();  // warm-up
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int64_t B = argc > 2 ? std::atoll(argv[2]) : 32, T = argc > 3 ? std::atoll(argv[3]) : 128;
+  const int64_t layers = argc > 4 ? std::atoll(argv[4]) : 12;
+  rr::set_threads(threads);
+  c10::InferenceMode guard;
+  auto info = rr::runtime_info();
+  std::printf("runtime: BLAS %s, allocator %s, %d threads\n", info.blas.c_str(), info.allocator.c_str(), info.threads);
+
+  const int64_t n = 2048;
+  at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  const double gemm_s = best_seconds([&] { at::mm(a, b); }, 5);
+  const double peak = 2.0 * n * n * n / gemm_s / 1e9;
+
+  rr::BertConfig c;  // BERT-base: 768 hidden, 12 heads, 3072 intermediate
+  c.num_hidden_layers = layers;
+  rr::BertEncoder model = rr::BertEncoder::random(c, 1);
+  at::Tensor ids = at::randint(1000, 20000, {B, T}, at::kLong), mask = at::ones({B, T}, at::kLong);
+  const double fwd_s = best_seconds([&] { model.forward(ids, mask); }, 3);
+  const double H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size);
+  const double bt = static_cast<double>(B * T);
+  // Per layer: Q, K, V, output projections (4 x 2 B T H^2), FFN (2 x 2 B T H I), attention (2 x 2 B T^2 H).
+  const double flops = static_cast<double>(layers) * (8 * bt * H * H + 4 * bt * H * I + 4 * bt * static_cast<double>(T) * H);
+  const double achieved = flops / fwd_s / 1e9;
+  std::printf("sgemm %ldx%ldx%ld peak:      %8.1f GFLOP/s\n", n, n, n, peak);
+  std::printf("encoder forward B=%ld T=%ld, %ld layers: %8.1f GFLOP/s (%.0f tokens/s)\n", B, T, layers, achieved,
+              bt / fwd_s);
+  std::printf("ratio encoder / sgemm peak: %.2f (target >= 0.80)\n", achieved / peak);
+  return 0;
+}

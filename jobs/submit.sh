@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok):
+#   prepare -> train base -> encode -> experts (job array) -> multitask -> score -> pilot -> evaluate -> report
+# Logs go to <output_dir>/logs. Safe to re-submit: every stage skips or resumes completed work.
+# Usage: jobs/submit.sh EXP.json [sbatch options applied to every job, e.g. --partition=gpu --ntasks=8]
+# Environment: RR_BIN (default build/mpi/routerretriever), RR_EXPERT_TASKS (ranks per expert, default 1).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[[ $# -ge 1 ]] || { echo "usage: $0 EXP.json [sbatch options]" >&2; exit 2; }
+config=$(realpath "$1"); shift
+bin=$(realpath "${RR_BIN:-$here/../build/mpi/routerretriever}")
+[[ -x $bin ]] || { echo "submit: no executable at $bin (build first, or set RR_BIN)" >&2; exit 2; }
+py=/usr/bin/python3
+read -r outdir experts < <($py - "$config" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+c = json.load(open(path))
+out = c.get("output_dir", "runs/" + c.get("name", "experiment"))
+out = os.path.normpath(os.path.join(os.path.dirname(path), out))
+print(out, " ".join(e["name"] for e in c.get("experts", [])))
+PY
+)
+logs=$outdir/logs
+mkdir -p "$logs"
+common=(--parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" "$@")
+export RR_BIN=$bin RR_CONFIG=$config
+submit() {  # submit DEPENDENCY NAME SCRIPT [sbatch args]; prints the job id
+  local dep=$1 name=$2 script=$3; shift 3
+  local d=()
+  [[ -n $dep ]] && d=(--dependency="afterok:$dep")
+  sbatch "${common[@]}" "${d[@]}" --job-name="rr-$name" "$@" "$script"
+}
+stage() { RR_STAGE=$2 RR_ARGS="" submit "$1" "${2// /-}" "$here/stage.sbatch" "${@:3}"; }
+j=$(stage "" prepare --ntasks=1)
+j=$(stage "$j" "train base")
+j=$(stage "$j" encode)
+n=$(wc -w <<< "$experts")
+if (( n > 0 )); then
+  j=$(RR_EXPERTS="$experts" submit "$j" experts "$here/expert.sbatch" --array=0-$((n - 1)) --ntasks="${RR_EXPERT_TASKS:-1}")
+fi
+j=$(stage "$j" "train multitask")
+j=$(stage "$j" score)
+j=$(stage "$j" pilot --ntasks=1)
+j=$(stage "$j" evaluate)
+j=$(stage "$j" report --ntasks=1)
+echo "submitted; the last job is $j; logs in $logs"
+echo "$j" > "$logs/last_job"

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End-to-end tests of the stages on tiny generated data (no ../shared needed).
+# Usage: run_e2e.sh ROUTERRETRIEVER SCENARIO   (scenarios: ranks, resume, experts, train-ranks)
+set -euo pipefail
+rr=$1
+scenario=$2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+py=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
+$py "$here/make_tiny_data.py" "$work/data"
+sed "s#DATA#$work/data#g" "$here/tiny.json" > "$work/tiny.json"
+cfg=$work/tiny.json
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# has PATTERN COMMAND...: the command's output contains the pattern (no pipe: pipefail and grep -q clash).
+has() { local pat=$1; shift; "$@" > "$work/has.txt" 2>&1 || true; grep -q -- "$pat" "$work/has.txt"; }
+run() { "$rr" "$@" --threads 1 --log-level warn; }
+mpi() { local np=$1; shift; mpirun -np "$np" --oversubscribe "$rr" "$@" --threads 1 --log-level warn; }
+dump() {  # the routing decisions and rankings of a results file, as text
+  h5dump -g /routing "$1" | grep -v -E "HDF5|^}" ; h5dump -d '/runs' "$1" 2>/dev/null | grep -v HDF5 || true
+  for f in "$2"/runs/*.trec; do cut -d' ' -f1-4 "$f"; done
+}
+
+case $scenario in
+ranks)
+  # Train once, then encode/score/pilot/evaluate under 1, 2 and 4 ranks: identical routing and rankings.
+  run prepare --config "$cfg"
+  run train base --config "$cfg"
+  run encode --config "$cfg"
+  run train expert --config "$cfg"
+  run train multitask --config "$cfg"
+  for np in 1 2 4; do
+    out=$work/np$np
+    mkdir -p "$out"
+    mpi "$np" prepare --config "$cfg" --set output_dir="$out"
+    mpi "$np" encode --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" --set base.train=false
+    for e in astro cook; do
+      mkdir -p "$out/experts"; cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"
+    done
+    cp -r "$work/runs/tiny/multitask" "$out/multitask"
+    for stage in score pilot evaluate report; do
+      mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" --set base.train=false \
+        > "$out/$stage.out"
+    done
+    [[ -s $out/results.h5 ]] || fail "np $np wrote no results"
+    dump "$out/results.h5" "$out" > "$out/dump.txt"
+  done
+  cmp "$work/np1/dump.txt" "$work/np2/dump.txt" || fail "np 1 and np 2 differ"
+  cmp "$work/np1/dump.txt" "$work/np4/dump.txt" || fail "np 1 and np 4 differ"
+  grep -q "RouterRetriever" "$work/np2/report.out" || fail "no Table 1 in the report"
+  for path in '"pilots"' '"scores"' '"routing"' '"runs"' '"metrics"' '"meta"' '"experts"' 'EXTERNAL_LINK "index"'; do
+    has "$path" h5dump -H "$work/np1/results.h5" || fail "h5dump -H results.h5 lacks $path"
+  done
+  has '"corpus"' h5dump -H "$work/np1/index.h5" || fail "h5dump -H index.h5 lacks /index/<ds>/corpus"
+  echo "ranks: routing and rankings identical under np 1, 2, 4 ($(wc -l < "$work/np1/dump.txt") lines compared)"
+  ;;
+resume)
+  # Kill a real training run after a checkpoint; the rerun must end with the same weights as an
+  # uninterrupted run (every step's randomness is a function of the seed and the step).
+  run prepare --config "$cfg"
+  run train base --config "$cfg"
+  run encode --config "$cfg"
+  steps=(--set expert_training.steps=600 --set expert_training.checkpoint_every=20 --set expert_training.eval_every=100)
+  run train expert --expert astro --config "$cfg" "${steps[@]}"
+  cp -r "$work/runs/tiny/experts/astro" "$work/straight"
+  rm -rf "$work/runs/tiny/experts/astro" "$work/runs/tiny/checkpoints/expert-astro"
+  "$rr" train expert --expert astro --config "$cfg" "${steps[@]}" --threads 1 --log-level warn &
+  pid=$!
+  step=0
+  for _ in $(seq 1 3000); do
+    state=$work/runs/tiny/checkpoints/expert-astro/state.json
+    [[ -e $state ]] && step=$(grep -o '"step": *[0-9]*' "$state" | grep -o '[0-9]*$' || echo 0)
+    (( step >= 40 )) && break
+    sleep 0.02
+  done
+  kill -9 $pid 2>/dev/null || fail "the run ended before it could be killed"
+  wait $pid 2>/dev/null || true
+  [[ -e $work/runs/tiny/experts/astro/adapter_model.safetensors ]] && fail "killed run left a finished adapter"
+  run train expert --expert astro --config "$cfg" "${steps[@]}" --log-level info 2>&1 | tee "$work/resume.log" >/dev/null
+  grep -q "resuming from step" "$work/resume.log" || fail "the rerun did not resume"
+  cmp "$work/straight/adapter_model.safetensors" "$work/runs/tiny/experts/astro/adapter_model.safetensors" ||
+    fail "resumed adapter differs from the uninterrupted one"
+  echo "resume: killed at step >= $step, resumed, adapter bit-identical to the uninterrupted run"
+  ;;
+train-ranks)
+  # The same expert trained on 1 and on 2 ranks (dropout off: the masks are per rank) agrees to 1e-5.
+  run prepare --config "$cfg"
+  run train base --config "$cfg"
+  run encode --config "$cfg"
+  nodrop=(--set expert_training.lora.dropout=0 --set expert_training.model_dropout=false)
+  mpi 1 train expert --expert astro --config "$cfg" "${nodrop[@]}"
+  cp -r "$work/runs/tiny/experts/astro" "$work/np1"
+  rm -rf "$work/runs/tiny/experts/astro" "$work/runs/tiny/checkpoints/expert-astro"
+  mpi 2 train expert --expert astro --config "$cfg" "${nodrop[@]}"
+  $py "$here/compare_safetensors.py" "$work/np1/adapter_model.safetensors" \
+      "$work/runs/tiny/experts/astro/adapter_model.safetensors" 1e-5 || fail "np 1 and np 2 adapters differ"
+  ;;
+experts)
+  # Adding an expert scores only its own column; removing one drops it; nothing else is retrained or rescored.
+  run pipeline --config "$cfg"
+  h5dump -d /score_columns/astro/astro "$work/runs/tiny/results.h5" | grep -v HDF5 > "$work/astro_before.txt"
+  three='experts=[{"name":"astro"},{"name":"cook"},{"name":"law"}]'
+  run train expert --config "$cfg" --set "$three" --log-level info 2>&1 | tee "$work/add_train.log" >/dev/null
+  grep -q "expert astro: .* is up to date" "$work/add_train.log" || fail "adding an expert retrained astro"
+  grep -q "expert law: training" "$work/add_train.log" || fail "the new expert was not trained"
+  run score --config "$cfg" --set "$three" --log-level info 2>&1 | tee "$work/add_score.log" >/dev/null
+  [[ $(grep -c "x astro: cached\|x cook: cached" "$work/add_score.log") -eq 4 ]] || fail "old columns were rescored"
+  [[ $(grep -c "x law: mean" "$work/add_score.log") -eq 2 ]] || fail "the new column was not scored on both datasets"
+  h5dump -d /score_columns/astro/astro "$work/runs/tiny/results.h5" | grep -v HDF5 | cmp - "$work/astro_before.txt" ||
+    fail "astro's column changed"
+  has ", 3 ) /" h5dump -H -d /scores/astro "$work/runs/tiny/results.h5" || fail "/scores/astro is not Q x 3"
+  run pilot --config "$cfg" --set "$three"
+  two='experts=[{"name":"astro"},{"name":"law"}]'
+  run score --config "$cfg" --set "$two" --log-level info 2>&1 | tee "$work/rm_score.log" >/dev/null
+  grep -q "x cook" "$work/rm_score.log" && fail "a removed expert was scored"
+  has '"cook"' h5dump -A -g /score_columns/astro "$work/runs/tiny/results.h5" && fail "cook's column is still stored"
+  run pilot --config "$cfg" --set "$two"
+  run evaluate --config "$cfg" --set "$two"
+  has "Single expert: law" run report --config "$cfg" --set "$two" || fail "the report lacks the new expert"
+  echo "experts: add scored only the new column, remove dropped the old one"
+  ;;
+*) fail "unknown scenario $scenario" ;;
+esac
