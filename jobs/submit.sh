@@ -23,7 +23,7 @@ PY
 logs=$outdir/logs
 mkdir -p "$logs"
 common=(--parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" "$@")
-export RR_BIN=$bin RR_CONFIG=$config
+export RR_BIN=$bin RR_CONFIG=$config RR_JOBS_DIR=$here
 submit() {  # submit DEPENDENCY NAME SCRIPT [sbatch args]; prints the job id
   local dep=$1 name=$2 script=$3; shift 3
   local d=()
