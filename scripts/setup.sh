@@ -6,8 +6,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${RR_BUILD_DIR:-$root/build}
 
 packages=(
-  # toolchain
-  g++ cmake ninja-build ccache pkg-config git
+  # toolchain (clang and its runtimes for the sanitizer and fuzzing build)
+  g++ cmake ninja-build ccache pkg-config git clang-14 libclang-rt-14-dev zlib1g-dev
   # the stack
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libboost-program-options-dev
   libspdlog-dev libgtest-dev nlohmann-json3-dev libsimdjson-dev libutf8proc-dev

@@ -15,61 +15,34 @@ namespace rr {
 
 namespace {
 
-// A bounded heap of the k best hits of one query; the worst kept hit sits at the top.
-class QueryHeap {
-  // std heaps keep the "largest" on top; make the worst hit the largest.
-  struct WorseLast {
-    const QueryHeap* h;
-    bool operator()(int64_t a, int64_t b) const {
-      return ranks_before(h->score_[a], h->tie_[a], h->score_[b], h->tie_[b]);
-    }
-  };
-  WorseLast worse_first() const { return WorseLast{this}; }
-
- public:
-  QueryHeap(int64_t* doc, float* score, int64_t* tie, int64_t k) : doc_(doc), score_(score), tie_(tie), k_(k) {
-    while (size_ < k_ && doc_[size_] >= 0) ++size_;
-    slot_.resize(k_);
-    for (int64_t i = 0; i < size_; ++i) slot_[i] = i;
-    std::make_heap(slot_.begin(), slot_.begin() + size_, worse_first());
-  }
-  // Threshold test first: most candidates of a large corpus fail it.
-  void offer(float s, int64_t d, int64_t t) {
-    if (size_ < k_) {
-      slot_[size_] = size_;
-      doc_[size_] = d, score_[size_] = s, tie_[size_] = t;
-      ++size_;
-      std::push_heap(slot_.begin(), slot_.begin() + size_, worse_first());
-      return;
-    }
-    int64_t w = slot_[0];
-    if (!ranks_before(s, t, score_[w], tie_[w])) return;
-    std::pop_heap(slot_.begin(), slot_.begin() + size_, worse_first());
-    doc_[w] = d, score_[w] = s, tie_[w] = t;
-    std::push_heap(slot_.begin(), slot_.begin() + size_, worse_first());
-  }
-  bool full() const { return size_ == k_; }
-  float worst_score() const { return score_[slot_[0]]; }
-  // Rewrites the slots in rank order (best first).
-  void finish() {
-    std::vector<int64_t> idx(slot_.begin(), slot_.begin() + size_);
-    std::sort(idx.begin(), idx.end(),
-              [&](int64_t a, int64_t b) { return ranks_before(score_[a], tie_[a], score_[b], tie_[b]); });
-    std::vector<int64_t> d(size_), t(size_);
-    std::vector<float> s(size_);
-    for (int64_t i = 0; i < size_; ++i) d[i] = doc_[idx[i]], s[i] = score_[idx[i]], t[i] = tie_[idx[i]];
-    std::copy(d.begin(), d.end(), doc_);
-    std::copy(s.begin(), s.end(), score_);
-    std::copy(t.begin(), t.end(), tie_);
-  }
-
- private:
-  int64_t* doc_;
-  float* score_;
-  int64_t* tie_;
-  int64_t k_, size_ = 0;
-  std::vector<int64_t> slot_;
+struct Hit {
+  float score;
+  int64_t tie;
+  int64_t doc;
 };
+
+// Heap order: the worst kept hit on top (std heaps keep the "largest" first).
+inline bool better(const Hit& a, const Hit& b) { return ranks_before(a.score, a.tie, b.score, b.tie); }
+
+// Folds one block's scores of one query into its bounded heap (size <= k, worst on top).
+void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, int64_t first_doc, const int64_t* tie) {
+  int64_t j = 0;
+  for (; j < n && static_cast<int64_t>(heap.size()) < k; ++j) {
+    heap.push_back({row[j], tie[j], first_doc + j});
+    std::push_heap(heap.begin(), heap.end(), better);
+  }
+  float worst = heap.empty() ? 0.f : heap.front().score;
+  for (; j < n; ++j) {
+    // Most candidates of a large corpus fail this test; equal scores go to the tie key.
+    if (row[j] < worst) continue;
+    Hit h{row[j], tie[j], first_doc + j};
+    if (!better(h, heap.front())) continue;
+    std::pop_heap(heap.begin(), heap.end(), better);
+    heap.back() = h;
+    std::push_heap(heap.begin(), heap.end(), better);
+    worst = heap.front().score;
+  }
+}
 
 }  // namespace
 
@@ -91,6 +64,8 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   auto f32 = at::TensorOptions().dtype(at::kFloat);
   auto stored = at::TensorOptions().dtype(corpus.type == StorageType::Float16 ? at::kHalf : at::kFloat);
   const size_t elem = corpus.type == StorageType::Float16 ? 2 : 4;
+  std::vector<std::vector<Hit>> heaps(static_cast<size_t>(nq));
+  for (auto& h : heaps) h.reserve(static_cast<size_t>(std::min<int64_t>(p.k, corpus.rows)));
 
   for (int64_t q0 = 0; q0 < nq; q0 += p.query_block) {
     const int64_t qn = std::min(p.query_block, nq - q0);
@@ -102,19 +77,21 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       at::Tensor scores = at::mm(q, c.t()).to(at::kCPU).contiguous();  // qn x cn
       const float* s = scores.data_ptr<float>();
       at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          const int64_t qi = q0 + i;
-          QueryHeap heap(&top.doc[qi * p.k], &top.score[qi * p.k], &top.tie[qi * p.k], p.k);
-          const float* row = s + i * cn;
-          for (int64_t j = 0; j < cn; ++j) {
-            if (heap.full() && row[j] < heap.worst_score()) continue;
-            heap.offer(row[j], first_row + c0 + j, tie[c0 + j]);
-          }
-          heap.finish();
-        }
+        for (int64_t i = lo; i < hi; ++i) fold_block(heaps[q0 + i], p.k, s + i * cn, cn, first_row + c0, tie + c0);
       });
     }
   }
+  at::parallel_for(0, nq, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      auto& h = heaps[i];
+      std::sort_heap(h.begin(), h.end(), better);  // best first
+      for (size_t j = 0; j < h.size(); ++j) {
+        top.doc[i * p.k + static_cast<int64_t>(j)] = h[j].doc;
+        top.score[i * p.k + static_cast<int64_t>(j)] = h[j].score;
+        top.tie[i * p.k + static_cast<int64_t>(j)] = h[j].tie;
+      }
+    }
+  });
   return top;
 }
 
