@@ -38,7 +38,25 @@ struct Comm::Impl {
   }
 };
 
+namespace {
+
+// True when a launcher (mpirun, srun, a PMI/PMIx server) started this process. Without one, rr runs as a
+// single rank without initialising MPI at all: no start-up cost, no session files, usable on login nodes.
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_ID"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+bool g_serial = false;  // the one-rank world of a process started without a launcher
+
+}  // namespace
+
 Environment::Environment(int& argc, char**& argv) {
+  if (!launched_by_mpi()) {
+    g_serial = true;
+    return;
+  }
   int provided = 0;
   // FUNNELED: only the main thread calls MPI; torch/OpenMP threads never do.
   int code = MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -47,12 +65,17 @@ Environment::Environment(int& argc, char**& argv) {
 }
 
 Environment::~Environment() {
+  if (g_serial) {
+    g_serial = false;
+    return;
+  }
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
 }
 
 bool Environment::initialized() {
+  if (g_serial) return true;
   int flag = 0;
   MPI_Initialized(&flag);
   int finalized = 0;
@@ -62,7 +85,7 @@ bool Environment::initialized() {
 
 Environment::NodePlacement Environment::node_placement() {
   NodePlacement p;
-  if (!initialized()) return p;
+  if (g_serial || !initialized()) return p;
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &p.rank);
@@ -85,14 +108,19 @@ Comm& Comm::operator=(Comm&&) noexcept = default;
 Comm Comm::world() {
   if (!Environment::initialized()) RR_THROW(Runtime, "MPI is not initialised (no rr::mpi::Environment)");
   auto impl = std::make_unique<Impl>();
-  impl->comm = MPI_COMM_WORLD;
+  impl->comm = g_serial ? MPI_COMM_NULL : MPI_COMM_WORLD;
   return Comm(std::move(impl));
 }
 
-void Comm::barrier() const { check(MPI_Barrier(impl_->comm), "barrier", rank_); }
+bool Comm::serial() const { return impl_->comm == MPI_COMM_NULL; }
+
+void Comm::barrier() const {
+  if (!serial()) check(MPI_Barrier(impl_->comm), "barrier", rank_);
+}
 
 Comm Comm::split(int color, int key) const {
   auto impl = std::make_unique<Impl>();
+  if (serial()) return Comm(std::move(impl));
   check(MPI_Comm_split(impl_->comm, color, key, &impl->comm), "comm split", rank_);
   MPI_Comm_set_errhandler(impl->comm, MPI_ERRORS_RETURN);
   impl->owned = true;
@@ -100,11 +128,12 @@ Comm Comm::split(int color, int key) const {
 }
 
 void Comm::abort(int code) const {
-  MPI_Abort(impl_->comm, code);
+  if (!serial()) MPI_Abort(impl_->comm, code);
   std::abort();
 }
 
 void Comm::bcast_bytes(void* data, int64_t bytes, int root) const {
+  if (serial()) return;
   auto* p = static_cast<char*>(data);
   for (int64_t off = 0; off < bytes; off += kMaxPiece)
     check(MPI_Bcast(p + off, static_cast<int>(std::min(kMaxPiece, bytes - off)), MPI_BYTE, root, impl_->comm),
@@ -113,6 +142,11 @@ void Comm::bcast_bytes(void* data, int64_t bytes, int root) const {
 
 std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vector<int64_t>& counts, bool all,
                                       int root) const {
+  if (serial()) {
+    counts.assign(1, bytes);
+    const char* p = static_cast<const char*>(data);
+    return std::vector<char>(p, p + bytes);
+  }
   counts.assign(static_cast<size_t>(size_), 0);
   if (all)
     check(MPI_Allgather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, impl_->comm), "allgather", rank_);
@@ -174,6 +208,7 @@ namespace {
 
 void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem,
                MPI_Comm comm, int rank) {
+  if (comm == MPI_COMM_NULL) return;  // one rank: the sum is the value
   auto* p = static_cast<char*>(data);
   const int64_t piece = kMaxPiece / static_cast<int64_t>(elem);
   for (int64_t off = 0; off < n; off += piece)
@@ -240,7 +275,7 @@ std::vector<std::string> Comm::gather_strings(const std::vector<std::string>& lo
 
 h5::Handle mpio_file_access(const Comm& comm) {
   h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-  if (comm.size() > 1 && H5Pset_fapl_mpio(fapl.get(), comm.impl_->comm, MPI_INFO_NULL) < 0)
+  if (!comm.serial() && comm.size() > 1 && H5Pset_fapl_mpio(fapl.get(), comm.impl_->comm, MPI_INFO_NULL) < 0)
     RR_THROW(Runtime, "H5Pset_fapl_mpio failed on rank {}", comm.rank());
   return fapl;
 }

@@ -16,7 +16,8 @@ class Handle;
 
 namespace rr::mpi {
 
-// Initialises MPI (also without mpirun: a one-rank "singleton" world) and finalises it on destruction.
+// Initialises MPI when a launcher (mpirun, srun) started the process, and finalises it on destruction; a
+// process started without one is a one-rank world that never touches MPI.
 class Environment {
  public:
   Environment(int& argc, char**& argv);
@@ -43,6 +44,8 @@ class Comm {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
+  // A one-rank world without MPI (the process was not started by mpirun/srun).
+  bool serial() const;
   void barrier() const;
   // Ranks with the same color form a new communicator, ordered by key (then by rank).
   Comm split(int color, int key) const;

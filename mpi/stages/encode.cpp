@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/log.h"
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
@@ -98,6 +99,7 @@ void encode(Context& ctx, bool force) {
         index.write_rows(ds, lo, hi - lo, emb.data_ptr<float>());
         // One flag per block: written by its owner alone (independent I/O).
         index.write_rows_int32(done_path, b, {1});
+        fault_point("encode-block");
       }
       index.flush();  // collective: every rank is at the same round
     }

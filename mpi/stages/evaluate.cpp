@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "data/split.h"
 #include "eval/dense_eval.h"
 #include "eval/trec_files.h"
@@ -270,6 +271,7 @@ void evaluate(Context& ctx, bool) {
       }
     }
     outputs.push_back(std::move(out));
+    fault_point("evaluate-dataset");
   }
   if (ctx.root()) {
     h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics"});

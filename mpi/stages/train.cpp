@@ -292,12 +292,11 @@ void train_experts(Context& ctx, const std::string& only, bool force) {
       train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter, false);
     }
   } catch (const Error& e) {
-    error = e.what();
+    error = std::to_string(static_cast<int>(e.kind())) + e.what();
   }
-  // Gather errors so that every rank fails together instead of hanging.
-  auto errors = ctx.world.allgather_strings({error});
-  for (const auto& e : errors)
-    if (!e.empty()) RR_THROW(Runtime, "{}", e);
+  // Gather errors so that every rank fails together (with the first one's kind) instead of hanging.
+  for (const auto& e : ctx.world.allgather_strings({error}))
+    if (!e.empty()) throw Error(static_cast<ErrorKind>(e[0] - '0'), e.substr(1), __FILE__, __LINE__);
   if (ctx.root())
     for (size_t i : todo) store_recorded_curve(ctx, "expert-" + experts[i].name, experts[i].adapter);
   ctx.world.barrier();

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "text/utf8.h"
 
 namespace rr {
 
@@ -21,7 +22,8 @@ const nlohmann::json& JsonObjectReader::at(const std::string& key) {
 }
 
 void JsonObjectReader::type_error(const std::string& key, const char* expected) const {
-  RR_THROW(Usage, "{}: '{}' must be {}, got {}", where_, key_path(key), expected, object_.at(key).dump());
+  RR_THROW(Usage, "{}: '{}' must be {}, got {}", where_, key_path(key), expected,
+           object_.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void JsonObjectReader::get(const std::string& key, std::string& dst) {
@@ -92,6 +94,7 @@ void JsonObjectReader::finish() const {
 
 void apply_override(nlohmann::json& doc, const std::string& assignment) {
   size_t eq = assignment.find('=');
+  RR_CHECK(is_valid_utf8(assignment), Usage, "--set: the assignment is not valid UTF-8");
   RR_CHECK(eq != std::string::npos && eq > 0, Usage, "--set '{}': expected key.path=value", assignment);
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   nlohmann::json value;

@@ -52,8 +52,8 @@ struct JsonLinesReader::Impl {
       std::memmove(buf.data(), buf.data() + begin, end - begin);
       end -= begin;
       begin = 0;
-      if (buf.size() - simdjson::SIMDJSON_PADDING - end < kChunkBytes / 2)
-        buf.resize(buf.size() + kChunkBytes);
+      if (buf.size() - simdjson::SIMDJSON_PADDING - end < std::min(kChunkBytes, buf.size()) / 2)
+        buf.resize(buf.size() + std::min(kChunkBytes, buf.size()));
       size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
       in.read(buf.data() + end, static_cast<std::streamsize>(room));
       end += static_cast<size_t>(in.gcount());
@@ -120,7 +120,10 @@ JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions op
   impl_->options = options;
   impl_->in.open(impl_->path, std::ios::binary);
   if (!impl_->in) RR_THROW(Input, "{}: cannot open file: {}", impl_->path.string(), std::strerror(errno));
-  impl_->buf.resize(kChunkBytes + simdjson::SIMDJSON_PADDING);
+  // Small files get a small buffer (it grows as lines need).
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(impl_->path, ec);
+  impl_->buf.resize(std::min<size_t>(kChunkBytes, ec ? kChunkBytes : size + 1) + simdjson::SIMDJSON_PADDING);
 }
 
 JsonLinesReader::~JsonLinesReader() = default;

@@ -11,6 +11,7 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "data/split.h"
 #include "eval/dense_eval.h"
 #include "model/text_encoder.h"
@@ -135,6 +136,7 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
     opt.step(lr);
     opt.zero_grad();
     const int64_t done = step + 1;
+    fault_point("train-step");
     curve.steps.push_back(done);
     curve.loss.push_back(l.item<double>());
     curve.lr.push_back(lr);

@@ -123,5 +123,59 @@ experts)
   has "Single expert: law" run report --config "$cfg" --set "$two" || fail "the report lacks the new expert"
   echo "experts: add scored only the new column, remove dropped the old one"
   ;;
+faults)
+  # A rank killed mid-encode, mid-train and mid-evaluate: the re-run resumes and equals an uninterrupted run.
+  # Corrupt HDF5, safetensors and checkpoints give clear errors; a full disk leaves earlier results intact.
+  run prepare --config "$cfg"
+  run train base --config "$cfg"
+  clean=(--set output_dir="$work/clean" --set base.path="$work/runs/tiny/base" --set base.train=false)
+  run prepare --config "$cfg" "${clean[@]}"
+  mpi 2 encode --config "$cfg" "${clean[@]}"
+  RR_FAULT=encode-block:3 mpi 2 encode --config "$cfg" >/dev/null 2>&1 && fail "the injected fault did not fire"
+  mpi 2 encode --config "$cfg" --log-level info > "$work/encode2.log" 2>&1
+  grep -q "of my .* blocks to do" "$work/encode2.log" || fail "encode did not report its blocks"
+  for ds in astro cook law; do
+    h5diff "$work/clean/index.h5" "$work/runs/tiny/index.h5" "/index/$ds/corpus" || fail "resumed index of $ds differs"
+  done
+  # Training: killed at step 7 (checkpoints every 4), resumed, equal to an uninterrupted run.
+  run train expert --expert cook --config "$cfg" "${clean[@]}"
+  RR_FAULT=train-step:7 run train expert --expert cook --config "$cfg" && fail "the injected fault did not fire"
+  run train expert --expert cook --config "$cfg"
+  cmp "$work/clean/experts/cook/adapter_model.safetensors" "$work/runs/tiny/experts/cook/adapter_model.safetensors" ||
+    fail "the resumed expert differs from the uninterrupted one"
+  run pipeline --config "$cfg" >/dev/null
+  cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  # Evaluate: a rank killed after the first dataset; the results file keeps the previous results, then the re-run
+  # gives the same measures as before.
+  RR_FAULT=evaluate-dataset:1 mpi 2 evaluate --config "$cfg" >/dev/null 2>&1 && fail "the injected fault did not fire"
+  cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a killed evaluate changed results.h5"
+  mpi 2 evaluate --config "$cfg"
+  for ds in astro cook law; do
+    h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/metrics/$ds/pilot-mean/per_query" || fail "re-run measures differ"
+  done
+  # A full disk (file size limit) while evaluate writes: a clear error, no temp file left, earlier results intact.
+  cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  (trap '' XFSZ; ulimit -f 64; exec "$rr" evaluate --config "$cfg" --threads 1) > "$work/full.log" 2>&1 &&
+    fail "evaluate succeeded on a full disk"
+  grep -qi "disk full\|write failed\|cannot" "$work/full.log" || { cat "$work/full.log"; fail "no clear full-disk error"; }
+  cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a failed write damaged results.h5"
+  ls "$work/runs/tiny/" | grep -q "tmp-" && fail "a temporary file was left behind"
+  # Corrupt inputs: clear errors (exit 2 or 1 with the file named), never a crash.
+  cp "$work/runs/tiny/results.h5" "$work/good.h5"
+  head -c 3000 "$work/good.h5" > "$work/runs/tiny/results.h5"
+  code=0; run report --config "$cfg" > "$work/corrupt.log" 2>&1 || code=$?
+  (( code == 1 || code == 2 )) && grep -q "results.h5" "$work/corrupt.log" || fail "truncated results.h5: no clear error ($code)"
+  cp "$work/good.h5" "$work/runs/tiny/results.h5"
+  cp "$work/runs/tiny/experts/astro/adapter_model.safetensors" "$work/adapter.bak"
+  head -c 100 "$work/adapter.bak" > "$work/runs/tiny/experts/astro/adapter_model.safetensors"
+  code=0; run evaluate --config "$cfg" > "$work/corrupt.log" 2>&1 || code=$?
+  (( code == 2 )) && grep -q "adapter_model.safetensors" "$work/corrupt.log" || fail "truncated adapter: no clear error ($code)"
+  cp "$work/adapter.bak" "$work/runs/tiny/experts/astro/adapter_model.safetensors"
+  mkdir -p "$work/runs/tiny/checkpoints/expert-law"
+  echo "{broken" > "$work/runs/tiny/checkpoints/expert-law/state.json"
+  code=0; run train expert --expert law --config "$cfg" --set 'experts=[{"name":"law"}]' > "$work/corrupt.log" 2>&1 || code=$?
+  (( code == 2 )) && grep -q "state.json" "$work/corrupt.log" || fail "corrupt checkpoint: no clear error ($code)"
+  echo "faults: encode, train and evaluate resumed after kills; corrupt files and a full disk gave clear errors"
+  ;;
 *) fail "unknown scenario $scenario" ;;
 esac
