@@ -204,6 +204,27 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
   return out;
 }
 
+void Comm::send_bytes(const std::vector<char>& data, int dest, int tag) const {
+  RR_CHECK(!serial(), Runtime, "send_bytes on a one-rank world");
+  int64_t n = static_cast<int64_t>(data.size());
+  check(MPI_Send(&n, 1, MPI_INT64_T, dest, tag, impl_->comm), "send", rank_);
+  for (int64_t off = 0; off < n; off += kMaxPiece)
+    check(MPI_Send(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, dest, tag, impl_->comm),
+          "send", rank_);
+}
+
+std::vector<char> Comm::recv_bytes(int source, int tag) const {
+  RR_CHECK(!serial(), Runtime, "recv_bytes on a one-rank world");
+  int64_t n = 0;
+  check(MPI_Recv(&n, 1, MPI_INT64_T, source, tag, impl_->comm, MPI_STATUS_IGNORE), "recv", rank_);
+  std::vector<char> data(static_cast<size_t>(n));
+  for (int64_t off = 0; off < n; off += kMaxPiece)
+    check(MPI_Recv(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, source, tag, impl_->comm,
+                   MPI_STATUS_IGNORE),
+          "recv", rank_);
+  return data;
+}
+
 namespace {
 
 void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem,

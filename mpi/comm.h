@@ -57,6 +57,9 @@ class Comm {
   // Every rank contributes `bytes`; returns the concatenation in rank order on every rank (all=true) or root.
   std::vector<char> gatherv_bytes(const void* data, int64_t bytes, std::vector<int64_t>& counts, bool all,
                                   int root = 0) const;
+  // Point to point (any size; tag distinguishes concurrent exchanges).
+  void send_bytes(const std::vector<char>& data, int dest, int tag = 11) const;
+  std::vector<char> recv_bytes(int source, int tag = 11) const;
   void allreduce_sum_double(double* data, int64_t n) const;
   void allreduce_sum_float(float* data, int64_t n) const;
   void allreduce_sum_int64(int64_t* data, int64_t n) const;

@@ -1,27 +1,64 @@
 #include "mpi/distributed_topk.h"
 
+#include <cstring>
+
 #include "common/error.h"
 
 namespace rr::mpi {
 
+namespace {
+
+std::vector<char> pack(const TopK& t) {
+  const size_t n = t.doc.size();
+  std::vector<char> out(2 * sizeof(int64_t) + n * (2 * sizeof(int64_t) + sizeof(float)));
+  char* p = out.data();
+  auto put = [&](const void* src, size_t bytes) {
+    std::memcpy(p, src, bytes);
+    p += bytes;
+  };
+  put(&t.nq, sizeof t.nq);
+  put(&t.k, sizeof t.k);
+  put(t.doc.data(), n * sizeof(int64_t));
+  put(t.score.data(), n * sizeof(float));
+  put(t.tie.data(), n * sizeof(int64_t));
+  return out;
+}
+
+TopK unpack(const std::vector<char>& in) {
+  const char* p = in.data();
+  int64_t nq, k;
+  std::memcpy(&nq, p, sizeof nq);
+  std::memcpy(&k, p + sizeof nq, sizeof k);
+  p += 2 * sizeof(int64_t);
+  TopK t(nq, k);
+  const size_t n = t.doc.size();
+  std::memcpy(t.doc.data(), p, n * sizeof(int64_t));
+  std::memcpy(t.score.data(), p + n * sizeof(int64_t), n * sizeof(float));
+  std::memcpy(t.tie.data(), p + n * (sizeof(int64_t) + sizeof(float)), n * sizeof(int64_t));
+  return t;
+}
+
+}  // namespace
+
 TopK gather_topk(const Comm& comm, const TopK& local, int root) {
-  auto docs = comm.gatherv(local.doc, root);
-  auto scores = comm.gatherv(local.score, root);
-  auto ties = comm.gatherv(local.tie, root);
-  if (comm.rank() != root) return TopK();
-  const size_t per = local.doc.size();
-  RR_CHECK(docs.size() == per * static_cast<size_t>(comm.size()), Runtime,
-           "gather_topk: ranks disagree on the number of queries or k");
-  std::vector<TopK> parts(static_cast<size_t>(comm.size()));
-  for (int r = 0; r < comm.size(); ++r) {
-    auto& p = parts[r];
-    p.nq = local.nq;
-    p.k = local.k;
-    p.doc.assign(docs.begin() + r * per, docs.begin() + (r + 1) * per);
-    p.score.assign(scores.begin() + r * per, scores.begin() + (r + 1) * per);
-    p.tie.assign(ties.begin() + r * per, ties.begin() + (r + 1) * per);
+  RR_CHECK(root == 0, Runtime, "gather_topk merges into rank 0");
+  if (comm.size() == 1) return local;
+  // Binary tree: at level `step`, ranks r with r % (2 step) == step send their merged lists to r - step.
+  // Rank 0 receives log2(P) lists instead of P, and every merge is exact (hits are totally ordered).
+  TopK current = local;
+  for (int step = 1; step < comm.size(); step *= 2) {
+    if (comm.rank() % (2 * step) == step) {
+      comm.send_bytes(pack(current), comm.rank() - step);
+      return TopK();
+    }
+    if (comm.rank() % (2 * step) == 0 && comm.rank() + step < comm.size()) {
+      TopK other = unpack(comm.recv_bytes(comm.rank() + step));
+      RR_CHECK(other.nq == current.nq && other.k == current.k, Runtime,
+               "gather_topk: ranks disagree on the number of queries or k");
+      current = merge_topk({current, other}, local.k);
+    }
   }
-  return merge_topk(parts, local.k);
+  return current;
 }
 
 }  // namespace rr::mpi

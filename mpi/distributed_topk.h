@@ -7,7 +7,8 @@
 
 namespace rr::mpi {
 
-// Collective. Returns the merged lists on root and an empty TopK elsewhere.
+// Collective; merged along a binary tree (rank 0 receives log2 P lists). Returns the merged lists on rank 0
+// (root must be 0) and an empty TopK elsewhere.
 TopK gather_topk(const Comm& comm, const TopK& local, int root = 0);
 
 }  // namespace rr::mpi
