@@ -1,5 +1,5 @@
-// Bench (a): the encoder forward on BERT-base shapes as achieved GFLOP/s, beside an sgemm peak measured in the
-// same run. Usage: bench_encoder_flops [threads] [batch] [seq] [layers]
+// Bench (a): the encoder forward on BERT-base shapes as achieved GFLOP/s, beside an sgemm peak measured in
+// the same run. Usage: bench_encoder_flops [threads] [batch] [seq] [layers]
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   rr::set_threads(threads);
   c10::InferenceMode guard;
   auto info = rr::runtime_info();
-  std::printf("runtime: BLAS %s, allocator %s, %d threads\n", info.blas.c_str(), info.allocator.c_str(), info.threads);
+  std::printf("runtime: BLAS %s, allocator %s, %d threads\n", info.blas.c_str(), info.allocator.c_str(),
+              info.threads);
 
   const int64_t n = 2048;
   at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
@@ -49,11 +50,12 @@ int main(int argc, char** argv) {
   const double H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size);
   const double bt = static_cast<double>(B * T);
   // Per layer: Q, K, V, output projections (4 x 2 B T H^2), FFN (2 x 2 B T H I), attention (2 x 2 B T^2 H).
-  const double flops = static_cast<double>(layers) * (8 * bt * H * H + 4 * bt * H * I + 4 * bt * static_cast<double>(T) * H);
+  const double flops =
+      static_cast<double>(layers) * (8 * bt * H * H + 4 * bt * H * I + 4 * bt * static_cast<double>(T) * H);
   const double achieved = flops / fwd_s / 1e9;
   std::printf("sgemm %ldx%ldx%ld peak:      %8.1f GFLOP/s\n", n, n, n, peak);
-  std::printf("encoder forward B=%ld T=%ld, %ld layers: %8.1f GFLOP/s (%.0f tokens/s)\n", B, T, layers, achieved,
-              bt / fwd_s);
+  std::printf("encoder forward B=%ld T=%ld, %ld layers: %8.1f GFLOP/s (%.0f tokens/s)\n", B, T, layers,
+              achieved, bt / fwd_s);
   std::printf("ratio encoder / sgemm peak: %.2f (target >= 0.80)\n", achieved / peak);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Search beside FAISS: exact inner-product top-k queries/s of rr's exact_search vs faiss::IndexFlatIP on the
 // same float32 vectors, k = 10/100/1000, 1 and 2 threads, one run; plus the peak resident memory each adds.
-// Usage: bench_search_vs_faiss [n=200000] [d=768] [nq=256] [index.h5 dataset-name]  (an rr index adds a real corpus)
+// Usage: bench_search_vs_faiss [n=200000] [d=768] [nq=256] [index.h5 dataset-name]  (an rr index adds a real
+// corpus)
 #include <faiss/IndexFlat.h>
 #include <omp.h>
 
@@ -39,11 +40,11 @@ std::pair<double, double> timed(Fn&& fn) {
   return {s, (status_kb("VmHWM:") - before) / 1024.0};
 }
 
-void compare(const char* what, const std::vector<float>& xb, int64_t n, int64_t d, const std::vector<float>& xq,
-             int64_t nq) {
+void compare(const char* what, const std::vector<float>& xb, int64_t n, int64_t d,
+             const std::vector<float>& xq, int64_t nq) {
   std::printf("\n%s: %ld x %ld corpus, %ld queries\n", what, n, d, nq);
-  std::printf("%-8s %-7s %12s %12s %8s %12s %12s\n", "threads", "k", "rr q/s", "faiss q/s", "ratio", "rr +RSS MB",
-              "faiss +RSS MB");
+  std::printf("%-8s %-7s %12s %12s %8s %12s %12s\n", "threads", "k", "rr q/s", "faiss q/s", "ratio",
+              "rr +RSS MB", "faiss +RSS MB");
   faiss::IndexFlatIP index(static_cast<faiss::Index::idx_t>(d));
   index.add(n, xb.data());
   std::vector<int64_t> tie(static_cast<size_t>(n));
@@ -60,7 +61,8 @@ void compare(const char* what, const std::vector<float>& xb, int64_t n, int64_t 
       std::vector<float> D(static_cast<size_t>(nq * k));
       std::vector<faiss::Index::idx_t> I(static_cast<size_t>(nq * k));
       auto [fs, fmem] = timed([&] { index.search(nq, xq.data(), k, D.data(), I.data()); });
-      std::printf("%-8d %-7ld %12.1f %12.1f %7.2fx %12.1f %12.1f\n", threads, k, nq / rs, nq / fs, fs / rs, rmem, fmem);
+      std::printf("%-8d %-7ld %12.1f %12.1f %7.2fx %12.1f %12.1f\n", threads, k, nq / rs, nq / fs, fs / rs,
+                  rmem, fmem);
     }
   }
 }
@@ -76,8 +78,9 @@ int main(int argc, char** argv) {
   for (auto& x : xb) x = g(rng);
   for (auto& x : xq) x = g(rng);
   rr::SearchParams defaults;
-  std::printf("rr exact_search: blocks of %ld corpus rows x %ld queries (score buffer %.1f MB)\n", defaults.corpus_block,
-              defaults.query_block, defaults.corpus_block * defaults.query_block * 4 / 1e6);
+  std::printf("rr exact_search: blocks of %ld corpus rows x %ld queries (score buffer %.1f MB)\n",
+              defaults.corpus_block, defaults.query_block,
+              defaults.corpus_block * defaults.query_block * 4 / 1e6);
   compare("random normal vectors", xb, n, d, xq, nq);
   if (argc > 5) {
     auto f = rr::h5::File::open(argv[4], false);

@@ -35,13 +35,16 @@ int main(int argc, char** argv) {
     double el = 0;
     while (el < seconds) {
 #pragma omp parallel for reduction(+ : tokens) schedule(dynamic, 32)
-      for (size_t i = 0; i < texts.size(); ++i) tokens += static_cast<int64_t>(tok.tokenize_ids(texts[i]).size());
+      for (size_t i = 0; i < texts.size(); ++i)
+        tokens += static_cast<int64_t>(tok.tokenize_ids(texts[i]).size());
       ++rounds;
       el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     const double mbs = rounds * bytes / el / 1e6;
-    std::printf("rr, %d thread(s): %7.1f MB/s, %9.0f tokens/s (%.1fx HF Python's ~0.6 MB/s; target >= 20 MB/s per thread)\n",
-                threads, mbs, tokens / el, mbs / 0.6);
+    std::printf(
+        "rr, %d thread(s): %7.1f MB/s, %9.0f tokens/s (%.1fx HF Python's ~0.6 MB/s; target >= 20 MB/s per "
+        "thread)\n",
+        threads, mbs, tokens / el, mbs / 0.6);
   }
   return 0;
 }

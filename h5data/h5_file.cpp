@@ -31,7 +31,8 @@ struct SilenceHdf5 {
 };
 const SilenceHdf5 silence_hdf5_once;
 
-[[noreturn]] void fail(const std::filesystem::path& file, const std::string& object, const std::string& what) {
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& object,
+                       const std::string& what) {
   std::string detail = hdf5_message();
   RR_THROW(Runtime, "HDF5 {} {}: {}{}{}", file.string(), object, what, detail.empty() ? "" : ": ", detail);
 }
@@ -94,14 +95,29 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 Handle::~Handle() {
   if (id_ < 0) return;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
 }
 
@@ -113,7 +129,8 @@ File File::create(const std::filesystem::path& path, const Handle* access) {
 
 File File::open(const std::filesystem::path& path, bool writable, const Handle* access) {
   if (!std::filesystem::exists(path)) RR_THROW(Input, "{}: no such results file", path.string());
-  hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access ? access->get() : H5P_DEFAULT);
+  hid_t id =
+      H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access ? access->get() : H5P_DEFAULT);
   if (id < 0) fail(path, "", "cannot open (not an HDF5 file, truncated or corrupt?)");
   return File(path, Handle(id));
 }
@@ -128,7 +145,8 @@ bool File::exists(const std::string& object) const {
 }
 
 void File::remove(const std::string& object) {
-  if (exists(object)) check(H5Ldelete(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "cannot remove", 0);
+  if (exists(object))
+    check(H5Ldelete(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "cannot remove", 0);
 }
 
 void File::create_group(const std::string& group) {
@@ -145,7 +163,9 @@ void File::move(const std::string& from, const std::string& to) {
         "cannot rename", 0);
 }
 
-void File::flush() { check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "", "flush failed (disk full?)", 0); }
+void File::flush() {
+  check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), path_, "", "flush failed (disk full?)", 0);
+}
 
 void File::close() {
   if (!file_.valid()) return;
@@ -153,7 +173,8 @@ void File::close() {
   check(H5Fclose(id), path_, "", "close failed (disk full?)", 0);
 }
 
-void File::external_link(const std::string& object, const std::string& target_file, const std::string& target_path) {
+void File::external_link(const std::string& object, const std::string& target_file,
+                         const std::string& target_path) {
   remove(object);
   Handle lcpl = link_create_props();
   check(H5Lcreate_external(target_file.c_str(), target_path.c_str(), file_.get(), object.c_str(), lcpl.get(),
@@ -165,8 +186,9 @@ Handle File::create_dataset(const std::string& object, int64_t type, int64_t row
   remove(object);
   Handle space = dataspace(rows, cols);
   Handle lcpl = link_create_props();
-  return Handle(check(H5Dcreate2(file_.get(), object.c_str(), type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                      path_, object, "cannot create dataset"));
+  return Handle(
+      check(H5Dcreate2(file_.get(), object.c_str(), type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            path_, object, "cannot create dataset"));
 }
 
 void File::write_strings(const std::string& object, const std::vector<std::string>& values) {
@@ -176,26 +198,31 @@ void File::write_strings(const std::string& object, const std::vector<std::strin
   ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   if (!values.empty())
-    check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), path_, object, "write failed", 0);
+    check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), path_, object,
+          "write failed", 0);
 }
 
 namespace {
 
 template <typename T>
-void write_numeric(File& f, Handle ds, hid_t mem_type, const std::vector<T>& values, const std::filesystem::path& path,
-                   const std::string& object) {
+void write_numeric(File& f, Handle ds, hid_t mem_type, const std::vector<T>& values,
+                   const std::filesystem::path& path, const std::string& object) {
   if (!values.empty())
-    check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path, object, "write failed", 0);
+    check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path, object,
+          "write failed", 0);
   (void)f;
 }
 
 template <typename T>
-std::vector<T> read_numeric(hid_t file, hid_t mem_type, const std::filesystem::path& path, const std::string& object) {
+std::vector<T> read_numeric(hid_t file, hid_t mem_type, const std::filesystem::path& path,
+                            const std::string& object) {
   Handle ds(check(H5Dopen2(file, object.c_str(), H5P_DEFAULT), path, object, "no such dataset"));
   Handle space(H5Dget_space(ds.get()));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<T> out(static_cast<size_t>(n));
-  if (n > 0) check(H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, object, "read failed", 0);
+  if (n > 0)
+    check(H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, object, "read failed",
+          0);
   return out;
 }
 
@@ -211,11 +238,13 @@ void File::write_int32(const std::string& object, const std::vector<int32_t>& v,
 }
 void File::write_float(const std::string& object, const std::vector<float>& v, int64_t cols) {
   int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_IEEE_F32LE, rows, cols), H5T_NATIVE_FLOAT, v, path_, object);
+  write_numeric(*this, create_dataset(object, H5T_IEEE_F32LE, rows, cols), H5T_NATIVE_FLOAT, v, path_,
+                object);
 }
 void File::write_double(const std::string& object, const std::vector<double>& v, int64_t cols) {
   int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_IEEE_F64LE, rows, cols), H5T_NATIVE_DOUBLE, v, path_, object);
+  write_numeric(*this, create_dataset(object, H5T_IEEE_F64LE, rows, cols), H5T_NATIVE_DOUBLE, v, path_,
+                object);
 }
 
 std::vector<int64_t> File::read_int64(const std::string& o) const {
@@ -237,7 +266,9 @@ std::vector<std::string> File::read_strings(const std::string& object) const {
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
   Handle type = string_type();
-  if (n > 0) check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), path_, object, "read failed", 0);
+  if (n > 0)
+    check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), path_, object,
+          "read failed", 0);
   std::vector<std::string> out;
   out.reserve(ptrs.size());
   for (char* p : ptrs) out.emplace_back(p ? p : "");
@@ -254,7 +285,8 @@ std::pair<int64_t, int64_t> File::shape(const std::string& object) const {
   return {static_cast<int64_t>(dims[0]), rank == 2 ? static_cast<int64_t>(dims[1]) : 1};
 }
 
-void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage, int64_t chunk_rows) {
+void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage,
+                         int64_t chunk_rows) {
   remove(object);
   Handle type = storage == Storage::Float16 ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE));
   hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
@@ -268,8 +300,9 @@ void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, 
   // Allocate at creation so that parallel writers never race on chunk allocation.
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
   Handle lcpl = link_create_props();
-  Handle ds(check(H5Dcreate2(file_.get(), object.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                  path_, object, "cannot create dataset"));
+  Handle ds(check(
+      H5Dcreate2(file_.get(), object.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+      path_, object, "cannot create dataset"));
 }
 
 Storage File::storage(const std::string& object) const {
@@ -278,15 +311,18 @@ Storage File::storage(const std::string& object) const {
   return H5Tget_size(type.get()) == 2 ? Storage::Float16 : Storage::Float32;
 }
 
-void File::write_rows(const std::string& object, int64_t row0, int64_t n, const float* data, bool collective) {
+void File::write_rows(const std::string& object, int64_t row0, int64_t n, const float* data,
+                      bool collective) {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle fspace(H5Dget_space(ds.get()));
   hsize_t dims[2];
   H5Sget_simple_extent_dims(fspace.get(), dims, nullptr);
   const int64_t cols = static_cast<int64_t>(dims[1]);
   if (row0 < 0 || row0 + n > static_cast<int64_t>(dims[0]))
-    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n, dims[0]);
-  hsize_t start[2] = {static_cast<hsize_t>(row0), 0}, count[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(cols)};
+    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n,
+             dims[0]);
+  hsize_t start[2] = {static_cast<hsize_t>(row0), 0},
+          count[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(cols)};
   Handle mspace(H5Screate_simple(2, count, nullptr));
   if (n > 0) {
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
@@ -298,7 +334,8 @@ void File::write_rows(const std::string& object, int64_t row0, int64_t n, const 
 #ifdef H5_HAVE_PARALLEL
   // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver.
   Handle fapl(H5Fget_access_plist(file_.get()));
-  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
+  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO)
+    H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
 #else
   (void)collective;
 #endif
@@ -325,18 +362,20 @@ void File::write_rows_int32(const std::string& object, int64_t row0, const std::
   hsize_t start[1] = {static_cast<hsize_t>(row0)}, count[1] = {values.size()};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   Handle mspace(H5Screate_simple(1, count, nullptr));
-  check(H5Dwrite(ds.get(), H5T_NATIVE_INT32, mspace.get(), fspace.get(), H5P_DEFAULT, values.data()), path_, object,
-        "write failed (disk full?)", 0);
+  check(H5Dwrite(ds.get(), H5T_NATIVE_INT32, mspace.get(), fspace.get(), H5P_DEFAULT, values.data()), path_,
+        object, "write failed (disk full?)", 0);
 }
 
-Storage File::read_rows_raw(const std::string& object, int64_t row0, int64_t n, std::vector<char>& out) const {
+Storage File::read_rows_raw(const std::string& object, int64_t row0, int64_t n,
+                            std::vector<char>& out) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle fspace(H5Dget_space(ds.get()));
   hsize_t dims[2];
   if (H5Sget_simple_extent_ndims(fspace.get()) != 2) fail(path_, object, "expected a 2-D matrix");
   H5Sget_simple_extent_dims(fspace.get(), dims, nullptr);
   if (row0 < 0 || row0 + n > static_cast<int64_t>(dims[0]))
-    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n, dims[0]);
+    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n,
+             dims[0]);
   Handle ftype(H5Dget_type(ds.get()));
   const bool half = H5Tget_size(ftype.get()) == 2;
   Handle mtype = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
@@ -380,7 +419,8 @@ void File::set_attr(const std::string& object, const std::string& name, const st
   Handle space(H5Screate(H5S_SCALAR));
   Handle attr = replace_attr(obj.get(), name, type.get(), space.get());
   const char* p = value.c_str();
-  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &p) < 0) fail(path_, object, "cannot write attribute " + name);
+  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &p) < 0)
+    fail(path_, object, "cannot write attribute " + name);
 }
 
 void File::set_attr(const std::string& object, const std::string& name, int64_t value) {
@@ -391,7 +431,8 @@ void File::set_attr(const std::string& object, const std::string& name, int64_t 
     fail(path_, object, "cannot write attribute " + name);
 }
 
-void File::set_attr(const std::string& object, const std::string& name, const std::vector<std::string>& values) {
+void File::set_attr(const std::string& object, const std::string& name,
+                    const std::vector<std::string>& values) {
   Handle obj = open_object(file_.get(), path_, object);
   Handle type = string_type();
   hsize_t n = values.size();
@@ -417,7 +458,8 @@ std::string File::attr_string(const std::string& object, const std::string& name
 
 std::vector<std::string> File::attr_strings(const std::string& object, const std::string& name) const {
   Handle obj = open_object(file_.get(), path_, object);
-  Handle attr(check(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), path_, object, ("no attribute " + name).c_str()));
+  Handle attr(
+      check(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), path_, object, ("no attribute " + name).c_str()));
   Handle space(H5Aget_space(attr.get()));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
@@ -431,7 +473,8 @@ std::vector<std::string> File::attr_strings(const std::string& object, const std
 
 int64_t File::attr_int64(const std::string& object, const std::string& name) const {
   Handle obj = open_object(file_.get(), path_, object);
-  Handle attr(check(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), path_, object, ("no attribute " + name).c_str()));
+  Handle attr(
+      check(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), path_, object, ("no attribute " + name).c_str()));
   int64_t v = 0;
   check(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), path_, object, "cannot read attribute", 0);
   return v;
@@ -455,8 +498,8 @@ void File::copy_from(const File& from, const std::string& object) {
   if (!from.exists(object)) return;
   remove(object);
   Handle lcpl = link_create_props();
-  check(H5Ocopy(from.file_.get(), object.c_str(), file_.get(), object.c_str(), H5P_DEFAULT, lcpl.get()), path_, object,
-        "cannot copy from another file", 0);
+  check(H5Ocopy(from.file_.get(), object.c_str(), file_.get(), object.c_str(), H5P_DEFAULT, lcpl.get()),
+        path_, object, "cannot copy from another file", 0);
 }
 
 uint16_t float_to_half(float f) {

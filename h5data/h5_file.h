@@ -48,7 +48,8 @@ class File {
   void flush();
   void close();
   // A link to `target_path` inside the file `target_file` (relative to this file's folder).
-  void external_link(const std::string& object, const std::string& target_file, const std::string& target_path);
+  void external_link(const std::string& object, const std::string& target_file,
+                     const std::string& target_path);
 
   // Whole-dataset writers (create; an existing dataset is replaced). Dims are given as rows x cols.
   void write_strings(const std::string& object, const std::vector<std::string>& values);
@@ -67,10 +68,12 @@ class File {
 
   // A rows x cols float matrix in chunks of chunk_rows rows, written later by write_rows (possibly by
   // many ranks at once). Float16 stores IEEE half (h5py reads it as float16).
-  void create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage, int64_t chunk_rows);
+  void create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage,
+                     int64_t chunk_rows);
   // Writes rows [row0, row0 + n) from a float32 n x cols buffer (converted to the dataset's storage).
   // collective: every rank of an MPI-IO file calls it (n may be 0) and HDF5 does collective I/O.
-  void write_rows(const std::string& object, int64_t row0, int64_t n, const float* data, bool collective = false);
+  void write_rows(const std::string& object, int64_t row0, int64_t n, const float* data,
+                  bool collective = false);
   // Overwrites elements [row0, row0 + values.size()) of a 1-D int32 dataset (independent I/O).
   void write_rows_int32(const std::string& object, int64_t row0, const std::vector<int32_t>& values);
   // Reads rows [row0, row0 + n) as float32 into out (n x cols).

@@ -20,7 +20,8 @@ ResultsUpdate::ResultsUpdate(const std::filesystem::path& path, const std::vecto
     if (obj == schema::kIndexRoot) continue;  // an external link, re-made by whoever owns the index
     file_->copy_from(old, obj);
   }
-  if (old.exists(schema::kIndexRoot) && std::find(replaced.begin(), replaced.end(), schema::kIndexRoot) == replaced.end())
+  if (old.exists(schema::kIndexRoot) &&
+      std::find(replaced.begin(), replaced.end(), schema::kIndexRoot) == replaced.end())
     file_->external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
 }
 
@@ -38,8 +39,8 @@ void ResultsUpdate::commit() {
   committed_ = true;
 }
 
-void write_stage_meta(File& f, const std::string& stage, const std::string& config_json, int64_t ranks, int64_t seed,
-                      const std::string& fingerprint) {
+void write_stage_meta(File& f, const std::string& stage, const std::string& config_json, int64_t ranks,
+                      int64_t seed, const std::string& fingerprint) {
   for (const std::string& obj : {std::string(schema::kMeta), schema::stage_meta(stage)}) {
     f.create_group(obj);
     f.set_attr(obj, schema::kAttrConfig, config_json);

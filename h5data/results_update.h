@@ -25,7 +25,8 @@ class ResultsUpdate {
   bool committed_ = false;
 };
 
-// Records what a stage ran with under /meta and /meta/<stage>: config JSON, version, ranks, seed, fingerprint.
+// Records what a stage ran with under /meta and /meta/<stage>: config JSON, version, ranks, seed,
+// fingerprint.
 void write_stage_meta(File& file, const std::string& stage, const std::string& config_json, int64_t ranks,
                       int64_t seed, const std::string& fingerprint);
 

@@ -42,29 +42,53 @@ inline constexpr const char* kPilotDataset = "/pilots/dataset";
 inline constexpr const char* kPilotCount = "/pilots/count";
 inline constexpr const char* kPilots = "/pilots";
 
-inline std::string stage_meta(const std::string& stage) { return std::string(kMeta) + "/" + stage; }
-inline std::string corpus_ids(const std::string& ds) { return "/datasets/" + ds + "/corpus_ids"; }
+inline std::string stage_meta(const std::string& stage) {
+  return std::string(kMeta) + "/" + stage;
+}
+inline std::string corpus_ids(const std::string& ds) {
+  return "/datasets/" + ds + "/corpus_ids";
+}
 inline std::string query_ids(const std::string& ds, const std::string& split) {
   return "/datasets/" + ds + "/query_ids/" + split;
 }
-inline std::string index_group(const std::string& ds) { return std::string(kIndexRoot) + "/" + ds; }
-inline std::string index(const std::string& ds) { return index_group(ds) + "/corpus"; }
-inline std::string index_blocks_done(const std::string& ds) { return index_group(ds) + "/blocks_done"; }
-inline std::string scores(const std::string& ds) { return "/scores/" + ds; }
+inline std::string index_group(const std::string& ds) {
+  return std::string(kIndexRoot) + "/" + ds;
+}
+inline std::string index(const std::string& ds) {
+  return index_group(ds) + "/corpus";
+}
+inline std::string index_blocks_done(const std::string& ds) {
+  return index_group(ds) + "/blocks_done";
+}
+inline std::string scores(const std::string& ds) {
+  return "/scores/" + ds;
+}
 inline std::string score_column(const std::string& ds, const std::string& expert) {
   return "/score_columns/" + ds + "/" + expert;
 }
-inline std::string train_query_base(const std::string& ds) { return "/train_queries/" + ds + "/base"; }
-inline std::string routing(const std::string& ds, const std::string& router) { return "/routing/" + ds + "/" + router; }
-inline std::string run_doc(const std::string& ds, const std::string& router) { return "/runs/" + ds + "/" + router + "/doc"; }
+inline std::string train_query_base(const std::string& ds) {
+  return "/train_queries/" + ds + "/base";
+}
+inline std::string routing(const std::string& ds, const std::string& router) {
+  return "/routing/" + ds + "/" + router;
+}
+inline std::string run_doc(const std::string& ds, const std::string& router) {
+  return "/runs/" + ds + "/" + router + "/doc";
+}
 inline std::string run_score(const std::string& ds, const std::string& router) {
   return "/runs/" + ds + "/" + router + "/score";
 }
-inline std::string metrics(const std::string& ds, const std::string& router) { return "/metrics/" + ds + "/" + router; }
+inline std::string metrics(const std::string& ds, const std::string& router) {
+  return "/metrics/" + ds + "/" + router;
+}
 inline std::string metrics_per_query(const std::string& ds, const std::string& router) {
   return metrics(ds, router) + "/per_query";
 }
-inline std::string metrics_mean(const std::string& ds, const std::string& router) { return metrics(ds, router) + "/mean"; }
-inline std::string training_curve(const std::string& model) { return "/training/" + model; }
+inline std::string metrics_mean(const std::string& ds, const std::string& router) {
+  return metrics(ds, router) + "/mean";
+}
+inline std::string training_curve(const std::string& model) {
+  return "/training/" + model;
+}
 
 }  // namespace rr::schema

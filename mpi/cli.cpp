@@ -14,8 +14,11 @@ bool parse(const CommandSpec& spec, po::options_description options, const std::
            po::variables_map& vm, const po::positional_options_description* positional) {
   po::options_description common("Common options");
   common.add_options()("help,h", "show this help")(
-      "threads", po::value<int>()->default_value(0), "torch and OpenMP threads per rank (0: cores / ranks on node)")(
-      "log-level", po::value<std::string>()->default_value(std::getenv("RR_LOG_LEVEL") ? std::getenv("RR_LOG_LEVEL") : "info"),
+      "threads", po::value<int>()->default_value(0),
+      "torch and OpenMP threads per rank (0: cores / ranks on node)")(
+      "log-level",
+      po::value<std::string>()->default_value(std::getenv("RR_LOG_LEVEL") ? std::getenv("RR_LOG_LEVEL")
+                                                                          : "info"),
       "trace, debug, info, warn, error, critical or off (default: $RR_LOG_LEVEL, else info)");
   po::options_description all;
   all.add(options).add(common);

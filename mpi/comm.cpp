@@ -43,7 +43,8 @@ namespace {
 // True when a launcher (mpirun, srun, a PMI/PMIx server) started this process. Without one, rr runs as a
 // single rank without initialising MPI at all: no start-up cost, no session files, usable on login nodes.
 bool launched_by_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_ID"})
+  for (const char* v :
+       {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_ID"})
     if (std::getenv(v)) return true;
   return false;
 }
@@ -112,7 +113,9 @@ Comm Comm::world() {
   return Comm(std::move(impl));
 }
 
-bool Comm::serial() const { return impl_->comm == MPI_COMM_NULL; }
+bool Comm::serial() const {
+  return impl_->comm == MPI_COMM_NULL;
+}
 
 void Comm::barrier() const {
   if (!serial()) check(MPI_Barrier(impl_->comm), "barrier", rank_);
@@ -149,9 +152,11 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
   }
   counts.assign(static_cast<size_t>(size_), 0);
   if (all)
-    check(MPI_Allgather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, impl_->comm), "allgather", rank_);
+    check(MPI_Allgather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, impl_->comm), "allgather",
+          rank_);
   else
-    check(MPI_Gather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, root, impl_->comm), "gather", rank_);
+    check(MPI_Gather(&bytes, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, root, impl_->comm), "gather",
+          rank_);
   int64_t total = 0;
   for (auto c : counts) total += c;
   if (!all && rank_ != root) total = 0;
@@ -176,8 +181,8 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
       displs[r] = off;
       off += icounts[r];
     }
-    check(MPI_Gatherv(data, static_cast<int>(bytes), MPI_BYTE, out.data(), icounts.data(), displs.data(), MPI_BYTE,
-                      root, impl_->comm),
+    check(MPI_Gatherv(data, static_cast<int>(bytes), MPI_BYTE, out.data(), icounts.data(), displs.data(),
+                      MPI_BYTE, root, impl_->comm),
           "gatherv", rank_);
     return out;
   }
@@ -189,8 +194,8 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
         if (counts[r] > 0) std::memcpy(out.data() + off, data, static_cast<size_t>(counts[r]));
       } else {
         for (int64_t o = 0; o < counts[r]; o += kMaxPiece)
-          check(MPI_Recv(out.data() + off + o, static_cast<int>(std::min(kMaxPiece, counts[r] - o)), MPI_BYTE, r, 7,
-                         impl_->comm, MPI_STATUS_IGNORE),
+          check(MPI_Recv(out.data() + off + o, static_cast<int>(std::min(kMaxPiece, counts[r] - o)), MPI_BYTE,
+                         r, 7, impl_->comm, MPI_STATUS_IGNORE),
                 "recv", rank_);
       }
       off += counts[r];
@@ -198,8 +203,8 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
   } else {
     const char* p = static_cast<const char*>(data);
     for (int64_t o = 0; o < bytes; o += kMaxPiece)
-      check(MPI_Send(p + o, static_cast<int>(std::min(kMaxPiece, bytes - o)), MPI_BYTE, root, 7, impl_->comm), "send",
-            rank_);
+      check(MPI_Send(p + o, static_cast<int>(std::min(kMaxPiece, bytes - o)), MPI_BYTE, root, 7, impl_->comm),
+            "send", rank_);
   }
   return out;
 }
@@ -209,7 +214,8 @@ void Comm::send_bytes(const std::vector<char>& data, int dest, int tag) const {
   int64_t n = static_cast<int64_t>(data.size());
   check(MPI_Send(&n, 1, MPI_INT64_T, dest, tag, impl_->comm), "send", rank_);
   for (int64_t off = 0; off < n; off += kMaxPiece)
-    check(MPI_Send(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, dest, tag, impl_->comm),
+    check(MPI_Send(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, dest, tag,
+                   impl_->comm),
           "send", rank_);
 }
 
@@ -219,22 +225,21 @@ std::vector<char> Comm::recv_bytes(int source, int tag) const {
   check(MPI_Recv(&n, 1, MPI_INT64_T, source, tag, impl_->comm, MPI_STATUS_IGNORE), "recv", rank_);
   std::vector<char> data(static_cast<size_t>(n));
   for (int64_t off = 0; off < n; off += kMaxPiece)
-    check(MPI_Recv(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, source, tag, impl_->comm,
-                   MPI_STATUS_IGNORE),
+    check(MPI_Recv(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, source, tag,
+                   impl_->comm, MPI_STATUS_IGNORE),
           "recv", rank_);
   return data;
 }
 
 namespace {
 
-void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem,
-               MPI_Comm comm, int rank) {
+void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem, MPI_Comm comm, int rank) {
   if (comm == MPI_COMM_NULL) return;  // one rank: the sum is the value
   auto* p = static_cast<char*>(data);
   const int64_t piece = kMaxPiece / static_cast<int64_t>(elem);
   for (int64_t off = 0; off < n; off += piece)
-    check(MPI_Allreduce(MPI_IN_PLACE, p + off * static_cast<int64_t>(elem), static_cast<int>(std::min(piece, n - off)),
-                        type, op, comm),
+    check(MPI_Allreduce(MPI_IN_PLACE, p + off * static_cast<int64_t>(elem),
+                        static_cast<int>(std::min(piece, n - off)), type, op, comm),
           "allreduce", rank);
 }
 
@@ -302,8 +307,8 @@ h5::Handle mpio_file_access(const Comm& comm) {
 }
 
 Shard shard_of(int64_t n, int rank, int ranks, int64_t align) {
-  RR_CHECK(ranks > 0 && rank >= 0 && rank < ranks && align > 0, Runtime, "shard_of: rank {} of {}, align {}", rank,
-           ranks, align);
+  RR_CHECK(ranks > 0 && rank >= 0 && rank < ranks && align > 0, Runtime, "shard_of: rank {} of {}, align {}",
+           rank, ranks, align);
   const int64_t units = (n + align - 1) / align;
   const int64_t base = units / ranks, extra = units % ranks;
   const int64_t u0 = rank * base + std::min<int64_t>(rank, extra);

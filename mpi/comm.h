@@ -89,7 +89,8 @@ class Comm {
     return gather_impl(local, counts, true, 0);
   }
   template <typename T>
-  std::vector<T> gatherv(const std::vector<T>& local, int root = 0, std::vector<int64_t>* counts = nullptr) const {
+  std::vector<T> gatherv(const std::vector<T>& local, int root = 0,
+                         std::vector<int64_t>* counts = nullptr) const {
     return gather_impl(local, counts, false, root);
   }
   std::vector<std::string> allgather_strings(const std::vector<std::string>& local) const;
@@ -100,10 +101,12 @@ class Comm {
   explicit Comm(std::unique_ptr<Impl> impl);
   friend h5::Handle mpio_file_access(const Comm& comm);
   template <typename T>
-  std::vector<T> gather_impl(const std::vector<T>& local, std::vector<int64_t>* counts, bool all, int root) const {
+  std::vector<T> gather_impl(const std::vector<T>& local, std::vector<int64_t>* counts, bool all,
+                             int root) const {
     static_assert(std::is_trivially_copyable_v<T>);
     std::vector<int64_t> byte_counts;
-    auto bytes = gatherv_bytes(local.data(), static_cast<int64_t>(local.size() * sizeof(T)), byte_counts, all, root);
+    auto bytes =
+        gatherv_bytes(local.data(), static_cast<int64_t>(local.size() * sizeof(T)), byte_counts, all, root);
     if (counts) {
       counts->clear();
       for (auto b : byte_counts) counts->push_back(b / static_cast<int64_t>(sizeof(T)));

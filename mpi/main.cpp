@@ -25,25 +25,27 @@ struct Subcommand {
 const Subcommand kSubcommands[] = {
     {"convert", "convert a collection (SMART, ...) into a BEIR folder", rr::commands::convert, false},
     {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
-    {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)", rr::commands::embed,
-     false},
+    {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
+     rr::commands::embed, false},
     {"prepare", "stage: make the BEIR folders and train/dev/test splits", rr::commands::prepare, true},
-    {"train", "stage: train the base encoder, the experts or the multi-task model", rr::commands::train, true},
+    {"train", "stage: train the base encoder, the experts or the multi-task model", rr::commands::train,
+     true},
     {"encode", "stage: encode every corpus with the base into the sharded index", rr::commands::encode, true},
     {"score", "stage: per-instance scores of training queries under every expert", rr::commands::score, true},
     {"pilot", "stage: the pilot-embedding library", rr::commands::pilot, true},
     {"evaluate", "stage: route, search and measure every router and baseline", rr::commands::evaluate, true},
     {"report", "stage: the Table 1 layout from the results file", rr::commands::report, true},
     {"pipeline", "all stages in order, skipping completed ones", rr::commands::pipeline, true},
-    {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora", rr::commands::vocab,
-     false},
+    {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
+     rr::commands::vocab, false},
     {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
 };
 
 void print_usage(std::ostream& out) {
   out << "usage: routerretriever <command> [options]   (routerretriever <command> --help)\n\n"
          "RouterRetriever: routing over a mixture of expert embedding models.\n\ncommands:\n";
-  for (const auto& s : kSubcommands) out << "  " << s.name << std::string(12 - std::strlen(s.name), ' ') << s.summary << "\n";
+  for (const auto& s : kSubcommands)
+    out << "  " << s.name << std::string(12 - std::strlen(s.name), ' ') << s.summary << "\n";
 }
 
 }  // namespace

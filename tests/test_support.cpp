@@ -23,8 +23,8 @@ fs::path shared_dir() {
 
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
-  path_ = fs::temp_directory_path() /
-          ("rr-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  path_ =
+      fs::temp_directory_path() / ("rr-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   fs::remove_all(path_);
   fs::create_directories(path_);
 }

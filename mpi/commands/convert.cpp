@@ -27,14 +27,16 @@ int convert_smart_command(const Args& args) {
       "keep | binary | rank (codes where 1 is most relevant, e.g. Cranfield: c -> max+1-c); "
       "judgments below 1 are always written as 0 (judged, not relevant)")(
       "title-field", cli::po::value<std::string>()->default_value("T"), "SMART field letters of the title")(
-      "text-fields", cli::po::value<std::string>()->default_value("W"), "SMART field letters of the text, in order")(
+      "text-fields", cli::po::value<std::string>()->default_value("W"),
+      "SMART field letters of the text, in order")(
       "split", cli::po::value<std::string>()->default_value("test"), "name of the qrels split written");
   cli::po::variables_map vm;
-  if (!cli::parse({"convert smart", "--docs F --queries F --qrels F --out DIR [options]",
-                   "Converts a SMART-format test collection (Cranfield, CISI, MED, CACM, ...) into a BEIR folder:\n"
-                   "corpus.jsonl, queries.jsonl, qrels/<split>.tsv. Ids lose zero padding; every judgment must\n"
-                   "name an existing query and document."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"convert smart", "--docs F --queries F --qrels F --out DIR [options]",
+           "Converts a SMART-format test collection (Cranfield, CISI, MED, CACM, ...) into a BEIR folder:\n"
+           "corpus.jsonl, queries.jsonl, qrels/<split>.tsv. Ids lose zero padding; every judgment must\n"
+           "name an existing query and document."},
+          opt, args, vm))
     return 0;
   SmartConvertOptions o;
   o.qrels_layout = parse_qrels_layout(vm["qrels-format"].as<std::string>());
@@ -45,27 +47,31 @@ int convert_smart_command(const Args& args) {
   o.split = vm["split"].as<std::string>();
   auto s = convert_smart(cli::required<std::string>(vm, "docs"), cli::required<std::string>(vm, "queries"),
                          cli::required<std::string>(vm, "qrels"), cli::required<std::string>(vm, "out"), o);
-  spdlog::info("{}: {} documents ({} empty), {} queries ({} judged), {} judgments ({} below 1, written as 0); "
-               "qrels layout '{}', query numbering by {}",
-               vm["out"].as<std::string>(), s.documents, s.empty_documents, s.queries, s.judged_queries, s.judgments,
-               s.below_one, s.qrels_layout, s.query_numbering);
+  spdlog::info(
+      "{}: {} documents ({} empty), {} queries ({} judged), {} judgments ({} below 1, written as 0); "
+      "qrels layout '{}', query numbering by {}",
+      vm["out"].as<std::string>(), s.documents, s.empty_documents, s.queries, s.judged_queries, s.judgments,
+      s.below_one, s.qrels_layout, s.query_numbering);
   return 0;
 }
 
 int convert_dictd_command(const Args& args) {
   cli::po::options_description opt("convert dictd options");
-  opt.add_options()("dict", cli::po::value<std::string>(), "dictd data, e.g. /usr/share/dictd/foldoc.dict.dz")(
+  opt.add_options()("dict", cli::po::value<std::string>(),
+                    "dictd data, e.g. /usr/share/dictd/foldoc.dict.dz")(
       "index", cli::po::value<std::string>(), "dictd index, e.g. /usr/share/dictd/foldoc.index")(
-      "name", cli::po::value<std::string>(), "id prefix (e.g. foldoc)")(
-      "out", cli::po::value<std::string>(), "BEIR folder to write")(
-      "max-entries", cli::po::value<int64_t>()->default_value(0), "deterministic sample of this many entries (0: all)")(
+      "name", cli::po::value<std::string>(), "id prefix (e.g. foldoc)")("out", cli::po::value<std::string>(),
+                                                                        "BEIR folder to write")(
+      "max-entries", cli::po::value<int64_t>()->default_value(0),
+      "deterministic sample of this many entries (0: all)")(
       "seed", cli::po::value<int64_t>()->default_value(13), "seed of the sample")(
       "split", cli::po::value<std::string>()->default_value("all"), "name of the qrels split written");
   cli::po::variables_map vm;
-  if (!cli::parse({"convert dictd", "--dict F.dict.dz --index F.index --name NAME --out DIR [--max-entries N]",
-                   "Turns a dictd database into a reverse-dictionary BEIR folder: the first sentence of each\n"
-                   "definition is a query, the headword with the rest of the entry its one relevant document."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"convert dictd", "--dict F.dict.dz --index F.index --name NAME --out DIR [--max-entries N]",
+           "Turns a dictd database into a reverse-dictionary BEIR folder: the first sentence of each\n"
+           "definition is a query, the headword with the rest of the entry its one relevant document."},
+          opt, args, vm))
     return 0;
   DictdConvertOptions o;
   o.prefix = cli::required<std::string>(vm, "name");
@@ -74,8 +80,8 @@ int convert_dictd_command(const Args& args) {
   o.split = vm["split"].as<std::string>();
   auto s = convert_dictd(cli::required<std::string>(vm, "dict"), cli::required<std::string>(vm, "index"),
                          cli::required<std::string>(vm, "out"), o);
-  spdlog::info("{}: {} entries, {} usable ({} too short), {} kept", vm["out"].as<std::string>(), s.entries, s.usable,
-               s.too_short, s.kept);
+  spdlog::info("{}: {} entries, {} usable ({} too short), {} kept", vm["out"].as<std::string>(), s.entries,
+               s.usable, s.too_short, s.kept);
   return 0;
 }
 

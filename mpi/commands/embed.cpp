@@ -1,4 +1,5 @@
-// routerretriever embed: HF-identical embeddings of JSON-lines texts by a base model and optional LoRA adapter.
+// routerretriever embed: HF-identical embeddings of JSON-lines texts by a base model and optional LoRA
+// adapter.
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -21,20 +22,24 @@ namespace rr::commands {
 
 int embed(const Args& args) {
   cli::po::options_description opt("embed options");
-  opt.add_options()("model", cli::po::value<std::string>(), "Hugging Face model directory (config.json, vocab.txt, weights)")(
-      "adapter", cli::po::value<std::string>(), "PEFT LoRA adapter directory (adapter_config.json, adapter_model.*)")(
+  opt.add_options()("model", cli::po::value<std::string>(),
+                    "Hugging Face model directory (config.json, vocab.txt, weights)")(
+      "adapter", cli::po::value<std::string>(),
+      "PEFT LoRA adapter directory (adapter_config.json, adapter_model.*)")(
       "input", cli::po::value<std::string>(), "JSON lines with id (or _id), text and optional title")(
       "max-length", cli::po::value<int64_t>()->default_value(512), "ids per text, [CLS] and [SEP] included")(
       "batch-size", cli::po::value<int64_t>()->default_value(64), "texts per forward pass at most")(
-      "token-budget", cli::po::value<int64_t>()->default_value(16384), "padded tokens per forward pass at most")(
+      "token-budget", cli::po::value<int64_t>()->default_value(16384),
+      "padded tokens per forward pass at most")(
       "pooling", cli::po::value<std::string>()->default_value("mean"), "mean (Contriever) or cls")(
       "normalize", cli::po::bool_switch(), "L2-normalise the embeddings")(
       "device", cli::po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:<index>");
   cli::po::variables_map vm;
-  if (!cli::parse({"embed", "--model DIR [--adapter DIR] --input F.jsonl [--max-length N] [--batch-size B]",
-                   "Prints one JSON line {\"id\", \"input_ids\", \"embedding\"} per input text, in input order.\n"
-                   "Texts are batched by length (least padding); the numbers do not depend on the batching."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"embed", "--model DIR [--adapter DIR] --input F.jsonl [--max-length N] [--batch-size B]",
+           "Prints one JSON line {\"id\", \"input_ids\", \"embedding\"} per input text, in input order.\n"
+           "Texts are batched by length (least padding); the numbers do not depend on the batching."},
+          opt, args, vm))
     return 0;
   log_runtime();
   const auto device = parse_device(vm["device"].as<std::string>());
@@ -53,8 +58,8 @@ int embed(const Args& args) {
   p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
   p.embedding.normalize = vm["normalize"].as<bool>();
   RR_CHECK(p.max_length >= 2 && p.max_length <= model.config().max_position_embeddings, Usage,
-           "--max-length must be in [2, {}] (the model's positions), got {}", model.config().max_position_embeddings,
-           p.max_length);
+           "--max-length must be in [2, {}] (the model's positions), got {}",
+           model.config().max_position_embeddings, p.max_length);
   std::vector<const LoraAdapter*> adapters;
   if (adapter) adapters.push_back(&*adapter);
 
@@ -82,8 +87,8 @@ int embed(const Args& args) {
       out.clear();
       out += "{\"id\": ";
       append_json_string(out, recs[i].id);
-      fmt::format_to(std::back_inserter(out), ", \"input_ids\": [{}], \"embedding\": [{}]}}\n", fmt::join(ids[i], ", "),
-                     fmt::join(e + i * H, e + (i + 1) * H, ", "));
+      fmt::format_to(std::back_inserter(out), ", \"input_ids\": [{}], \"embedding\": [{}]}}\n",
+                     fmt::join(ids[i], ", "), fmt::join(e + i * H, e + (i + 1) * H, ", "));
       std::fwrite(out.data(), 1, out.size(), stdout);
     }
   }

@@ -15,7 +15,8 @@ int measure(const Args& args) {
       "run", cli::po::value<std::string>(), "TREC run file (qid Q0 docno rank score tag)")(
       "measure,m", cli::po::value<std::vector<std::string>>()->composing(),
       "measure as trec_eval's -m: map, recip_rank, ndcg, P[.k,...], recall[.k,...], ndcg_cut[.k,...], "
-      "map_cut[.k,...]; repeatable (default: BEIR's set)")("per-query,q", cli::po::bool_switch(), "also print each query (trec_eval -q)")(
+      "map_cut[.k,...]; repeatable (default: BEIR's set)")("per-query,q", cli::po::bool_switch(),
+                                                           "also print each query (trec_eval -q)")(
       "ignore-identical-ids", cli::po::bool_switch(), "BEIR: drop hits whose doc id equals the query id");
   cli::po::variables_map vm;
   if (!cli::parse({"measure", "--qrels Q --run R [-m MEASURE]... [-q]",
@@ -25,7 +26,8 @@ int measure(const Args& args) {
     return 0;
   auto qrels = read_trec_qrels(cli::required<std::string>(vm, "qrels"));
   auto run = read_trec_run(cli::required<std::string>(vm, "run"));
-  MeasureSet measures = vm.count("measure") ? MeasureSet(vm["measure"].as<std::vector<std::string>>()) : MeasureSet::beir();
+  MeasureSet measures =
+      vm.count("measure") ? MeasureSet(vm["measure"].as<std::vector<std::string>>()) : MeasureSet::beir();
   if (vm["ignore-identical-ids"].as<bool>())
     for (auto& [qid, docs] : run) drop_identical_id(docs, qid);
   Evaluation ev = evaluate_run(measures, run, qrels);
@@ -35,7 +37,8 @@ int measure(const Args& args) {
   };
   if (vm["per-query"].as<bool>())
     for (size_t q = 0; q < ev.query_ids.size(); ++q)
-      for (size_t m = 0; m < measures.size(); ++m) line(measures.names()[m], ev.query_ids[q], ev.values[q][m]);
+      for (size_t m = 0; m < measures.size(); ++m)
+        line(measures.names()[m], ev.query_ids[q], ev.values[q][m]);
   for (size_t m = 0; m < measures.size(); ++m) line(measures.names()[m], "all", ev.mean[m]);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -1,4 +1,5 @@
-// The stage subcommands: routerretriever prepare|train|encode|score|pilot|evaluate|report|pipeline --config EXP.json
+// The stage subcommands: routerretriever prepare|train|encode|score|pilot|evaluate|report|pipeline --config
+// EXP.json
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
@@ -28,13 +29,16 @@ bool parse_stage(const std::string& name, const std::string& summary, const Args
       "force", cli::po::bool_switch(), "redo the work even when its outputs are complete");
   if (takes_kind)
     opt.add_options()("what", cli::po::value<std::string>(), "base, expert or multitask")(
-        "expert", cli::po::value<std::string>()->default_value(""), "train only this expert (default: all, placed on ranks)");
+        "expert", cli::po::value<std::string>()->default_value(""),
+        "train only this expert (default: all, placed on ranks)");
   cli::po::positional_options_description pos;
   if (takes_kind) pos.add("what", 1);
   cli::po::variables_map vm;
-  if (!cli::parse({name, takes_kind ? "base|expert|multitask --config EXP.json [--expert NAME] [--set k=v]..."
-                                    : "--config EXP.json [--set key=value]... [--force]",
-                   summary + "\nRun it as one process or under mpirun / srun; the results do not depend on the rank count."},
+  if (!cli::parse({name,
+                   takes_kind ? "base|expert|multitask --config EXP.json [--expert NAME] [--set k=v]..."
+                              : "--config EXP.json [--set key=value]... [--force]",
+                   summary + "\nRun it as one process or under mpirun / srun; the results do not depend on "
+                             "the rank count."},
                   opt, args, vm, takes_kind ? &pos : nullptr))
     return false;
   out.config = cli::required<std::string>(vm, "config");
@@ -48,7 +52,8 @@ bool parse_stage(const std::string& name, const std::string& summary, const Args
 }
 
 template <typename Fn>
-int run_stage(const std::string& name, const std::string& summary, const Args& args, Fn&& fn, bool takes_kind = false) {
+int run_stage(const std::string& name, const std::string& summary, const Args& args, Fn&& fn,
+              bool takes_kind = false) {
   StageArgs a;
   if (!parse_stage(name, summary, args, a, takes_kind)) return 0;
   log_runtime();
@@ -60,52 +65,61 @@ int run_stage(const std::string& name, const std::string& summary, const Args& a
 }  // namespace
 
 int prepare(const Args& args) {
-  return run_stage("prepare", "Makes each dataset's BEIR folder and splits its judged queries (train/dev/test).", args,
+  return run_stage("prepare",
+                   "Makes each dataset's BEIR folder and splits its judged queries (train/dev/test).", args,
                    [](auto& ctx, auto& a) { stages::prepare(ctx, a.force); });
 }
 
 int train(const Args& args) {
   return run_stage(
-      "train", "Trains rr's base encoder from scratch, the experts (LoRA, query side) or the multi-task model.", args,
+      "train",
+      "Trains rr's base encoder from scratch, the experts (LoRA, query side) or the multi-task model.", args,
       [](auto& ctx, auto& a) {
-        if (a.what == "base") stages::train_base_model(ctx, a.force);
-        else if (a.what == "expert") stages::train_experts(ctx, a.expert, a.force);
-        else if (a.what == "multitask") stages::train_multitask(ctx, a.force);
-        else RR_THROW(Usage, "train: expected base, expert or multitask, got '{}'", a.what);
+        if (a.what == "base")
+          stages::train_base_model(ctx, a.force);
+        else if (a.what == "expert")
+          stages::train_experts(ctx, a.expert, a.force);
+        else if (a.what == "multitask")
+          stages::train_multitask(ctx, a.force);
+        else
+          RR_THROW(Usage, "train: expected base, expert or multitask, got '{}'", a.what);
       },
       true);
 }
 
 int encode(const Args& args) {
-  return run_stage("encode", "Encodes every corpus once with the base model into the sharded index (index.h5).", args,
+  return run_stage("encode",
+                   "Encodes every corpus once with the base model into the sharded index (index.h5).", args,
                    [](auto& ctx, auto& a) { stages::encode(ctx, a.force); });
 }
 
 int score(const Args& args) {
-  return run_stage("score", "Per-instance nDCG@10 of every training query under every expert (/scores).", args,
-                   [](auto& ctx, auto& a) { stages::score(ctx, a.force); });
+  return run_stage("score", "Per-instance nDCG@10 of every training query under every expert (/scores).",
+                   args, [](auto& ctx, auto& a) { stages::score(ctx, a.force); });
 }
 
 int pilot(const Args& args) {
-  return run_stage("pilot", "Builds the pilot-embedding library from the per-instance scores (/pilots).", args,
-                   [](auto& ctx, auto& a) { stages::pilot(ctx, a.force); });
+  return run_stage("pilot", "Builds the pilot-embedding library from the per-instance scores (/pilots).",
+                   args, [](auto& ctx, auto& a) { stages::pilot(ctx, a.force); });
 }
 
 int evaluate(const Args& args) {
-  return run_stage("evaluate", "Routes, embeds, searches and measures every router and baseline on the test queries.",
+  return run_stage("evaluate",
+                   "Routes, embeds, searches and measures every router and baseline on the test queries.",
                    args, [](auto& ctx, auto& a) { stages::evaluate(ctx, a.force); });
 }
 
 int report(const Args& args) {
-  return run_stage("report", "Prints the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5.", args,
-                   [](auto& ctx, auto&) { stages::report(ctx); });
+  return run_stage("report", "Prints the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5.",
+                   args, [](auto& ctx, auto&) { stages::report(ctx); });
 }
 
 int pipeline(const Args& args) {
-  return run_stage("pipeline",
-                   "prepare -> train base -> encode -> train expert -> train multitask -> score -> pilot -> evaluate -> "
-                   "report,\neach stage skipping work whose outputs are complete (a killed pipeline resumes).",
-                   args, [](auto& ctx, auto& a) { stages::pipeline(ctx, a.force); });
+  return run_stage(
+      "pipeline",
+      "prepare -> train base -> encode -> train expert -> train multitask -> score -> pilot -> evaluate -> "
+      "report,\neach stage skipping work whose outputs are complete (a killed pipeline resumes).",
+      args, [](auto& ctx, auto& a) { stages::pipeline(ctx, a.force); });
 }
 
 }  // namespace rr::commands

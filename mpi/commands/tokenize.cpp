@@ -17,13 +17,17 @@ namespace rr::commands {
 
 int tokenize(const Args& args) {
   cli::po::options_description opt("tokenize options");
-  opt.add_options()("vocab", cli::po::value<std::string>(), "vocab.txt, or a model directory (vocab.txt + tokenizer_config.json)")(
+  opt.add_options()("vocab", cli::po::value<std::string>(),
+                    "vocab.txt, or a model directory (vocab.txt + tokenizer_config.json)")(
       "input", cli::po::value<std::string>(), "JSON lines with id (or _id), text and optional title")(
-      "max-length", cli::po::value<int64_t>()->default_value(512), "truncate to this many ids, [CLS] and [SEP] included")(
-      "cased", cli::po::bool_switch(), "do not lower-case (a cased vocabulary without tokenizer_config.json)");
+      "max-length", cli::po::value<int64_t>()->default_value(512),
+      "truncate to this many ids, [CLS] and [SEP] included")(
+      "cased", cli::po::bool_switch(),
+      "do not lower-case (a cased vocabulary without tokenizer_config.json)");
   cli::po::variables_map vm;
   if (!cli::parse({"tokenize", "--vocab F --input F.jsonl [--max-length N]",
-                   "Prints one JSON line {\"id\", \"input_ids\"} per input text, in input order: the ids Hugging Face's\n"
+                   "Prints one JSON line {\"id\", \"input_ids\"} per input text, in input order: the ids "
+                   "Hugging Face's\n"
                    "BertTokenizer gives title + \" \" + text (or text when there is no title)."},
                   opt, args, vm))
     return 0;
@@ -52,7 +56,8 @@ int tokenize(const Args& args) {
       try {
         ids = tok.encode(batch[i].encoder_text(), max_length);
       } catch (const Error& e) {
-        out = "\x01" + fmt::format("{}:{}: field 'text': {}", reader.path().string(), batch[i].line, e.what());
+        out =
+            "\x01" + fmt::format("{}:{}: field 'text': {}", reader.path().string(), batch[i].line, e.what());
         continue;
       }
       out = "{\"id\": ";

@@ -18,14 +18,17 @@ int vocab(const Args& args) {
                     "JSON-lines files (id, text, optional title); repeatable")(
       "size", cli::po::value<int64_t>()->default_value(30522), "vocabulary entries, special tokens included")(
       "out", cli::po::value<std::string>(), "vocab.txt to write")(
-      "min-frequency", cli::po::value<int64_t>()->default_value(2), "merge only pairs seen at least this often")(
+      "min-frequency", cli::po::value<int64_t>()->default_value(2),
+      "merge only pairs seen at least this often")(
       "limit-alphabet", cli::po::value<int64_t>()->default_value(1000), "most frequent characters kept")(
       "cased", cli::po::bool_switch(), "keep case and accents (default: lower-case and strip accents)");
   cli::po::variables_map vm;
-  if (!cli::parse({"vocab", "--input F.jsonl... --size N --out vocab.txt",
-                   "Learns a WordPiece vocabulary as Hugging Face's BertWordPieceTokenizer trains one ([PAD] [UNK]\n"
-                   "[CLS] [SEP] [MASK] first, then characters, \"##\" continuations and merged pieces). Deterministic."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"vocab", "--input F.jsonl... --size N --out vocab.txt",
+           "Learns a WordPiece vocabulary as Hugging Face's BertWordPieceTokenizer trains one ([PAD] [UNK]\n"
+           "[CLS] [SEP] [MASK] first, then characters, \"##\" continuations and merged pieces). "
+           "Deterministic."},
+          opt, args, vm))
     return 0;
   auto inputs = cli::required<std::vector<std::string>>(vm, "input");
   WordPieceTrainerParams p;
@@ -63,7 +66,8 @@ int vocab(const Args& args) {
   AtomicFile f(out);
   for (const auto& v : vocab) f.stream() << v << "\n";
   f.commit();
-  spdlog::info("{}: {} entries from {} distinct words", out.string(), vocab.size(), trainer.word_counts().size());
+  spdlog::info("{}: {} entries from {} distinct words", out.string(), vocab.size(),
+               trainer.word_counts().size());
   if (static_cast<int64_t>(vocab.size()) < p.vocab_size)
     spdlog::warn("the corpus supports only {} entries (asked for {}): no pair is left with frequency >= {}",
                  vocab.size(), p.vocab_size, p.min_frequency);

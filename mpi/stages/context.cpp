@@ -20,10 +20,14 @@ at::Tensor MpiCollectives::allgather_rows(const at::Tensor& local) const {
   std::vector<float> mine(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
   std::vector<float> all = comm_.allgatherv(mine);
   const int64_t cols = host.dim() > 1 ? host.size(1) : 1;
-  return at::from_blob(all.data(), {static_cast<int64_t>(all.size()) / cols, cols}, at::kFloat).clone().to(local.device());
+  return at::from_blob(all.data(), {static_cast<int64_t>(all.size()) / cols, cols}, at::kFloat)
+      .clone()
+      .to(local.device());
 }
 
-void MpiCollectives::allreduce_sum(at::Tensor& t) const { mpi::allreduce_sum(comm_, t); }
+void MpiCollectives::allreduce_sum(at::Tensor& t) const {
+  mpi::allreduce_sum(comm_, t);
+}
 
 Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides, int) {
   Experiment exp = Experiment::load(config, overrides);
@@ -61,7 +65,8 @@ Dataset load_dataset(const DatasetConfig& config) {
 Base load_base(const Context& ctx) {
   const auto dir = ctx.exp.base_path();
   RR_CHECK(std::filesystem::exists(dir / "config.json"), Input,
-           "base model {} is missing (set base.path to a Hugging Face model, or base.train: true and run `train base`)",
+           "base model {} is missing (set base.path to a Hugging Face model, or base.train: true and run "
+           "`train base`)",
            dir.string());
   Base b{BertEncoder::load(dir), BertTokenizer::from_directory(dir)};
   b.model.to(ctx.device);
@@ -76,7 +81,9 @@ std::string file_identity(const std::filesystem::path& path) {
   return fmt::format("{}:{}", size, t.time_since_epoch().count());
 }
 
-std::string fingerprint(const std::string& text) { return fmt::format("{:016x}", stable_hash(text, 0x5eed)); }
+std::string fingerprint(const std::string& text) {
+  return fmt::format("{:016x}", stable_hash(text, 0x5eed));
+}
 
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows) {
   mpi::Shard s = mpi::shard_of(rows, ctx.world.rank(), ctx.world.size(), ctx.exp.evaluation.corpus_block);
@@ -114,7 +121,8 @@ EncodeParams doc_params(const Experiment& exp) {
 }
 
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
-                         const std::vector<const LoraAdapter*>& adapters, const std::vector<int32_t>& row_adapter) {
+                         const std::vector<const LoraAdapter*>& adapters,
+                         const std::vector<int32_t>& row_adapter) {
   const int64_t Q = static_cast<int64_t>(queries.size()), H = model.config().hidden_size;
   const int64_t blocks = (Q + kQueryBlock - 1) / kQueryBlock;
   std::vector<float> mine;
@@ -142,17 +150,18 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const Tok
   return out;
 }
 
-TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, const std::vector<int64_t>& tie,
-                  int64_t k) {
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
+                  const std::vector<int64_t>& tie, int64_t k) {
   at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
   SearchParams p;
   p.k = k;
   p.corpus_block = ctx.exp.evaluation.corpus_block;
   p.device = ctx.device.str();
   at::Tensor v = shard.vectors.contiguous();
-  TopK local = exact_search(q.data_ptr<float>(), q.size(0),
-                            {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, StorageType::Float32},
-                            shard.begin, tie.data() + shard.begin, p);
+  TopK local =
+      exact_search(q.data_ptr<float>(), q.size(0),
+                   {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, StorageType::Float32},
+                   shard.begin, tie.data() + shard.begin, p);
   return mpi::gather_topk(ctx.world, local);
 }
 

@@ -45,7 +45,8 @@ struct Context {
   std::string config_json() const { return exp.json.dump(); }
 };
 
-Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides, int threads_hint);
+Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides,
+                     int threads_hint);
 
 // A prepared dataset: corpus, all queries, and the judgments of each split (empty when the file is absent).
 struct Dataset {
@@ -83,11 +84,12 @@ at::Tensor read_index(const Context& ctx, const std::string& dataset);
 // Embeds token-id queries in kQueryBlock blocks spread over the ranks; all ranks get Q x H.
 // adapters/row_adapter as encode_ids (row_adapter: one entry per query, or empty).
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
-                         const std::vector<const LoraAdapter*>& adapters, const std::vector<int32_t>& row_adapter);
+                         const std::vector<const LoraAdapter*>& adapters,
+                         const std::vector<int32_t>& row_adapter);
 
 // Exact search of Q x H queries (every rank has them) against the sharded index; the global top-k on root.
-TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, const std::vector<int64_t>& tie,
-                  int64_t k);
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
+                  const std::vector<int64_t>& tie, int64_t k);
 
 EncodeParams query_params(const Experiment& exp);
 EncodeParams doc_params(const Experiment& exp);

@@ -3,8 +3,8 @@
 // a killed run resumes where it stopped; the blocks are global units, so the vectors do not depend on the
 // number of ranks.
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -60,7 +60,8 @@ void encode(Context& ctx, bool force) {
     const int64_t n = static_cast<int64_t>(d.corpus.size());
     const int64_t blocks = (n + block - 1) / block;
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
-    bool reuse = !force && index.exists(ds) && index.has_attr(schema::index_group(cfg.name), schema::kAttrFingerprint) &&
+    bool reuse = !force && index.exists(ds) &&
+                 index.has_attr(schema::index_group(cfg.name), schema::kAttrFingerprint) &&
                  index.attr_string(schema::index_group(cfg.name), schema::kAttrFingerprint) == fp &&
                  index.exists(done_path) && index.shape(ds).first == n;
     if (reuse && index.has_attr(schema::index_group(cfg.name), schema::kAttrComplete)) {
@@ -71,7 +72,8 @@ void encode(Context& ctx, bool force) {
     const int64_t H = base->model.config().hidden_size;
     if (!reuse) {
       index.remove(schema::index_group(cfg.name));
-      index.create_matrix(ds, n, H, ctx.exp.evaluation.float16_index ? h5::Storage::Float16 : h5::Storage::Float32,
+      index.create_matrix(ds, n, H,
+                          ctx.exp.evaluation.float16_index ? h5::Storage::Float16 : h5::Storage::Float32,
                           std::min<int64_t>(block, 4096));
       index.write_int32(done_path, std::vector<int32_t>(static_cast<size_t>(blocks), 0));
       index.set_attr(schema::index_group(cfg.name), schema::kAttrFingerprint, fp);
@@ -117,7 +119,8 @@ void encode(Context& ctx, bool force) {
       f.write_strings(schema::corpus_ids(cfg.name), d.corpus_ids);
     }
     f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
-    h5::write_stage_meta(f, "encode", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(ctx.exp.seed), "");
+    h5::write_stage_meta(f, "encode", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(ctx.exp.seed),
+                         "");
     up.commit();
   }
   ctx.world.barrier();

@@ -3,8 +3,8 @@
 // top-k on rank 0, and measure per query with BEIR's semantics. Routing decisions, runs and measures go to
 // results.h5 (and TREC run files on request).
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -26,9 +26,9 @@ namespace {
 struct RoutingInputs {
   PilotLibrary pilots;
   std::vector<std::string> train_datasets;
-  std::vector<at::Tensor> train_base;           // per training dataset: Q_d x H
-  std::vector<std::vector<int32_t>> best;       // per training dataset: best expert (tie rule), -1 skipped
-  std::vector<std::vector<int32_t>> unique;     // per training dataset: best expert when unique, else -1
+  std::vector<at::Tensor> train_base;        // per training dataset: Q_d x H
+  std::vector<std::vector<int32_t>> best;    // per training dataset: best expert (tie rule), -1 skipped
+  std::vector<std::vector<int32_t>> unique;  // per training dataset: best expert when unique, else -1
 };
 
 RoutingInputs read_routing_inputs(const Context& ctx) {
@@ -38,7 +38,8 @@ RoutingInputs read_routing_inputs(const Context& ctx) {
   std::string json;
   if (ctx.root()) {
     auto f = h5::File::open(ctx.exp.results_file(), false);
-    RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)", ctx.exp.results_file().string());
+    RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)",
+             ctx.exp.results_file().string());
     nlohmann::json j;
     auto [P, H] = f.shape(schema::kPilotEmb);
     j["pilot_shape"] = {P, H};
@@ -88,10 +89,10 @@ int32_t expert_of_dataset(const Experiment& exp, const std::string& dataset) {
 
 struct RouterResult {
   std::string name;
-  std::vector<int32_t> routing;   // per query (-1: base / not applicable)
-  at::Tensor queries;             // Q x H embeddings searched (undefined: derived, no search)
+  std::vector<int32_t> routing;                // per query (-1: base / not applicable)
+  at::Tensor queries;                          // Q x H embeddings searched (undefined: derived, no search)
   std::vector<std::vector<double>> per_query;  // filled on root
-  TopK top;                                     // root
+  TopK top;                                    // root
 };
 
 }  // namespace
@@ -99,10 +100,12 @@ struct RouterResult {
 void evaluate(Context& ctx, bool) {
   const auto& exp = ctx.exp;
   const auto& routers = exp.routing.routers;
-  auto wants = [&](const std::string& r) { return std::find(routers.begin(), routers.end(), r) != routers.end(); };
+  auto wants = [&](const std::string& r) {
+    return std::find(routers.begin(), routers.end(), r) != routers.end();
+  };
   Base base = load_base(ctx);
-  const bool routing = wants("pilot-mean") || wants("pilot-max") || wants("dataset") || wants("expert-classifier") ||
-                       wants("classification-head") || wants("top-k-mix");
+  const bool routing = wants("pilot-mean") || wants("pilot-max") || wants("dataset") ||
+                       wants("expert-classifier") || wants("classification-head") || wants("top-k-mix");
   const bool need_experts = routing || wants("single") || wants("dataset-oracle") || wants("instance-oracle");
   RoutingInputs inputs = routing ? read_routing_inputs(ctx) : RoutingInputs{};
   const int T = need_experts ? static_cast<int>(exp.experts.size()) : 0;
@@ -129,7 +132,8 @@ void evaluate(Context& ctx, bool) {
     for (size_t d = 0; d < inputs.train_datasets.size(); ++d) {
       const int64_t n = std::min<int64_t>(exp.routing.dataset_router_instances, inputs.train_base[d].size(0));
       rows.push_back(inputs.train_base[d].slice(0, 0, n));
-      instance_labels.insert(instance_labels.end(), static_cast<size_t>(n), expert_of_dataset(exp, inputs.train_datasets[d]));
+      instance_labels.insert(instance_labels.end(), static_cast<size_t>(n),
+                             expert_of_dataset(exp, inputs.train_datasets[d]));
     }
     instances = at::cat(rows);
     train_x = at::cat(inputs.train_base);
@@ -154,7 +158,8 @@ void evaluate(Context& ctx, bool) {
     const Qrels& qrels = d.test;
     auto judged = d.judged(qrels);
     if (judged.empty()) {
-      if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
+      if (ctx.root())
+        spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
       continue;
     }
     DatasetOutput out{cfg.name, {}, {}};
@@ -178,23 +183,32 @@ void evaluate(Context& ctx, bool) {
     };
     if (wants("base")) out.results.push_back({"base", all(-1), qbase, {}, {}});
     if (wants("single") || wants("dataset-oracle") || wants("instance-oracle"))
-      for (int e = 0; e < T; ++e) out.results.push_back({"single-" + exp.experts[e].name, all(e), single[e], {}, {}});
-    if (multitask_adapter) out.results.push_back({"multitask", all(-1), embed_queries(ctx, base.model, tokens, {&*multitask_adapter}, {}), {}, {}});
-    if (multitask_full) out.results.push_back({"multitask", all(-1), embed_queries(ctx, *multitask_full, tokens, {}, {}), {}, {}});
+      for (int e = 0; e < T; ++e)
+        out.results.push_back({"single-" + exp.experts[e].name, all(e), single[e], {}, {}});
+    if (multitask_adapter)
+      out.results.push_back(
+          {"multitask", all(-1), embed_queries(ctx, base.model, tokens, {&*multitask_adapter}, {}), {}, {}});
+    if (multitask_full)
+      out.results.push_back(
+          {"multitask", all(-1), embed_queries(ctx, *multitask_full, tokens, {}, {}), {}, {}});
     at::Tensor sim_mean = routing ? expert_similarity(qbase, inputs.pilots, T, false) : at::Tensor();
     if (wants("pilot-mean")) routed("pilot-mean", argmax_rows(sim_mean));
-    if (wants("pilot-max")) routed("pilot-max", argmax_rows(expert_similarity(qbase, inputs.pilots, T, true)));
+    if (wants("pilot-max"))
+      routed("pilot-max", argmax_rows(expert_similarity(qbase, inputs.pilots, T, true)));
     if (wants("dataset")) routed("dataset", nearest_instance(qbase, instances, instance_labels));
     if (wants("expert-classifier"))
-      routed("expert-classifier", argmax_rows(train_and_score_classifier(train_x, train_unique, T, qbase, true, exp.seed)));
+      routed("expert-classifier",
+             argmax_rows(train_and_score_classifier(train_x, train_unique, T, qbase, true, exp.seed)));
     if (wants("classification-head"))
-      routed("classification-head", argmax_rows(train_and_score_classifier(train_x, train_best, T, qbase, false, exp.seed)));
+      routed("classification-head",
+             argmax_rows(train_and_score_classifier(train_x, train_best, T, qbase, false, exp.seed)));
     if (wants("top-k-mix")) {
       // Linear fusion of dot products is a dot product with the weighted sum of the experts' query vectors.
       Mixture mix = top_k_mixture(sim_mean, exp.routing.top_k_mix);
       at::Tensor q = at::zeros_like(qbase);
       for (int64_t i = 0; i < Q; ++i)
-        for (size_t j = 0; j < mix.experts[i].size(); ++j) q[i] += single[mix.experts[i][j]][i] * mix.weights[i][j];
+        for (size_t j = 0; j < mix.experts[i].size(); ++j)
+          q[i] += single[mix.experts[i][j]][i] * mix.weights[i][j];
       std::vector<int32_t> first;
       for (const auto& ex : mix.experts) first.push_back(ex.empty() ? -1 : ex[0]);
       out.results.push_back({"top-k-mix", first, q, {}, {}});
@@ -261,7 +275,8 @@ void evaluate(Context& ctx, bool) {
         std::map<std::string, size_t> row;
         for (size_t i = 0; i < ev.query_ids.size(); ++i) row[ev.query_ids[i]] = i;
         for (const auto& qid : out.qids) r.per_query.push_back(ev.values[row.at(qid)]);
-        if (exp.evaluation.write_trec_runs) write_trec_run(exp.output() / "runs" / (cfg.name + ".bm25.trec"), run, "bm25");
+        if (exp.evaluation.write_trec_runs)
+          write_trec_run(exp.output() / "runs" / (cfg.name + ".bm25.trec"), run, "bm25");
         out.results.push_back(std::move(r));
       }
       for (const auto& r : out.results) {
@@ -301,7 +316,8 @@ void evaluate(Context& ctx, bool) {
         f.set_attr(schema::metrics(o.name, r.name), schema::kAttrMeasures, measures.names());
       }
     }
-    h5::write_stage_meta(f, "evaluate", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(exp.seed), "");
+    h5::write_stage_meta(f, "evaluate", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(exp.seed),
+                         "");
     up.commit();
   }
   ctx.world.barrier();

@@ -18,9 +18,18 @@ namespace {
 
 // Table 1's row order: baselines, routers, then the bounds.
 int row_rank(const std::string& r) {
-  static const std::vector<std::string> order = {"bm25", "base", "single-", "multitask", "dataset", "expert-classifier",
-                                                 "classification-head", "pilot-mean", "pilot-max", "top-k-mix",
-                                                 "dataset-oracle", "instance-oracle"};
+  static const std::vector<std::string> order = {"bm25",
+                                                 "base",
+                                                 "single-",
+                                                 "multitask",
+                                                 "dataset",
+                                                 "expert-classifier",
+                                                 "classification-head",
+                                                 "pilot-mean",
+                                                 "pilot-max",
+                                                 "top-k-mix",
+                                                 "dataset-oracle",
+                                                 "instance-oracle"};
   for (size_t i = 0; i < order.size(); ++i)
     if (r == order[i] || (order[i].back() == '-' && r.rfind(order[i], 0) == 0)) return static_cast<int>(i);
   return static_cast<int>(order.size());
@@ -52,7 +61,8 @@ std::string report(Context& ctx) {
   if (ctx.root()) {
     auto f = h5::File::open(ctx.exp.results_file(), false);
     auto datasets = f.members("/metrics");
-    RR_CHECK(!datasets.empty(), Input, "{}: no measures yet (run `evaluate` first)", ctx.exp.results_file().string());
+    RR_CHECK(!datasets.empty(), Input, "{}: no measures yet (run `evaluate` first)",
+             ctx.exp.results_file().string());
     // Keep the configured dataset order.
     std::vector<std::string> ordered;
     for (const auto& d : ctx.exp.datasets)
@@ -68,7 +78,8 @@ std::string report(Context& ctx) {
         value[r][ds] = mean[it - names.begin()];
         if (std::find(routers.begin(), routers.end(), r) == routers.end()) routers.push_back(r);
       }
-    std::stable_sort(routers.begin(), routers.end(), [](const auto& a, const auto& b) { return row_rank(a) < row_rank(b); });
+    std::stable_sort(routers.begin(), routers.end(),
+                     [](const auto& a, const auto& b) { return row_rank(a) < row_rank(b); });
     md += fmt::format("## {}: nDCG@10 x 100 ({} split)\n\n", ctx.exp.name, ctx.exp.evaluation.split);
     md += "| Model | " + fmt::format("{}", fmt::join(ordered, " | ")) + " | Avg |\n";
     md += "|---|" + std::string() + [&] {
@@ -90,8 +101,9 @@ std::string report(Context& ctx) {
     auto experts = ctx.exp.expert_names();
     for (const char* router : {"pilot-mean", "instance-oracle"}) {
       bool any = false;
-      std::string t = fmt::format("\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {} |\n|---|",
-                                  label(router), fmt::join(experts, " | "));
+      std::string t = fmt::format(
+          "\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {} |\n|---|",
+          label(router), fmt::join(experts, " | "));
       for (size_t i = 0; i < experts.size(); ++i) t += "---:|";
       t += "\n";
       for (const auto& ds : ordered) {
@@ -108,7 +120,8 @@ std::string report(Context& ctx) {
     out.stream() << md;
     out.commit();
     std::cout << md << std::flush;
-    spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(), ctx.exp.results_file().string());
+    spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(),
+                 ctx.exp.results_file().string());
   }
   ctx.world.barrier();
   return md;

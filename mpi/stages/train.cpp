@@ -1,7 +1,7 @@
 // train: rr's own base encoder (train base), the experts (train expert), the multi-task baseline.
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 
@@ -32,9 +32,14 @@ std::string recorded_fingerprint(const std::filesystem::path& dir) {
 }
 
 nlohmann::json curve_to_json(const TrainCurve& c) {
-  return {{"steps", c.steps},           {"loss", c.loss},         {"lr", c.lr},
-          {"eval_steps", c.eval_steps}, {"dev_ndcg10", c.dev_ndcg10}, {"best_step", c.best_step},
-          {"best_dev", c.best_dev},     {"steps_done", c.steps_done}};
+  return {{"steps", c.steps},
+          {"loss", c.loss},
+          {"lr", c.lr},
+          {"eval_steps", c.eval_steps},
+          {"dev_ndcg10", c.dev_ndcg10},
+          {"best_step", c.best_step},
+          {"best_dev", c.best_dev},
+          {"steps_done", c.steps_done}};
 }
 
 void write_record(const std::filesystem::path& dir, const std::string& fp, const TrainCurve& curve) {
@@ -88,7 +93,8 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
     std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) {
       return stable_hash(d.corpus_ids[a], ctx.exp.seed) < stable_hash(d.corpus_ids[b], ctx.exp.seed);
     });
-    if (static_cast<int64_t>(rows.size()) > d.config->max_pseudo_queries) rows.resize(d.config->max_pseudo_queries);
+    if (static_cast<int64_t>(rows.size()) > d.config->max_pseudo_queries)
+      rows.resize(d.config->max_pseudo_queries);
     std::sort(rows.begin(), rows.end());
     for (int64_t r : rows) {
       const auto& doc = d.corpus[r];
@@ -113,9 +119,12 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
   return t;
 }
 
-std::string query_side_fingerprint(const Context& ctx, const std::string& what, const nlohmann::json& training,
-                                   const std::vector<std::string>& datasets) {
-  nlohmann::json j = {{"what", what}, {"training", training}, {"seed", ctx.exp.seed}, {"datasets", datasets},
+std::string query_side_fingerprint(const Context& ctx, const std::string& what,
+                                   const nlohmann::json& training, const std::vector<std::string>& datasets) {
+  nlohmann::json j = {{"what", what},
+                      {"training", training},
+                      {"seed", ctx.exp.seed},
+                      {"datasets", datasets},
                       {"base", file_identity(ctx.exp.base_path() / "model.safetensors")},
                       {"index", file_identity(ctx.exp.index_file())}};
   return fingerprint(j.dump());
@@ -123,8 +132,8 @@ std::string query_side_fingerprint(const Context& ctx, const std::string& what, 
 
 // Trains one query-side model (an expert's adapter, or the multi-task model) on `group`.
 void train_query_model(const Context& ctx, const mpi::Comm& group, const std::string& label,
-                       const std::vector<std::string>& datasets, const TrainingConfig& cfg, const std::string& fp,
-                       const std::filesystem::path& out, bool full_finetune) {
+                       const std::vector<std::string>& datasets, const TrainingConfig& cfg,
+                       const std::string& fp, const std::filesystem::path& out, bool full_finetune) {
   Base base = load_base(ctx);
   if (!cfg.model_dropout) base.model.disable_dropout();
   std::vector<DatasetTraining> data;
@@ -151,7 +160,8 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
     lc.base_model = ctx.exp.base_path().string();
     adapter.emplace(LoraAdapter::create(base.model, lc, o.seed));
   }
-  TrainCurve curve = train_query_side(base.model, adapter ? &*adapter : nullptr, full ? &*full : nullptr, data, o, coll);
+  TrainCurve curve =
+      train_query_side(base.model, adapter ? &*adapter : nullptr, full ? &*full : nullptr, data, o, coll);
   if (group.is_root()) {
     AtomicDirectory dir(out);
     if (adapter) {
@@ -164,8 +174,8 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
     }
     write_record(dir.temp_path(), fp, curve);
     dir.commit();
-    spdlog::info("{}: saved to {} (best dev nDCG@10 {:.4f} at step {} of {})", label, out.string(), curve.best_dev,
-                 curve.best_step, curve.steps_done);
+    spdlog::info("{}: saved to {} (best dev nDCG@10 {:.4f} at step {} of {})", label, out.string(),
+                 curve.best_dev, curve.best_step, curve.steps_done);
   }
 }
 
@@ -193,10 +203,12 @@ void train_base_model(Context& ctx, bool force) {
   }
   const auto& cfg = ctx.exp.base.training;
   std::vector<std::string> corpora;
-  for (const auto& d : ctx.exp.datasets) corpora.push_back(file_identity(std::filesystem::path(d.path) / "corpus.jsonl"));
-  const std::string fp = fingerprint(nlohmann::json{{"training", ctx.exp.json.value("base", nlohmann::json::object())},
-                                                    {"seed", ctx.exp.seed}, {"corpora", corpora}}
-                                         .dump());
+  for (const auto& d : ctx.exp.datasets)
+    corpora.push_back(file_identity(std::filesystem::path(d.path) / "corpus.jsonl"));
+  const std::string fp = fingerprint(nlohmann::json{
+      {"training", ctx.exp.json.value("base", nlohmann::json::object())},
+      {"seed", ctx.exp.seed},
+      {"corpora", corpora}}.dump());
   const auto out = ctx.exp.base_path();
   if (!force && recorded_fingerprint(out) == fp) {
     if (ctx.root()) spdlog::info("train base: {} is up to date", out.string());
@@ -283,13 +295,16 @@ void train_experts(Context& ctx, const std::string& only, bool force) {
     for (int i = 0; i < T; ++i) {
       if ((P <= T ? i % P : i) != color) continue;
       const auto& x = experts[todo[i]];
-      const std::string fp = query_side_fingerprint(ctx, "expert:" + x.name, ctx.exp.json.value("expert_training", nlohmann::json::object()), x.datasets);
+      const std::string fp =
+          query_side_fingerprint(ctx, "expert:" + x.name,
+                                 ctx.exp.json.value("expert_training", nlohmann::json::object()), x.datasets);
       if (!force && recorded_fingerprint(x.adapter) == fp) {
         if (group.is_root()) spdlog::info("expert {}: {} is up to date", x.name, x.adapter);
         continue;
       }
       spdlog::info("expert {}: training on {} rank(s)", x.name, group.size());
-      train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter, false);
+      train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter,
+                        false);
     }
   } catch (const Error& e) {
     error = std::to_string(static_cast<int>(e.kind())) + e.what();
@@ -308,13 +323,15 @@ void train_multitask(Context& ctx, bool force) {
   for (const auto& x : ctx.exp.experts)
     for (const auto& d : x.datasets)
       if (std::find(datasets.begin(), datasets.end(), d) == datasets.end()) datasets.push_back(d);
-  const std::string fp = query_side_fingerprint(ctx, "multitask", ctx.exp.json.value("multitask", nlohmann::json::object()), datasets);
+  const std::string fp = query_side_fingerprint(
+      ctx, "multitask", ctx.exp.json.value("multitask", nlohmann::json::object()), datasets);
   const auto out = ctx.exp.multitask_path();
   if (!force && recorded_fingerprint(out) == fp) {
     if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
     return;
   }
-  train_query_model(ctx, ctx.world, "multitask", datasets, ctx.exp.multitask, fp, out, ctx.exp.multitask.full_finetune);
+  train_query_model(ctx, ctx.world, "multitask", datasets, ctx.exp.multitask, fp, out,
+                    ctx.exp.multitask.full_finetune);
   if (ctx.root()) store_recorded_curve(ctx, "multitask", out);
   ctx.world.barrier();
 }

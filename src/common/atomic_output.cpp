@@ -23,7 +23,8 @@ void rename_replacing(const fs::path& from, const fs::path& to) {
 
 AtomicFile::AtomicFile(fs::path path, bool binary) : path_(std::move(path)), temp_(temporary_sibling(path_)) {
   if (path_.has_parent_path()) fs::create_directories(path_.parent_path());
-  out_.open(temp_, binary ? std::ios::out | std::ios::binary | std::ios::trunc : std::ios::out | std::ios::trunc);
+  out_.open(temp_,
+            binary ? std::ios::out | std::ios::binary | std::ios::trunc : std::ios::out | std::ios::trunc);
   if (!out_) RR_THROW(Runtime, "cannot create {}: {}", temp_.string(), std::strerror(errno));
 }
 

@@ -36,7 +36,7 @@ class Error : public std::runtime_error {
   throw ::rr::Error(::rr::ErrorKind::KIND, ::fmt::format(__VA_ARGS__), __FILE__, __LINE__)
 
 // RR_CHECK(n > 0, Usage, "--size must be positive, got {}", n)
-#define RR_CHECK(COND, KIND, ...) \
-  do {                            \
+#define RR_CHECK(COND, KIND, ...)             \
+  do {                                        \
     if (!(COND)) RR_THROW(KIND, __VA_ARGS__); \
   } while (0)

@@ -16,10 +16,14 @@ RuntimeInfo runtime_info() {
   // Resolve symlinks chosen by Debian's alternatives (libblas.so.3 -> openblas-openmp/... or blas/...).
   char resolved[4096];
   if (realpath(info.blas.c_str(), resolved)) info.blas = resolved;
-  info.reference_blas = info.blas.find("/blas/libblas") != std::string::npos && info.blas.find("openblas") == std::string::npos;
-  if (dlsym(RTLD_DEFAULT, "tc_malloc")) info.allocator = "tcmalloc";
-  else if (dlsym(RTLD_DEFAULT, "mallctl")) info.allocator = "jemalloc";
-  else info.allocator = "glibc";
+  info.reference_blas =
+      info.blas.find("/blas/libblas") != std::string::npos && info.blas.find("openblas") == std::string::npos;
+  if (dlsym(RTLD_DEFAULT, "tc_malloc"))
+    info.allocator = "tcmalloc";
+  else if (dlsym(RTLD_DEFAULT, "mallctl"))
+    info.allocator = "jemalloc";
+  else
+    info.allocator = "glibc";
   info.threads = at::get_num_threads();
   return info;
 }
@@ -28,11 +32,14 @@ void log_runtime() {
   RuntimeInfo r = runtime_info();
   spdlog::info("runtime: BLAS {}, allocator {}, {} threads", r.blas, r.allocator, r.threads);
   if (r.reference_blas)
-    spdlog::warn("!!! the reference BLAS is selected ({}): BERT runs ~50x slower. Install libopenblas0-openmp "
-                 "(scripts/setup.sh does) or select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu",
-                 r.blas);
+    spdlog::warn(
+        "!!! the reference BLAS is selected ({}): BERT runs ~50x slower. Install libopenblas0-openmp "
+        "(scripts/setup.sh does) or select it with update-alternatives --config "
+        "libblas.so.3-x86_64-linux-gnu",
+        r.blas);
   if (r.allocator == "glibc")
-    spdlog::warn("glibc malloc: expect 2-3x slower encoding; rr links tcmalloc when built by scripts/setup.sh");
+    spdlog::warn(
+        "glibc malloc: expect 2-3x slower encoding; rr links tcmalloc when built by scripts/setup.sh");
 }
 
 }  // namespace rr

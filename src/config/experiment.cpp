@@ -50,10 +50,11 @@ void read_training(JsonObjectReader r, TrainingConfig& t) {
   r.get("full_finetune", t.full_finetune);
   r.finish();
   const std::string w = r.where() + ": " + r.key_path("");
-  RR_CHECK(t.steps >= 0 && t.batch_size > 0 && t.accumulation > 0 && t.batch_size % t.accumulation == 0, Usage,
-           "{}: steps >= 0, batch_size > 0 and a multiple of accumulation (got {}, {}, {})", w, t.steps, t.batch_size,
-           t.accumulation);
-  RR_CHECK(t.lr > 0 && t.temperature > 0 && t.lora.r > 0, Usage, "{}: lr, temperature and lora.r must be positive", w);
+  RR_CHECK(t.steps >= 0 && t.batch_size > 0 && t.accumulation > 0 && t.batch_size % t.accumulation == 0,
+           Usage, "{}: steps >= 0, batch_size > 0 and a multiple of accumulation (got {}, {}, {})", w,
+           t.steps, t.batch_size, t.accumulation);
+  RR_CHECK(t.lr > 0 && t.temperature > 0 && t.lora.r > 0, Usage,
+           "{}: lr, temperature and lora.r must be positive", w);
   RR_CHECK(t.judged_share >= 0 && t.judged_share <= 1 && t.warmup_ratio >= 0 && t.warmup_ratio <= 1, Usage,
            "{}: judged_share and warmup_ratio must be in [0, 1]", w);
   RR_CHECK(t.max_query_length >= 2 && t.max_doc_length >= 2, Usage, "{}: max lengths must be >= 2", w);
@@ -116,11 +117,13 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     s.get("index", c.source.index);
     s.get("max_entries", c.source.max_entries);
     s.finish();
-    for (auto* p : {&c.source.docs, &c.source.queries, &c.source.qrels, &c.source.dir, &c.source.dict, &c.source.index})
+    for (auto* p :
+         {&c.source.docs, &c.source.queries, &c.source.qrels, &c.source.dir, &c.source.dict, &c.source.index})
       resolve(*p);
     RR_CHECK(c.source.format.empty() || c.source.format == "smart" || c.source.format == "beir" ||
                  c.source.format == "dictd",
-             Usage, "{}: {}: unknown format '{}' (smart, dictd, beir)", where, s.key_path("format"), c.source.format);
+             Usage, "{}: {}: unknown format '{}' (smart, dictd, beir)", where, s.key_path("format"),
+             c.source.format);
     d.get("qrels", c.qrels);
     auto sp = d.object("split");
     sp.get("train", c.split.train);
@@ -187,7 +190,8 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     c.datasets = {c.name};
     x.get("datasets", c.datasets);
     for (const auto& d : c.datasets)
-      RR_CHECK(names.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define", where, c.name, d);
+      RR_CHECK(names.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define",
+               where, c.name, d);
     c.adapter = (fs::path(e.output_dir) / "experts" / c.name).string();
     x.get("adapter", c.adapter);
     resolve(c.adapter);
@@ -208,9 +212,10 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   r.finish();
   RR_CHECK(e.routing.tie_rule == "first" || e.routing.tie_rule == "skip", Usage,
            "{}: routing.tie_rule must be first or skip", where);
-  static const std::set<std::string> kRouters = {"pilot-mean", "pilot-max", "dataset", "expert-classifier",
-                                                 "classification-head", "single", "multitask", "dataset-oracle",
-                                                 "instance-oracle", "bm25", "top-k-mix", "base"};
+  static const std::set<std::string> kRouters = {
+      "pilot-mean",          "pilot-max", "dataset",   "expert-classifier",
+      "classification-head", "single",    "multitask", "dataset-oracle",
+      "instance-oracle",     "bm25",      "top-k-mix", "base"};
   for (const auto& name : e.routing.routers)
     RR_CHECK(kRouters.count(name), Usage, "{}: routing.routers: unknown router '{}' (known: {})", where, name,
              fmt::join(kRouters, ", "));
@@ -246,7 +251,8 @@ const DatasetConfig& Experiment::dataset(const std::string& n) const {
 const ExpertConfig& Experiment::expert(const std::string& n) const {
   for (const auto& x : experts)
     if (x.name == n) return x;
-  RR_THROW(Usage, "{}: no expert named '{}' (experts: {})", file.string(), n, fmt::join(expert_names(), ", "));
+  RR_THROW(Usage, "{}: no expert named '{}' (experts: {})", file.string(), n,
+           fmt::join(expert_names(), ", "));
 }
 
 std::vector<std::string> Experiment::expert_names() const {

@@ -16,14 +16,14 @@ namespace rr {
 
 // Where a dataset comes from when `prepare` must make its BEIR folder.
 struct DatasetSource {
-  std::string format;        // "" (already BEIR at `path`), "smart", "dictd", "beir" (copy + split a BEIR folder)
-  std::string docs, queries, qrels;        // smart: the three files
-  std::string qrels_format = "auto";       // smart: see `rr convert smart --help`
+  std::string format;  // "" (already BEIR at `path`), "smart", "dictd", "beir" (copy + split a BEIR folder)
+  std::string docs, queries, qrels;   // smart: the three files
+  std::string qrels_format = "auto";  // smart: see `rr convert smart --help`
   std::string query_ids = "auto";
   std::string relevance = "keep";
-  std::string dir;                         // beir: the source folder
-  std::string dict, index;                 // dictd: <name>.dict.dz and <name>.index
-  int64_t max_entries = 0;                 // dictd: deterministic sample size (0: all usable entries)
+  std::string dir;          // beir: the source folder
+  std::string dict, index;  // dictd: <name>.dict.dz and <name>.index
+  int64_t max_entries = 0;  // dictd: deterministic sample size (0: all usable entries)
 };
 
 struct DatasetConfig {
@@ -34,7 +34,7 @@ struct DatasetConfig {
   // query id. train + dev <= 1; the rest is test. dev = 0 takes no dev slice.
   std::string qrels = "test";
   SplitFractions split{0.5, 0.1};
-  bool split_queries = true;    // false: use the folder's own qrels/{train,dev,test}.tsv as they are
+  bool split_queries = true;  // false: use the folder's own qrels/{train,dev,test}.tsv as they are
   std::string train_split = "train", dev_split = "dev", test_split = "test";
   // Training data beyond judged queries: "title" (a document's title is a query for its own text; documents
   // without a title give two random crops), "crop" (crops only) or "none".
@@ -51,68 +51,68 @@ struct ExpertConfig {
 
 // Contrastive training of a LoRA adapter on the query side (the paper's expert recipe by default).
 struct TrainingConfig {
-  LoraConfig lora;                     // r 8, alpha 32, dropout 0.1, targets query,value
-  int64_t steps = 1000;                // optimizer steps
-  int64_t batch_size = 64;             // pairs per step, all ranks of the expert's group together
-  int64_t accumulation = 1;            // micro-batches per step (each batch_size / accumulation pairs)
-  double lr = 1e-4;                    // AdamW peak learning rate
+  LoraConfig lora;           // r 8, alpha 32, dropout 0.1, targets query,value
+  int64_t steps = 1000;      // optimizer steps
+  int64_t batch_size = 64;   // pairs per step, all ranks of the expert's group together
+  int64_t accumulation = 1;  // micro-batches per step (each batch_size / accumulation pairs)
+  double lr = 1e-4;          // AdamW peak learning rate
   double weight_decay = 0.01;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double warmup_ratio = 0.1;           // linear warm-up over this share of steps, then linear decay to 0
-  double grad_clip = 1.0;              // max global gradient norm (0: off)
-  double temperature = 0.05;           // InfoNCE temperature on dot products
-  int64_t hard_negatives = 0;          // per query, mined from the base index (top-ranked non-relevant)
-  int64_t max_query_length = 64;       // tokens, [CLS]/[SEP] included
+  double warmup_ratio = 0.1;      // linear warm-up over this share of steps, then linear decay to 0
+  double grad_clip = 1.0;         // max global gradient norm (0: off)
+  double temperature = 0.05;      // InfoNCE temperature on dot products
+  int64_t hard_negatives = 0;     // per query, mined from the base index (top-ranked non-relevant)
+  int64_t max_query_length = 64;  // tokens, [CLS]/[SEP] included
   int64_t max_doc_length = 256;
-  double judged_share = 0.5;           // share of each batch drawn from judged training queries (rest pseudo)
-  int64_t eval_every = 50;             // steps between dev evaluations (0: none; the last step is kept)
-  int64_t patience = 0;                // stop after this many evaluations without improvement (0: never)
-  int64_t checkpoint_every = 100;      // steps between resumable checkpoints (and at the end)
-  bool bf16 = false;                   // bfloat16 autocast where the device supports it
-  bool model_dropout = true;           // the base's own dropout (hidden, attention) while training
-  bool full_finetune = false;          // multitask only: train every weight instead of an adapter
+  double judged_share = 0.5;       // share of each batch drawn from judged training queries (rest pseudo)
+  int64_t eval_every = 50;         // steps between dev evaluations (0: none; the last step is kept)
+  int64_t patience = 0;            // stop after this many evaluations without improvement (0: never)
+  int64_t checkpoint_every = 100;  // steps between resumable checkpoints (and at the end)
+  bool bf16 = false;               // bfloat16 autocast where the device supports it
+  bool model_dropout = true;       // the base's own dropout (hidden, attention) while training
+  bool full_finetune = false;      // multitask only: train every weight instead of an adapter
 };
 
 // rr's own base encoder, trained from scratch by independent-crop contrastive learning (Contriever).
 struct BaseTrainingConfig {
-  int64_t vocab_size = 8000;           // WordPiece vocabulary learned from the corpora by `rr vocab`
+  int64_t vocab_size = 8000;  // WordPiece vocabulary learned from the corpora by `rr vocab`
   int64_t hidden_size = 256, layers = 4, heads = 4, intermediate_size = 1024, max_positions = 512;
   int64_t steps = 2000;
   int64_t batch_size = 256;
   double lr = 5e-4, weight_decay = 0.01, warmup_ratio = 0.05, grad_clip = 1.0, temperature = 0.05;
-  double crop_min = 0.1, crop_max = 0.5;   // crop length as a share of the document's tokens
-  int64_t max_length = 128;            // tokens per crop, [CLS]/[SEP] included
-  double word_deletion = 0.0;          // probability of dropping each token of a crop
-  bool normalize = true;               // cosine similarity in the loss (the encoder itself stays unnormalised)
+  double crop_min = 0.1, crop_max = 0.5;  // crop length as a share of the document's tokens
+  int64_t max_length = 128;               // tokens per crop, [CLS]/[SEP] included
+  double word_deletion = 0.0;             // probability of dropping each token of a crop
+  bool normalize = true;  // cosine similarity in the loss (the encoder itself stays unnormalised)
   bool bf16 = true;
-  double max_minutes = 0;              // stop early after this long (0: no limit; breaks exact reproducibility)
+  double max_minutes = 0;  // stop early after this long (0: no limit; breaks exact reproducibility)
   int64_t checkpoint_every = 200;
 };
 
 struct BaseModelConfig {
-  std::string path;  // an HF model directory (e.g. facebook/contriever); default <output_dir>/base
+  std::string path;    // an HF model directory (e.g. facebook/contriever); default <output_dir>/base
   bool train = false;  // true: `rr train base` makes it (vocabulary and weights)
   BaseTrainingConfig training;
 };
 
 struct RoutingConfig {
-  std::string tie_rule = "first";      // per-instance best expert ties: "first" (released code) or "skip"
-  int64_t pilots_per_group = 1;        // k-means centroids per (dataset, expert) group (1: the centroid)
+  std::string tie_rule = "first";          // per-instance best expert ties: "first" (released code) or "skip"
+  int64_t pilots_per_group = 1;            // k-means centroids per (dataset, expert) group (1: the centroid)
   int64_t dataset_router_instances = 100;  // DatasetRouter: labelled instances per training dataset
-  int64_t top_k_mix = 2;               // the soft mixture fuses this many best-routed experts
-  std::vector<std::string> routers = {"pilot-mean", "pilot-max", "dataset", "expert-classifier",
-                                      "classification-head", "single", "multitask", "dataset-oracle",
-                                      "instance-oracle", "bm25", "top-k-mix", "base"};
+  int64_t top_k_mix = 2;                   // the soft mixture fuses this many best-routed experts
+  std::vector<std::string> routers = {"pilot-mean",          "pilot-max", "dataset",   "expert-classifier",
+                                      "classification-head", "single",    "multitask", "dataset-oracle",
+                                      "instance-oracle",     "bm25",      "top-k-mix", "base"};
 };
 
 struct EvaluationConfig {
   std::string split = "test";
-  int64_t k = 1000;                    // hits kept per query for the measures
-  int64_t store_k = 100;               // hits stored in the results file per query
-  bool ignore_identical_ids = true;    // BEIR's rule
-  bool write_trec_runs = false;        // also <output_dir>/runs/<dataset>.<router>.trec
-  int64_t corpus_block = 16384;        // exact-search block (rows)
-  bool float16_index = false;          // store the corpus index as float16
+  int64_t k = 1000;                  // hits kept per query for the measures
+  int64_t store_k = 100;             // hits stored in the results file per query
+  bool ignore_identical_ids = true;  // BEIR's rule
+  bool write_trec_runs = false;      // also <output_dir>/runs/<dataset>.<router>.trec
+  int64_t corpus_block = 16384;      // exact-search block (rows)
+  bool float16_index = false;        // store the corpus index as float16
   int64_t max_doc_length = 256, max_query_length = 64;
   int64_t batch_size = 64;
   int64_t token_budget = 16384;
@@ -120,8 +120,8 @@ struct EvaluationConfig {
 };
 
 struct Experiment {
-  std::filesystem::path file;          // where it was read from
-  nlohmann::json json;                 // the document after overrides (recorded in results)
+  std::filesystem::path file;  // where it was read from
+  nlohmann::json json;         // the document after overrides (recorded in results)
   std::string name = "experiment";
   uint64_t seed = 13;
   std::string output_dir = "runs/experiment";
@@ -130,7 +130,7 @@ struct Experiment {
   BaseModelConfig base;
   std::vector<ExpertConfig> experts;
   TrainingConfig expert_training;
-  TrainingConfig multitask;            // the multi-task baseline (steps etc. default as for experts)
+  TrainingConfig multitask;  // the multi-task baseline (steps etc. default as for experts)
   bool train_multitask = true;
   RoutingConfig routing;
   EvaluationConfig evaluation;

@@ -8,13 +8,20 @@
 namespace rr {
 
 JsonObjectReader::JsonObjectReader(const nlohmann::json& object, std::string where, std::string path)
-    : object_(object.is_null() ? nlohmann::json::object() : object), where_(std::move(where)), path_(std::move(path)) {
-  if (!object_.is_object()) RR_THROW(Usage, "{}: '{}' must be a JSON object", where_, path_.empty() ? "(root)" : path_);
+    : object_(object.is_null() ? nlohmann::json::object() : object),
+      where_(std::move(where)),
+      path_(std::move(path)) {
+  if (!object_.is_object())
+    RR_THROW(Usage, "{}: '{}' must be a JSON object", where_, path_.empty() ? "(root)" : path_);
 }
 
-std::string JsonObjectReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+std::string JsonObjectReader::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
 
-bool JsonObjectReader::has(const std::string& key) const { return object_.contains(key); }
+bool JsonObjectReader::has(const std::string& key) const {
+  return object_.contains(key);
+}
 
 const nlohmann::json& JsonObjectReader::at(const std::string& key) {
   known_.insert(key);
@@ -82,14 +89,16 @@ std::vector<JsonObjectReader> JsonObjectReader::objects(const std::string& key) 
   if (!has(key)) return out;
   const auto& v = at(key);
   if (!v.is_array()) type_error(key, "a list of objects");
-  for (size_t i = 0; i < v.size(); ++i) out.emplace_back(v[i], where_, key_path(key) + "[" + std::to_string(i) + "]");
+  for (size_t i = 0; i < v.size(); ++i)
+    out.emplace_back(v[i], where_, key_path(key) + "[" + std::to_string(i) + "]");
   return out;
 }
 
 void JsonObjectReader::finish() const {
   for (const auto& [key, value] : object_.items())
     if (!known_.count(key))
-      RR_THROW(Usage, "{}: unknown key '{}' (valid keys here: {})", where_, key_path(key), fmt::join(known_, ", "));
+      RR_THROW(Usage, "{}: unknown key '{}' (valid keys here: {})", where_, key_path(key),
+               fmt::join(known_, ", "));
 }
 
 void apply_override(nlohmann::json& doc, const std::string& assignment) {
@@ -116,8 +125,8 @@ void apply_override(nlohmann::json& doc, const std::string& assignment) {
       } catch (const std::exception&) {
         RR_THROW(Usage, "--set '{}': '{}' indexes a list: use a number", assignment, key);
       }
-      RR_CHECK(index < node->size(), Usage, "--set '{}': index {} past the list's {} entries", assignment, index,
-               node->size());
+      RR_CHECK(index < node->size(), Usage, "--set '{}': index {} past the list's {} entries", assignment,
+               index, node->size());
       node = &(*node)[index];
     } else {
       if (!node->is_object()) *node = nlohmann::json::object();

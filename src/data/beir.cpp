@@ -25,8 +25,8 @@ std::vector<TextRecord> read_unique(const fs::path& path, JsonLinesOptions optio
   while (reader.next(rec)) {
     auto [it, inserted] = first_line.emplace(rec.id, rec.line);
     if (!inserted)
-      RR_THROW(Input, "{}:{}: field '_id': duplicate id '{}' (first on line {})", path.string(), rec.line, rec.id,
-               it->second);
+      RR_THROW(Input, "{}:{}: field '_id': duplicate id '{}' (first on line {})", path.string(), rec.line,
+               rec.id, it->second);
     out.push_back(std::move(rec));
   }
   if (out.empty()) RR_THROW(Input, "{}: empty {} file (no records)", path.string(), what);
@@ -74,7 +74,9 @@ void write_records(const fs::path& path, const std::vector<TextRecord>& recs, bo
 
 }  // namespace
 
-std::vector<TextRecord> read_corpus(const fs::path& path) { return read_unique(path, {}, "corpus"); }
+std::vector<TextRecord> read_corpus(const fs::path& path) {
+  return read_unique(path, {}, "corpus");
+}
 
 std::vector<TextRecord> read_queries(const fs::path& path) {
   return read_unique(path, JsonLinesOptions{.require_text = true, .allow_title = false}, "queries");
@@ -93,19 +95,22 @@ Qrels read_qrels_tsv(const fs::path& path) {
     auto f = split_tabs(line);
     int rel = 0;
     if (lineno == 1 && (f.size() < 3 || !parse_int(f[2], rel))) continue;  // the header line
-    if (lineno == 1) spdlog::warn("{}: no header line; line 1 read as a judgment (BEIR would skip it)", path.string());
+    if (lineno == 1)
+      spdlog::warn("{}: no header line; line 1 read as a judgment (BEIR would skip it)", path.string());
     if (f.size() < 3)
-      RR_THROW(Input, "{}:{}: expected 3 tab-separated fields (query-id, corpus-id, score), got {}", path.string(),
-               lineno, f.size());
+      RR_THROW(Input, "{}:{}: expected 3 tab-separated fields (query-id, corpus-id, score), got {}",
+               path.string(), lineno, f.size());
     if (!parse_int(f[2], rel))
-      RR_THROW(Input, "{}:{}: field 'score': '{}' is not an integer", path.string(), lineno, std::string(f[2]));
+      RR_THROW(Input, "{}:{}: field 'score': '{}' is not an integer", path.string(), lineno,
+               std::string(f[2]));
     if (f[0].empty()) RR_THROW(Input, "{}:{}: field 'query-id' is empty", path.string(), lineno);
     if (f[1].empty()) RR_THROW(Input, "{}:{}: field 'corpus-id' is empty", path.string(), lineno);
     auto [it, inserted] = qrels[std::string(f[0])].insert_or_assign(std::string(f[1]), rel);
     if (!inserted) ++repeated;
   }
   if (qrels.empty()) RR_THROW(Input, "{}: empty qrels file (no judgments)", path.string());
-  if (repeated) spdlog::warn("{}: {} repeated (query, document) pairs; the last judgment wins", path.string(), repeated);
+  if (repeated)
+    spdlog::warn("{}: {} repeated (query, document) pairs; the last judgment wins", path.string(), repeated);
   return qrels;
 }
 
@@ -145,7 +150,9 @@ BeirDataset load_beir(const fs::path& dir, const BeirLoadOptions& options) {
   return ds;
 }
 
-void write_corpus(const fs::path& path, const std::vector<TextRecord>& docs) { write_records(path, docs, true); }
+void write_corpus(const fs::path& path, const std::vector<TextRecord>& docs) {
+  write_records(path, docs, true);
+}
 
 void write_queries(const fs::path& path, const std::vector<TextRecord>& queries) {
   write_records(path, queries, false);
@@ -157,6 +164,15 @@ void write_qrels_tsv(const fs::path& path, const Qrels& qrels) {
   for (const auto& [qid, judged] : qrels)
     for (const auto& [did, rel] : judged) file.stream() << qid << '\t' << did << '\t' << rel << '\n';
   file.commit();
+}
+
+void write_beir_folder(const fs::path& dir, const std::vector<TextRecord>& corpus,
+                       const std::vector<TextRecord>& queries, const Qrels& qrels, const std::string& split) {
+  AtomicDirectory out(dir);
+  write_corpus(out.temp_path() / "corpus.jsonl", corpus);
+  write_queries(out.temp_path() / "queries.jsonl", queries);
+  write_qrels_tsv(out.temp_path() / "qrels" / (split + ".tsv"), qrels);
+  out.commit();
 }
 
 }  // namespace rr

@@ -7,7 +7,8 @@
 //            non-integer score, qrels naming a query that queries.jsonl lacks (BEIR raises KeyError).
 //   warning: qrels naming a document the corpus lacks (BEIR keeps such judgments: they still count as
 //            relevant in recall and ideal DCG), a repeated (query, document) qrels pair (the last wins,
-//            as in BEIR), a qrels file without its header line (BEIR would silently drop line 1; rr reads it).
+//            as in BEIR), a qrels file without its header line (BEIR would silently drop line 1; rr reads
+//            it).
 //   tolerated silently: a missing or null "title" (read as ""), unknown fields such as "metadata".
 #pragma once
 
@@ -29,7 +30,7 @@ Qrels read_qrels_tsv(const std::filesystem::path& path);
 
 struct BeirLoadOptions {
   std::string split = "test";  // qrels/<split>.tsv
-  std::string prefix;          // "" for the dataset itself; e.g. "gen" for <dir>/gen-queries.jsonl + gen-qrels/
+  std::string prefix;  // "" for the dataset itself; e.g. "gen" for <dir>/gen-queries.jsonl + gen-qrels/
   bool judged_queries_only = true;  // keep only queries with judgments in the split (BEIR's loader does)
 };
 
@@ -51,5 +52,8 @@ std::filesystem::path beir_qrels_path(const std::filesystem::path& dir, const st
 void write_corpus(const std::filesystem::path& path, const std::vector<TextRecord>& docs);
 void write_queries(const std::filesystem::path& path, const std::vector<TextRecord>& queries);
 void write_qrels_tsv(const std::filesystem::path& path, const Qrels& qrels);
+// A whole BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), replacing `dir` only when complete.
+void write_beir_folder(const std::filesystem::path& dir, const std::vector<TextRecord>& corpus,
+                       const std::vector<TextRecord>& queries, const Qrels& qrels, const std::string& split);
 
 }  // namespace rr

@@ -8,7 +8,6 @@
 #include <regex>
 #include <sstream>
 
-#include "common/atomic_output.h"
 #include "common/error.h"
 #include "data/beir.h"
 #include "data/split.h"
@@ -23,7 +22,8 @@ int64_t base64_number(const std::string& s, const std::filesystem::path& index, 
   int64_t v = 0;
   for (char c : s) {
     auto p = digits.find(c);
-    if (p == std::string::npos) RR_THROW(Input, "{}:{}: field 'offset/length': '{}' is not base64", index.string(), line, s);
+    if (p == std::string::npos)
+      RR_THROW(Input, "{}:{}: field 'offset/length': '{}' is not base64", index.string(), line, s);
     v = v * 64 + static_cast<int64_t>(p);
   }
   return v;
@@ -39,7 +39,8 @@ std::string read_gzip(const std::filesystem::path& path) {
   int err = 0;
   const char* msg = gzerror(f, &err);
   gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) RR_THROW(Input, "{}: corrupt gzip data: {}", path.string(), msg);
+  if (n < 0 || (err != Z_OK && err != Z_STREAM_END))
+    RR_THROW(Input, "{}: corrupt gzip data: {}", path.string(), msg);
   return out;
 }
 
@@ -66,16 +67,18 @@ int64_t words(const std::string& s) {
 }
 
 std::string clean(std::string s, const std::string& headword) {
-  static const std::regex tag(R"(<[^<>\n]{1,40}>)"), pron(R"(\\[^\\\n]{0,80}\\)"), webster(R"(\[(1913 Webster|PJC|WordNet[^\]]*|Webster 1913[^\]]*)\])"),
-      etym(R"(\[[^\[\]]{0,300}\])"), sense(R"((^|\s)(n|v|adj|adv)\s+\d+:\s)"), number(R"((^|\s)\d+:\s)"),
-      date(R"(\(\d{4}-\d{2}-\d{2}\))"), cite(R"(--[A-Z][A-Za-z. ]{0,40})"), braces(R"([{}])");
+  static const std::regex tag(R"(<[^<>\n]{1,40}>)"), pron(R"(\\[^\\\n]{0,80}\\)"),
+      webster(R"(\[(1913 Webster|PJC|WordNet[^\]]*|Webster 1913[^\]]*)\])"), etym(R"(\[[^\[\]]{0,300}\])"),
+      sense(R"((^|\s)(n|v|adj|adv)\s+\d+:\s)"), number(R"((^|\s)\d+:\s)"), date(R"(\(\d{4}-\d{2}-\d{2}\))"),
+      cite(R"(--[A-Z][A-Za-z. ]{0,40})"), braces(R"([{}])");
   // The first line of most databases repeats the headword.
   auto nl = s.find('\n');
   std::string first = s.substr(0, nl);
   std::string head_lower = headword, first_lower = first;
   std::transform(head_lower.begin(), head_lower.end(), head_lower.begin(), ::tolower);
   std::transform(first_lower.begin(), first_lower.end(), first_lower.begin(), ::tolower);
-  if (first_lower.rfind(head_lower, 0) == 0) s = first.substr(headword.size()) + (nl == std::string::npos ? "" : s.substr(nl));
+  if (first_lower.rfind(head_lower, 0) == 0)
+    s = first.substr(headword.size()) + (nl == std::string::npos ? "" : s.substr(nl));
   s = std::regex_replace(s, pron, " ");
   s = std::regex_replace(s, webster, " ");
   s = std::regex_replace(s, etym, " ");
@@ -87,7 +90,8 @@ std::string clean(std::string s, const std::string& headword) {
   s = std::regex_replace(s, braces, "");
   s = collapse(s);
   // Leading part-of-speech and punctuation left over from "HEADWORD, n." / "word \pron\, v. t.".
-  static const std::regex lead(R"(^([,;:.]\s*)*((n|v|a|adj|adv|pron|prep|conj|interj|p\. ?p|imp|pl|t|i)\.?,?\s+)*)");
+  static const std::regex lead(
+      R"(^([,;:.]\s*)*((n|v|a|adj|adv|pron|prep|conj|interj|p\. ?p|imp|pl|t|i)\.?,?\s+)*)");
   s = std::regex_replace(s, lead, "");
   return s;
 }
@@ -96,9 +100,10 @@ std::string clean(std::string s, const std::string& headword) {
 size_t first_sentence_end(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == ';') return i + 1;
-    if ((s[i] == '.' || s[i] == '!' || s[i] == '?') && (i + 1 == s.size() || (s[i + 1] == ' ' && i + 2 < s.size() &&
-                                                                                (std::isupper(static_cast<unsigned char>(s[i + 2])) ||
-                                                                                 s[i + 2] == '(' || s[i + 2] == '"'))))
+    if ((s[i] == '.' || s[i] == '!' || s[i] == '?') &&
+        (i + 1 == s.size() ||
+         (s[i + 1] == ' ' && i + 2 < s.size() &&
+          (std::isupper(static_cast<unsigned char>(s[i + 2])) || s[i + 2] == '(' || s[i + 2] == '"'))))
       return i + 1;
   }
   return s.size();
@@ -111,7 +116,8 @@ std::pair<std::string, std::string> dictd_pair(const std::string& headword, cons
   std::string text = clean(body, headword);
   size_t end = first_sentence_end(text);
   std::string query = collapse(text.substr(0, end)), rest = collapse(text.substr(end));
-  while (!query.empty() && (query.back() == ';' || query.back() == ',' || query.back() == ':')) query.pop_back();
+  while (!query.empty() && (query.back() == ';' || query.back() == ',' || query.back() == ':'))
+    query.pop_back();
   if (words(query) > o.max_query_words) {
     std::istringstream in(query);
     std::string w, cut;
@@ -145,7 +151,8 @@ DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::
     const int64_t off = base64_number(line.substr(t1 + 1, t2 - t1 - 1), index, n);
     const int64_t len = base64_number(line.substr(t2 + 1), index, n);
     if (off + len > static_cast<int64_t>(data.size()))
-      RR_THROW(Input, "{}:{}: entry '{}' lies outside {} ({} bytes)", index.string(), n, head, dict.string(), data.size());
+      RR_THROW(Input, "{}:{}: entry '{}' lies outside {} ({} bytes)", index.string(), n, head, dict.string(),
+               data.size());
     if (head.rfind("00-database", 0) == 0 || head.rfind("00database", 0) == 0) continue;
     ++sum.entries;
     std::string body = data.substr(static_cast<size_t>(off), static_cast<size_t>(len));
@@ -160,7 +167,8 @@ DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::
   }
   sum.usable = static_cast<int64_t>(usable.size());
   if (o.max_entries > 0 && static_cast<int64_t>(usable.size()) > o.max_entries) {
-    std::stable_sort(usable.begin(), usable.end(), [](const Entry& a, const Entry& b) { return a.order < b.order; });
+    std::stable_sort(usable.begin(), usable.end(),
+                     [](const Entry& a, const Entry& b) { return a.order < b.order; });
     usable.resize(static_cast<size_t>(o.max_entries));
   }
   std::vector<TextRecord> corpus, queries;
@@ -173,11 +181,7 @@ DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::
   }
   RR_CHECK(!corpus.empty(), Input, "{}: no usable entries", dict.string());
   sum.kept = static_cast<int64_t>(corpus.size());
-  AtomicDirectory dir(out);
-  write_corpus(dir.temp_path() / "corpus.jsonl", corpus);
-  write_queries(dir.temp_path() / "queries.jsonl", queries);
-  write_qrels_tsv(dir.temp_path() / "qrels" / (o.split + ".tsv"), qrels);
-  dir.commit();
+  write_beir_folder(out, corpus, queries, qrels, o.split);
   return sum;
 }
 

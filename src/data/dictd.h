@@ -12,8 +12,8 @@
 namespace rr {
 
 struct DictdConvertOptions {
-  std::string prefix;         // id prefix, e.g. "foldoc" -> documents "foldoc-17", queries "q-foldoc-17"
-  int64_t max_entries = 0;    // keep a deterministic sample of this many usable entries (0: all)
+  std::string prefix;       // id prefix, e.g. "foldoc" -> documents "foldoc-17", queries "q-foldoc-17"
+  int64_t max_entries = 0;  // keep a deterministic sample of this many usable entries (0: all)
   int64_t min_query_words = 4;
   int64_t min_document_words = 8;
   int64_t max_query_words = 60;  // longer first sentences are cut here

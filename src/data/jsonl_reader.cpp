@@ -64,15 +64,18 @@ struct JsonLinesReader::Impl {
 
   std::string string_field(simdjson::dom::element v, const char* field, bool integer_ok) {
     switch (v.type()) {
-      case simdjson::dom::element_type::STRING: return std::string(v.get_string().value_unsafe());
+      case simdjson::dom::element_type::STRING:
+        return std::string(v.get_string().value_unsafe());
       case simdjson::dom::element_type::INT64:
         if (integer_ok) return std::to_string(v.get_int64().value_unsafe());
         break;
       case simdjson::dom::element_type::UINT64:
         if (integer_ok) return std::to_string(v.get_uint64().value_unsafe());
         break;
-      case simdjson::dom::element_type::NULL_VALUE: return {};
-      default: break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        return {};
+      default:
+        break;
     }
     fail(fmt::format("field '{}' must be a string", field));
   }
@@ -90,7 +93,8 @@ struct JsonLinesReader::Impl {
       rec.line = line;
       // The buffer keeps SIMDJSON_PADDING readable bytes past its end, so no copy is needed.
       simdjson::dom::element doc;
-      if (auto err = parser.parse(reinterpret_cast<const uint8_t*>(p), len, false).get(doc)) fail(describe(err));
+      if (auto err = parser.parse(reinterpret_cast<const uint8_t*>(p), len, false).get(doc))
+        fail(describe(err));
       simdjson::dom::object obj;
       if (doc.get_object().get(obj)) fail("expected a JSON object");
       bool has_id = false, has_text = false, has_underscore_id = false;
@@ -128,8 +132,12 @@ JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions op
 
 JsonLinesReader::~JsonLinesReader() = default;
 
-bool JsonLinesReader::next(TextRecord& record) { return impl_->next(record); }
+bool JsonLinesReader::next(TextRecord& record) {
+  return impl_->next(record);
+}
 
-const std::filesystem::path& JsonLinesReader::path() const { return impl_->path; }
+const std::filesystem::path& JsonLinesReader::path() const {
+  return impl_->path;
+}
 
 }  // namespace rr

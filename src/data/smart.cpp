@@ -8,7 +8,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/atomic_output.h"
 #include "common/error.h"
 #include "data/beir.h"
 #include "text/utf8.h"
@@ -34,7 +33,8 @@ std::vector<std::string> split_ws(const std::string& line) {
 
 // "001" -> "1"; non-numeric ids stay as they are.
 std::string normalise_id(const std::string& id) {
-  if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) return id;
+  if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return id;
   size_t nz = id.find_first_not_of('0');
   return nz == std::string::npos ? "0" : id.substr(nz);
 }
@@ -79,11 +79,16 @@ bool parse_long(const std::string& s, long& v) {
 
 const char* layout_name(QrelsLayout l) {
   switch (l) {
-    case QrelsLayout::Pairs: return "qid docid";
-    case QrelsLayout::Graded: return "qid docid rel";
-    case QrelsLayout::Trec: return "qid 0 docid rel";
-    case QrelsLayout::Smart: return "qid docid 0 0.0";
-    case QrelsLayout::Auto: break;
+    case QrelsLayout::Pairs:
+      return "qid docid";
+    case QrelsLayout::Graded:
+      return "qid docid rel";
+    case QrelsLayout::Trec:
+      return "qid 0 docid rel";
+    case QrelsLayout::Smart:
+      return "qid docid 0 0.0";
+    case QrelsLayout::Auto:
+      break;
   }
   return "auto";
 }
@@ -92,16 +97,19 @@ QrelsLayout detect_layout(const fs::path& path, const std::vector<QrelLine>& lin
   size_t cols = lines.front().f.size();
   for (const auto& l : lines)
     if (l.f.size() != cols)
-      RR_THROW(Input, "{}:{}: {} fields where line {} has {}; a qrels file needs one layout", path.string(), l.line,
-               l.f.size(), lines.front().line, cols);
+      RR_THROW(Input, "{}:{}: {} fields where line {} has {}; a qrels file needs one layout", path.string(),
+               l.line, l.f.size(), lines.front().line, cols);
   if (cols == 2) return QrelsLayout::Pairs;
   if (cols == 3) return QrelsLayout::Graded;
   if (cols == 4) {
-    bool second_zero = std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return l.f[1] == "0"; });
-    bool third_zero = std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return is_zero_number(l.f[2]); });
+    bool second_zero =
+        std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return l.f[1] == "0"; });
+    bool third_zero =
+        std::all_of(lines.begin(), lines.end(), [](const QrelLine& l) { return is_zero_number(l.f[2]); });
     if (second_zero && !third_zero) return QrelsLayout::Trec;
     if (third_zero && !second_zero) return QrelsLayout::Smart;
-    RR_THROW(Input, "{}: cannot tell 'qid 0 docid rel' from 'qid docid 0 0.0'; pass --qrels-format", path.string());
+    RR_THROW(Input, "{}: cannot tell 'qid 0 docid rel' from 'qid docid 0 0.0'; pass --qrels-format",
+             path.string());
   }
   RR_THROW(Input, "{}:{}: {} fields; expected 2, 3 or 4", path.string(), lines.front().line, cols);
 }
@@ -128,18 +136,20 @@ std::vector<SmartRecord> read_smart_records(const fs::path& path) {
       std::string rest = line.size() > 2 ? line.substr(3) : std::string();
       if (letter == 'I') {
         auto words = split_ws(rest);
-        if (words.size() != 1) RR_THROW(Input, "{}:{}: field '.I': expected one id, got '{}'", path.string(), lineno, rest);
+        if (words.size() != 1)
+          RR_THROW(Input, "{}:{}: field '.I': expected one id, got '{}'", path.string(), lineno, rest);
         SmartRecord r;
         r.id = normalise_id(words[0]);
         r.line = lineno;
         auto [it, inserted] = seen.emplace(r.id, lineno);
         if (!inserted)
-          RR_THROW(Input, "{}:{}: field '.I': duplicate id {} (first on line {})", path.string(), lineno, r.id,
-                   it->second);
+          RR_THROW(Input, "{}:{}: field '.I': duplicate id {} (first on line {})", path.string(), lineno,
+                   r.id, it->second);
         recs.push_back(std::move(r));
         field = 0;
       } else {
-        if (recs.empty()) RR_THROW(Input, "{}:{}: field marker '.{}' before the first '.I'", path.string(), lineno, letter);
+        if (recs.empty())
+          RR_THROW(Input, "{}:{}: field marker '.{}' before the first '.I'", path.string(), lineno, letter);
         field = letter;
         auto& dst = recs.back().fields[field];
         if (!rest.empty()) dst += rest + "\n";
@@ -152,7 +162,8 @@ std::vector<SmartRecord> read_smart_records(const fs::path& path) {
     recs.back().fields[field] += line + "\n";
   }
   if (recs.empty()) RR_THROW(Input, "{}: no '.I' records (empty or not SMART format)", path.string());
-  if (latin1_lines) spdlog::warn("{}: {} lines were not UTF-8 and were read as Latin-1", path.string(), latin1_lines);
+  if (latin1_lines)
+    spdlog::warn("{}: {} lines were not UTF-8 and were read as Latin-1", path.string(), latin1_lines);
   return recs;
 }
 
@@ -179,8 +190,9 @@ RelevanceScale parse_relevance_scale(const std::string& n) {
   RR_THROW(Usage, "--relevance: unknown '{}' (keep, binary, rank)", n);
 }
 
-SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& queries_path, const fs::path& qrels_path,
-                                  const fs::path& out, const SmartConvertOptions& opt) {
+SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& queries_path,
+                                  const fs::path& qrels_path, const fs::path& out,
+                                  const SmartConvertOptions& opt) {
   SmartConvertSummary sum;
   auto doc_recs = read_smart_records(docs_path);
   auto query_recs = read_smart_records(queries_path);
@@ -196,7 +208,8 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   for (const auto& r : query_recs) {
     TextRecord q{r.id, "", join_fields(r, "W"), r.line};
     if (q.text.empty()) q.text = join_fields(r, "T");
-    if (q.text.empty()) RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
+    if (q.text.empty())
+      RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
     queries.push_back(std::move(q));
   }
 
@@ -211,7 +224,8 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
     if (!f.empty()) lines.push_back({std::move(f), n});
   }
   if (lines.empty()) RR_THROW(Input, "{}: empty qrels file", qrels_path.string());
-  QrelsLayout layout = opt.qrels_layout == QrelsLayout::Auto ? detect_layout(qrels_path, lines) : opt.qrels_layout;
+  QrelsLayout layout =
+      opt.qrels_layout == QrelsLayout::Auto ? detect_layout(qrels_path, lines) : opt.qrels_layout;
   size_t want_cols = layout == QrelsLayout::Pairs ? 2 : layout == QrelsLayout::Graded ? 3 : 4;
 
   struct Raw {
@@ -228,7 +242,9 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
     Raw r{normalise_id(l.f[0]), "", 1, l.line};
     switch (layout) {
       case QrelsLayout::Pairs:
-      case QrelsLayout::Smart: r.did = normalise_id(l.f[1]); break;
+      case QrelsLayout::Smart:
+        r.did = normalise_id(l.f[1]);
+        break;
       case QrelsLayout::Graded:
         r.did = normalise_id(l.f[1]);
         if (!parse_long(l.f[2], r.rel))
@@ -239,7 +255,8 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
         if (!parse_long(l.f[3], r.rel))
           RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", qrels_path.string(), l.line, l.f[3]);
         break;
-      case QrelsLayout::Auto: break;
+      case QrelsLayout::Auto:
+        break;
     }
     max_code = std::max(max_code, r.rel);
     raw.push_back(std::move(r));
@@ -250,16 +267,19 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   for (const auto& q : queries) query_ids.insert(q.id);
   QueryNumbering numbering = opt.query_numbering;
   if (numbering == QueryNumbering::Auto) {
-    bool all_ids = std::all_of(raw.begin(), raw.end(), [&](const Raw& r) { return query_ids.count(r.qid) > 0; });
+    bool all_ids =
+        std::all_of(raw.begin(), raw.end(), [&](const Raw& r) { return query_ids.count(r.qid) > 0; });
     bool all_positions = std::all_of(raw.begin(), raw.end(), [&](const Raw& r) {
       long v;
       return parse_long(r.qid, v) && v >= 1 && v <= static_cast<long>(queries.size());
     });
-    if (all_ids) numbering = QueryNumbering::Id;
-    else if (all_positions) numbering = QueryNumbering::Position;
+    if (all_ids)
+      numbering = QueryNumbering::Id;
+    else if (all_positions)
+      numbering = QueryNumbering::Position;
     else
-      RR_THROW(Input, "{}: judged query ids are neither the '.I' ids of {} nor positions 1..{}", qrels_path.string(),
-               queries_path.string(), queries.size());
+      RR_THROW(Input, "{}: judged query ids are neither the '.I' ids of {} nor positions 1..{}",
+               qrels_path.string(), queries_path.string(), queries.size());
   }
   if (numbering == QueryNumbering::Position) {
     // The k-th query of the file becomes query "k", so ids and qrels agree.
@@ -299,11 +319,7 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   sum.queries = static_cast<int64_t>(queries.size());
   sum.judged_queries = static_cast<int64_t>(qrels.size());
 
-  AtomicDirectory dir(out);
-  write_corpus(dir.temp_path() / "corpus.jsonl", corpus);
-  write_queries(dir.temp_path() / "queries.jsonl", queries);
-  write_qrels_tsv(dir.temp_path() / "qrels" / (opt.split + ".tsv"), qrels);
-  dir.commit();
+  write_beir_folder(out, corpus, queries, qrels, opt.split);
   return sum;
 }
 

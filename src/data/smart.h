@@ -19,19 +19,19 @@
 namespace rr {
 
 struct SmartRecord {
-  std::string id;                    // normalised
+  std::string id;                      // normalised
   std::map<char, std::string> fields;  // 'T' -> title, 'W' -> text, ...
-  int64_t line = 0;                  // line of the ".I" marker
+  int64_t line = 0;                    // line of the ".I" marker
 };
 
 std::vector<SmartRecord> read_smart_records(const std::filesystem::path& path);
 
 enum class QrelsLayout {
-  Auto,   // decided from the whole file, as below
-  Pairs,  // "qid docid": every pair relevant (1)
-  Graded, // "qid docid rel"
-  Trec,   // "qid 0 docid rel" (the second column is 0 on every line)
-  Smart,  // "qid docid 0 0.0": every pair relevant (1) (the third column is 0 on every line)
+  Auto,    // decided from the whole file, as below
+  Pairs,   // "qid docid": every pair relevant (1)
+  Graded,  // "qid docid rel"
+  Trec,    // "qid 0 docid rel" (the second column is 0 on every line)
+  Smart,   // "qid docid 0 0.0": every pair relevant (1) (the third column is 0 on every line)
 };
 
 enum class QueryNumbering {
@@ -56,8 +56,7 @@ struct SmartConvertOptions {
 };
 
 struct SmartConvertSummary {
-  int64_t documents = 0, empty_documents = 0, queries = 0, judged_queries = 0, judgments = 0,
-          below_one = 0;
+  int64_t documents = 0, empty_documents = 0, queries = 0, judged_queries = 0, judgments = 0, below_one = 0;
   std::string qrels_layout, query_numbering;
 };
 

@@ -31,9 +31,12 @@ Split split_of(std::string_view id, uint64_t seed, const SplitFractions& f) {
 
 const char* split_name(Split split) {
   switch (split) {
-    case Split::Train: return "train";
-    case Split::Dev: return "dev";
-    case Split::Test: return "test";
+    case Split::Train:
+      return "train";
+    case Split::Dev:
+      return "dev";
+    case Split::Test:
+      return "test";
   }
   return "?";
 }

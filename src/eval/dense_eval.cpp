@@ -4,8 +4,8 @@
 
 namespace rr {
 
-TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids, const std::vector<std::string>& doc_ids,
-                    int64_t k, bool ignore_identical_ids) {
+TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
+                    const std::vector<std::string>& doc_ids, int64_t k, bool ignore_identical_ids) {
   RR_CHECK(static_cast<int64_t>(query_ids.size()) == top.nq, Runtime, "{} query ids for {} result lists",
            query_ids.size(), top.nq);
   TrecRun run;
@@ -21,8 +21,8 @@ TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids, 
 }
 
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
-                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures, int64_t k,
-                          bool ignore_identical_ids, SearchParams params) {
+                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,
+                          int64_t k, bool ignore_identical_ids, SearchParams params) {
   at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
   params.k = k + (ignore_identical_ids ? 1 : 0);
   TopK top = exact_search(q.data_ptr<float>(), q.size(0), corpus.vectors, 0, corpus.tie->data(), params);

@@ -20,12 +20,12 @@ struct DenseCorpus {
 };
 
 // The hits of `top` as a TREC run (query id -> documents), identical ids dropped when asked, at most k each.
-TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids, const std::vector<std::string>& doc_ids,
-                    int64_t k, bool ignore_identical_ids);
+TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
+                    const std::vector<std::string>& doc_ids, int64_t k, bool ignore_identical_ids);
 
 // queries: nq x d float32 (CPU). Searches k (+1 when ignoring identical ids) and measures.
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
-                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures, int64_t k,
-                          bool ignore_identical_ids, SearchParams params = {});
+                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,
+                          int64_t k, bool ignore_identical_ids, SearchParams params = {});
 
 }  // namespace rr

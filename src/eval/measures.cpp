@@ -11,8 +11,8 @@ namespace rr {
 namespace {
 
 const std::vector<long> kTrecDefaultCutoffs = {5, 10, 15, 20, 30, 100, 200, 500, 1000};
-constexpr int kNonPool = -1;  // retrieved, not in the qrels
-constexpr int kUnjudged = -2; // retrieved, judged with rel < 0
+constexpr int kNonPool = -1;   // retrieved, not in the qrels
+constexpr int kUnjudged = -2;  // retrieved, judged with rel < 0
 
 // Relevance of the retrieved documents in rank order, and the judged documents' level counts.
 struct QueryRels {
@@ -91,7 +91,8 @@ std::vector<long> parse_cutoffs(const std::string& spec, const std::string& list
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     RR_CHECK(ec == std::errc() && p == item.data() + item.size() && v > 0, Usage,
              "-m {}: cutoff '{}' is not a positive integer", spec, item);
-    RR_CHECK(std::find(out.begin(), out.end(), v) == out.end(), Usage, "-m {}: cutoff {} given twice", spec, v);
+    RR_CHECK(std::find(out.begin(), out.end(), v) == out.end(), Usage, "-m {}: cutoff {} given twice", spec,
+             v);
     out.push_back(v);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -115,8 +116,10 @@ void drop_identical_id(std::vector<ScoredDoc>& docs, const std::string& query_id
 
 MeasureSet::MeasureSet(const std::vector<std::string>& specs) {
   static const std::vector<std::pair<std::string, Kind>> kOrder = {
-      {"map", Kind::Map},   {"recip_rank", Kind::RecipRank}, {"P", Kind::P},          {"recall", Kind::Recall},
-      {"ndcg", Kind::Ndcg}, {"ndcg_cut", Kind::NdcgCut},     {"map_cut", Kind::MapCut}};
+      {"map", Kind::Map},       {"recip_rank", Kind::RecipRank},
+      {"P", Kind::P},           {"recall", Kind::Recall},
+      {"ndcg", Kind::Ndcg},     {"ndcg_cut", Kind::NdcgCut},
+      {"map_cut", Kind::MapCut}};
   std::map<Kind, std::vector<long>> wanted;
   for (const auto& spec : specs) {
     size_t dot = spec.find('.');
@@ -179,7 +182,9 @@ std::vector<double> MeasureSet::evaluate(std::vector<ScoredDoc> ranked,
   out.reserve(names_.size());
   for (const auto& m : measures_) {
     switch (m.kind) {
-      case Kind::Map: out.push_back(average_precision(q, -1)); break;
+      case Kind::Map:
+        out.push_back(average_precision(q, -1));
+        break;
       case Kind::RecipRank: {
         double rr = 0.0;
         for (size_t i = 0; i < q.ranked.size(); ++i)
@@ -190,13 +195,17 @@ std::vector<double> MeasureSet::evaluate(std::vector<ScoredDoc> ranked,
         out.push_back(rr);
         break;
       }
-      case Kind::Ndcg: out.push_back(ndcg(q, -1)); break;
+      case Kind::Ndcg:
+        out.push_back(ndcg(q, -1));
+        break;
       case Kind::P:
-        for (long k : m.cutoffs) out.push_back(static_cast<double>(relevant_in_top(q, k)) / static_cast<double>(k));
+        for (long k : m.cutoffs)
+          out.push_back(static_cast<double>(relevant_in_top(q, k)) / static_cast<double>(k));
         break;
       case Kind::Recall:
         for (long k : m.cutoffs)
-          out.push_back(q.num_rel ? static_cast<double>(relevant_in_top(q, k)) / static_cast<double>(q.num_rel) : 0.0);
+          out.push_back(
+              q.num_rel ? static_cast<double>(relevant_in_top(q, k)) / static_cast<double>(q.num_rel) : 0.0);
         break;
       case Kind::NdcgCut:
         for (long k : m.cutoffs) out.push_back(ndcg(q, k));

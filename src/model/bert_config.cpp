@@ -53,7 +53,8 @@ BertConfig BertConfig::load(const std::filesystem::path& path) {
     RR_THROW(Input, "{}: position_embedding_type '{}' is not supported (only 'absolute')", path.string(),
              j["position_embedding_type"].get<std::string>());
   if (j.contains("model_type") && j["model_type"].is_string() && j["model_type"].get<std::string>() != "bert")
-    RR_THROW(Input, "{}: model_type '{}' is not a BERT model", path.string(), j["model_type"].get<std::string>());
+    RR_THROW(Input, "{}: model_type '{}' is not a BERT model", path.string(),
+             j["model_type"].get<std::string>());
   c.validate(path.string());
   return c;
 }
@@ -63,9 +64,12 @@ void BertConfig::validate(const std::string& where) const {
                intermediate_size > 0 && max_position_embeddings > 0 && type_vocab_size > 0,
            Input, "{}: sizes must be positive", where);
   RR_CHECK(hidden_size % num_attention_heads == 0, Input,
-           "{}: hidden_size {} is not a multiple of num_attention_heads {}", where, hidden_size, num_attention_heads);
-  RR_CHECK(hidden_act == "gelu" || hidden_act == "gelu_new" || hidden_act == "gelu_pytorch_tanh" || hidden_act == "relu",
-           Input, "{}: hidden_act '{}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", where, hidden_act);
+           "{}: hidden_size {} is not a multiple of num_attention_heads {}", where, hidden_size,
+           num_attention_heads);
+  RR_CHECK(hidden_act == "gelu" || hidden_act == "gelu_new" || hidden_act == "gelu_pytorch_tanh" ||
+               hidden_act == "relu",
+           Input, "{}: hidden_act '{}' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", where,
+           hidden_act);
 }
 
 void BertConfig::save(const std::filesystem::path& path) const {

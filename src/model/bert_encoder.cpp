@@ -12,7 +12,9 @@ namespace rr {
 
 namespace {
 
-std::string layer_prefix(int64_t i) { return "encoder.layer." + std::to_string(i) + "."; }
+std::string layer_prefix(int64_t i) {
+  return "encoder.layer." + std::to_string(i) + ".";
+}
 
 // Every parameter BertModel (without pooler) has, with its shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_params(const BertConfig& c) {
@@ -26,7 +28,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_params(const 
   };
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string l = layer_prefix(i);
-    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
+    for (const char* m :
+         {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
       p.push_back({l + m + ".weight", {h, h}});
       p.push_back({l + m + ".bias", {h}});
     }
@@ -63,8 +66,8 @@ BertEncoder::BertEncoder(BertConfig config, TensorMap params, const std::string&
     if (it == params.end()) {
       problems.push_back("missing " + name);
     } else if (it->second.sizes().vec() != shape) {
-      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name, fmt::join(it->second.sizes(), ", "),
-                                     fmt::join(shape, ", ")));
+      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name,
+                                     fmt::join(it->second.sizes(), ", "), fmt::join(shape, ", ")));
     } else {
       params_.emplace(name, it->second.to(at::kFloat).contiguous());
     }
@@ -100,8 +103,9 @@ BertEncoder BertEncoder::load(const std::filesystem::path& dir) {
     }
   }
   if (!ignored.empty())
-    spdlog::info("{}: ignoring {} tensors that mean pooling does not use (pooler, heads): {}{}", weights.string(),
-                 ignored.size(), fmt::join(ignored.begin(), ignored.begin() + std::min<size_t>(4, ignored.size()), ", "),
+    spdlog::info("{}: ignoring {} tensors that mean pooling does not use (pooler, heads): {}{}",
+                 weights.string(), ignored.size(),
+                 fmt::join(ignored.begin(), ignored.begin() + std::min<size_t>(4, ignored.size()), ", "),
                  ignored.size() > 4 ? ", ..." : "");
   return BertEncoder(config, std::move(params), weights.string());
 }
@@ -112,9 +116,12 @@ BertEncoder BertEncoder::random(const BertConfig& config, uint64_t seed) {
   TensorMap params;
   for (const auto& [name, shape] : expected_params(config)) {
     at::Tensor t;
-    if (name.find("LayerNorm.weight") != std::string::npos) t = at::ones(shape);
-    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) t = at::zeros(shape);
-    else t = at::normal(0.0, config.initializer_range, shape, gen);
+    if (name.find("LayerNorm.weight") != std::string::npos)
+      t = at::ones(shape);
+    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
+      t = at::zeros(shape);
+    else
+      t = at::normal(0.0, config.initializer_range, shape, gen);
     params.emplace(name, t);
   }
   params["embeddings.word_embeddings.weight"][config.pad_token_id].zero_();
@@ -143,7 +150,9 @@ void BertEncoder::to(const at::Device& device) {
   for (auto& [n, t] : params_) t = t.to(device);
 }
 
-at::Device BertEncoder::device() const { return params_.begin()->second.device(); }
+at::Device BertEncoder::device() const {
+  return params_.begin()->second.device();
+}
 
 void BertEncoder::set_requires_grad(bool requires_grad) {
   for (auto& [n, t] : params_) t.set_requires_grad(requires_grad);
@@ -152,8 +161,8 @@ void BertEncoder::set_requires_grad(bool requires_grad) {
 std::vector<std::string> BertEncoder::linear_modules() const {
   std::vector<std::string> out;
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
-    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-                          "intermediate.dense", "output.dense"})
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value",
+                          "attention.output.dense", "intermediate.dense", "output.dense"})
       out.push_back(layer_prefix(i) + m);
   return out;
 }
@@ -200,19 +209,23 @@ at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, c
 at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora,
                                 bool training) const {
   const auto& c = config_;
-  RR_CHECK(ids.dim() == 2 && mask.sizes() == ids.sizes(), Runtime, "forward: input_ids and attention_mask must be B x T");
+  RR_CHECK(ids.dim() == 2 && mask.sizes() == ids.sizes(), Runtime,
+           "forward: input_ids and attention_mask must be B x T");
   const int64_t B = ids.size(0), T = ids.size(1), H = c.hidden_size, nh = c.num_attention_heads, dh = H / nh;
-  RR_CHECK(T <= c.max_position_embeddings, Input, "sequence of {} tokens exceeds max_position_embeddings {}", T,
-           c.max_position_embeddings);
-  const double hp = training ? c.hidden_dropout_prob : 0.0, ap = training ? c.attention_probs_dropout_prob : 0.0;
+  RR_CHECK(T <= c.max_position_embeddings, Input, "sequence of {} tokens exceeds max_position_embeddings {}",
+           T, c.max_position_embeddings);
+  const double hp = training ? c.hidden_dropout_prob : 0.0,
+               ap = training ? c.attention_probs_dropout_prob : 0.0;
   at::Tensor positions = at::arange(T, ids.options());
   at::Tensor h = at::embedding(param("embeddings.word_embeddings.weight"), ids) +
                  at::embedding(param("embeddings.position_embeddings.weight"), positions).unsqueeze(0) +
                  param("embeddings.token_type_embeddings.weight")[0];
-  h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"), c.layer_norm_eps);
+  h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"),
+                     c.layer_norm_eps);
   if (hp > 0) h = at::dropout(h, hp, true);
   // HF's extended attention mask: 0 where attended, the float minimum where padded.
-  at::Tensor bias = (1.0 - mask.to(h.scalar_type())).mul(std::numeric_limits<float>::lowest()).view({B, 1, 1, T});
+  at::Tensor bias =
+      (1.0 - mask.to(h.scalar_type())).mul(std::numeric_limits<float>::lowest()).view({B, 1, 1, T});
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string l = layer_prefix(i);
@@ -236,8 +249,8 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
   return h;
 }
 
-at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora, bool training,
-                              const EmbeddingOptions& options) const {
+at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora,
+                              bool training, const EmbeddingOptions& options) const {
   at::Tensor h = forward(ids, mask, lora, training);
   at::Tensor e = options.pooling == Pooling::Mean ? mean_pool(h, mask) : h.select(1, 0);
   if (options.normalize) e = e / e.norm(2, -1, true).clamp_min(1e-12);

@@ -47,8 +47,9 @@ class BertEncoder {
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const AdapterBatch* lora = nullptr, bool training = false) const;
   // Pooled B x H embeddings.
-  at::Tensor embed(const at::Tensor& input_ids, const at::Tensor& attention_mask, const AdapterBatch* lora = nullptr,
-                   bool training = false, const EmbeddingOptions& options = {}) const;
+  at::Tensor embed(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                   const AdapterBatch* lora = nullptr, bool training = false,
+                   const EmbeddingOptions& options = {}) const;
 
   const BertConfig& config() const { return config_; }
   const TensorMap& params() const { return params_; }
@@ -65,7 +66,8 @@ class BertEncoder {
   void disable_dropout() { config_.hidden_dropout_prob = config_.attention_probs_dropout_prob = 0; }
 
  private:
-  at::Tensor linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora, bool training) const;
+  at::Tensor linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora,
+                    bool training) const;
   const at::Tensor& param(const std::string& name) const;
   BertConfig config_;
   TensorMap params_;

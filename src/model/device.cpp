@@ -10,8 +10,10 @@ c10::Device parse_device(const std::string& name, int local_rank) {
   if (name == "cpu") return c10::Device(c10::kCPU);
   if (name.rfind("cuda", 0) != 0) RR_THROW(Usage, "--device '{}': expected cpu, cuda or cuda:<index>", name);
   if (!at::hasCUDA())
-    RR_THROW(Usage, "--device {}: this build of LibTorch has no CUDA support (Debian's is CPU-only); rebuild rr "
-                    "against a CUDA LibTorch with -DTorch_DIR=..., or use --device cpu", name);
+    RR_THROW(Usage,
+             "--device {}: this build of LibTorch has no CUDA support (Debian's is CPU-only); rebuild rr "
+             "against a CUDA LibTorch with -DTorch_DIR=..., or use --device cpu",
+             name);
   const int count = static_cast<int>(at::getNumGPUs());
   if (count == 0) RR_THROW(Usage, "--device {}: no GPU visible", name);
   if (name == "cuda") return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
@@ -21,7 +23,8 @@ c10::Device parse_device(const std::string& name, int local_rank) {
     index = d.index();
   } catch (const std::exception&) {
   }
-  if (index < 0 || index >= count) RR_THROW(Usage, "--device {}: expected cuda:0 .. cuda:{}", name, count - 1);
+  if (index < 0 || index >= count)
+    RR_THROW(Usage, "--device {}: expected cuda:0 .. cuda:{}", name, count - 1);
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

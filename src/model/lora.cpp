@@ -32,7 +32,8 @@ LoraConfig read_config(const std::filesystem::path& path) {
   };
   if (!j.contains("peft_type") || j["peft_type"] != "LORA") bad("peft_type", "must be \"LORA\"");
   LoraConfig c;
-  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0) bad("r", "must be a positive integer");
+  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0)
+    bad("r", "must be a positive integer");
   c.r = j["r"].get<int64_t>();
   if (j.contains("lora_alpha")) {
     if (!j["lora_alpha"].is_number()) bad("lora_alpha", "must be a number");
@@ -45,17 +46,21 @@ LoraConfig read_config(const std::filesystem::path& path) {
   if (j.contains("target_modules")) {
     const auto& t = j["target_modules"];
     c.targets.clear();
-    if (t.is_string()) c.targets.push_back("re:" + t.get<std::string>());  // PEFT: a regex matched in full
+    if (t.is_string())
+      c.targets.push_back("re:" + t.get<std::string>());  // PEFT: a regex matched in full
     else if (t.is_array())
       for (const auto& x : t) {
         if (!x.is_string()) bad("target_modules", "must hold strings");
         c.targets.push_back(x.get<std::string>());
       }
-    else bad("target_modules", "must be a list of names or a regex");
+    else
+      bad("target_modules", "must be a list of names or a regex");
   }
   if (j.contains("bias") && j["bias"] != "none") bad("bias", "only \"none\" is supported");
-  if (j.contains("fan_in_fan_out") && j["fan_in_fan_out"] == true) bad("fan_in_fan_out", "only false is supported (BERT)");
-  if (j.contains("use_rslora") && j["use_rslora"] == true) bad("use_rslora", "rank-stabilised LoRA is not supported");
+  if (j.contains("fan_in_fan_out") && j["fan_in_fan_out"] == true)
+    bad("fan_in_fan_out", "only false is supported (BERT)");
+  if (j.contains("use_rslora") && j["use_rslora"] == true)
+    bad("use_rslora", "rank-stabilised LoRA is not supported");
   for (const char* key : {"modules_to_save", "layers_to_transform"})
     if (j.contains(key) && !j[key].is_null()) bad(key, "is not supported (must be null)");
   if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string())
@@ -70,7 +75,8 @@ bool lora_targets(const LoraConfig& config, const std::string& module_path) {
     if (t.rfind("re:", 0) == 0) {
       if (std::regex_match(module_path, std::regex(t.substr(3)))) return true;
     } else if (module_path == t ||
-               (module_path.size() > t.size() && module_path.compare(module_path.size() - t.size() - 1, t.size() + 1, "." + t) == 0)) {
+               (module_path.size() > t.size() &&
+                module_path.compare(module_path.size() - t.size() - 1, t.size() + 1, "." + t) == 0)) {
       return true;
     }
   }
@@ -145,9 +151,11 @@ LoraAdapter LoraAdapter::load(const std::filesystem::path& dir, const BertEncode
     As.erase(module);
     Bs.erase(module);
   }
-  for (const auto& [m, t] : As) problems.push_back("no Linear '" + m + "' in the base model for " + kPrefix + m + ".lora_A.weight");
+  for (const auto& [m, t] : As)
+    problems.push_back("no Linear '" + m + "' in the base model for " + kPrefix + m + ".lora_A.weight");
   if (!problems.empty())
-    RR_THROW(Input, "{}: {} adapter problem(s): {}", weights.string(), problems.size(), fmt::join(problems, "; "));
+    RR_THROW(Input, "{}: {} adapter problem(s): {}", weights.string(), problems.size(),
+             fmt::join(problems, "; "));
   if (a.modules.empty()) RR_THROW(Input, "{}: the adapter adapts no module", weights.string());
   return a;
 }
@@ -169,8 +177,10 @@ void LoraAdapter::save(const std::filesystem::path& dir) const {
   j["r"] = config.r;
   j["revision"] = nullptr;
   bool regex = config.targets.size() == 1 && config.targets[0].rfind("re:", 0) == 0;
-  if (regex) j["target_modules"] = config.targets[0].substr(3);
-  else j["target_modules"] = config.targets;
+  if (regex)
+    j["target_modules"] = config.targets[0].substr(3);
+  else
+    j["target_modules"] = config.targets;
   j["task_type"] = nullptr;
   {
     AtomicFile f(dir / "adapter_config.json");
@@ -204,7 +214,8 @@ void LoraAdapter::to(const at::Device& device) {
 LoraAdapter LoraAdapter::clone() const {
   LoraAdapter c;
   c.config = config;
-  for (const auto& [m, ab] : modules) c.modules.emplace(m, std::make_pair(ab.first.detach().clone(), ab.second.detach().clone()));
+  for (const auto& [m, ab] : modules)
+    c.modules.emplace(m, std::make_pair(ab.first.detach().clone(), ab.second.detach().clone()));
   return c;
 }
 

@@ -16,11 +16,11 @@ namespace rr {
 class BertEncoder;
 
 struct LoraConfig {
-  int64_t r = 8;                                       // rank (paper: 8)
-  double alpha = 32;                                   // lora_alpha (paper: 32)
-  double dropout = 0.1;                                // lora_dropout on the adapter's input, training only
+  int64_t r = 8;         // rank (paper: 8)
+  double alpha = 32;     // lora_alpha (paper: 32)
+  double dropout = 0.1;  // lora_dropout on the adapter's input, training only
   std::vector<std::string> targets = {"query", "value"};  // module names matched as PEFT does (suffix)
-  std::string base_model;                              // base_model_name_or_path, informational
+  std::string base_model;                                 // base_model_name_or_path, informational
   double scaling() const { return alpha / static_cast<double>(r); }
 };
 

@@ -25,7 +25,8 @@ TensorMap read_pytorch_bin(const std::filesystem::path& path) {
   for (const auto& item : value.toGenericDict()) {
     if (!item.key().isString() || !item.value().isTensor()) continue;
     at::Tensor t = item.value().toTensor();
-    out.emplace(item.key().toStringRef(), t.is_floating_point() ? t.to(at::kFloat).contiguous() : t.contiguous());
+    out.emplace(item.key().toStringRef(),
+                t.is_floating_point() ? t.to(at::kFloat).contiguous() : t.contiguous());
   }
   return out;
 }

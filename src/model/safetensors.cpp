@@ -66,7 +66,8 @@ void write_safetensors(const std::filesystem::path& path, const TensorMap& tenso
   AtomicFile f(path, /*binary=*/true);
   f.stream().write(reinterpret_cast<const char*>(&len), 8);
   f.stream() << h;
-  for (const auto& t : payload) f.stream().write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 4));
+  for (const auto& t : payload)
+    f.stream().write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 4));
   f.commit();
 }
 

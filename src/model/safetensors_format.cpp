@@ -17,7 +17,8 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
   if (file_size < 8 || !in.read(reinterpret_cast<char*>(&header_len), 8))
     RR_THROW(Input, "{}: truncated safetensors file (no header length)", path.string());
   if (header_len > file_size - 8 || header_len > (uint64_t{100} << 20))
-    RR_THROW(Input, "{}: safetensors header length {} exceeds the file ({} bytes): truncated or not safetensors",
+    RR_THROW(Input,
+             "{}: safetensors header length {} exceeds the file ({} bytes): truncated or not safetensors",
              path.string(), header_len, file_size);
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
@@ -37,8 +38,11 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
     const std::string name = item.key();
     auto& info = item.value();
     if (name == "__metadata__") continue;
-    auto bad = [&](const std::string& what) { RR_THROW(Input, "{}: tensor '{}': {}", path.string(), name, what); };
-    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
+    auto bad = [&](const std::string& what) {
+      RR_THROW(Input, "{}: tensor '{}': {}", path.string(), name, what);
+    };
+    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
+        !info.contains("data_offsets"))
       bad("needs dtype, shape and data_offsets");
     SafetensorsEntry e;
     e.name = name;
@@ -46,7 +50,8 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
     if (!info["shape"].is_array()) bad("bad shape");
     uint64_t numel = 1;
     for (auto& d : info["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 40)) bad("bad shape");
+      if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 40))
+        bad("bad shape");
       e.shape.push_back(d.get<int64_t>());
       if (numel > (uint64_t{1} << 62) / (static_cast<uint64_t>(e.shape.back()) + 1)) bad("shape too large");
       numel *= static_cast<uint64_t>(e.shape.back());
@@ -57,13 +62,19 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
     if (e.begin > e.end || e.end > data_size)
-      bad(fmt::format("data [{}, {}) outside the {} data bytes (truncated file?)", e.begin, e.end, data_size));
-    if (e.dtype == "F32" || e.dtype == "I32") e.element_size = 4;
-    else if (e.dtype == "F16" || e.dtype == "BF16") e.element_size = 2;
-    else if (e.dtype == "F64" || e.dtype == "I64") e.element_size = 8;
-    else bad(fmt::format("unsupported dtype '{}' (F32, F16, BF16, F64, I64, I32)", e.dtype));
+      bad(fmt::format("data [{}, {}) outside the {} data bytes (truncated file?)", e.begin, e.end,
+                      data_size));
+    if (e.dtype == "F32" || e.dtype == "I32")
+      e.element_size = 4;
+    else if (e.dtype == "F16" || e.dtype == "BF16")
+      e.element_size = 2;
+    else if (e.dtype == "F64" || e.dtype == "I64")
+      e.element_size = 8;
+    else
+      bad(fmt::format("unsupported dtype '{}' (F32, F16, BF16, F64, I64, I32)", e.dtype));
     if (numel * e.element_size != e.end - e.begin)
-      bad(fmt::format("shape needs {} bytes of {}, data_offsets give {}", numel * e.element_size, e.dtype, e.end - e.begin));
+      bad(fmt::format("shape needs {} bytes of {}, data_offsets give {}", numel * e.element_size, e.dtype,
+                      e.end - e.begin));
     out.entries.push_back(std::move(e));
   }
   return out;

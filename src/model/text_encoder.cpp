@@ -12,7 +12,8 @@
 
 namespace rr {
 
-TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::string>& texts, int64_t max_length) {
+TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::string>& texts,
+                      int64_t max_length) {
   TokenIds ids(texts.size());
   std::vector<std::string> errors(texts.size());
 #pragma omp parallel for schedule(dynamic, 64)
@@ -29,12 +30,13 @@ TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::str
 }
 
 LengthBatches plan_batches(const TokenIds& ids, int64_t max_batch, int64_t token_budget) {
-  RR_CHECK(max_batch > 0 && token_budget > 0, Usage, "batch size ({}) and token budget ({}) must be positive", max_batch,
-           token_budget);
+  RR_CHECK(max_batch > 0 && token_budget > 0, Usage, "batch size ({}) and token budget ({}) must be positive",
+           max_batch, token_budget);
   LengthBatches b;
   b.order.resize(ids.size());
   std::iota(b.order.begin(), b.order.end(), 0);
-  std::stable_sort(b.order.begin(), b.order.end(), [&](int64_t x, int64_t y) { return ids[x].size() > ids[y].size(); });
+  std::stable_sort(b.order.begin(), b.order.end(),
+                   [&](int64_t x, int64_t y) { return ids[x].size() > ids[y].size(); });
   int64_t begin = 0;
   const int64_t n = static_cast<int64_t>(ids.size());
   while (begin < n) {
@@ -48,8 +50,8 @@ LengthBatches plan_batches(const TokenIds& ids, int64_t max_batch, int64_t token
 }
 
 at::Tensor encode_ids(const BertEncoder& model, const TokenIds& ids, const EncodeParams& params,
-                      const std::vector<const LoraAdapter*>& adapters, const std::vector<int32_t>& row_adapter,
-                      Progress* progress) {
+                      const std::vector<const LoraAdapter*>& adapters,
+                      const std::vector<int32_t>& row_adapter, Progress* progress) {
   c10::InferenceMode guard;
   const int64_t n = static_cast<int64_t>(ids.size()), H = model.config().hidden_size;
   RR_CHECK(row_adapter.empty() || static_cast<int64_t>(row_adapter.size()) == n, Runtime,
@@ -74,7 +76,8 @@ at::Tensor encode_ids(const BertEncoder& model, const TokenIds& ids, const Encod
       const int64_t idx = plan.order[begin + r];
       rows[r] = idx;
       const auto& t = ids[idx];
-      for (size_t j = 0; j < t.size(); ++j) ip[r * T + static_cast<int64_t>(j)] = t[j], mp[r * T + static_cast<int64_t>(j)] = 1;
+      for (size_t j = 0; j < t.size(); ++j)
+        ip[r * T + static_cast<int64_t>(j)] = t[j], mp[r * T + static_cast<int64_t>(j)] = 1;
       if (mixed) choice[r] = row_adapter[idx];
     }
     AdapterBatch lora;
@@ -84,7 +87,8 @@ at::Tensor encode_ids(const BertEncoder& model, const TokenIds& ids, const Encod
       lora.row_adapter = at::tensor(choice, at::kLong).to(device);
       lora_ptr = &lora;
     }
-    at::Tensor emb = net.embed(input.to(device), mask.to(device), lora_ptr, false, params.embedding).to(at::kCPU);
+    at::Tensor emb =
+        net.embed(input.to(device), mask.to(device), lora_ptr, false, params.embedding).to(at::kCPU);
     out.index_copy_(0, at::tensor(rows, at::kLong), emb);
     if (progress) progress->advance(B);
   }

@@ -25,7 +25,8 @@ struct EncodeParams {
 using TokenIds = std::vector<std::vector<int32_t>>;
 
 // Tokenizes in parallel (OpenMP); result in input order.
-TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::string>& texts, int64_t max_length);
+TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::string>& texts,
+                      int64_t max_length);
 
 // Batches as [begin, end) ranges over `order` (indices sorted by length, longest first).
 struct LengthBatches {
@@ -38,7 +39,7 @@ LengthBatches plan_batches(const TokenIds& ids, int64_t max_batch, int64_t token
 // AdapterBatch (row_adapter[i] = -1 for the base; empty: all rows use the base, or adapters[0] when exactly
 // one adapter is given — then the adapter is merged into the weights once for speed).
 at::Tensor encode_ids(const BertEncoder& model, const TokenIds& ids, const EncodeParams& params,
-                      const std::vector<const LoraAdapter*>& adapters = {}, const std::vector<int32_t>& row_adapter = {},
-                      Progress* progress = nullptr);
+                      const std::vector<const LoraAdapter*>& adapters = {},
+                      const std::vector<int32_t>& row_adapter = {}, Progress* progress = nullptr);
 
 }  // namespace rr

@@ -19,8 +19,10 @@ std::vector<int32_t> best_experts(const at::Tensor& scores, TieRule rule) {
     int32_t best = 0;
     int ties = 1;
     for (int64_t t = 1; t < T; ++t) {
-      if (a[q][t] > a[q][best]) best = static_cast<int32_t>(t), ties = 1;
-      else if (a[q][t] == a[q][best]) ++ties;
+      if (a[q][t] > a[q][best])
+        best = static_cast<int32_t>(t), ties = 1;
+      else if (a[q][t] == a[q][best])
+        ++ties;
     }
     out[q] = (rule == TieRule::Skip && ties > 1) ? -1 : best;
   }
@@ -34,14 +36,16 @@ std::pair<at::Tensor, std::vector<int64_t>> kmeans(const at::Tensor& x, int64_t 
   const int64_t n = x.size(0);
   k = std::min(k, n);
   std::mt19937_64 rng(seed);
-  std::vector<int64_t> centers = {static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, n - 1)(rng))};
+  std::vector<int64_t> centers = {
+      static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, n - 1)(rng))};
   at::Tensor d2 = (x - x[centers[0]]).pow(2).sum(1);
   while (static_cast<int64_t>(centers.size()) < k) {
     std::vector<double> w(d2.data_ptr<float>(), d2.data_ptr<float>() + n);
     double total = 0;
     for (double v : w) total += v;
-    int64_t pick = total > 0 ? static_cast<int64_t>(std::discrete_distribution<int64_t>(w.begin(), w.end())(rng))
-                             : static_cast<int64_t>(centers.size());
+    int64_t pick = total > 0
+                       ? static_cast<int64_t>(std::discrete_distribution<int64_t>(w.begin(), w.end())(rng))
+                       : static_cast<int64_t>(centers.size());
     centers.push_back(pick);
     d2 = at::minimum(d2, (x - x[pick]).pow(2).sum(1));
   }
@@ -65,10 +69,10 @@ std::pair<at::Tensor, std::vector<int64_t>> kmeans(const at::Tensor& x, int64_t 
 
 }  // namespace
 
-PilotLibrary build_pilots(const std::vector<at::Tensor>& base, const std::vector<std::vector<int32_t>>& labels,
-                          int64_t per_group, uint64_t seed) {
-  RR_CHECK(base.size() == labels.size(), Runtime, "build_pilots: {} embedding sets, {} label sets", base.size(),
-           labels.size());
+PilotLibrary build_pilots(const std::vector<at::Tensor>& base,
+                          const std::vector<std::vector<int32_t>>& labels, int64_t per_group, uint64_t seed) {
+  RR_CHECK(base.size() == labels.size(), Runtime, "build_pilots: {} embedding sets, {} label sets",
+           base.size(), labels.size());
   RR_CHECK(per_group >= 1, Usage, "routing.pilots_per_group must be >= 1, got {}", per_group);
   PilotLibrary lib;
   std::vector<at::Tensor> rows;
@@ -99,7 +103,8 @@ PilotLibrary build_pilots(const std::vector<at::Tensor>& base, const std::vector
   return lib;
 }
 
-at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& lib, int num_experts, bool use_max) {
+at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& lib, int num_experts,
+                             bool use_max) {
   const int64_t Q = query_base.size(0);
   at::Tensor sim = at::full({Q, num_experts}, -std::numeric_limits<float>::infinity());
   if (lib.emb.size(0) == 0) return sim;
@@ -123,7 +128,9 @@ std::vector<int32_t> argmax_rows(const at::Tensor& scores) {
   for (int64_t q = 0; q < Q; ++q) {
     int64_t best = -1;
     for (int64_t t = 0; t < T; ++t)
-      if (p[q * T + t] > -std::numeric_limits<float>::infinity() && (best < 0 || p[q * T + t] > p[q * T + best])) best = t;
+      if (p[q * T + t] > -std::numeric_limits<float>::infinity() &&
+          (best < 0 || p[q * T + t] > p[q * T + best]))
+        best = t;
     out[q] = static_cast<int32_t>(best);
   }
   return out;
@@ -136,7 +143,8 @@ Mixture top_k_mixture(const at::Tensor& similarity, int64_t k) {
   for (int64_t q = 0; q < Q; ++q) {
     std::vector<std::pair<float, int32_t>> v;
     for (int64_t t = 0; t < T; ++t)
-      if (s[q][t].item<float>() > -std::numeric_limits<float>::infinity()) v.push_back({s[q][t].item<float>(), static_cast<int32_t>(t)});
+      if (s[q][t].item<float>() > -std::numeric_limits<float>::infinity())
+        v.push_back({s[q][t].item<float>(), static_cast<int32_t>(t)});
     std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first > b.first; });
     v.resize(std::min<size_t>(v.size(), static_cast<size_t>(k)));
     std::vector<int32_t> ex;
@@ -152,16 +160,18 @@ Mixture top_k_mixture(const at::Tensor& similarity, int64_t k) {
 
 std::vector<int32_t> nearest_instance(const at::Tensor& query_base, const at::Tensor& instances,
                                       const std::vector<int32_t>& instance_labels) {
-  RR_CHECK(instances.size(0) == static_cast<int64_t>(instance_labels.size()) && instances.size(0) > 0, Runtime,
-           "nearest_instance: {} instances, {} labels", instances.size(0), instance_labels.size());
-  at::Tensor best = at::matmul(query_base.to(at::kFloat), instances.to(at::kFloat).t()).argmax(1).contiguous();
+  RR_CHECK(instances.size(0) == static_cast<int64_t>(instance_labels.size()) && instances.size(0) > 0,
+           Runtime, "nearest_instance: {} instances, {} labels", instances.size(0), instance_labels.size());
+  at::Tensor best =
+      at::matmul(query_base.to(at::kFloat), instances.to(at::kFloat).t()).argmax(1).contiguous();
   std::vector<int32_t> out;
   for (int64_t q = 0; q < best.size(0); ++q) out.push_back(instance_labels[best.data_ptr<int64_t>()[q]]);
   return out;
 }
 
-at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels, int classes,
-                                      const at::Tensor& test_x, bool one_vs_rest, uint64_t seed) {
+at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels,
+                                      int classes, const at::Tensor& test_x, bool one_vs_rest,
+                                      uint64_t seed) {
   std::vector<int64_t> keep, y;
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] >= 0) keep.push_back(static_cast<int64_t>(i)), y.push_back(labels[i]);
@@ -177,7 +187,8 @@ at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vect
   // Class-balanced weights: each class counts as much as every other, however rare.
   at::Tensor counts = at::bincount(target, {}, classes).to(at::kFloat).clamp_min(1);
   at::Tensor cw = counts.sum() / (counts * static_cast<double>(classes));
-  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b), v_b = at::zeros_like(b);
+  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b),
+             v_b = at::zeros_like(b);
   const double lr = 1e-2, wd = 1e-3;
   for (int step = 1; step <= 300; ++step) {
     at::Tensor logits = at::matmul(x, W) + b;

@@ -28,12 +28,13 @@ struct PilotLibrary {
 // For every training dataset d: base embeddings base[d] (Q_d x H) and labels[d] (best expert per query, -1 =
 // left out). Each non-empty (dataset, expert) group gives `per_group` pilots: its centroid (1) or k-means
 // centroids (seeded k-means++ then Lloyd), so at most T x T x per_group pilots.
-PilotLibrary build_pilots(const std::vector<at::Tensor>& base, const std::vector<std::vector<int32_t>>& labels,
-                          int64_t per_group, uint64_t seed);
+PilotLibrary build_pilots(const std::vector<at::Tensor>& base,
+                          const std::vector<std::vector<int32_t>>& labels, int64_t per_group, uint64_t seed);
 
 // Q x T similarity of each query (base embedding) to each expert: the mean (paper) or max (released code)
 // dot product over that expert's pilots; -inf for an expert without pilots.
-at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& library, int num_experts, bool use_max);
+at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& library, int num_experts,
+                             bool use_max);
 
 // Argmax over experts (ties: the first expert).
 std::vector<int32_t> argmax_rows(const at::Tensor& scores);
@@ -52,7 +53,7 @@ std::vector<int32_t> nearest_instance(const at::Tensor& query_base, const at::Te
 // A linear classifier on base embeddings (standardised), trained full-batch with Adam: softmax over classes
 // with class-balanced weights (ClassificationHeadRouter), or one sigmoid per class, one-vs-rest
 // (ExpertClassifierRouter). labels in [0, classes) (-1 rows are ignored). Returns per-query class scores.
-at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels, int classes,
-                                      const at::Tensor& test_x, bool one_vs_rest, uint64_t seed);
+at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels,
+                                      int classes, const at::Tensor& test_x, bool one_vs_rest, uint64_t seed);
 
 }  // namespace rr

@@ -18,7 +18,8 @@ std::vector<std::string> terms_of(const std::string& text) {
   std::vector<std::string> out;
   for (auto& w : basic_tokenize(text)) {
     bool has_word_char = false;
-    for (size_t i = 0; i < w.size() && !has_word_char;) has_word_char = !unicode::is_bert_punctuation(next_code_point(w, i));
+    for (size_t i = 0; i < w.size() && !has_word_char;)
+      has_word_char = !unicode::is_bert_punctuation(next_code_point(w, i));
     if (has_word_char) out.push_back(std::move(w));
   }
   return out;
@@ -40,7 +41,8 @@ Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int6
   auto& m = *impl_;
   m.params = params;
   m.tie = std::move(tie);
-  RR_CHECK(m.tie.size() == documents.size(), Runtime, "bm25: {} tie keys for {} documents", m.tie.size(), documents.size());
+  RR_CHECK(m.tie.size() == documents.size(), Runtime, "bm25: {} tie keys for {} documents", m.tie.size(),
+           documents.size());
   std::vector<std::vector<std::string>> tokens(documents.size());
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t d = 0; d < documents.size(); ++d) tokens[d] = terms_of(documents[d]);
@@ -64,8 +66,12 @@ Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int6
 
 Bm25Index::~Bm25Index() = default;
 Bm25Index::Bm25Index(Bm25Index&&) noexcept = default;
-int64_t Bm25Index::documents() const { return static_cast<int64_t>(impl_->doc_len.size()); }
-int64_t Bm25Index::terms() const { return static_cast<int64_t>(impl_->postings.size()); }
+int64_t Bm25Index::documents() const {
+  return static_cast<int64_t>(impl_->doc_len.size());
+}
+int64_t Bm25Index::terms() const {
+  return static_cast<int64_t>(impl_->postings.size());
+}
 
 TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const {
   const auto& m = *impl_;
@@ -87,9 +93,8 @@ TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const
         score[d] += static_cast<float>(idf * tf * (m.params.k1 + 1.0) / (tf + norm));
       }
     }
-    std::sort(touched.begin(), touched.end(), [&](int32_t a, int32_t b) {
-      return ranks_before(score[a], m.tie[a], score[b], m.tie[b]);
-    });
+    std::sort(touched.begin(), touched.end(),
+              [&](int32_t a, int32_t b) { return ranks_before(score[a], m.tie[a], score[b], m.tie[b]); });
     for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(touched.size())); ++j) {
       top.doc[q * k + j] = touched[j];
       top.score[q * k + j] = score[touched[j]];

@@ -22,10 +22,13 @@ struct Hit {
 };
 
 // Heap order: the worst kept hit on top (std heaps keep the "largest" first).
-inline bool better(const Hit& a, const Hit& b) { return ranks_before(a.score, a.tie, b.score, b.tie); }
+inline bool better(const Hit& a, const Hit& b) {
+  return ranks_before(a.score, a.tie, b.score, b.tie);
+}
 
 // Folds one block's scores of one query into its bounded heap (size <= k, worst on top).
-void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, int64_t first_doc, const int64_t* tie) {
+void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, int64_t first_doc,
+                const int64_t* tie) {
   int64_t j = 0;
   for (; j < n && static_cast<int64_t>(heap.size()) < k; ++j) {
     heap.push_back({row[j], tie[j], first_doc + j});
@@ -52,8 +55,8 @@ std::vector<uint16_t> to_float16(const float* data, int64_t n) {
   return out;
 }
 
-TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, int64_t first_row, const int64_t* tie,
-                  const SearchParams& p) {
+TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, int64_t first_row,
+                  const int64_t* tie, const SearchParams& p) {
   RR_CHECK(p.k > 0 && p.corpus_block > 0 && p.query_block > 0, Usage,
            "search: k ({}), corpus_block ({}) and query_block ({}) must be positive", p.k, p.corpus_block,
            p.query_block);
@@ -77,7 +80,8 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       at::Tensor scores = at::mm(q, c.t()).to(at::kCPU).contiguous();  // qn x cn
       const float* s = scores.data_ptr<float>();
       at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) fold_block(heaps[q0 + i], p.k, s + i * cn, cn, first_row + c0, tie + c0);
+        for (int64_t i = lo; i < hi; ++i)
+          fold_block(heaps[q0 + i], p.k, s + i * cn, cn, first_row + c0, tie + c0);
       });
     }
   }

@@ -21,12 +21,12 @@ struct MatrixView {
 };
 
 struct SearchParams {
-  int64_t k = 1000;             // hits kept per query
-  int64_t corpus_block = 16384; // corpus rows scored per matrix product; shards should start at multiples
-                                // of it, so that every rank count runs the very same products
-  int64_t query_block = 256;    // queries per matrix product; with corpus_block, bounds the score buffer
-                                // to query_block x corpus_block x 4 B (16 MiB by default)
-  std::string device = "cpu";   // torch device of the products ("cpu", "cuda", "cuda:1")
+  int64_t k = 1000;              // hits kept per query
+  int64_t corpus_block = 16384;  // corpus rows scored per matrix product; shards should start at multiples
+                                 // of it, so that every rank count runs the very same products
+  int64_t query_block = 256;     // queries per matrix product; with corpus_block, bounds the score buffer
+                                 // to query_block x corpus_block x 4 B (16 MiB by default)
+  std::string device = "cpu";    // torch device of the products ("cpu", "cuda", "cuda:1")
 };
 
 // Searches corpus rows [0, corpus.rows) whose global row numbers start at `first_row` (the shard's offset)

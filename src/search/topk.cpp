@@ -8,7 +8,10 @@
 namespace rr {
 
 TopK::TopK(int64_t nq_, int64_t k_)
-    : nq(nq_), k(k_), doc(static_cast<size_t>(nq_ * k_), -1), score(static_cast<size_t>(nq_ * k_), 0.f),
+    : nq(nq_),
+      k(k_),
+      doc(static_cast<size_t>(nq_ * k_), -1),
+      score(static_cast<size_t>(nq_ * k_), 0.f),
       tie(static_cast<size_t>(nq_ * k_), -1) {}
 
 int64_t TopK::count(int64_t q) const {
@@ -29,7 +32,8 @@ std::vector<int64_t> tie_keys(const std::vector<std::string>& ids) {
 TopK merge_topk(const std::vector<TopK>& parts, int64_t k) {
   RR_CHECK(!parts.empty(), Runtime, "merge_topk: no lists");
   int64_t nq = parts[0].nq;
-  for (const auto& p : parts) RR_CHECK(p.nq == nq, Runtime, "merge_topk: lists for {} and {} queries", nq, p.nq);
+  for (const auto& p : parts)
+    RR_CHECK(p.nq == nq, Runtime, "merge_topk: lists for {} and {} queries", nq, p.nq);
   TopK out(nq, k);
   struct Hit {
     int64_t doc;
@@ -43,8 +47,9 @@ TopK merge_topk(const std::vector<TopK>& parts, int64_t k) {
       for (int64_t j = 0, n = p.count(q); j < n; ++j)
         hits.push_back({p.doc[q * p.k + j], p.score[q * p.k + j], p.tie[q * p.k + j]});
     int64_t take = std::min<int64_t>(k, static_cast<int64_t>(hits.size()));
-    std::partial_sort(hits.begin(), hits.begin() + take, hits.end(),
-                      [](const Hit& a, const Hit& b) { return ranks_before(a.score, a.tie, b.score, b.tie); });
+    std::partial_sort(hits.begin(), hits.begin() + take, hits.end(), [](const Hit& a, const Hit& b) {
+      return ranks_before(a.score, a.tie, b.score, b.tie);
+    });
     for (int64_t j = 0; j < take; ++j) {
       out.doc[q * k + j] = hits[j].doc;
       out.score[q * k + j] = hits[j].score;

@@ -26,7 +26,9 @@ struct TopK {
 std::vector<int64_t> tie_keys(const std::vector<std::string>& ids);
 
 // True when hit (sa, ta) ranks before (sb, tb).
-inline bool ranks_before(float sa, int64_t ta, float sb, int64_t tb) { return sa > sb || (sa == sb && ta > tb); }
+inline bool ranks_before(float sa, int64_t ta, float sb, int64_t tb) {
+  return sa > sb || (sa == sb && ta > tb);
+}
 
 // Merges lists for the same queries (e.g. one per corpus shard) into the global top-k; exact, ties included.
 TopK merge_topk(const std::vector<TopK>& parts, int64_t k);

@@ -26,11 +26,14 @@ enum : uint8_t { kWord = 0, kSpace = 1, kControl = 2, kPunct = 3 };
 constexpr std::array<uint8_t, 128> make_ascii_class() {
   std::array<uint8_t, 128> t{};
   for (int c = 0; c < 128; ++c) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') t[c] = kSpace;
-    else if (c < 32 || c == 127) t[c] = kControl;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      t[c] = kSpace;
+    else if (c < 32 || c == 127)
+      t[c] = kControl;
     else if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
       t[c] = kPunct;
-    else t[c] = kWord;
+    else
+      t[c] = kWord;
   }
   return t;
 }
@@ -114,8 +117,10 @@ struct BasicSplitter {
             if (!finish_word(word, ascii, sink)) return false;
             ascii = true;
             break;
-          case kControl: break;  // removed (NUL included)
-          default: word.push_back(static_cast<char>(b));
+          case kControl:
+            break;  // removed (NUL included)
+          default:
+            word.push_back(static_cast<char>(b));
         }
         continue;
       }
@@ -154,7 +159,8 @@ struct WordCollector {
 
 std::vector<std::string> basic_tokenize(std::string_view text, const TokenizerOptions& options) {
   if (!is_valid_utf8(text)) RR_THROW(Input, "text is not valid UTF-8");
-  BasicSplitter splitter{options, options.strip_accents < 0 ? options.lower_case : options.strip_accents == 1, {}};
+  BasicSplitter splitter{
+      options, options.strip_accents < 0 ? options.lower_case : options.strip_accents == 1, {}};
   std::vector<std::string> out;
   WordCollector sink{out};
   splitter.split(text, sink);
@@ -178,7 +184,8 @@ struct BertTokenizer::Impl {
 
   // --- WordPiece of one basic token -------------------------------------------------------------
   void wordpiece(std::string_view word, std::vector<int32_t>& out) const {
-    const bool ascii = std::all_of(word.begin(), word.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    const bool ascii =
+        std::all_of(word.begin(), word.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
     const size_t n_cp = ascii ? word.size() : code_points(word);
     if (n_cp > static_cast<size_t>(opt.max_input_chars_per_word)) {
       out.push_back(unk);
@@ -271,7 +278,8 @@ BertTokenizer::BertTokenizer(const std::filesystem::path& vocab_file, TokenizerO
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     // HF's load_vocab strips each line (trailing '\n' only, via rstrip("\n")); a duplicate keeps the last id.
-    if (!is_valid_utf8(line)) RR_THROW(Input, "{}:{}: vocabulary entry is not valid UTF-8", vocab_file.string(), n);
+    if (!is_valid_utf8(line))
+      RR_THROW(Input, "{}:{}: vocabulary entry is not valid UTF-8", vocab_file.string(), n);
     int32_t id = static_cast<int32_t>(m.tokens.size());
     m.tokens.push_back(line);
     m.whole[line] = id;
@@ -284,7 +292,8 @@ BertTokenizer::BertTokenizer(const std::filesystem::path& vocab_file, TokenizerO
   if (m.tokens.empty()) RR_THROW(Input, "{}: empty vocabulary", vocab_file.string());
   auto need = [&](const std::string& tok) {
     auto it = m.whole.find(tok);
-    if (it == m.whole.end()) RR_THROW(Input, "{}: vocabulary lacks the special token {}", vocab_file.string(), tok);
+    if (it == m.whole.end())
+      RR_THROW(Input, "{}: vocabulary lacks the special token {}", vocab_file.string(), tok);
     return it->second;
   };
   m.unk = need(m.opt.unk_token);
@@ -293,7 +302,8 @@ BertTokenizer::BertTokenizer(const std::filesystem::path& vocab_file, TokenizerO
   m.pad = need(m.opt.pad_token);
   auto mask = m.whole.find(m.opt.mask_token);
   m.mask = mask == m.whole.end() ? m.unk : mask->second;
-  for (const auto& s : {m.opt.unk_token, m.opt.sep_token, m.opt.pad_token, m.opt.cls_token, m.opt.mask_token}) {
+  for (const auto& s :
+       {m.opt.unk_token, m.opt.sep_token, m.opt.pad_token, m.opt.cls_token, m.opt.mask_token}) {
     auto it = m.whole.find(s);
     m.specials.emplace_back(s, it == m.whole.end() ? m.unk : it->second);
   }
@@ -323,8 +333,10 @@ BertTokenizer BertTokenizer::from_directory(const std::filesystem::path& dir) {
     auto get_token = [&](const char* key, std::string& dst) {
       if (!cfg.contains(key)) return;
       const auto& v = cfg[key];
-      if (v.is_string()) dst = v.get<std::string>();
-      else if (v.is_object() && v.contains("content") && v["content"].is_string()) dst = v["content"].get<std::string>();
+      if (v.is_string())
+        dst = v.get<std::string>();
+      else if (v.is_object() && v.contains("content") && v["content"].is_string())
+        dst = v["content"].get<std::string>();
     };
     get_token("unk_token", o.unk_token);
     get_token("cls_token", o.cls_token);
@@ -365,13 +377,29 @@ int32_t BertTokenizer::token_id(std::string_view token) const {
   auto it = impl_->whole.find(token);
   return it == impl_->whole.end() ? -1 : it->second;
 }
-const std::string& BertTokenizer::token(int32_t id) const { return impl_->tokens.at(static_cast<size_t>(id)); }
-int64_t BertTokenizer::vocab_size() const { return static_cast<int64_t>(impl_->tokens.size()); }
-int32_t BertTokenizer::pad_id() const { return impl_->pad; }
-int32_t BertTokenizer::cls_id() const { return impl_->cls; }
-int32_t BertTokenizer::sep_id() const { return impl_->sep; }
-int32_t BertTokenizer::unk_id() const { return impl_->unk; }
-int32_t BertTokenizer::mask_id() const { return impl_->mask; }
-const TokenizerOptions& BertTokenizer::options() const { return impl_->opt; }
+const std::string& BertTokenizer::token(int32_t id) const {
+  return impl_->tokens.at(static_cast<size_t>(id));
+}
+int64_t BertTokenizer::vocab_size() const {
+  return static_cast<int64_t>(impl_->tokens.size());
+}
+int32_t BertTokenizer::pad_id() const {
+  return impl_->pad;
+}
+int32_t BertTokenizer::cls_id() const {
+  return impl_->cls;
+}
+int32_t BertTokenizer::sep_id() const {
+  return impl_->sep;
+}
+int32_t BertTokenizer::unk_id() const {
+  return impl_->unk;
+}
+int32_t BertTokenizer::mask_id() const {
+  return impl_->mask;
+}
+const TokenizerOptions& BertTokenizer::options() const {
+  return impl_->opt;
+}
 
 }  // namespace rr

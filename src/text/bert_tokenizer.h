@@ -18,8 +18,8 @@
 namespace rr {
 
 struct TokenizerOptions {
-  bool lower_case = true;         // do_lower_case
-  int strip_accents = -1;         // -1: follow lower_case (HF's None); 0: never; 1: always
+  bool lower_case = true;  // do_lower_case
+  int strip_accents = -1;  // -1: follow lower_case (HF's None); 0: never; 1: always
   bool tokenize_chinese_chars = true;
   int max_input_chars_per_word = 100;
   // true: special tokens are found anywhere in the text, as BertTokenizer.from_pretrained() does (its

@@ -11,12 +11,15 @@ namespace rr::unicode {
 
 namespace {
 
-utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
+utf8proc_category_t category(char32_t c) {
+  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+}
 
 std::string map(const std::string& s, int options) {
   utf8proc_uint8_t* out = nullptr;
-  auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-                        &out, static_cast<utf8proc_option_t>(options));
+  auto n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                   static_cast<utf8proc_ssize_t>(s.size()), &out, static_cast<utf8proc_option_t>(options));
   if (n < 0) RR_THROW(Input, "Unicode normalisation failed: {}", utf8proc_errmsg(n));
   std::string r(reinterpret_cast<char*>(out), static_cast<size_t>(n));
   std::free(out);
@@ -36,13 +39,16 @@ bool is_bert_control(char32_t c) {
     case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_CS:
     case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN: return true;
-    default: return false;
+    case UTF8PROC_CATEGORY_CN:
+      return true;
+    default:
+      return false;
   }
 }
 
 bool is_bert_punctuation(char32_t c) {
-  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
+  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
+    return true;
   switch (category(c)) {
     case UTF8PROC_CATEGORY_PC:
     case UTF8PROC_CATEGORY_PD:
@@ -50,8 +56,10 @@ bool is_bert_punctuation(char32_t c) {
     case UTF8PROC_CATEGORY_PE:
     case UTF8PROC_CATEGORY_PI:
     case UTF8PROC_CATEGORY_PF:
-    case UTF8PROC_CATEGORY_PO: return true;
-    default: return false;
+    case UTF8PROC_CATEGORY_PO:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -66,7 +74,9 @@ bool is_python_space(char32_t c) {
          c == 0x85 || category(c) == UTF8PROC_CATEGORY_ZS;
 }
 
-bool is_nonspacing_mark(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN; }
+bool is_nonspacing_mark(char32_t c) {
+  return category(c) == UTF8PROC_CATEGORY_MN;
+}
 
 void append_python_lower(std::string& out, char32_t c) {
   if (c == 0x130) {  // the one unconditional full lower-case mapping that differs from the simple one
@@ -76,7 +86,11 @@ void append_python_lower(std::string& out, char32_t c) {
   append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
 }
 
-std::string nfc(const std::string& s) { return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE); }
-std::string nfd(const std::string& s) { return map(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE); }
+std::string nfc(const std::string& s) {
+  return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+}
+std::string nfd(const std::string& s) {
+  return map(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+}
 
 }  // namespace rr::unicode

@@ -52,10 +52,11 @@ std::vector<std::string> WordPieceTrainer::train() const {
       char_freq[w.substr(at, i - at)] += c;
     }
   std::vector<std::pair<std::string, int64_t>> chars(char_freq.begin(), char_freq.end());
-  std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(chars.begin(), chars.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   const int64_t room = params_.vocab_size - static_cast<int64_t>(params_.special_tokens.size());
-  const size_t alphabet = static_cast<size_t>(std::min<int64_t>({params_.limit_alphabet, room / 2,
-                                                                  static_cast<int64_t>(chars.size())}));
+  const size_t alphabet = static_cast<size_t>(
+      std::min<int64_t>({params_.limit_alphabet, room / 2, static_cast<int64_t>(chars.size())}));
   chars.resize(alphabet);
   std::sort(chars.begin(), chars.end());
   std::unordered_set<std::string> in_alphabet;
@@ -158,8 +159,10 @@ std::vector<std::string> WordPieceTrainer::train() const {
     for (const auto& p : touched) {
       auto c = pair_count.find(p);
       if (c == pair_count.end()) continue;
-      if (c->second <= 0) pair_count.erase(c);
-      else heap.push({c->second, merged_piece(p), p});
+      if (c->second <= 0)
+        pair_count.erase(c);
+      else
+        heap.push({c->second, merged_piece(p), p});
     }
   }
   return vocab;

@@ -64,8 +64,10 @@ void AdamW::load_state(const std::map<std::string, at::Tensor>& state) {
 }
 
 double linear_schedule(double peak, int64_t step, int64_t warmup, int64_t total) {
-  if (step < warmup) return peak * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
-  return peak * std::max(0.0, static_cast<double>(total - step) / static_cast<double>(std::max<int64_t>(1, total - warmup)));
+  if (step < warmup)
+    return peak * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
+  return peak * std::max(0.0, static_cast<double>(total - step) /
+                                  static_cast<double>(std::max<int64_t>(1, total - warmup)));
 }
 
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {

@@ -35,7 +35,8 @@ class AdamW {
 // HF get_linear_schedule_with_warmup: lr * step / warmup during warm-up, then linear decay to 0 at `total`.
 double linear_schedule(double peak, int64_t step, int64_t warmup, int64_t total);
 
-// Scales gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_); returns the norm.
+// Scales gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_); returns the
+// norm.
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm);
 
 }  // namespace rr

@@ -30,7 +30,8 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs, const std:
   const int64_t B = std::min<int64_t>(c.batch_size, static_cast<int64_t>(usable.size()));
   // Distinct documents: a partial Fisher-Yates shuffle of the usable ones.
   std::vector<int64_t> pick = usable;
-  for (int64_t i = 0; i < B; ++i) std::swap(pick[i], pick[std::uniform_int_distribution<int64_t>(i, pick.size() - 1)(rng)]);
+  for (int64_t i = 0; i < B; ++i)
+    std::swap(pick[i], pick[std::uniform_int_distribution<int64_t>(i, pick.size() - 1)(rng)]);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   auto crop = [&](const std::vector<int32_t>& body) {
     auto t = random_crop(body, c.crop_min, c.crop_max, c.max_length, o.cls_id, o.sep_id, rng);
@@ -59,15 +60,16 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   std::vector<int64_t> usable;
   for (size_t i = 0; i < documents.size(); ++i)
     if (documents[i].size() >= 4) usable.push_back(static_cast<int64_t>(i));
-  RR_CHECK(usable.size() >= 2, Input, "base training needs at least 2 documents with 4+ tokens, got {}", usable.size());
+  RR_CHECK(usable.size() >= 2, Input, "base training needs at least 2 documents with 4+ tokens, got {}",
+           usable.size());
   const at::Device device = model.device();
   auto params = trainable_params(nullptr, &model);
   for (auto& [n, t] : params) t.set_requires_grad(true);
   std::vector<at::Tensor> param_list;
   for (auto& [n, t] : params) param_list.push_back(t);
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
-  const std::string fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
-                                              cfg.hidden_size, group.size());
+  const std::string fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
+                                              cfg.lr, cfg.hidden_size, group.size());
   TrainCurve curve;
   TensorMap best = snapshot(params);
   int64_t start = 0;
@@ -82,7 +84,8 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   auto last_log = t0;
   for (int64_t step = start; step < cfg.steps; ++step) {
     CropBatch batch = sample_crops(documents, usable, o, step);
-    at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) + static_cast<uint64_t>(group.rank()));
+    at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) +
+                    static_cast<uint64_t>(group.rank()));
     const int64_t B = static_cast<int64_t>(batch.a.size());
     // Equal shares per rank (gathered keys must have one shape): drop the remainder of the global batch.
     const int64_t per = B / group.size(), lo = per * group.rank(), hi = lo + per;
@@ -105,34 +108,27 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
     at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
     at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;
     at::Tensor labels = at::arange(lo, hi, at::TensorOptions().dtype(at::kLong).device(device));
-    at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(per * group.size());
+    at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) /
+                      static_cast<double>(per * group.size());
     opt.zero_grad();
     loss.backward();
     at::Tensor key_grad = all_k.grad();
     group.allreduce_sum(key_grad);
     k.backward(key_grad.slice(0, lo, hi));
-    for (auto& p : param_list) {
-      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-      at::Tensor g = p.grad();
-      group.allreduce_sum(g);
-    }
-    at::Tensor l = at::full({1}, loss.item<double>(), at::kDouble);
-    group.allreduce_sum(l);
     const double lr = linear_schedule(cfg.lr, step, warmup, cfg.steps);
-    if (cfg.grad_clip > 0) clip_grad_norm(param_list, cfg.grad_clip);
-    opt.step(lr);
-    opt.zero_grad();
+    const double global_loss = finish_step(opt, param_list, loss.item<double>(), lr, cfg.grad_clip, group);
     const int64_t done = step + 1;
     curve.steps.push_back(done);
-    curve.loss.push_back(l.item<double>());
+    curve.loss.push_back(global_loss);
     curve.lr.push_back(lr);
     auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - t0).count();
     if (std::chrono::duration<double>(now - last_log).count() > 10 || done == cfg.steps) {
       last_log = now;
       const double rate = (done - start) / std::max(elapsed, 1e-9);
-      spdlog::info("base: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s ({:.0f} pairs/s), ETA {:.0f} s", done,
-                   cfg.steps, curve.loss.back(), lr, rate, rate * B, (cfg.steps - done) / std::max(rate, 1e-9));
+      spdlog::info("base: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s ({:.0f} pairs/s), ETA {:.0f} s",
+                   done, cfg.steps, curve.loss.back(), lr, rate, rate * B,
+                   (cfg.steps - done) / std::max(rate, 1e-9));
     }
     if (o.evaluate && o.eval_every > 0 && (done % o.eval_every == 0 || done == cfg.steps)) {
       double s = -1;
@@ -147,12 +143,15 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
         spdlog::info("base: dev nDCG@10 {:.4f} at step {}", s, done);
       }
     }
-    const bool out_of_time = group.broadcast(cfg.max_minutes > 0 && elapsed > cfg.max_minutes * 60 ? 1.0 : 0.0) > 0;
+    const bool out_of_time =
+        group.broadcast(cfg.max_minutes > 0 && elapsed > cfg.max_minutes * 60 ? 1.0 : 0.0) > 0;
     if (!o.checkpoint_dir.empty() && group.rank() == 0 &&
         ((cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0) || done == cfg.steps || out_of_time))
-      save_checkpoint(o.checkpoint_dir, Checkpoint{done, curve, 0}, params, opt, snapshot(params), fingerprint);
+      save_checkpoint(o.checkpoint_dir, Checkpoint{done, curve, 0}, params, opt, snapshot(params),
+                      fingerprint);
     if (out_of_time) {
-      spdlog::warn("base: stopping at step {} of {}: max_minutes {} reached", done, cfg.steps, cfg.max_minutes);
+      spdlog::warn("base: stopping at step {} of {}: max_minutes {} reached", done, cfg.steps,
+                   cfg.max_minutes);
       break;
     }
   }

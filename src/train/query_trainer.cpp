@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -21,9 +21,8 @@
 
 namespace rr {
 
-
-double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter, const std::vector<DatasetTraining>& data,
-                  int64_t batch) {
+double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter,
+                  const std::vector<DatasetTraining>& data, int64_t batch) {
   static const MeasureSet kNdcg10({"ndcg_cut.10"});
   double sum = 0;
   int n = 0;
@@ -36,7 +35,8 @@ double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter, const 
     at::Tensor q = encode_ids(encoder, d.dev_queries, p, adapters);
     at::Tensor corpus = d.doc_embeddings.contiguous();
     std::vector<int64_t> tie = tie_keys(d.doc_ids);
-    DenseCorpus dc{{corpus.data_ptr<float>(), corpus.size(0), corpus.size(1), StorageType::Float32}, &d.doc_ids, &tie};
+    DenseCorpus dc{
+        {corpus.data_ptr<float>(), corpus.size(0), corpus.size(1), StorageType::Float32}, &d.doc_ids, &tie};
     Evaluation ev = evaluate_dense(q, d.dev_query_ids, dc, d.dev_qrels, kNdcg10, 10, true);
     sum += ev.mean[0];
     ++n;
@@ -47,7 +47,8 @@ double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter, const 
 TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertEncoder* full,
                             const std::vector<DatasetTraining>& data, const QueryTrainerOptions& o,
                             const Collectives& group) {
-  RR_CHECK((adapter != nullptr) != (full != nullptr), Runtime, "train_query_side: give an adapter or a full model");
+  RR_CHECK((adapter != nullptr) != (full != nullptr), Runtime,
+           "train_query_side: give an adapter or a full model");
   const TrainingConfig& cfg = o.config;
   const at::Device device = base.device();
   auto params = trainable_params(adapter, full);
@@ -55,8 +56,8 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
   std::vector<at::Tensor> param_list;
   for (auto& [n, t] : params) param_list.push_back(t);
   AdamW opt(params, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
-  const std::string fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
-                                              cfg.lora.r, cfg.temperature, group.size(), o.label);
+  const std::string fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
+                                              cfg.lr, cfg.lora.r, cfg.temperature, group.size(), o.label);
   const BertEncoder& query_encoder = full ? *full : base;
   auto evaluate = [&]() {
     double s = -1;
@@ -98,7 +99,8 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
   bool stopped = false;
   for (int64_t step = start; step < cfg.steps && !stopped; ++step) {
     auto batch = sample_batch(data, sp, o.seed, step);
-    at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) + static_cast<uint64_t>(group.rank()));
+    at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) +
+                    static_cast<uint64_t>(group.rank()));
     const int64_t B = static_cast<int64_t>(batch.size());
     std::vector<at::Tensor> rows;
     for (const auto& it : batch) rows.push_back(data[it.dataset].doc_embeddings[it.doc]);
@@ -120,32 +122,24 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
       }
       at::Tensor logits = at::matmul(q.to(at::kFloat), docs.t()) / cfg.temperature;
       at::Tensor labels = at::arange(m0, m1, at::TensorOptions().dtype(at::kLong).device(device));
-      at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(B);
+      at::Tensor loss =
+          at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(B);
       loss.backward();
       loss_sum += loss.item<double>();
     }
-    for (auto& p : param_list) {
-      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-      at::Tensor g = p.grad();
-      group.allreduce_sum(g);
-    }
-    at::Tensor l = at::full({1}, loss_sum, at::kDouble);
-    group.allreduce_sum(l);
     const double lr = linear_schedule(cfg.lr, step, warmup, cfg.steps);
-    if (cfg.grad_clip > 0) clip_grad_norm(param_list, cfg.grad_clip);
-    opt.step(lr);
-    opt.zero_grad();
+    const double global_loss = finish_step(opt, param_list, loss_sum, lr, cfg.grad_clip, group);
     const int64_t done = step + 1;
     fault_point("train-step");
     curve.steps.push_back(done);
-    curve.loss.push_back(l.item<double>());
+    curve.loss.push_back(global_loss);
     curve.lr.push_back(lr);
     auto now = std::chrono::steady_clock::now();
     if (std::chrono::duration<double>(now - last_log).count() > 10 || done == cfg.steps) {
       last_log = now;
       double el = std::chrono::duration<double>(now - t0).count(), rate = (done - start) / std::max(el, 1e-9);
-      spdlog::info("{}: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s, ETA {:.0f} s", o.label, done, cfg.steps,
-                   curve.loss.back(), lr, rate, (cfg.steps - done) / std::max(rate, 1e-9));
+      spdlog::info("{}: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s, ETA {:.0f} s", o.label, done,
+                   cfg.steps, curve.loss.back(), lr, rate, (cfg.steps - done) / std::max(rate, 1e-9));
     }
     if (cfg.eval_every > 0 && (done % cfg.eval_every == 0 || done == cfg.steps)) {
       double s = evaluate();
@@ -160,8 +154,8 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
         } else {
           ++evals_without_gain;
         }
-        spdlog::info("{}: dev nDCG@10 {:.4f} at step {} (best {:.4f} at step {})", o.label, s, done, curve.best_dev,
-                     curve.best_step);
+        spdlog::info("{}: dev nDCG@10 {:.4f} at step {} (best {:.4f} at step {})", o.label, s, done,
+                     curve.best_dev, curve.best_step);
         if (cfg.patience > 0 && evals_without_gain >= cfg.patience) {
           spdlog::info("{}: early stop: {} evaluations without improvement", o.label, evals_without_gain);
           stopped = true;
@@ -170,7 +164,8 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
     }
     if (!o.checkpoint_dir.empty() && group.rank() == 0 &&
         ((cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0) || done == cfg.steps || stopped))
-      save_checkpoint(o.checkpoint_dir, Checkpoint{done, curve, evals_without_gain}, params, opt, best, fingerprint);
+      save_checkpoint(o.checkpoint_dir, Checkpoint{done, curve, evals_without_gain}, params, opt, best,
+                      fingerprint);
   }
   curve.steps_done = curve.steps.empty() ? start : curve.steps.back();
   // Keep the best dev checkpoint; without dev data the last step is what there is.

@@ -19,12 +19,12 @@
 namespace rr {
 
 struct TrainCurve {
-  std::vector<int64_t> steps;       // logged steps
+  std::vector<int64_t> steps;  // logged steps
   std::vector<double> loss, lr;
   std::vector<int64_t> eval_steps;  // dev evaluations (step 0 = the untrained start)
   std::vector<double> dev_ndcg10;
   int64_t best_step = 0;
-  double best_dev = -1;             // -1: no dev data
+  double best_dev = -1;  // -1: no dev data
   int64_t steps_done = 0;
   bool resumed = false;
 };
@@ -45,7 +45,7 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
                             const Collectives& group);
 
 // Mean dev nDCG@10 over the datasets that have dev queries (BEIR semantics), or -1 when none do.
-double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter, const std::vector<DatasetTraining>& data,
-                  int64_t batch);
+double dev_ndcg10(const BertEncoder& encoder, const LoraAdapter* adapter,
+                  const std::vector<DatasetTraining>& data, int64_t batch);
 
 }  // namespace rr

@@ -15,7 +15,8 @@ std::vector<int32_t> random_crop(const std::vector<int32_t>& body, double min_ra
   const int64_t n = static_cast<int64_t>(body.size());
   if (n > 0) {
     std::uniform_real_distribution<double> ratio(min_ratio, max_ratio);
-    int64_t len = std::max<int64_t>(1, static_cast<int64_t>(std::llround(ratio(rng) * static_cast<double>(n))));
+    int64_t len =
+        std::max<int64_t>(1, static_cast<int64_t>(std::llround(ratio(rng) * static_cast<double>(n))));
     len = std::min({len, n, max_length - 2});
     std::uniform_int_distribution<int64_t> start(0, n - len);
     int64_t s = start(rng);
@@ -25,8 +26,8 @@ std::vector<int32_t> random_crop(const std::vector<int32_t>& body, double min_ra
   return out;
 }
 
-std::vector<BatchItem> sample_batch(const std::vector<DatasetTraining>& data, const SamplerParams& p, uint64_t seed,
-                                    int64_t step) {
+std::vector<BatchItem> sample_batch(const std::vector<DatasetTraining>& data, const SamplerParams& p,
+                                    uint64_t seed, int64_t step) {
   RR_CHECK(!data.empty(), Runtime, "sample_batch: no training data");
   std::mt19937_64 rng(stable_hash(std::to_string(step), seed));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -52,7 +53,8 @@ std::vector<BatchItem> sample_batch(const std::vector<DatasetTraining>& data, co
         item.doc = d.titles[pick].doc;
       } else {
         pick -= d.titles.size();
-        item.tokens = random_crop(d.crop_sources[pick], p.crop_min, p.crop_max, p.max_query_length, p.cls_id, p.sep_id, rng);
+        item.tokens = random_crop(d.crop_sources[pick], p.crop_min, p.crop_max, p.max_query_length, p.cls_id,
+                                  p.sep_id, rng);
         item.doc = d.crop_docs[pick];
       }
     } else {

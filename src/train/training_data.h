@@ -21,13 +21,13 @@ struct QueryExample {
 
 struct DatasetTraining {
   std::string name;
-  std::vector<std::string> doc_ids;       // corpus ids, in index row order
-  at::Tensor doc_embeddings;              // N x H float32 (CPU): the frozen base's corpus index
-  std::vector<QueryExample> judged;       // training-split queries x positives (qrels score > 0)
-  std::vector<QueryExample> titles;       // title pseudo-queries (a document's title for its own text)
+  std::vector<std::string> doc_ids;  // corpus ids, in index row order
+  at::Tensor doc_embeddings;         // N x H float32 (CPU): the frozen base's corpus index
+  std::vector<QueryExample> judged;  // training-split queries x positives (qrels score > 0)
+  std::vector<QueryExample> titles;  // title pseudo-queries (a document's title for its own text)
   std::vector<std::vector<int32_t>> crop_sources;  // tokens of documents that give crop pseudo-queries
-  std::vector<int64_t> crop_docs;         // their corpus rows
-  std::vector<std::string> dev_query_ids; // dev slice (may be empty)
+  std::vector<int64_t> crop_docs;                  // their corpus rows
+  std::vector<std::string> dev_query_ids;          // dev slice (may be empty)
   std::vector<std::vector<int32_t>> dev_queries;
   Judgments dev_qrels;
 };
@@ -40,7 +40,7 @@ struct BatchItem {
 
 struct SamplerParams {
   int64_t batch_size = 64;
-  double judged_share = 0.5;         // per slot: a judged query with this probability (when the dataset has any)
+  double judged_share = 0.5;  // per slot: a judged query with this probability (when the dataset has any)
   int64_t max_query_length = 64;
   double crop_min = 0.1, crop_max = 0.5;
   int32_t cls_id = 101, sep_id = 102;

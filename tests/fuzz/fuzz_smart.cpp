@@ -1,4 +1,5 @@
-// Any bytes as a SMART collection (documents, queries and qrels cut at 0x00 bytes): a BEIR folder or an rr::Error.
+// Any bytes as a SMART collection (documents, queries and qrels cut at 0x00 bytes): a BEIR folder or an
+// rr::Error.
 #include <filesystem>
 
 #include "common/error.h"
@@ -15,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     start = cut == std::string::npos ? all.size() : cut + 1;
   }
   auto docs = rr::fuzz::scratch("docs", reinterpret_cast<const uint8_t*>(parts[0].data()), parts[0].size());
-  auto queries = rr::fuzz::scratch("queries", reinterpret_cast<const uint8_t*>(parts[1].data()), parts[1].size());
+  auto queries =
+      rr::fuzz::scratch("queries", reinterpret_cast<const uint8_t*>(parts[1].data()), parts[1].size());
   auto qrels = rr::fuzz::scratch("qrels", reinterpret_cast<const uint8_t*>(parts[2].data()), parts[2].size());
   auto out = docs.parent_path() / (docs.filename().string() + "-beir");
   try {

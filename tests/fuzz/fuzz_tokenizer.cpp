@@ -6,11 +6,13 @@
 #include "text/bert_tokenizer.h"
 
 namespace {
-const char kVocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\na\n##b\ncafe\n\xe4\xb8\xad\n,\n.\n##\xc3\xa9\n";
+const char kVocab[] =
+    "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\na\n##b\ncafe\n\xe4\xb8\xad\n,\n.\n##\xc3\xa9\n";
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto vocab = rr::fuzz::scratch("vocab.txt", reinterpret_cast<const uint8_t*>(kVocab), sizeof kVocab - 1);
+  static const auto vocab =
+      rr::fuzz::scratch("vocab.txt", reinterpret_cast<const uint8_t*>(kVocab), sizeof kVocab - 1);
   static rr::BertTokenizer direct(vocab);
   static rr::BertTokenizer anywhere = [] {
     rr::TokenizerOptions o;

@@ -87,10 +87,12 @@ TEST(DistributedTopK, EqualsSingleProcessSearch) {
   SearchParams p;
   p.k = k;
   p.corpus_block = block;
-  TopK whole = exact_search(queries.data(), nq, {corpus.data(), n, d, StorageType::Float32}, 0, tie.data(), p);
+  TopK whole =
+      exact_search(queries.data(), nq, {corpus.data(), n, d, StorageType::Float32}, 0, tie.data(), p);
   Shard s = shard_of(n, w.rank(), w.size(), block);
-  TopK local = exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, StorageType::Float32},
-                            s.begin, tie.data() + s.begin, p);
+  TopK local =
+      exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, StorageType::Float32},
+                   s.begin, tie.data() + s.begin, p);
   TopK merged = gather_topk(w, local);
   if (w.is_root()) {
     EXPECT_EQ(merged.doc, whole.doc);

@@ -14,8 +14,8 @@ namespace {
 // Ranks write disjoint row blocks of one dataset collectively; the file equals a serial write.
 TEST(ParallelH5, CollectiveRowBlocks) {
   auto w = Comm::world();
-  std::string dir = w.bcast_string(w.is_root() ? std::filesystem::temp_directory_path().string() + "/rr-ph5-" +
-                                                     std::to_string(::getpid())
+  std::string dir = w.bcast_string(w.is_root() ? std::filesystem::temp_directory_path().string() +
+                                                     "/rr-ph5-" + std::to_string(::getpid())
                                                : std::string());
   if (w.is_root()) std::filesystem::create_directories(dir);
   w.barrier();
@@ -39,7 +39,8 @@ TEST(ParallelH5, CollectiveRowBlocks) {
       f.read_rows("/index/ds/corpus", 0, n, all.data());
       for (int64_t i = 0; i < n; i += 97) {
         float v = static_cast<float>(i * 10 + 3);
-        EXPECT_EQ(all[i * d + 3], storage == h5::Storage::Float16 ? h5::half_to_float(h5::float_to_half(v)) : v);
+        EXPECT_EQ(all[i * d + 3],
+                  storage == h5::Storage::Float16 ? h5::half_to_float(h5::float_to_half(v)) : v);
       }
       EXPECT_EQ(f.storage("/index/ds/corpus"), storage);
     }

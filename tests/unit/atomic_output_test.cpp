@@ -25,7 +25,7 @@ TEST(AtomicOutput, FileAppearsOnlyOnCommit) {
     AtomicFile f(t / "sub" / "out.txt");
     f.stream() << "abandoned";
   }
-  EXPECT_EQ(test::read_file(t / "sub" / "out.txt"), "hello");  // the old output survives
+  EXPECT_EQ(test::read_file(t / "sub" / "out.txt"), "hello");                       // the old output survives
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t / "sub"), {}), 1);  // no temp left behind
 }
 

@@ -19,11 +19,13 @@ void expect_input_error(Fn&& fn, std::initializer_list<std::string> fragments) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Input) << e.what();
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
+    for (const auto& f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
   }
 }
 
-void write_dataset(const TempDir& t, const std::string& corpus, const std::string& queries, const std::string& qrels) {
+void write_dataset(const TempDir& t, const std::string& corpus, const std::string& queries,
+                   const std::string& qrels) {
   write_file(t / "corpus.jsonl", corpus);
   write_file(t / "queries.jsonl", queries);
   write_file(t / "qrels" / "test.tsv", qrels);
@@ -32,7 +34,8 @@ void write_dataset(const TempDir& t, const std::string& corpus, const std::strin
 TEST(Beir, LoadsAFolderAndKeepsJudgedQueries) {
   TempDir t;
   write_dataset(t,
-                "{\"_id\": \"d1\", \"title\": \"T\", \"text\": \"caf\\u00e9 \\\"x\\\"\"}\n\n{\"_id\": 7, \"text\": \"b\", "
+                "{\"_id\": \"d1\", \"title\": \"T\", \"text\": \"caf\\u00e9 \\\"x\\\"\"}\n\n{\"_id\": 7, "
+                "\"text\": \"b\", "
                 "\"metadata\": {\"a\": [1]}}\r\n",
                 "{\"_id\": \"q1\", \"text\": \"what\"}\n{\"_id\": \"q2\", \"text\": \"unjudged\"}\n",
                 "query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\t7\t0\n");
@@ -48,7 +51,8 @@ TEST(Beir, LoadsAFolderAndKeepsJudgedQueries) {
 
 TEST(Beir, WriterRoundTrips) {
   TempDir t;
-  std::vector<TextRecord> docs = {{"a", "ti\"tle", "line\nbreak\ttab \x01 ctrl \xe2\x82\xac", 0}, {"b", "", "x", 0}};
+  std::vector<TextRecord> docs = {{"a", "ti\"tle", "line\nbreak\ttab \x01 ctrl \xe2\x82\xac", 0},
+                                  {"b", "", "x", 0}};
   write_corpus(t / "corpus.jsonl", docs);
   auto back = read_corpus(t / "corpus.jsonl");
   ASSERT_EQ(back.size(), 2u);

@@ -33,7 +33,9 @@ TEST(Cli, MeasurePrintsTrecEvalLayout) {
   test::write_file(t / "q", "q1 0 a 1\nq1 0 b 0\n");
   test::write_file(t / "r", "q1 Q0 b 1 2.0 x\nq1 Q0 a 2 1.0 x\n");
   std::string out;
-  ASSERT_EQ(run_rr("measure --qrels " + (t / "q").string() + " --run " + (t / "r").string() + " -m P.1,2 -q", &out), 0);
+  ASSERT_EQ(
+      run_rr("measure --qrels " + (t / "q").string() + " --run " + (t / "r").string() + " -m P.1,2 -q", &out),
+      0);
   EXPECT_EQ(out,
             "P_1                   \tq1\t0.000000000000\nP_2                   \tq1\t0.500000000000\n"
             "P_1                   \tall\t0.000000000000\nP_2                   \tall\t0.500000000000\n");
@@ -44,29 +46,37 @@ TEST(Cli, MeasureFixturesThroughTheExecutable) {
   auto dir = test::shared_dir() / "fixtures" / "trec_eval" / "synthetic";
   TempDir t;
   std::string out;
-  ASSERT_EQ(run_rr("measure --qrels " + (dir / "qrels.txt").string() + " --run " + (dir / "run.txt").string() +
-                       " -m ndcg_cut.1,3,5,10,100,1000 -m map_cut.1,3,5,10,100,1000 -m recall.1,3,5,10,100,1000 "
-                       "-m P.1,3,5,10,100,1000 -m recip_rank -m map -m ndcg -q",
-                   &out),
-            0);
+  ASSERT_EQ(
+      run_rr("measure --qrels " + (dir / "qrels.txt").string() + " --run " + (dir / "run.txt").string() +
+                 " -m ndcg_cut.1,3,5,10,100,1000 -m map_cut.1,3,5,10,100,1000 -m recall.1,3,5,10,100,1000 "
+                 "-m P.1,3,5,10,100,1000 -m recip_rank -m map -m ndcg -q",
+             &out),
+      0);
   test::write_file(t / "actual", out);
   std::string cmd = "python3 " + (test::shared_dir() / "checks" / "compare_trec.py").string() + " " +
-                    (dir / "expected_trec_eval.txt").string() + " " + (t / "actual").string() + " 1e-9 >/dev/null";
+                    (dir / "expected_trec_eval.txt").string() + " " + (t / "actual").string() +
+                    " 1e-9 >/dev/null";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
 TEST(Cli, BadTextsNameFileAndLine) {
   TempDir t;
   test::write_file(t / "v.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nok\n");
-  test::write_file(t / "in.jsonl", "{\"id\": \"a\", \"text\": \"ok\"}\n{\"id\": \"b\", \"text\": \"bad \xff\"}\n");
+  test::write_file(t / "in.jsonl",
+                   "{\"id\": \"a\", \"text\": \"ok\"}\n{\"id\": \"b\", \"text\": \"bad \xff\"}\n");
   std::string out, err;
-  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(),
+                   &out, &err),
+            2);
   EXPECT_NE(err.find("in.jsonl:2"), std::string::npos) << err;
   EXPECT_NE(err.find("UTF-8"), std::string::npos) << err;
   test::write_file(t / "in.jsonl", "{\"id\": \"a\", \"txt\": \"ok\"}\n");
-  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_EQ(run_rr("tokenize --vocab " + (t / "v.txt").string() + " --input " + (t / "in.jsonl").string(),
+                   &out, &err),
+            2);
   EXPECT_NE(err.find("in.jsonl:1: missing field 'text'"), std::string::npos) << err;
-  EXPECT_EQ(run_rr("embed --model " + t.path().string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
+  EXPECT_EQ(
+      run_rr("embed --model " + t.path().string() + " --input " + (t / "in.jsonl").string(), &out, &err), 2);
   EXPECT_NE(err.find(t.path().string()), std::string::npos) << err;
   EXPECT_EQ(run_rr("embed --model " + t.path().string() + " --input x --device cuda:0", &out, &err), 2);
 }

@@ -93,7 +93,8 @@ TEST(Encoder, PeftBinAndSafetensorsAgreeAndAdapterRoundTrips) {
   LoraAdapter from_st = LoraAdapter::load(fx / "peft-lora-mini", model);
   TempDir t;
   std::filesystem::create_directories(t / "bin");
-  std::filesystem::copy_file(fx / "peft-lora-mini" / "adapter_config.json", t / "bin" / "adapter_config.json");
+  std::filesystem::copy_file(fx / "peft-lora-mini" / "adapter_config.json",
+                             t / "bin" / "adapter_config.json");
   std::filesystem::copy_file(fx / "peft-lora-mini" / "adapter_model.bin", t / "bin" / "adapter_model.bin");
   LoraAdapter from_bin = LoraAdapter::load(t / "bin", model);
   from_st.save(t / "saved");
@@ -115,7 +116,8 @@ TEST(Encoder, PeftBinAndSafetensorsAgreeAndAdapterRoundTrips) {
 // and the merged weights agree with the unmerged forward.
 TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
   BertConfig c;
-  c.vocab_size = 50, c.hidden_size = 32, c.num_hidden_layers = 2, c.num_attention_heads = 4, c.intermediate_size = 48;
+  c.vocab_size = 50, c.hidden_size = 32, c.num_hidden_layers = 2, c.num_attention_heads = 4,
+  c.intermediate_size = 48;
   c.max_position_embeddings = 40;
   BertEncoder model = BertEncoder::random(c, 7);
   std::vector<LoraAdapter> experts;
@@ -150,7 +152,8 @@ TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
 
 TEST(Encoder, SavedModelLoadsBackIdentically) {
   BertConfig c;
-  c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2, c.intermediate_size = 20;
+  c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
+  c.intermediate_size = 20;
   BertEncoder model = BertEncoder::random(c, 3);
   TempDir t;
   model.save(t / "m");
@@ -163,7 +166,8 @@ class BadCheckpoints : public ::testing::Test {
  protected:
   void SetUp() override {
     BertConfig c;
-    c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2, c.intermediate_size = 20;
+    c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
+    c.intermediate_size = 20;
     BertEncoder::random(c, 1).save(t_ / "m");
   }
   void expect_error(const std::string& fragment) {
@@ -206,8 +210,9 @@ TEST_F(BadCheckpoints, UnknownDtypeAndBadConfig) {
   expect_error("unsupported dtype 'Q8X'");
   test::write_file(t_ / "m" / "config.json", "{\"hidden_size\": 16}");
   expect_error("missing key 'vocab_size'");
-  test::write_file(t_ / "m" / "config.json", "{\"vocab_size\": 30, \"hidden_size\": 16, \"num_hidden_layers\": 1, "
-                                             "\"num_attention_heads\": 3, \"intermediate_size\": 20}");
+  test::write_file(t_ / "m" / "config.json",
+                   "{\"vocab_size\": 30, \"hidden_size\": 16, \"num_hidden_layers\": 1, "
+                   "\"num_attention_heads\": 3, \"intermediate_size\": 20}");
   expect_error("not a multiple");
 }
 

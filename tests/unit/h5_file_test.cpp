@@ -72,7 +72,8 @@ TEST(H5File, MatricesInRowBlocksFloat32AndFloat16) {
 
 TEST(H5File, HalfConversionMatchesTorchEverywhere) {
   std::mt19937 rng(9);
-  std::vector<float> probe = {0.f, -0.f, 1.f, 65504.f, 65520.f, 1e6f, 6e-8f, 3e-8f, 1e-5f, INFINITY, -INFINITY};
+  std::vector<float> probe = {0.f,   -0.f,  1.f,   65504.f,  65520.f,  1e6f,
+                              6e-8f, 3e-8f, 1e-5f, INFINITY, -INFINITY};
   std::uniform_int_distribution<uint32_t> bits;
   for (int i = 0; i < 200000; ++i) {
     uint32_t b = bits(rng);

@@ -29,7 +29,8 @@ Corpus make_corpus(int64_t n, int64_t d, int levels, uint32_t seed) {
   return c;
 }
 
-TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const std::vector<int64_t>& tie, int64_t k) {
+TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const std::vector<int64_t>& tie,
+                 int64_t k) {
   TopK out(nq, k);
   for (int64_t i = 0; i < nq; ++i) {
     std::vector<std::pair<float, int64_t>> s;
@@ -38,7 +39,8 @@ TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const
       for (int64_t t = 0; t < c.d; ++t) dot += q[i * c.d + t] * c.x[j * c.d + t];
       s.push_back({dot, j});
     }
-    std::sort(s.begin(), s.end(), [&](auto& a, auto& b) { return ranks_before(a.first, tie[a.second], b.first, tie[b.second]); });
+    std::sort(s.begin(), s.end(),
+              [&](auto& a, auto& b) { return ranks_before(a.first, tie[a.second], b.first, tie[b.second]); });
     for (int64_t r = 0; r < std::min<int64_t>(k, c.n); ++r) {
       out.doc[i * k + r] = s[r].second;
       out.score[i * k + r] = s[r].first;
@@ -59,7 +61,8 @@ TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
       p.k = k;
       p.corpus_block = block;
       p.query_block = 5;
-      TopK got = exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+      TopK got =
+          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
       EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block;
       EXPECT_EQ(got.score, ref.score);
     }
@@ -73,12 +76,14 @@ TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
   SearchParams p;
   p.k = 50;
   p.corpus_block = 64;
-  TopK whole = exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+  TopK whole =
+      exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
   std::vector<TopK> parts;
   const int64_t cuts[] = {0, 300, 301, 777};
   for (int s = 0; s < 3; ++s) {
     int64_t lo = cuts[s], hi = cuts[s + 1];
-    parts.push_back(exact_search(qs.x.data(), qs.n, {c.x.data() + lo * c.d, hi - lo, c.d, StorageType::Float32}, lo,
+    parts.push_back(exact_search(qs.x.data(), qs.n,
+                                 {c.x.data() + lo * c.d, hi - lo, c.d, StorageType::Float32}, lo,
                                  tie.data() + lo, p));
   }
   TopK merged = merge_topk(parts, p.k);
@@ -97,7 +102,8 @@ TEST(ExactSearch, Float16StorageScoresTheRoundedVectors) {
   SearchParams p;
   p.k = 20;
   TopK a = exact_search(qs.x.data(), qs.n, {halves.data(), c.n, c.d, StorageType::Float16}, 0, tie.data(), p);
-  TopK b = exact_search(qs.x.data(), qs.n, {rounded.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+  TopK b =
+      exact_search(qs.x.data(), qs.n, {rounded.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
   EXPECT_EQ(a.doc, b.doc);
   EXPECT_EQ(a.score, b.score);
 }

@@ -76,8 +76,9 @@ TEST(Smart, CranfieldUsesPositionalQueryIdsAndRankGrades) {
 TEST(Smart, HandlesWildLayouts) {
   TempDir t;
   // CRLF, zero-padded ids, content on the marker line, unknown fields, Latin-1 bytes, tabs.
-  write_file(t / "docs", ".I 001\r\n.T\r\nFirst  title\r\n.A\r\nsomeone\r\n.W\r\nbody\tone\r\n  more\r\n.I 2\r\n.W body "
-                         "caf\xe9\r\n.X\r\n1 2 3\r\n");
+  write_file(t / "docs",
+             ".I 001\r\n.T\r\nFirst  title\r\n.A\r\nsomeone\r\n.W\r\nbody\tone\r\n  more\r\n.I 2\r\n.W body "
+             "caf\xe9\r\n.X\r\n1 2 3\r\n");
   write_file(t / "qry", ".I 1\n.W\nfirst query\n.I 02\n.W\nsecond query\n");
   struct Layout {
     std::string qrels;

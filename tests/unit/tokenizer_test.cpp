@@ -53,20 +53,25 @@ TEST(Tokenizer, IdenticalToHuggingFaceOnEveryFixtureText) {
 class SmallVocab : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::write_file(tmp_ / "vocab.txt",
-                     "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\nthe\n,\n!\n[\n]\nmask\ncafe\n\xe4\xb8\xad\n"
-                     "\xcf\x83\n##s\n");
+    test::write_file(
+        tmp_ / "vocab.txt",
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\nthe\n,\n!\n[\n]\nmask\ncafe\n\xe4\xb8\xad\n"
+        "\xcf\x83\n##s\n");
   }
   TempDir tmp_;
 };
 
 TEST_F(SmallVocab, WordPieceGreedyLongestMatchAndUnknowns) {
   BertTokenizer tok(tmp_ / "vocab.txt");
-  EXPECT_EQ(tok.tokenize("UnAffable, the!"), (std::vector<std::string>{"un", "##aff", "##able", ",", "the", "!"}));
+  EXPECT_EQ(tok.tokenize("UnAffable, the!"),
+            (std::vector<std::string>{"un", "##aff", "##able", ",", "the", "!"}));
   EXPECT_EQ(tok.tokenize("unknownword"), std::vector<std::string>{"[UNK]"});
-  EXPECT_EQ(tok.tokenize("Caf\xc3\xa9 cafe\xcc\x81"), (std::vector<std::string>{"cafe", "cafe"}));  // accents stripped
-  EXPECT_EQ(tok.tokenize("x\xe4\xb8\xadthe"), (std::vector<std::string>{"[UNK]", "\xe4\xb8\xad", "the"}));  // CJK split
-  EXPECT_EQ(tok.tokenize("the\xe2\x80\x8b\x01the"), std::vector<std::string>{"[UNK]"});  // controls removed: "thethe"
+  EXPECT_EQ(tok.tokenize("Caf\xc3\xa9 cafe\xcc\x81"),
+            (std::vector<std::string>{"cafe", "cafe"}));  // accents stripped
+  EXPECT_EQ(tok.tokenize("x\xe4\xb8\xadthe"),
+            (std::vector<std::string>{"[UNK]", "\xe4\xb8\xad", "the"}));  // CJK split
+  EXPECT_EQ(tok.tokenize("the\xe2\x80\x8b\x01the"),
+            std::vector<std::string>{"[UNK]"});                               // controls removed: "thethe"
   EXPECT_EQ(tok.tokenize("\xce\xa3"), std::vector<std::string>{"\xcf\x83"});  // Σ lowers to σ
   EXPECT_EQ(tok.tokenize(""), std::vector<std::string>{});
   EXPECT_EQ(tok.tokenize(std::string(101, 'a')), std::vector<std::string>{"[UNK]"});
