@@ -81,8 +81,19 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   e.json = doc;
   const std::string where = file.string();
   const fs::path base_dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  // Paths the user gives are relative to the config file; every path is made absolute once, so that a stage
+  // run from another directory (a Slurm job's --chdir) sees the same files.
   auto resolve = [&](std::string& p) {
-    if (!p.empty() && fs::path(p).is_relative()) p = (base_dir / p).lexically_normal().string();
+    if (!p.empty()) p = fs::absolute(fs::path(p).is_relative() ? base_dir / p : fs::path(p)).lexically_normal().string();
+  };
+  // Reads a path key: as given (resolved), or the default (already absolute: derived from output_dir).
+  auto get_path = [&](JsonObjectReader& r, const char* key, std::string& dst) {
+    if (!r.has(key)) {
+      r.get(key, dst);  // marks the key known
+      return;
+    }
+    r.get(key, dst);
+    resolve(dst);
   };
   JsonObjectReader root(doc, where, "");
   root.get("name", e.name);
@@ -102,8 +113,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     check_name(where, d.key_path("name"), c.name);
     RR_CHECK(names.insert(c.name).second, Usage, "{}: dataset '{}' defined twice", where, c.name);
     c.path = (fs::path(e.output_dir) / "data" / c.name).string();
-    d.get("path", c.path);
-    resolve(c.path);
+    get_path(d, "path", c.path);
     auto s = d.object("source");
     s.get("format", c.source.format);
     s.get("docs", c.source.docs);
@@ -147,8 +157,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
 
   auto b = root.object("base");
   e.base.path = (fs::path(e.output_dir) / "base").string();
-  b.get("path", e.base.path);
-  resolve(e.base.path);
+  get_path(b, "path", e.base.path);
   b.get("train", e.base.train);
   auto bt = b.object("training");
   auto& t = e.base.training;
@@ -193,8 +202,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
       RR_CHECK(names.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define",
                where, c.name, d);
     c.adapter = (fs::path(e.output_dir) / "experts" / c.name).string();
-    x.get("adapter", c.adapter);
-    resolve(c.adapter);
+    get_path(x, "adapter", c.adapter);
     x.finish();
     e.experts.push_back(std::move(c));
   }
