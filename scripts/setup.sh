@@ -33,6 +33,7 @@ fi
 
 # ccache keeps its cache outside the build dir, so a fresh clone on this machine rebuilds from cache.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}  # paths hashed relative to the clone: any clone hits the cache
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${RR_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j "${RR_JOBS:-2}"
 echo "setup: built $build/mpi/routerretriever"
