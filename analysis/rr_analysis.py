@@ -508,6 +508,12 @@ def plot_training_curves(results):
     smoothed = any(len(training[m].get("loss", [])) // SMOOTH_FRACTION >= 3 for m in models)
     loss_ax.set(title="Training loss" + (" (faint: raw, bold: moving average)" if smoothed else ""),
                 xlabel="step", ylabel="loss")
+    # A from-scratch base starts an order of magnitude above the adapters' losses: a log axis shows both.
+    losses = np.concatenate([np.asarray(training[m]["loss"], dtype=float) for m in models
+                             if len(training[m].get("loss", []))] or [np.ones(1)])
+    if losses.min() > 0 and losses.max() / losses.min() > 10:
+        loss_ax.set_yscale("log")
+        loss_ax.set_ylabel("loss (log scale)")
     dev_ax.set(title="Dev nDCG@10 (best checkpoint selection)", xlabel="step", ylabel="dev nDCG@10 (×100)")
     if not dev_ax.lines:
         dev_ax.text(0.5, 0.5, "no dev evaluations recorded", ha="center", va="center", transform=dev_ax.transAxes)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every bench once and writes BENCHMARKS.md from their outputs (each figure beside its peer).
-# Usage: bench/make_benchmarks.sh   (needs ../shared for the real-text benches and a trained demo run for scaling)
+# Usage: bench/make_benchmarks.sh   (needs ../shared for the real-text benches and a trained demo run for scaling:
+# experiments/demo.json, or RR_SCALING_CONFIG=EXP.json; RR_INDEX=index.h5 adds a real corpus to the FAISS bench)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 b=${RR_BUILD_DIR:-$root/build}/bench
@@ -22,7 +23,7 @@ section "Expert training step vs PyTorch from Python (bench_train_step, pytorch_
   bash -c "'$b/bench_train_step' 2 64 32 10 && /usr/bin/python3 '$root/bench/pytorch_train_step.py' 2 64 32 10"
 section "Exact search vs FAISS IndexFlatIP (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 200000 768 256 \
   ${RR_INDEX:+"$RR_INDEX" "${RR_INDEX_DATASET:-foldoc}"}
-section "Scaling here: encode + evaluate at -np 1 and 2 (bench/scaling.sh)" "$root/bench/scaling.sh"
+section "Scaling here: encode + evaluate at -np 1 and 2 (bench/scaling.sh)" "$root/bench/scaling.sh" ${RR_SCALING_CONFIG:+"$RR_SCALING_CONFIG"}
 section "Scaling model: MS MARCO on 64 ranks (bench/scaling_model.py)" /usr/bin/python3 "$root/bench/scaling_model.py" 64
 mv "$tmp" "$out"
 echo "wrote $out"

@@ -15,34 +15,53 @@ namespace rr {
 
 namespace {
 
+// A kept hit: 16 bytes, so a heap of k = 1000 stays in L1; the tie key is looked up only on equal scores.
 struct Hit {
   float score;
-  int64_t tie;
-  int64_t doc;
+  int64_t row;  // row within this corpus (index into the tie keys)
 };
 
 // Heap order: the worst kept hit on top (std heaps keep the "largest" first).
-inline bool better(const Hit& a, const Hit& b) {
-  return ranks_before(a.score, a.tie, b.score, b.tie);
+struct RanksBefore {
+  const int64_t* tie;
+  bool operator()(const Hit& a, const Hit& b) const {  // ranks_before(), the tie keys read only when needed
+    if (a.score != b.score) return a.score > b.score;
+    return tie[a.row] > tie[b.row];
+  }
+};
+
+// Replaces the worst hit (the top) by h and restores the heap with one sift-down (std::pop_heap followed by
+// std::push_heap would sift twice).
+void replace_top(std::vector<Hit>& heap, const Hit& h, const RanksBefore& better) {
+  const size_t n = heap.size();
+  size_t i = 0;
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && better(heap[child], heap[child + 1])) ++child;  // the worse of the two children
+    if (!better(h, heap[child])) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = h;
 }
 
-// Folds one block's scores of one query into its bounded heap (size <= k, worst on top).
-void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, int64_t first_doc,
-                const int64_t* tie) {
+// Folds the scores of one query against corpus rows [first, first + n) into its bounded heap (size <= k,
+// worst on top).
+void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, int64_t first,
+                const RanksBefore& better) {
   int64_t j = 0;
-  for (; j < n && static_cast<int64_t>(heap.size()) < k; ++j) {
-    heap.push_back({row[j], tie[j], first_doc + j});
-    std::push_heap(heap.begin(), heap.end(), better);
+  if (static_cast<int64_t>(heap.size()) < k) {
+    for (; j < n && static_cast<int64_t>(heap.size()) < k; ++j) heap.push_back({row[j], first + j});
+    std::make_heap(heap.begin(), heap.end(), better);
   }
   float worst = heap.empty() ? 0.f : heap.front().score;
   for (; j < n; ++j) {
     // Most candidates of a large corpus fail this test; equal scores go to the tie key.
     if (row[j] < worst) continue;
-    Hit h{row[j], tie[j], first_doc + j};
+    const Hit h{row[j], first + j};
     if (!better(h, heap.front())) continue;
-    std::pop_heap(heap.begin(), heap.end(), better);
-    heap.back() = h;
-    std::push_heap(heap.begin(), heap.end(), better);
+    replace_top(heap, h, better);
     worst = heap.front().score;
   }
 }
@@ -70,6 +89,10 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   std::vector<std::vector<Hit>> heaps(static_cast<size_t>(nq));
   for (auto& h : heaps) h.reserve(static_cast<size_t>(std::min<int64_t>(p.k, corpus.rows)));
 
+  const RanksBefore better{tie};
+  const bool on_cpu = device.is_cpu();
+  at::Tensor buffer =
+      at::empty({on_cpu ? std::min(p.query_block, nq) * std::min(p.corpus_block, corpus.rows) : 0}, f32);
   for (int64_t q0 = 0; q0 < nq; q0 += p.query_block) {
     const int64_t qn = std::min(p.query_block, nq - q0);
     at::Tensor q = at::from_blob(const_cast<float*>(queries + q0 * d), {qn, d}, f32).to(device);
@@ -77,11 +100,18 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       const int64_t cn = std::min(p.corpus_block, corpus.rows - c0);
       const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
       at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(device, at::kFloat);
-      at::Tensor scores = at::mm(q, c.t()).to(at::kCPU).contiguous();  // qn x cn
+      // qn x cn, row-major; on the CPU written into one buffer reused by every block (no page faults per
+      // block).
+      at::Tensor scores;
+      if (on_cpu) {
+        scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
+        at::mm_out(scores, q, c.t());
+      } else {
+        scores = at::mm(q, c.t()).to(at::kCPU).contiguous();
+      }
       const float* s = scores.data_ptr<float>();
       at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-          fold_block(heaps[q0 + i], p.k, s + i * cn, cn, first_row + c0, tie + c0);
+        for (int64_t i = lo; i < hi; ++i) fold_block(heaps[q0 + i], p.k, s + i * cn, cn, c0, better);
       });
     }
   }
@@ -90,9 +120,9 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       auto& h = heaps[i];
       std::sort_heap(h.begin(), h.end(), better);  // best first
       for (size_t j = 0; j < h.size(); ++j) {
-        top.doc[i * p.k + static_cast<int64_t>(j)] = h[j].doc;
+        top.doc[i * p.k + static_cast<int64_t>(j)] = first_row + h[j].row;
         top.score[i * p.k + static_cast<int64_t>(j)] = h[j].score;
-        top.tie[i * p.k + static_cast<int64_t>(j)] = h[j].tie;
+        top.tie[i * p.k + static_cast<int64_t>(j)] = tie[h[j].row];
       }
     }
   });
