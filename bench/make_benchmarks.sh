@@ -18,7 +18,7 @@ section() { printf '\n## %s\n\n```\n' "$1" >> "$tmp"; shift; "$@" >> "$tmp" 2>&1
 section "Tokenizer (bench_tokenizer): rr vs HF's Python BertTokenizer (~0.6 MB/s here)" \
   "$b/bench_tokenizer" "$shared/data/vocab/bert-base-uncased/vocab.txt" "$shared/fixtures/tokenizer-bert-base-uncased/texts.jsonl" 3
 section "Encoder forward vs sgemm peak (bench_encoder_flops, BERT-base shapes)" "$b/bench_encoder_flops" 2 32 128 12
-section "rr embed vs PyTorch from Python (bench/embed_vs_pytorch.sh)" "$root/bench/embed_vs_pytorch.sh" 1200 256 2
+section "rr embed vs PyTorch from Python (bench/embed_vs_pytorch.sh)" "$root/bench/embed_vs_pytorch.sh" 300 256 2
 section "Expert training step vs PyTorch from Python (bench_train_step, pytorch_train_step.py)" \
   bash -c "'$b/bench_train_step' 2 64 32 10 && /usr/bin/python3 '$root/bench/pytorch_train_step.py' 2 64 32 10"
 section "Exact search vs FAISS IndexFlatIP (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 200000 768 256 \
