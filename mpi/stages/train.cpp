@@ -121,10 +121,17 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
 
 std::string query_side_fingerprint(const Context& ctx, const std::string& what,
                                    const nlohmann::json& training, const std::vector<std::string>& datasets) {
+  // The training datasets' own definitions (source, split, pseudo-queries), not the whole list: adding an
+  // expert with a dataset of its own must not retrain the others.
+  nlohmann::json definitions = nlohmann::json::array();
+  for (const auto& d : ctx.exp.json.value("datasets", nlohmann::json::array()))
+    if (std::find(datasets.begin(), datasets.end(), d.value("name", "")) != datasets.end())
+      definitions.push_back(d);
   nlohmann::json j = {{"what", what},
                       {"training", training},
                       {"seed", ctx.exp.seed},
                       {"datasets", datasets},
+                      {"definitions", definitions},
                       {"base", file_identity(ctx.exp.base_path() / "model.safetensors")},
                       {"index", file_identity(ctx.exp.index_file())}};
   return fingerprint(j.dump());
@@ -144,6 +151,7 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
   o.config = cfg;
   o.seed = stable_hash(label, ctx.exp.seed);
   o.checkpoint_dir = ctx.exp.output() / "checkpoints" / label;
+  o.inputs = fp;
   o.label = label;
   o.cls_id = base.tokenizer.cls_id();
   o.sep_id = base.tokenizer.sep_id();
@@ -239,9 +247,13 @@ void train_base_model(Context& ctx, bool force) {
   error = ctx.world.bcast_string(error);
   if (!error.empty()) RR_THROW(Input, "{}", error);
   BertTokenizer tok(work / "vocab.txt");
-  std::vector<std::vector<int32_t>> docs;
+  std::vector<std::vector<int32_t>> docs, titles;
   for (const auto& d : loaded)
-    for (const auto& doc : d.corpus) docs.push_back(body_tokens(tok, doc.encoder_text(), 512));
+    for (const auto& doc : d.corpus) {
+      docs.push_back(body_tokens(tok, doc.encoder_text(), 512));
+      // The title's tokens begin encoder_text() (title, then text), so a title pair crops only the text.
+      if (cfg.title_pairs > 0) titles.push_back(body_tokens(tok, doc.title, 512));
+    }
   BertConfig bc;
   bc.vocab_size = tok.vocab_size();
   bc.hidden_size = cfg.hidden_size;
@@ -256,13 +268,14 @@ void train_base_model(Context& ctx, bool force) {
   o.config = cfg;
   o.seed = ctx.exp.seed;
   o.checkpoint_dir = work / "state";
+  o.inputs = fp;
   o.cls_id = tok.cls_id();
   o.sep_id = tok.sep_id();
   o.pad_id = tok.pad_id();
   MpiCollectives coll(ctx.world);
   spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(), cfg.layers,
                cfg.hidden_size, cfg.batch_size, cfg.steps);
-  TrainCurve curve = train_base(model, docs, o, coll);
+  TrainCurve curve = train_base(model, docs, titles, o, coll);
   if (ctx.root()) {
     AtomicDirectory dir(out);
     model.save(dir.temp_path());

@@ -44,6 +44,7 @@ void read_training(JsonObjectReader r, TrainingConfig& t) {
   r.get("judged_share", t.judged_share);
   r.get("eval_every", t.eval_every);
   r.get("patience", t.patience);
+  r.get("min_dev_gain", t.min_dev_gain);
   r.get("checkpoint_every", t.checkpoint_every);
   r.get("bf16", t.bf16);
   r.get("model_dropout", t.model_dropout);
@@ -84,7 +85,8 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   // Paths the user gives are relative to the config file; every path is made absolute once, so that a stage
   // run from another directory (a Slurm job's --chdir) sees the same files.
   auto resolve = [&](std::string& p) {
-    if (!p.empty()) p = fs::absolute(fs::path(p).is_relative() ? base_dir / p : fs::path(p)).lexically_normal().string();
+    if (!p.empty())
+      p = fs::absolute(fs::path(p).is_relative() ? base_dir / p : fs::path(p)).lexically_normal().string();
   };
   // Reads a path key: as given (resolved), or the default (already absolute: derived from output_dir).
   auto get_path = [&](JsonObjectReader& r, const char* key, std::string& dst) {
@@ -178,6 +180,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   bt.get("crop_max", t.crop_max);
   bt.get("max_length", t.max_length);
   bt.get("word_deletion", t.word_deletion);
+  bt.get("title_pairs", t.title_pairs);
   bt.get("normalize", t.normalize);
   bt.get("bf16", t.bf16);
   bt.get("max_minutes", t.max_minutes);

@@ -64,9 +64,11 @@ struct TrainingConfig {
   int64_t hard_negatives = 0;     // per query, mined from the base index (top-ranked non-relevant)
   int64_t max_query_length = 64;  // tokens, [CLS]/[SEP] included
   int64_t max_doc_length = 256;
-  double judged_share = 0.5;       // share of each batch drawn from judged training queries (rest pseudo)
-  int64_t eval_every = 50;         // steps between dev evaluations (0: none; the last step is kept)
-  int64_t patience = 0;            // stop after this many evaluations without improvement (0: never)
+  double judged_share = 0.5;  // share of each batch drawn from judged training queries (rest pseudo)
+  int64_t eval_every = 50;    // steps between dev evaluations (0: none; the last step is kept)
+  int64_t patience = 0;       // stop after this many evaluations without improvement (0: never)
+  double min_dev_gain = 0.0;  // a checkpoint becomes the best only if its dev nDCG@10 beats the best so far
+                              // (at first the base alone) by more than this: small dev slices are noisy
   int64_t checkpoint_every = 100;  // steps between resumable checkpoints (and at the end)
   bool bf16 = false;               // bfloat16 autocast where the device supports it
   bool model_dropout = true;       // the base's own dropout (hidden, attention) while training
@@ -83,6 +85,9 @@ struct BaseTrainingConfig {
   double crop_min = 0.1, crop_max = 0.5;  // crop length as a share of the document's tokens
   int64_t max_length = 128;               // tokens per crop, [CLS]/[SEP] included
   double word_deletion = 0.0;             // probability of dropping each token of a crop
+  double title_pairs =
+      0.0;                // probability that a titled document gives (its title, a crop of its text) as the
+                          // positive pair instead of two crops; a title is a natural short view of its text
   bool normalize = true;  // cosine similarity in the loss (the encoder itself stays unnormalised)
   bool bf16 = true;
   double max_minutes = 0;  // stop early after this long (0: no limit; breaks exact reproducibility)

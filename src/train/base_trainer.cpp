@@ -23,7 +23,8 @@ struct CropBatch {
   std::vector<std::vector<int32_t>> a, b;
 };
 
-CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs, const std::vector<int64_t>& usable,
+CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
+                       const std::vector<std::vector<int32_t>>& titles, const std::vector<int64_t>& usable,
                        const BaseTrainerOptions& o, int64_t step) {
   const auto& c = o.config;
   std::mt19937_64 rng(stable_hash("crops" + std::to_string(step), o.seed));
@@ -46,8 +47,20 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs, const std:
   };
   CropBatch out;
   for (int64_t i = 0; i < B; ++i) {
-    out.a.push_back(crop(docs[pick[i]]));
-    out.b.push_back(crop(docs[pick[i]]));
+    const auto& doc = docs[pick[i]];
+    const size_t title = titles.empty() ? 0 : titles[pick[i]].size();
+    // No random draw unless title pairs are on, so runs without them keep their batches.
+    if (c.title_pairs > 0 && title > 0 && doc.size() >= title + 4 && unit(rng) < c.title_pairs) {
+      std::vector<int32_t> a = {o.cls_id};
+      a.insert(a.end(), doc.begin(),
+               doc.begin() + static_cast<int64_t>(std::min<size_t>(title, c.max_length - 2)));
+      a.push_back(o.sep_id);
+      out.a.push_back(std::move(a));
+      out.b.push_back(crop(std::vector<int32_t>(doc.begin() + static_cast<int64_t>(title), doc.end())));
+      continue;
+    }
+    out.a.push_back(crop(doc));
+    out.b.push_back(crop(doc));
   }
   return out;
 }
@@ -55,7 +68,10 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs, const std:
 }  // namespace
 
 TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>>& documents,
-                      const BaseTrainerOptions& o, const Collectives& group) {
+                      const std::vector<std::vector<int32_t>>& titles, const BaseTrainerOptions& o,
+                      const Collectives& group) {
+  RR_CHECK(titles.empty() || titles.size() == documents.size(), Runtime,
+           "train_base: {} titles for {} documents", titles.size(), documents.size());
   const auto& cfg = o.config;
   std::vector<int64_t> usable;
   for (size_t i = 0; i < documents.size(); ++i)
@@ -68,8 +84,8 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   std::vector<at::Tensor> param_list;
   for (auto& [n, t] : params) param_list.push_back(t);
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
-  const std::string fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
-                                              cfg.lr, cfg.hidden_size, group.size());
+  const std::string fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
+                                              cfg.lr, cfg.hidden_size, group.size(), o.inputs);
   TrainCurve curve;
   TensorMap best = snapshot(params);
   int64_t start = 0;
@@ -83,7 +99,7 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   const auto t0 = std::chrono::steady_clock::now();
   auto last_log = t0;
   for (int64_t step = start; step < cfg.steps; ++step) {
-    CropBatch batch = sample_crops(documents, usable, o, step);
+    CropBatch batch = sample_crops(documents, titles, usable, o, step);
     at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) +
                     static_cast<uint64_t>(group.rank()));
     const int64_t B = static_cast<int64_t>(batch.a.size());

@@ -20,14 +20,19 @@ struct BaseTrainerOptions {
   BaseTrainingConfig config;
   uint64_t seed = 13;
   std::filesystem::path checkpoint_dir;
+  std::string inputs;  // fingerprint of everything the training depends on: a checkpoint made from other
+                       // inputs is not resumed
   int32_t cls_id = 2, sep_id = 3, pad_id = 0;
   // Called every eval_every steps on rank 0 with the model (e.g. dev nDCG@10); < 0 means no score.
   std::function<double(const BertEncoder&)> evaluate;
   int64_t eval_every = 0;
 };
 
-// documents: body tokens (no [CLS]/[SEP]) of every training document. Trains `model` in place.
+// documents: body tokens (no [CLS]/[SEP]) of every training document; titles: each document's title tokens,
+// which begin its body (empty: no title; the whole vector may be empty when config.title_pairs is 0). Trains
+// `model` in place.
 TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>>& documents,
-                      const BaseTrainerOptions& options, const Collectives& group);
+                      const std::vector<std::vector<int32_t>>& titles, const BaseTrainerOptions& options,
+                      const Collectives& group);
 
 }  // namespace rr

@@ -56,8 +56,9 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
   std::vector<at::Tensor> param_list;
   for (auto& [n, t] : params) param_list.push_back(t);
   AdamW opt(params, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
-  const std::string fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
-                                              cfg.lr, cfg.lora.r, cfg.temperature, group.size(), o.label);
+  const std::string fingerprint =
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr, cfg.lora.r,
+                  cfg.temperature, group.size(), o.label, o.inputs);
   const BertEncoder& query_encoder = full ? *full : base;
   auto evaluate = [&]() {
     double s = -1;
@@ -146,7 +147,7 @@ TrainCurve train_query_side(const BertEncoder& base, LoraAdapter* adapter, BertE
       if (s >= 0) {
         curve.eval_steps.push_back(done);
         curve.dev_ndcg10.push_back(s);
-        if (s > curve.best_dev) {
+        if (s > curve.best_dev + cfg.min_dev_gain) {
           curve.best_dev = s;
           curve.best_step = done;
           best = snapshot(params);

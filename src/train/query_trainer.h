@@ -34,6 +34,8 @@ struct QueryTrainerOptions {
   uint64_t seed = 13;
   std::filesystem::path checkpoint_dir;  // resumable state; empty: no checkpoints
   std::string label = "expert";          // for logs
+  std::string inputs;  // fingerprint of everything the training depends on (config, data, base): a checkpoint
+                       // made from other inputs is not resumed
   int32_t cls_id = 101, sep_id = 102, pad_id = 0;
   int64_t eval_batch = 64;
 };
