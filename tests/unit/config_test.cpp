@@ -9,7 +9,8 @@ namespace rr {
 namespace {
 
 nlohmann::json minimal() {
-  return nlohmann::json::parse(R"({"name": "x", "datasets": [{"name": "a"}, {"name": "b"}], "experts": [{"name": "a"}]})");
+  return nlohmann::json::parse(
+      R"({"name": "x", "datasets": [{"name": "a"}, {"name": "b"}], "experts": [{"name": "a"}]})");
 }
 
 std::string usage_error(const nlohmann::json& doc) {
