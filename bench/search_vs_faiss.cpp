@@ -64,7 +64,7 @@ void compare(const char* what, const std::vector<float>& xb, int64_t n, int64_t 
       rr::SearchParams p = params;
       p.k = k;
       auto [rs, rmem] = timed([&] {
-        rr::exact_search(xq.data(), nq, {xb.data(), n, d, rr::StorageType::Float32}, 0, tie.data(), p);
+        rr::exact_search(xq.data(), nq, {xb.data(), n, d, rr::VectorType::Float32}, 0, tie.data(), p);
       });
       std::vector<float> D(static_cast<size_t>(nq * k));
       std::vector<faiss::Index::idx_t> I(static_cast<size_t>(nq * k));
@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
   if (argc > 5) {
     auto f = rr::h5::File::open(argv[4], false);
     auto [rows, cols] = f.shape(rr::schema::index(argv[5]));
-    std::vector<float> real(static_cast<size_t>(rows * cols));
-    f.read_rows(rr::schema::index(argv[5]), 0, rows, real.data());
+    const at::Tensor stored = f.read_rows(rr::schema::index(argv[5]), 0, rows).to(at::kFloat).contiguous();
+    std::vector<float> real(stored.data_ptr<float>(), stored.data_ptr<float>() + stored.numel());
     // Queries: the first documents themselves (a real distribution of vectors).
     std::vector<float> rq(real.begin(), real.begin() + std::min(nq, rows) * cols);
     compare((std::string("encoded corpus ") + argv[5]).c_str(), real, rows, cols, rq, std::min(nq, rows),

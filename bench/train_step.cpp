@@ -9,6 +9,7 @@
 
 #include "common/threads.h"
 #include "model/bert_encoder.h"
+#include "model/lora.h"
 #include "train/adamw.h"
 
 int main(int argc, char** argv) {
@@ -32,13 +33,14 @@ int main(int argc, char** argv) {
     params[m + ".B"] = ab.second.set_requires_grad(true);
   }
   rr::AdamW opt(params, {});
-  at::manual_seed(3);
-  at::Tensor ids = at::randint(1000, 20000, {B, T}, at::kLong), mask = at::ones({B, T}, at::kLong);
-  at::Tensor docs = at::randn({B, c.hidden_size});
+  at::Generator gen = at::detail::createCPUGenerator(3);
+  at::Tensor ids = at::randint(1000, 20000, {B, T}, gen, at::kLong), mask = at::ones({B, T}, at::kLong);
+  at::Tensor docs = at::randn({B, c.hidden_size}, gen);
   at::Tensor labels = at::arange(B, at::kLong);
-  rr::AdapterBatch lora{{&adapter}, {}};
+  const rr::DeltaBatch lora{{&adapter}, {}};
+  const rr::ForwardMode mode{true, gen};
   auto step = [&] {
-    at::Tensor q = base.embed(ids, mask, &lora, /*training=*/true);
+    at::Tensor q = base.embed(ids, mask, &lora, mode);
     at::Tensor loss = at::cross_entropy_loss(at::matmul(q, docs.t()) / 0.05, labels);
     opt.zero_grad();
     loss.backward();

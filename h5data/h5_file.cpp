@@ -1,5 +1,6 @@
 #include "h5data/h5_file.h"
 
+#include <ATen/ATen.h>
 #include <hdf5.h>
 
 #include <algorithm>
@@ -26,10 +27,20 @@ std::string hdf5_message() {
   return msg;
 }
 
-struct SilenceHdf5 {
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-const SilenceHdf5 silence_hdf5_once;
+
+// Silences HDF5's own error printing while any File is open (rr reports HDF5 errors itself, with the file and
+// object), and restores the previous handler when the last one closes.
+std::shared_ptr<void> silence_hdf5_errors() {
+  static std::weak_ptr<void> current;
+  if (auto s = current.lock()) return s;
+  H5E_auto2_t func = nullptr;
+  void* data = nullptr;
+  H5Eget_auto2(H5E_DEFAULT, &func, &data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  std::shared_ptr<void> s(nullptr, [func, data](void*) { H5Eset_auto2(H5E_DEFAULT, func, data); });
+  current = s;
+  return s;
+}
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& object,
                        const std::string& what) {
@@ -122,17 +133,19 @@ Handle::~Handle() {
 }
 
 File File::create(const std::filesystem::path& path, const Handle* access) {
+  auto quiet = silence_hdf5_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access ? access->get() : H5P_DEFAULT);
   if (id < 0) fail(path, "", "cannot create file");
-  return File(path, Handle(id));
+  return File(path, Handle(id), std::move(quiet));
 }
 
 File File::open(const std::filesystem::path& path, bool writable, const Handle* access) {
   if (!std::filesystem::exists(path)) RR_THROW(Input, "{}: no such results file", path.string());
+  auto quiet = silence_hdf5_errors();
   hid_t id =
       H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access ? access->get() : H5P_DEFAULT);
   if (id < 0) fail(path, "", "cannot open (not an HDF5 file, truncated or corrupt?)");
-  return File(path, Handle(id));
+  return File(path, Handle(id), std::move(quiet));
 }
 
 bool File::exists(const std::string& object) const {
@@ -204,60 +217,58 @@ void File::write_strings(const std::string& object, const std::vector<std::strin
 
 namespace {
 
-template <typename T>
-void write_numeric(File& f, Handle ds, hid_t mem_type, const std::vector<T>& values,
-                   const std::filesystem::path& path, const std::string& object) {
-  if (!values.empty())
-    check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path, object,
-          "write failed", 0);
-  (void)f;
+// The file and memory types of a numeric tensor.
+std::pair<hid_t, hid_t> hdf5_types(at::ScalarType t, const std::filesystem::path& path, const std::string& object) {
+  switch (t) {
+    case at::kFloat:
+      return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT};
+    case at::kDouble:
+      return {H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE};
+    case at::kInt:
+      return {H5T_STD_I32LE, H5T_NATIVE_INT32};
+    case at::kLong:
+      return {H5T_STD_I64LE, H5T_NATIVE_INT64};
+    default:
+      RR_THROW(Runtime, "HDF5 {} {}: cannot store tensors of type {}", path.string(), object,
+               std::string(c10::toString(t)));
+  }
 }
 
-template <typename T>
-std::vector<T> read_numeric(hid_t file, hid_t mem_type, const std::filesystem::path& path,
-                            const std::string& object) {
-  Handle ds(check(H5Dopen2(file, object.c_str(), H5P_DEFAULT), path, object, "no such dataset"));
-  Handle space(H5Dget_space(ds.get()));
-  hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  std::vector<T> out(static_cast<size_t>(n));
-  if (n > 0)
-    check(H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, object, "read failed",
-          0);
-  return out;
+// The tensor type that holds a stored numeric type (float16 and other floats: float32).
+at::ScalarType tensor_type(hid_t stored) {
+  const size_t size = H5Tget_size(stored);
+  if (H5Tget_class(stored) == H5T_INTEGER) return size <= 4 ? at::kInt : at::kLong;
+  return size == 8 ? at::kDouble : at::kFloat;
 }
 
 }  // namespace
 
-void File::write_int64(const std::string& object, const std::vector<int64_t>& v, int64_t cols) {
-  int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_STD_I64LE, rows, cols), H5T_NATIVE_INT64, v, path_, object);
-}
-void File::write_int32(const std::string& object, const std::vector<int32_t>& v, int64_t cols) {
-  int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_STD_I32LE, rows, cols), H5T_NATIVE_INT32, v, path_, object);
-}
-void File::write_float(const std::string& object, const std::vector<float>& v, int64_t cols) {
-  int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_IEEE_F32LE, rows, cols), H5T_NATIVE_FLOAT, v, path_,
-                object);
-}
-void File::write_double(const std::string& object, const std::vector<double>& v, int64_t cols) {
-  int64_t rows = cols ? static_cast<int64_t>(v.size()) / cols : 0;
-  write_numeric(*this, create_dataset(object, H5T_IEEE_F64LE, rows, cols), H5T_NATIVE_DOUBLE, v, path_,
-                object);
+void File::write(const std::string& object, const at::Tensor& values) {
+  RR_CHECK(values.dim() == 1 || values.dim() == 2, Runtime, "HDF5 {} {}: tensors must be 1-D or 2-D",
+           path_.string(), object);
+  const at::Tensor v = values.to(at::kCPU).contiguous();
+  const auto [file_type, mem_type] = hdf5_types(v.scalar_type(), path_, object);
+  Handle ds = create_dataset(object, file_type, v.size(0), v.dim() == 2 ? v.size(1) : 1);
+  if (v.numel() > 0)
+    check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data_ptr()), path_, object,
+          "write failed (disk full?)", 0);
 }
 
-std::vector<int64_t> File::read_int64(const std::string& o) const {
-  return read_numeric<int64_t>(file_.get(), H5T_NATIVE_INT64, path_, o);
-}
-std::vector<int32_t> File::read_int32(const std::string& o) const {
-  return read_numeric<int32_t>(file_.get(), H5T_NATIVE_INT32, path_, o);
-}
-std::vector<float> File::read_float(const std::string& o) const {
-  return read_numeric<float>(file_.get(), H5T_NATIVE_FLOAT, path_, o);
-}
-std::vector<double> File::read_double(const std::string& o) const {
-  return read_numeric<double>(file_.get(), H5T_NATIVE_DOUBLE, path_, o);
+at::Tensor File::read(const std::string& object) const {
+  const auto [rows, cols] = shape(object);
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle stored(H5Dget_type(ds.get()));
+  if (H5Tget_class(stored.get()) != H5T_INTEGER && H5Tget_class(stored.get()) != H5T_FLOAT)
+    fail(path_, object, "not a numeric dataset");
+  Handle space(H5Dget_space(ds.get()));
+  const int dims = H5Sget_simple_extent_ndims(space.get());
+  const at::ScalarType type = tensor_type(stored.get());
+  at::Tensor out = dims == 2 ? at::empty({rows, cols}, at::TensorOptions().dtype(type))
+                             : at::empty({rows}, at::TensorOptions().dtype(type));
+  if (out.numel() > 0)
+    check(H5Dread(ds.get(), hdf5_types(type, path_, object).second, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()),
+          path_, object, "read failed", 0);
+  return out;
 }
 
 std::vector<std::string> File::read_strings(const std::string& object) const {
@@ -285,10 +296,10 @@ std::pair<int64_t, int64_t> File::shape(const std::string& object) const {
   return {static_cast<int64_t>(dims[0]), rank == 2 ? static_cast<int64_t>(dims[1]) : 1};
 }
 
-void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage,
+void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, VectorType storage,
                          int64_t chunk_rows) {
   remove(object);
-  Handle type = storage == Storage::Float16 ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE));
+  Handle type = storage == VectorType::Float16 ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE));
   hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
   Handle space(H5Screate_simple(2, dims, nullptr));
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
@@ -305,99 +316,74 @@ void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, 
       path_, object, "cannot create dataset"));
 }
 
-Storage File::storage(const std::string& object) const {
+VectorType File::storage(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle type(H5Dget_type(ds.get()));
-  return H5Tget_size(type.get()) == 2 ? Storage::Float16 : Storage::Float32;
+  return H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 2 ? VectorType::Float16
+                                                                                 : VectorType::Float32;
 }
 
-void File::write_rows(const std::string& object, int64_t row0, int64_t n, const float* data,
-                      bool collective) {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
-  Handle fspace(H5Dget_space(ds.get()));
-  hsize_t dims[2];
-  H5Sget_simple_extent_dims(fspace.get(), dims, nullptr);
-  const int64_t cols = static_cast<int64_t>(dims[1]);
-  if (row0 < 0 || row0 + n > static_cast<int64_t>(dims[0]))
-    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n,
+namespace {
+
+// The selection of rows [row0, row0 + n) of a 1-D or 2-D dataset: (file space, memory space).
+std::pair<Handle, Handle> row_selection(hid_t ds, int64_t row0, int64_t n, const std::filesystem::path& path,
+                                        const std::string& object) {
+  Handle fspace(H5Dget_space(ds));
+  hsize_t dims[2] = {0, 1};
+  const int rank = H5Sget_simple_extent_dims(fspace.get(), dims, nullptr);
+  if (row0 < 0 || n < 0 || row0 + n > static_cast<int64_t>(dims[0]))
+    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path.string(), object, row0, row0 + n,
              dims[0]);
-  hsize_t start[2] = {static_cast<hsize_t>(row0), 0},
-          count[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(cols)};
-  Handle mspace(H5Screate_simple(2, count, nullptr));
+  hsize_t start[2] = {static_cast<hsize_t>(row0), 0}, count[2] = {static_cast<hsize_t>(n), dims[1]};
+  Handle mspace(H5Screate_simple(rank, count, nullptr));
   if (n > 0) {
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   } else {
     H5Sselect_none(fspace.get());
     H5Sselect_none(mspace.get());
   }
+  return {std::move(fspace), std::move(mspace)};
+}
+
+}  // namespace
+
+void File::write_rows(const std::string& object, int64_t row0, const at::Tensor& values, bool collective) {
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  auto [fspace, mspace] = row_selection(ds.get(), row0, values.dim() > 0 ? values.size(0) : 0, path_, object);
   Handle dxpl(H5Pcreate(H5P_DATASET_XFER));
 #ifdef H5_HAVE_PARALLEL
   // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver.
   Handle fapl(H5Fget_access_plist(file_.get()));
-  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO)
-    H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
+  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
 #else
   (void)collective;
 #endif
-  Handle ftype(H5Dget_type(ds.get()));
-  const bool half = H5Tget_size(ftype.get()) == 2;
-  std::vector<uint16_t> halves;
-  const void* buf = data;
-  hid_t mtype = H5T_NATIVE_FLOAT;
-  Handle htype;
-  if (half) {
-    halves.resize(static_cast<size_t>(n * cols));
-    for (size_t i = 0; i < halves.size(); ++i) halves[i] = float_to_half(data[i]);
-    htype = half_type();
-    buf = halves.data();
-    mtype = htype.get();
-  }
-  check(H5Dwrite(ds.get(), mtype, mspace.get(), fspace.get(), dxpl.get(), buf), path_, object,
-        "write failed (disk full?)", 0);
-}
-
-void File::write_rows_int32(const std::string& object, int64_t row0, const std::vector<int32_t>& values) {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
-  Handle fspace(H5Dget_space(ds.get()));
-  hsize_t start[1] = {static_cast<hsize_t>(row0)}, count[1] = {values.size()};
-  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-  Handle mspace(H5Screate_simple(1, count, nullptr));
-  check(H5Dwrite(ds.get(), H5T_NATIVE_INT32, mspace.get(), fspace.get(), H5P_DEFAULT, values.data()), path_,
-        object, "write failed (disk full?)", 0);
-}
-
-Storage File::read_rows_raw(const std::string& object, int64_t row0, int64_t n,
-                            std::vector<char>& out) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
-  Handle fspace(H5Dget_space(ds.get()));
-  hsize_t dims[2];
-  if (H5Sget_simple_extent_ndims(fspace.get()) != 2) fail(path_, object, "expected a 2-D matrix");
-  H5Sget_simple_extent_dims(fspace.get(), dims, nullptr);
-  if (row0 < 0 || row0 + n > static_cast<int64_t>(dims[0]))
-    RR_THROW(Runtime, "HDF5 {} {}: rows [{}, {}) outside the {} rows", path_.string(), object, row0, row0 + n,
-             dims[0]);
-  Handle ftype(H5Dget_type(ds.get()));
-  const bool half = H5Tget_size(ftype.get()) == 2;
-  Handle mtype = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
-  out.resize(static_cast<size_t>(n) * dims[1] * (half ? 2 : 4));
-  if (n == 0) return half ? Storage::Float16 : Storage::Float32;
-  hsize_t start[2] = {static_cast<hsize_t>(row0), 0}, count[2] = {static_cast<hsize_t>(n), dims[1]};
-  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-  Handle mspace(H5Screate_simple(2, count, nullptr));
-  check(H5Dread(ds.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, out.data()), path_, object,
-        "read failed", 0);
-  return half ? Storage::Float16 : Storage::Float32;
-}
-
-void File::read_rows(const std::string& object, int64_t row0, int64_t n, float* out) const {
-  std::vector<char> raw;
-  Storage s = read_rows_raw(object, row0, n, raw);
-  if (s == Storage::Float32) {
-    std::memcpy(out, raw.data(), raw.size());
+  at::Tensor v = values.to(at::kCPU).contiguous();
+  Handle half;
+  hid_t mem_type;
+  if (storage(object) == VectorType::Float16 && v.scalar_type() == at::kFloat) {
+    v = v.to(at::kHalf);  // round to nearest even, as torch does
+    half = half_type();
+    mem_type = half.get();
   } else {
-    const auto* h = reinterpret_cast<const uint16_t*>(raw.data());
-    for (size_t i = 0; i < raw.size() / 2; ++i) out[i] = half_to_float(h[i]);
+    mem_type = hdf5_types(v.scalar_type(), path_, object).second;
   }
+  check(H5Dwrite(ds.get(), mem_type, mspace.get(), fspace.get(), dxpl.get(), v.numel() ? v.data_ptr() : nullptr),
+        path_, object, "write failed (disk full?)", 0);
+}
+
+at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) const {
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  auto [fspace, mspace] = row_selection(ds.get(), row0, n, path_, object);
+  if (H5Sget_simple_extent_ndims(fspace.get()) != 2) fail(path_, object, "expected a 2-D matrix");
+  const auto cols = shape(object).second;
+  const bool half = storage(object) == VectorType::Float16;
+  Handle mem_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
+  at::Tensor out = at::empty({n, cols}, at::TensorOptions().dtype(half ? at::kHalf : at::kFloat));
+  if (n > 0)
+    check(H5Dread(ds.get(), mem_type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, out.data_ptr()), path_,
+          object, "read failed", 0);
+  return out;
 }
 
 namespace {
@@ -500,42 +486,6 @@ void File::copy_from(const File& from, const std::string& object) {
   Handle lcpl = link_create_props();
   check(H5Ocopy(from.file_.get(), object.c_str(), file_.get(), object.c_str(), H5P_DEFAULT, lcpl.get()),
         path_, object, "cannot copy from another file", 0);
-}
-
-uint16_t float_to_half(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t mag = x & 0x7FFFFFFFu;
-  if (mag >= 0x47800000u) return static_cast<uint16_t>(sign | (mag > 0x7F800000u ? 0x7E00u : 0x7C00u));
-  if (mag < 0x38800000u) {  // subnormal half (or zero)
-    float a;
-    uint32_t m = mag;
-    std::memcpy(&a, &m, 4);
-    a += 0.5f;  // the FPU rounds to nearest even at 2^-24 resolution
-    uint32_t r;
-    std::memcpy(&r, &a, 4);
-    return static_cast<uint16_t>(sign | (r - 0x3F000000u));
-  }
-  uint32_t odd = (mag >> 13) & 1u;
-  mag += 0xC8000FFFu + odd;  // rebias exponent (-112 << 23) and round to nearest even
-  return static_cast<uint16_t>(sign | (mag >> 13));
-}
-
-float half_to_float(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, x;
-  if (exp == 0) {
-    float f = static_cast<float>(man) * 0x1.0p-24f;
-    std::memcpy(&x, &f, 4);
-    x |= sign;
-  } else if (exp == 31) {
-    x = sign | 0x7F800000u | (man << 13);
-  } else {
-    x = sign | ((exp + 112) << 23) | (man << 13);
-  }
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
 }
 
 }  // namespace rr::h5

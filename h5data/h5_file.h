@@ -2,10 +2,15 @@
 // <hdf5.h> stays in the .cpp (the parallel build pulls in <mpi.h>); handles are plain int64 ids here.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "common/vector_type.h"
 
 namespace rr::h5 {
 
@@ -31,8 +36,6 @@ class Handle {
   int64_t id_ = -1;
 };
 
-enum class Storage { Float32, Float16 };
-
 class File {
  public:
   // `access`: a file-access property list (e.g. MPI-IO, made in mpi/); null for the default driver.
@@ -51,36 +54,27 @@ class File {
   void external_link(const std::string& object, const std::string& target_file,
                      const std::string& target_path);
 
-  // Whole-dataset writers (create; an existing dataset is replaced). Dims are given as rows x cols.
+  // Whole datasets (created; an existing one is replaced). Tensors: float32, float64, int32 or int64, 1-D or
+  // 2-D (rows x cols), stored in their own type.
   void write_strings(const std::string& object, const std::vector<std::string>& values);
-  void write_int64(const std::string& object, const std::vector<int64_t>& values, int64_t cols = 1);
-  void write_int32(const std::string& object, const std::vector<int32_t>& values, int64_t cols = 1);
-  void write_float(const std::string& object, const std::vector<float>& values, int64_t cols = 1);
-  void write_double(const std::string& object, const std::vector<double>& values, int64_t cols = 1);
-
+  void write(const std::string& object, const at::Tensor& values);
   std::vector<std::string> read_strings(const std::string& object) const;
-  std::vector<int64_t> read_int64(const std::string& object) const;
-  std::vector<int32_t> read_int32(const std::string& object) const;
-  std::vector<float> read_float(const std::string& object) const;  // float16 datasets are widened
-  std::vector<double> read_double(const std::string& object) const;
+  // A whole numeric dataset as a CPU tensor of its stored type (float16 widened to float32), 1-D or 2-D.
+  at::Tensor read(const std::string& object) const;
   // rows x cols of a 1-D (cols = 1) or 2-D dataset.
   std::pair<int64_t, int64_t> shape(const std::string& object) const;
 
-  // A rows x cols float matrix in chunks of chunk_rows rows, written later by write_rows (possibly by
-  // many ranks at once). Float16 stores IEEE half (h5py reads it as float16).
-  void create_matrix(const std::string& object, int64_t rows, int64_t cols, Storage storage,
+  // A rows x cols matrix of vectors in chunks of chunk_rows rows, written later by write_rows (possibly by
+  // many ranks at once).
+  void create_matrix(const std::string& object, int64_t rows, int64_t cols, VectorType storage,
                      int64_t chunk_rows);
-  // Writes rows [row0, row0 + n) from a float32 n x cols buffer (converted to the dataset's storage).
-  // collective: every rank of an MPI-IO file calls it (n may be 0) and HDF5 does collective I/O.
-  void write_rows(const std::string& object, int64_t row0, int64_t n, const float* data,
-                  bool collective = false);
-  // Overwrites elements [row0, row0 + values.size()) of a 1-D int32 dataset (independent I/O).
-  void write_rows_int32(const std::string& object, int64_t row0, const std::vector<int32_t>& values);
-  // Reads rows [row0, row0 + n) as float32 into out (n x cols).
-  void read_rows(const std::string& object, int64_t row0, int64_t n, float* out) const;
-  // Reads rows [row0, row0 + n) as raw storage (float32 or IEEE-half bits) into out; returns the storage.
-  Storage read_rows_raw(const std::string& object, int64_t row0, int64_t n, std::vector<char>& out) const;
-  Storage storage(const std::string& object) const;
+  VectorType storage(const std::string& object) const;
+  // Writes rows [row0, row0 + values.size(0)) of a 1-D or 2-D dataset from a CPU tensor (float32 values go
+  // into float16 storage rounded to nearest even). collective: every rank of an MPI-IO file calls it (with
+  // zero rows if it has none) and HDF5 does collective I/O.
+  void write_rows(const std::string& object, int64_t row0, const at::Tensor& values, bool collective = false);
+  // Reads rows [row0, row0 + n) of a matrix of vectors: float32, or float16 storage as at::kHalf.
+  at::Tensor read_rows(const std::string& object, int64_t row0, int64_t n) const;
 
   // Attributes on any object ("/" for the root).
   void set_attr(const std::string& object, const std::string& name, const std::string& value);
@@ -98,14 +92,12 @@ class File {
   std::vector<std::string> members(const std::string& group) const;
 
  private:
-  File(std::filesystem::path path, Handle file) : path_(std::move(path)), file_(std::move(file)) {}
+  File(std::filesystem::path path, Handle file, std::shared_ptr<void> quiet)
+      : path_(std::move(path)), quiet_(std::move(quiet)), file_(std::move(file)) {}
   Handle create_dataset(const std::string& object, int64_t type, int64_t rows, int64_t cols);
   std::filesystem::path path_;
+  std::shared_ptr<void> quiet_;  // HDF5's error printing stays off while the file is open (outlives file_)
   Handle file_;
 };
-
-// Half <-> float conversions used for float16 storage (round to nearest even).
-uint16_t float_to_half(float f);
-float half_to_float(uint16_t h);
 
 }  // namespace rr::h5

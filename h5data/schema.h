@@ -12,6 +12,7 @@
 //   /routing/<ds>/<router>     [Q] chosen expert index per test query (-1: base / not applicable)
 //   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32}
 //   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
+//   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
 //   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
 // <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
 //   /index/<ds>/corpus         [N x d] float32 or float16, chunked; /index/<ds>/blocks_done [B] int8
@@ -41,6 +42,8 @@ inline constexpr const char* kPilotExpert = "/pilots/expert";
 inline constexpr const char* kPilotDataset = "/pilots/dataset";
 inline constexpr const char* kPilotCount = "/pilots/count";
 inline constexpr const char* kPilots = "/pilots";
+inline constexpr const char* kRouterNames = "/routers/name";
+inline constexpr const char* kRouterLabels = "/routers/label";
 
 inline std::string stage_meta(const std::string& stage) {
   return std::string(kMeta) + "/" + stage;

@@ -306,6 +306,26 @@ h5::Handle mpio_file_access(const Comm& comm) {
   return fapl;
 }
 
+void collective_try(const Comm& comm, const std::function<void()>& fn) {
+  int32_t kind = -1;  // this rank's error kind, -1 when fn succeeded
+  std::string message;
+  try {
+    fn();
+  } catch (const Error& e) {
+    kind = static_cast<int32_t>(e.kind());
+    message = e.what();
+  } catch (const std::exception& e) {
+    kind = static_cast<int32_t>(ErrorKind::Runtime);
+    message = e.what();
+  }
+  const std::vector<int32_t> kinds = comm.allgatherv(std::vector<int32_t>{kind});
+  for (int r = 0; r < comm.size(); ++r) {
+    if (kinds[r] < 0) continue;
+    message = comm.bcast_string(message, r);
+    throw Error(static_cast<ErrorKind>(kinds[r]), message, __FILE__, __LINE__).set_agreed();
+  }
+}
+
 Shard shard_of(int64_t n, int rank, int ranks, int64_t align) {
   RR_CHECK(ranks > 0 && rank >= 0 && rank < ranks && align > 0, Runtime, "shard_of: rank {} of {}, align {}",
            rank, ranks, align);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -118,6 +119,10 @@ class Comm {
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
 };
+
+// Runs fn on every rank of comm and agrees on the outcome: when fn throws on any rank, every rank throws the
+// same rr::Error (the kind and message of the lowest failing rank). Collective: every rank must call it.
+void collective_try(const Comm& comm, const std::function<void()>& fn);
 
 // Balanced contiguous shard [begin, end) of n items for `rank` of `ranks`, in units of `align` items
 // (so that shard boundaries fall on multiples of align; the last unit may be partial).

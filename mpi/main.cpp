@@ -1,51 +1,62 @@
-// routerretriever: the command-line entry point. Dispatches to a subcommand, turns errors into exit
-// statuses (0 success, 2 bad usage or input, 1 anything else) and initialises MPI only for the
-// subcommands that are MPI programs.
+// routerretriever: the command-line entry point. Dispatches to a tool or a stage of the stage table, turns
+// errors into exit statuses (0 success, 2 bad usage or input, 1 anything else) and initialises MPI only for
+// the MPI programs (the stages).
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <optional>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "mpi/comm.h"
 #include "mpi/commands/commands.h"
+#include "mpi/stages/stage.h"
 
 namespace {
 
-struct Subcommand {
-  const char* name;
-  const char* summary;
-  int (*run)(const rr::commands::Args&);
+using Run = std::function<int(const rr::commands::Args&)>;
+
+struct Command {
+  std::string name;     // the command words
+  std::string summary;
+  Run run;
   bool mpi;  // an MPI program (initialises MPI; runs under mpirun/srun or as one rank)
 };
 
-const Subcommand kSubcommands[] = {
-    {"convert", "convert a collection (SMART, ...) into a BEIR folder", rr::commands::convert, false},
-    {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
-    {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
-     rr::commands::embed, false},
-    {"prepare", "stage: make the BEIR folders and train/dev/test splits", rr::commands::prepare, true},
-    {"train", "stage: train the base encoder, the experts or the multi-task model", rr::commands::train,
-     true},
-    {"encode", "stage: encode every corpus with the base into the sharded index", rr::commands::encode, true},
-    {"score", "stage: per-instance scores of training queries under every expert", rr::commands::score, true},
-    {"pilot", "stage: the pilot-embedding library", rr::commands::pilot, true},
-    {"evaluate", "stage: route, search and measure every router and baseline", rr::commands::evaluate, true},
-    {"report", "stage: the Table 1 layout from the results file", rr::commands::report, true},
-    {"pipeline", "all stages in order, skipping completed ones", rr::commands::pipeline, true},
-    {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
-     rr::commands::vocab, false},
-    {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
-};
+std::vector<Command> commands() {
+  std::vector<Command> out = {
+      {"convert", "convert a collection (SMART, dictd) into a BEIR folder", rr::commands::convert, false},
+      {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
+      {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
+       rr::commands::embed, false},
+      {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
+       rr::commands::vocab, false},
+      {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
+  };
+  for (const auto& s : rr::stages::stage_table())
+    out.push_back({s.command, "stage: " + s.summary, [&s](const auto& args) { return rr::commands::stage(s, args); },
+                   true});
+  out.push_back({"pipeline", "all stages in order, skipping completed ones", rr::commands::pipeline, true});
+  out.push_back({"stages", "list the stages (for scripts such as jobs/submit.sh)", rr::commands::list_stages, false});
+  return out;
+}
 
 void print_usage(std::ostream& out) {
   out << "usage: routerretriever <command> [options]   (routerretriever <command> --help)\n\n"
          "RouterRetriever: routing over a mixture of expert embedding models.\n\ncommands:\n";
-  for (const auto& s : kSubcommands)
-    out << "  " << s.name << std::string(12 - std::strlen(s.name), ' ') << s.summary << "\n";
+  for (const auto& c : commands()) out << "  " << std::left << std::setw(17) << c.name << c.summary << "\n";
+}
+
+// The command named by argv[1] (and argv[2] for two-word commands such as "train base"), and how many
+// words it took.
+std::pair<const Command*, int> find_command(const std::vector<Command>& all, int argc, char** argv) {
+  for (const auto& c : all) {
+    if (c.name == argv[1]) return {&c, 1};
+    if (argc > 2 && c.name == std::string(argv[1]) + " " + argv[2]) return {&c, 2};
+  }
+  return {nullptr, 0};
 }
 
 }  // namespace
@@ -56,23 +67,29 @@ int main(int argc, char** argv) {
     print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
-  const Subcommand* cmd = nullptr;
-  for (const auto& s : kSubcommands)
-    if (!std::strcmp(argv[1], s.name)) cmd = &s;
+  const auto all = commands();
+  const auto [cmd, words] = find_command(all, argc, argv);
   if (!cmd) {
-    std::cerr << "routerretriever: unknown command '" << argv[1] << "'\n";
+    std::string known;  // the commands that begin with this word ("train" -> "train base", ...)
+    for (const auto& c : all)
+      if (c.name.rfind(std::string(argv[1]) + " ", 0) == 0) known += (known.empty() ? "" : ", ") + c.name;
+    if (known.empty())
+      std::cerr << "routerretriever: unknown command '" << argv[1] << "'\n";
+    else
+      std::cerr << "routerretriever: '" << argv[1] << "' needs one more word: " << known << "\n";
     print_usage(std::cerr);
     return 2;
   }
   std::unique_ptr<rr::mpi::Environment> env;
   try {
     if (cmd->mpi) env = std::make_unique<rr::mpi::Environment>(argc, argv);
-    rr::commands::Args args(argv + 2, argv + argc);
+    rr::commands::Args args(argv + 1 + words, argv + argc);
     return cmd->run(args);
   } catch (const rr::Error& e) {
     spdlog::error("{}", e.what());
     spdlog::debug("raised at {}", e.source());
-    if (env && rr::mpi::Comm::world().size() > 1) rr::mpi::Comm::world().abort(e.exit_code());
+    // An error every rank agreed on (collective_try) ends every rank normally; any other stops the job.
+    if (env && !e.agreed() && rr::mpi::Comm::world().size() > 1) rr::mpi::Comm::world().abort(e.exit_code());
     return e.exit_code();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -5,22 +5,24 @@
 #include <string>
 #include <vector>
 
+namespace rr::stages {
+struct Stage;
+}
+
 namespace rr::commands {
 
 using Args = std::vector<std::string>;
 
-int convert(const Args& args);  // convert smart|...
+// Tools (single process).
+int convert(const Args& args);  // convert smart|dictd
 int measure(const Args& args);
 int tokenize(const Args& args);
 int embed(const Args& args);
 int vocab(const Args& args);
-int prepare(const Args& args);
-int train(const Args& args);
-int encode(const Args& args);
-int score(const Args& args);
-int pilot(const Args& args);
-int evaluate(const Args& args);
-int report(const Args& args);
+
+// MPI programs: one stage of the table (args after its command words), every stage in order, the list.
+int stage(const stages::Stage& stage, const Args& args);
 int pipeline(const Args& args);
+int list_stages(const Args& args);
 
 }  // namespace rr::commands

@@ -47,8 +47,9 @@ int embed(const Args& args) {
   BertTokenizer tokenizer = BertTokenizer::from_directory(model_dir);
   BertEncoder model = BertEncoder::load(model_dir);
   model.to(device);
-  std::optional<LoraAdapter> adapter;
-  if (vm.count("adapter")) adapter.emplace(LoraAdapter::load(vm["adapter"].as<std::string>(), model));
+  std::unique_ptr<QueryModel> adapter;
+  if (vm.count("adapter"))
+    adapter = std::make_unique<LoraExpert>(model, LoraAdapter::load(vm["adapter"].as<std::string>(), model));
   EncodeParams p;
   p.max_length = vm["max-length"].as<int64_t>();
   p.max_batch = vm["batch-size"].as<int64_t>();
@@ -60,8 +61,8 @@ int embed(const Args& args) {
   RR_CHECK(p.max_length >= 2 && p.max_length <= model.config().max_position_embeddings, Usage,
            "--max-length must be in [2, {}] (the model's positions), got {}",
            model.config().max_position_embeddings, p.max_length);
-  std::vector<const LoraAdapter*> adapters;
-  if (adapter) adapters.push_back(&*adapter);
+  std::vector<const QueryModel*> models;
+  if (adapter) models.push_back(adapter.get());
 
   JsonLinesReader reader(cli::required<std::string>(vm, "input"));
   Progress progress("embed", -1, "texts");
@@ -79,7 +80,7 @@ int embed(const Args& args) {
     } catch (const Error& e) {
       RR_THROW(Input, "{}: {}", reader.path().string(), e.what());
     }
-    at::Tensor emb = encode_ids(model, ids, p, adapters, {}, &progress);
+    at::Tensor emb = encode_ids(model, ids, p, models, {}, &progress);
     const float* e = emb.data_ptr<float>();
     const int64_t H = emb.size(1);
     std::string out;

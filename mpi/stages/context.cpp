@@ -10,7 +10,7 @@
 #include "h5data/schema.h"
 #include "model/device.h"
 #include "mpi/distributed_topk.h"
-#include "mpi/tensor_allreduce.h"
+#include "mpi/tensor_comm.h"
 #include "search/exact_search.h"
 
 namespace rr::stages {
@@ -29,7 +29,7 @@ void MpiCollectives::allreduce_sum(at::Tensor& t) const {
   mpi::allreduce_sum(comm_, t);
 }
 
-Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides, int) {
+Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides) {
   Experiment exp = Experiment::load(config, overrides);
   mpi::Comm world = mpi::Comm::world();
   c10::Device device = parse_device(exp.device, mpi::Environment::node_placement().rank);
@@ -73,37 +73,21 @@ Base load_base(const Context& ctx) {
   return b;
 }
 
-std::string file_identity(const std::filesystem::path& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return "";
-  auto t = std::filesystem::last_write_time(path, ec);
-  return fmt::format("{}:{}", size, t.time_since_epoch().count());
-}
-
-std::string fingerprint(const std::string& text) {
-  return fmt::format("{:016x}", stable_hash(text, 0x5eed));
-}
-
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows) {
   mpi::Shard s = mpi::shard_of(rows, ctx.world.rank(), ctx.world.size(), ctx.exp.evaluation.corpus_block);
   auto f = h5::File::open(ctx.exp.index_file(), false);
-  auto [n, h] = f.shape(schema::index(dataset));
+  const int64_t n = f.shape(schema::index(dataset)).first;
   RR_CHECK(n == rows, Input, "{}: index of '{}' has {} rows, the corpus {} (re-run encode)",
            ctx.exp.index_file().string(), dataset, n, rows);
   IndexShard shard;
   shard.begin = s.begin;
-  shard.vectors = at::empty({s.size(), h}, at::kFloat);
-  f.read_rows(schema::index(dataset), s.begin, s.size(), shard.vectors.data_ptr<float>());
+  shard.vectors = f.read_rows(schema::index(dataset), s.begin, s.size()).to(at::kFloat);
   return shard;
 }
 
 at::Tensor read_index(const Context& ctx, const std::string& dataset) {
   auto f = h5::File::open(ctx.exp.index_file(), false);
-  auto [n, h] = f.shape(schema::index(dataset));
-  at::Tensor all = at::empty({n, h}, at::kFloat);
-  f.read_rows(schema::index(dataset), 0, n, all.data_ptr<float>());
-  return all;
+  return f.read_rows(schema::index(dataset), 0, f.shape(schema::index(dataset)).first).to(at::kFloat);
 }
 
 EncodeParams query_params(const Experiment& exp) {
@@ -120,18 +104,17 @@ EncodeParams doc_params(const Experiment& exp) {
   return p;
 }
 
-at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
-                         const std::vector<const LoraAdapter*>& adapters,
-                         const std::vector<int32_t>& row_adapter) {
-  const int64_t Q = static_cast<int64_t>(queries.size()), H = model.config().hidden_size;
+at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
+                         const std::vector<const QueryModel*>& models, const std::vector<int32_t>& row_model) {
+  const int64_t Q = static_cast<int64_t>(queries.size()), H = base.config().hidden_size;
   const int64_t blocks = (Q + kQueryBlock - 1) / kQueryBlock;
   std::vector<float> mine;
   for (int64_t b = ctx.world.rank(); b < blocks; b += ctx.world.size()) {
     const int64_t lo = b * kQueryBlock, hi = std::min(Q, lo + kQueryBlock);
     TokenIds block(queries.begin() + lo, queries.begin() + hi);
     std::vector<int32_t> choice;
-    if (!row_adapter.empty()) choice.assign(row_adapter.begin() + lo, row_adapter.begin() + hi);
-    at::Tensor e = encode_ids(model, block, query_params(ctx.exp), adapters, choice).contiguous();
+    if (!row_model.empty()) choice.assign(row_model.begin() + lo, row_model.begin() + hi);
+    at::Tensor e = encode_ids(base, block, query_params(ctx.exp), models, choice).contiguous();
     mine.insert(mine.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
   }
   // Blocks were dealt round-robin: reassemble them in query order.
@@ -160,7 +143,7 @@ TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShar
   at::Tensor v = shard.vectors.contiguous();
   TopK local =
       exact_search(q.data_ptr<float>(), q.size(0),
-                   {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, StorageType::Float32},
+                   {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, VectorType::Float32},
                    shard.begin, tie.data() + shard.begin, p);
   return mpi::gather_topk(ctx.world, local);
 }

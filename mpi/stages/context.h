@@ -1,11 +1,10 @@
 // What every stage program shares: the experiment, the communicator, the device, and the distributed
-// building blocks (datasets on every rank, the sharded corpus index, query embedding in blocks, search with
-// a global top-k). Every function here is collective: all ranks call it in the same order.
+// building blocks (datasets, the sharded corpus index, query embedding in blocks, search with a global
+// top-k). Every function here is collective: all ranks call it in the same order.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,8 +44,7 @@ struct Context {
   std::string config_json() const { return exp.json.dump(); }
 };
 
-Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides,
-                     int threads_hint);
+Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides);
 
 // A prepared dataset: corpus, all queries, and the judgments of each split (empty when the file is absent).
 struct Dataset {
@@ -67,10 +65,6 @@ struct Base {
 };
 Base load_base(const Context& ctx);
 
-// Identity of a file for fingerprints: "<size>:<mtime>", or "" when absent.
-std::string file_identity(const std::filesystem::path& path);
-std::string fingerprint(const std::string& text);
-
 // This rank's rows of the dataset's index (shard aligned to corpus_block) and the global row offset.
 struct IndexShard {
   at::Tensor vectors;  // rows x H float32 (CPU)
@@ -81,11 +75,11 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
 // The whole index of a dataset (for training, on every rank that needs it).
 at::Tensor read_index(const Context& ctx, const std::string& dataset);
 
-// Embeds token-id queries in kQueryBlock blocks spread over the ranks; all ranks get Q x H.
-// adapters/row_adapter as encode_ids (row_adapter: one entry per query, or empty).
-at::Tensor embed_queries(const Context& ctx, const BertEncoder& model, const TokenIds& queries,
-                         const std::vector<const LoraAdapter*>& adapters,
-                         const std::vector<int32_t>& row_adapter);
+// Embeds token-id queries in kQueryBlock blocks spread over the ranks; all ranks get Q x H. models/row_model
+// as encode_ids (row_model: one entry per query, or empty).
+at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
+                         const std::vector<const QueryModel*>& models = {},
+                         const std::vector<int32_t>& row_model = {});
 
 // Exact search of Q x H queries (every rank has them) against the sharded index; the global top-k on root.
 TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,

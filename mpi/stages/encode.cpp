@@ -4,7 +4,6 @@
 // number of ranks.
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -13,20 +12,12 @@
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
 #include "mpi/parallel_h5.h"
-#include "mpi/stages/stages.h"
+#include "mpi/stages/fingerprints.h"
+#include "mpi/stages/stage.h"
 
 namespace rr::stages {
 
 namespace {
-
-std::string encode_fingerprint(const Context& ctx, const DatasetConfig& d) {
-  nlohmann::json j = {{"base", file_identity(ctx.exp.base_path() / "model.safetensors")},
-                      {"corpus", file_identity(std::filesystem::path(d.path) / "corpus.jsonl")},
-                      {"max_doc_length", ctx.exp.evaluation.max_doc_length},
-                      {"float16", ctx.exp.evaluation.float16_index},
-                      {"block", ctx.exp.evaluation.corpus_block}};
-  return fingerprint(j.dump());
-}
 
 // Opens index.h5 for every rank (MPI-IO), or creates it afresh when it is missing or unreadable.
 h5::File open_index(const Context& ctx, bool force) {
@@ -49,13 +40,14 @@ h5::File open_index(const Context& ctx, bool force) {
 
 }  // namespace
 
-void encode(Context& ctx, bool force) {
+void encode(Context& ctx, const StageOptions& options) {
+  const bool force = options.force;
   std::unique_ptr<Base> base;
   h5::File index = open_index(ctx, force);
   const int64_t block = ctx.exp.evaluation.corpus_block;
   for (const auto& cfg : ctx.exp.datasets) {
     const std::string ds = schema::index(cfg.name), done_path = schema::index_blocks_done(cfg.name);
-    const std::string fp = encode_fingerprint(ctx, cfg);
+    const std::string fp = index_fingerprint(ctx.exp, cfg);
     Dataset d = load_dataset(cfg);
     const int64_t n = static_cast<int64_t>(d.corpus.size());
     const int64_t blocks = (n + block - 1) / block;
@@ -73,13 +65,14 @@ void encode(Context& ctx, bool force) {
     if (!reuse) {
       index.remove(schema::index_group(cfg.name));
       index.create_matrix(ds, n, H,
-                          ctx.exp.evaluation.float16_index ? h5::Storage::Float16 : h5::Storage::Float32,
+                          ctx.exp.evaluation.float16_index ? VectorType::Float16 : VectorType::Float32,
                           std::min<int64_t>(block, 4096));
-      index.write_int32(done_path, std::vector<int32_t>(static_cast<size_t>(blocks), 0));
+      index.write(done_path, at::zeros({blocks}, at::kInt));
       index.set_attr(schema::index_group(cfg.name), schema::kAttrFingerprint, fp);
       index.flush();
     }
-    std::vector<int32_t> done = index.read_int32(done_path);
+    const at::Tensor done_flags = index.read(done_path).contiguous();
+    const std::vector<int32_t> done(done_flags.data_ptr<int32_t>(), done_flags.data_ptr<int32_t>() + blocks);
     mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
     std::vector<int64_t> mine;
     for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
@@ -98,9 +91,9 @@ void encode(Context& ctx, bool force) {
         for (int64_t i = lo; i < hi; ++i) texts.push_back(d.corpus[i].encoder_text());
         TokenIds ids = tokenize_all(base->tokenizer, texts, ctx.exp.evaluation.max_doc_length);
         at::Tensor emb = encode_ids(base->model, ids, doc_params(ctx.exp), {}, {}, &progress).contiguous();
-        index.write_rows(ds, lo, hi - lo, emb.data_ptr<float>());
+        index.write_rows(ds, lo, emb);
         // One flag per block: written by its owner alone (independent I/O).
-        index.write_rows_int32(done_path, b, {1});
+        index.write_rows(done_path, b, at::ones({1}, at::kInt));
         fault_point("encode-block");
       }
       index.flush();  // collective: every rank is at the same round
@@ -119,8 +112,6 @@ void encode(Context& ctx, bool force) {
       f.write_strings(schema::corpus_ids(cfg.name), d.corpus_ids);
     }
     f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
-    h5::write_stage_meta(f, "encode", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(ctx.exp.seed),
-                         "");
     up.commit();
   }
   ctx.world.barrier();

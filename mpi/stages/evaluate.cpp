@@ -1,326 +1,348 @@
-// evaluate: for each evaluation dataset and router — route each test query (base embedding vs pilots, or a
-// baseline's rule), embed it with its expert (mixed-expert batches), search every shard, merge the global
-// top-k on rank 0, and measure per query with BEIR's semantics. Routing decisions, runs and measures go to
-// results.h5 (and TREC run files on request).
+// evaluate: every configured router (a row of Table 1) on every evaluated dataset's test queries, as a short
+// pipeline of named steps: route -> embed -> search -> measure -> record.
+//   route    the router's decision for the queries (from their base embeddings), fitted once beforehand;
+//   embed    the query vectors the routing asks for (one model for all, mixed-expert batches, or mixtures);
+//   search   the sharded base index, global top-k on rank 0 (BM25 searches the texts instead);
+//   measure  trec_eval's measures per query with BEIR's semantics (rank 0);
+//   record   routing, stored hits and measures into results.h5.
+// Routers that take their results from the single experts (the oracles) skip embed and search.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
-#include "data/split.h"
 #include "eval/dense_eval.h"
 #include "eval/trec_files.h"
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
-#include "mpi/stages/stages.h"
-#include "router/pilots.h"
+#include "mpi/stages/stage.h"
+#include "mpi/tensor_comm.h"
 #include "search/bm25.h"
 
 namespace rr::stages {
 
 namespace {
 
-// What routing needs from the training side, read from results.h5 on every rank.
-struct RoutingInputs {
-  PilotLibrary pilots;
-  std::vector<std::string> train_datasets;
-  std::vector<at::Tensor> train_base;        // per training dataset: Q_d x H
-  std::vector<std::vector<int32_t>> best;    // per training dataset: best expert (tie rule), -1 skipped
-  std::vector<std::vector<int32_t>> unique;  // per training dataset: best expert when unique, else -1
+// One row of Table 1: a router instance under its results name ("pilot-mean", "single-cisi").
+struct Method {
+  std::string name, label;
+  std::unique_ptr<Router> router;
+  int32_t expert = -1;  // a per-expert router's expert
+  bool recorded = true;  // false: evaluated only because an oracle needs it
 };
 
-RoutingInputs read_routing_inputs(const Context& ctx) {
-  RoutingInputs in;
-  std::vector<char> blob;
-  // Rank 0 reads; the few numbers are broadcast as one buffer.
-  std::string json;
-  if (ctx.root()) {
-    auto f = h5::File::open(ctx.exp.results_file(), false);
-    RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)",
-             ctx.exp.results_file().string());
-    nlohmann::json j;
-    auto [P, H] = f.shape(schema::kPilotEmb);
-    j["pilot_shape"] = {P, H};
-    j["pilot_emb"] = f.read_float(schema::kPilotEmb);
-    j["pilot_expert"] = f.read_int32(schema::kPilotExpert);
-    j["pilot_dataset"] = f.read_int32(schema::kPilotDataset);
-    j["pilot_count"] = f.read_int64(schema::kPilotCount);
-    j["datasets"] = f.attr_strings(schema::kPilots, "datasets");
-    for (const auto& ds : j["datasets"]) {
-      const std::string name = ds.get<std::string>();
-      auto [Q, T] = f.shape(schema::scores(name));
-      auto [n, h] = f.shape(schema::train_query_base(name));
-      j["scores"][name] = {{"shape", {Q, T}}, {"values", f.read_double(schema::scores(name))}};
-      j["base"][name] = {{"shape", {n, h}}, {"values", f.read_float(schema::train_query_base(name))}};
+std::vector<Method> make_methods(const Experiment& exp) {
+  const auto& wanted = exp.routing.routers;
+  const auto wants = [&](const std::string& n) { return std::find(wanted.begin(), wanted.end(), n) != wanted.end(); };
+  bool needs_singles = false;
+  for (const auto& n : wanted)
+    needs_singles = needs_singles || router_info(n).make(RouterParams{})->source() == RouterSource::FromSingles;
+  const auto T = static_cast<int32_t>(exp.experts.size());
+  std::vector<Method> methods;
+  for (const auto& info : router_registry()) {
+    const bool single = info.name == "single";
+    if (!wants(info.name) && !(single && needs_singles)) continue;
+    RouterParams p{T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix,
+                   exp.seed};
+    if (!info.per_expert) {
+      auto router = info.make(p);
+      const bool needs_experts = router->needs_training() || router->source() == RouterSource::FromSingles;
+      if ((needs_experts && T == 0) || (info.name == "multitask" && !exp.train_multitask)) continue;
+      methods.push_back({info.name, info.label, std::move(router), -1, true});
+      continue;
     }
-    json = j.dump();
+    for (int32_t e = 0; e < T; ++e) {
+      p.expert = e;
+      methods.push_back({info.name + "-" + exp.experts[e].name, fmt::format(fmt::runtime(info.label), exp.experts[e].name),
+                         info.make(p), e, wants(info.name)});
+    }
   }
-  auto j = nlohmann::json::parse(ctx.world.bcast_string(json));
-  auto shape = j["pilot_shape"].get<std::vector<int64_t>>();
-  auto emb = j["pilot_emb"].get<std::vector<float>>();
-  in.pilots.emb = at::from_blob(emb.data(), {shape[0], shape[1]}, at::kFloat).clone();
-  in.pilots.expert = j["pilot_expert"].get<std::vector<int32_t>>();
-  in.pilots.dataset = j["pilot_dataset"].get<std::vector<int32_t>>();
-  in.pilots.count = j["pilot_count"].get<std::vector<int64_t>>();
-  in.train_datasets = j["datasets"].get<std::vector<std::string>>();
-  const TieRule rule = ctx.exp.routing.tie_rule == "skip" ? TieRule::Skip : TieRule::First;
-  for (const auto& name : in.train_datasets) {
-    auto ss = j["scores"][name]["shape"].get<std::vector<int64_t>>();
-    auto sv = j["scores"][name]["values"].get<std::vector<double>>();
-    at::Tensor scores = at::from_blob(sv.data(), {ss[0], ss[1]}, at::kDouble).clone();
-    in.best.push_back(best_experts(scores, rule));
-    in.unique.push_back(best_experts(scores, TieRule::Skip));
-    auto bs = j["base"][name]["shape"].get<std::vector<int64_t>>();
-    auto bv = j["base"][name]["values"].get<std::vector<float>>();
-    in.train_base.push_back(at::from_blob(bv.data(), {bs[0], bs[1]}, at::kFloat).clone());
-  }
-  return in;
+  return methods;
 }
 
-// The expert trained on `dataset` (the first one listing it), or -1.
-int32_t expert_of_dataset(const Experiment& exp, const std::string& dataset) {
-  for (size_t e = 0; e < exp.experts.size(); ++e)
-    for (const auto& d : exp.experts[e].datasets)
-      if (d == dataset) return static_cast<int32_t>(e);
-  return -1;
+// What routers learn from, read from results.h5 on rank 0; checks that the scores and pilots were made
+// for the current experts.
+RoutingTrainingSet read_training_set(const Experiment& exp) {
+  auto f = h5::File::open(exp.results_file(), false);
+  const std::string file = exp.results_file().string();
+  RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)", file);
+  const auto built_for = f.attr_strings(schema::kPilots, schema::kAttrExperts);
+  RR_CHECK(built_for == exp.expert_names(), Input,
+           "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)", file,
+           fmt::join(built_for, ", "), fmt::join(exp.expert_names(), ", "));
+  RoutingTrainingSet t;
+  t.num_experts = static_cast<int32_t>(exp.experts.size());
+  t.datasets = f.attr_strings(schema::kPilots, "datasets");
+  t.pilots.emb = f.read(schema::kPilotEmb);
+  const at::Tensor expert = f.read(schema::kPilotExpert).contiguous();
+  t.pilots.expert.assign(expert.data_ptr<int32_t>(), expert.data_ptr<int32_t>() + expert.numel());
+  for (const auto& ds : t.datasets) {
+    t.scores.push_back(f.read(schema::scores(ds)));
+    t.base.push_back(f.read(schema::train_query_base(ds)));
+    t.dataset_expert.push_back(exp.expert_of(ds));
+  }
+  return t;
 }
 
-struct RouterResult {
-  std::string name;
-  std::vector<int32_t> routing;                // per query (-1: base / not applicable)
-  at::Tensor queries;                          // Q x H embeddings searched (undefined: derived, no search)
-  std::vector<std::vector<double>> per_query;  // filled on root
-  TopK top;                                    // root
+// route, step 0: fits every router that learns (rank 0) and sends the fitted states to every rank.
+void fit_routers(const Context& ctx, std::vector<Method>& methods) {
+  bool any = false;
+  for (const auto& m : methods) any = any || m.router->needs_training();
+  if (!any) return;
+  mpi::collective_try(ctx.world, [&] {
+    if (!ctx.root()) return;
+    const RoutingTrainingSet train = read_training_set(ctx.exp);
+    for (auto& m : methods)
+      if (m.router->needs_training()) m.router->fit(train);
+  });
+  for (auto& m : methods) {
+    if (!m.router->needs_training()) continue;
+    RouterState state = ctx.root() ? m.router->state() : RouterState{};
+    mpi::bcast(ctx.world, state);
+    if (!ctx.root()) m.router->set_state(state);
+  }
+}
+
+// The query models a routing may pick: the experts (0..T-1) and the multi-task model.
+struct QueryModels {
+  std::vector<std::unique_ptr<QueryModel>> experts;
+  std::unique_ptr<QueryModel> multitask;
+  std::vector<const QueryModel*> expert_list() const {
+    std::vector<const QueryModel*> out;
+    for (const auto& e : experts) out.push_back(e.get());
+    return out;
+  }
 };
+
+QueryModels load_models(const Context& ctx, const Base& base, const std::vector<Method>& methods) {
+  QueryModels m;
+  bool experts = false, multitask = false;
+  for (const auto& x : methods) {
+    experts = experts || (x.name != "base" && x.name != "bm25" && x.name != "multitask");
+    multitask = multitask || x.name == "multitask";
+  }
+  if (experts)
+    for (const auto& x : ctx.exp.experts) m.experts.push_back(load_query_model(x.adapter, base.model));
+  if (multitask) m.multitask = load_query_model(ctx.exp.multitask_path(), base.model);
+  return m;
+}
+
+// A dataset's test queries, their base embeddings and this rank's index shard.
+struct TestSet {
+  const DatasetConfig* config;
+  Dataset data;
+  std::vector<std::string> qids, texts;
+  TokenIds tokens;
+  at::Tensor base;  // Q x H
+  IndexShard shard;
+  std::vector<int64_t> tie;
+  std::map<int32_t, at::Tensor> single;  // expert -> Q x H, embedded on first use
+  int64_t size() const { return static_cast<int64_t>(qids.size()); }
+};
+
+// The results of one method on one dataset (per_query and top on rank 0).
+struct Outcome {
+  std::string name;
+  std::vector<int32_t> routing;                // per query: the chosen expert (-1: base / not applicable)
+  TopK top;                                    // k (+1 when identical ids are ignored) hits per query
+  std::vector<std::vector<double>> per_query;  // query x measure, in qids order
+  bool recorded = true;
+};
+
+const at::Tensor& single_vectors(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
+                                 int32_t e) {
+  auto it = t.single.find(e);
+  if (it == t.single.end()) it = t.single.emplace(e, embed_queries(ctx, base.model, t.tokens, {models.experts[e].get()})).first;
+  return it->second;
+}
+
+// embed: the query vectors a routing asks for.
+at::Tensor embed_routed(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
+                        const Routing& r) {
+  switch (r.kind) {
+    case Routing::Kind::Fixed:
+      if (r.model == -1) return t.base;
+      if (r.model == kMultitaskModel) return embed_queries(ctx, base.model, t.tokens, {models.multitask.get()});
+      return single_vectors(ctx, base, t, models, r.model);
+    case Routing::Kind::PerQuery:
+      return embed_queries(ctx, base.model, t.tokens, models.expert_list(), r.expert);
+    case Routing::Kind::Mixture: {
+      // Linear fusion of dot products is a dot product with the weighted sum of the experts' query vectors.
+      at::Tensor q = at::zeros_like(t.base);
+      for (int64_t i = 0; i < t.size(); ++i)
+        for (size_t j = 0; j < r.mix_experts[i].size(); ++j)
+          q[i] += single_vectors(ctx, base, t, models, r.mix_experts[i][j])[i] * r.mix_weights[i][j];
+      return q;
+    }
+  }
+  RR_THROW(Runtime, "unknown routing kind");
+}
+
+// measure (rank 0): the top-k as a run with BEIR's semantics, measured per query in qids order.
+std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const TopK& top,
+                                         const std::string& method) {
+  const auto& ev = ctx.exp.evaluation;
+  const TrecRun run = topk_to_run(top, t.qids, t.data.corpus_ids, ev.k, ev.ignore_identical_ids);
+  const Evaluation e = evaluate_run(MeasureSet::beir(), run, t.data.test);
+  std::map<std::string, size_t> row;
+  for (size_t i = 0; i < e.query_ids.size(); ++i) row[e.query_ids[i]] = i;
+  std::vector<std::vector<double>> out;
+  for (const auto& qid : t.qids) out.push_back(e.values[row.at(qid)]);
+  if (ev.write_trec_runs)
+    write_trec_run(ctx.exp.output() / "runs" / (t.config->name + "." + method + ".trec"), run, method);
+  return out;
+}
+
+// The oracles: each query takes the results of the single expert the router chooses for it.
+Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles, int64_t k) {
+  const int ndcg10 = MeasureSet::beir().index_of("ndcg_cut_10");
+  const int64_t Q = static_cast<int64_t>(singles[0]->per_query.size()), T = static_cast<int64_t>(singles.size());
+  at::Tensor ndcg = at::empty({Q, T}, at::kDouble);
+  for (int64_t e = 0; e < T; ++e)
+    for (int64_t i = 0; i < Q; ++i) ndcg[i][e] = singles[e]->per_query[i][ndcg10];
+  Outcome o{m.name, m.router->choose(ndcg), TopK(Q, k), {}, m.recorded};
+  for (int64_t i = 0; i < Q; ++i) {
+    const Outcome& s = *singles[o.routing[i]];
+    o.per_query.push_back(s.per_query[i]);
+    for (int64_t j = 0; j < k; ++j) {
+      o.top.doc[i * k + j] = s.top.doc[i * s.top.k + j];
+      o.top.score[i * k + j] = s.top.score[i * s.top.k + j];
+    }
+  }
+  return o;
+}
+
+// route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
+Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models, const Method& m,
+                   const std::vector<const Outcome*>& singles) {
+  const auto& ev = ctx.exp.evaluation;
+  if (m.router->source() == RouterSource::FromSingles) return from_singles(m, singles, ev.k);
+  const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
+  const Routing r = m.router->route(QueryBlock{t.base, t.qids.data()});
+  Outcome o{m.name, r.expert, {}, {}, m.recorded};
+  if (m.router->source() == RouterSource::Lexical) {
+    if (!ctx.root()) return o;
+    std::vector<std::string> docs;
+    for (const auto& doc : t.data.corpus) docs.push_back(doc.encoder_text());
+    const Bm25Index bm25(docs, t.tie, {ev.bm25_k1, ev.bm25_b});
+    o.top = bm25.search(t.texts, ev.k + 1);
+  } else {
+    o.top = search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
+    if (!ctx.root()) return o;
+  }
+  o.per_query = measure(ctx, t, o.top, m.name);
+  return o;
+}
+
+TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig& cfg) {
+  TestSet t{&cfg, load_dataset(cfg), {}, {}, {}, {}, {}, {}, {}};
+  for (const auto* q : t.data.judged(t.data.test)) {
+    t.qids.push_back(q->id);
+    t.texts.push_back(q->text);
+    t.tokens.push_back(base.tokenizer.encode(q->text, ctx.exp.evaluation.max_query_length));
+  }
+  if (t.qids.empty()) return t;
+  t.shard = read_index_shard(ctx, cfg.name, static_cast<int64_t>(t.data.corpus.size()));
+  t.tie = tie_keys(t.data.corpus_ids);
+  t.base = embed_queries(ctx, base.model, t.tokens);
+  return t;
+}
+
+struct DatasetResults {
+  std::string dataset;
+  std::vector<std::string> qids;
+  std::vector<Outcome> outcomes;
+};
+
+DatasetResults evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig& cfg,
+                                const QueryModels& models, const std::vector<Method>& methods) {
+  TestSet t = load_test_set(ctx, base, cfg);
+  DatasetResults out{cfg.name, t.qids, {}};
+  if (t.qids.empty()) return out;
+  out.outcomes.reserve(methods.size());  // `singles` points into it
+  std::vector<const Outcome*> singles;
+  for (const auto& m : methods) {
+    out.outcomes.push_back(run_method(ctx, base, t, models, m, singles));
+    if (m.expert >= 0) singles.push_back(&out.outcomes.back());
+  }
+  if (ctx.root())
+    for (const auto& o : out.outcomes) {
+      if (!o.recorded) continue;
+      double sum = 0;
+      for (const auto& v : o.per_query) sum += v[MeasureSet::beir().index_of("ndcg_cut_10")];
+      spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", cfg.name, o.name, sum / static_cast<double>(t.size()));
+    }
+  return out;
+}
+
+// record: routing, the first store_k hits and the measures of every recorded outcome, and the router table
+// (names in Table 1 order with their labels) that the report and the analysis tools read.
+void record(const Context& ctx, const std::vector<DatasetResults>& results, const std::vector<Method>& methods) {
+  const auto& exp = ctx.exp;
+  h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics", "/routers"});
+  auto& f = up.file();
+  std::vector<std::string> names, labels;
+  for (const auto& m : methods)
+    if (m.recorded) names.push_back(m.name), labels.push_back(m.label);
+  f.write_strings(schema::kRouterNames, names);
+  f.write_strings(schema::kRouterLabels, labels);
+  const MeasureSet measures = MeasureSet::beir();
+  const int64_t store_k = exp.evaluation.store_k;
+  for (const auto& d : results) {
+    f.write_strings(schema::query_ids(d.dataset, exp.dataset(d.dataset).test_split), d.qids);
+    const int64_t Q = static_cast<int64_t>(d.qids.size()), M = static_cast<int64_t>(measures.size());
+    for (const auto& o : d.outcomes) {
+      if (!o.recorded) continue;
+      f.write(schema::routing(d.dataset, o.name), at::tensor(o.routing, at::kInt));
+      at::Tensor docs = at::full({Q, store_k}, -1, at::kLong), scores = at::zeros({Q, store_k}, at::kFloat);
+      at::Tensor per = at::empty({Q, M}, at::kDouble), mean = at::zeros({M}, at::kDouble);
+      auto* dp = docs.data_ptr<int64_t>();
+      auto* sp = scores.data_ptr<float>();
+      auto* pp = per.data_ptr<double>();
+      auto* mp = mean.data_ptr<double>();
+      for (int64_t i = 0; i < Q; ++i) {
+        for (int64_t j = 0; j < std::min(store_k, o.top.k); ++j) {
+          dp[i * store_k + j] = o.top.doc[i * o.top.k + j];
+          sp[i * store_k + j] = o.top.score[i * o.top.k + j];
+        }
+        for (int64_t m = 0; m < M; ++m) {
+          pp[i * M + m] = o.per_query[i][m];
+          mp[m] += o.per_query[i][m] / static_cast<double>(Q);
+        }
+      }
+      f.write(schema::run_doc(d.dataset, o.name), docs);
+      f.write(schema::run_score(d.dataset, o.name), scores);
+      f.write(schema::metrics_per_query(d.dataset, o.name), per);
+      f.write(schema::metrics_mean(d.dataset, o.name), mean);
+      f.set_attr(schema::metrics(d.dataset, o.name), schema::kAttrMeasures, measures.names());
+    }
+  }
+  up.commit();
+}
 
 }  // namespace
 
-void evaluate(Context& ctx, bool) {
-  const auto& exp = ctx.exp;
-  const auto& routers = exp.routing.routers;
-  auto wants = [&](const std::string& r) {
-    return std::find(routers.begin(), routers.end(), r) != routers.end();
-  };
-  Base base = load_base(ctx);
-  const bool routing = wants("pilot-mean") || wants("pilot-max") || wants("dataset") ||
-                       wants("expert-classifier") || wants("classification-head") || wants("top-k-mix");
-  const bool need_experts = routing || wants("single") || wants("dataset-oracle") || wants("instance-oracle");
-  RoutingInputs inputs = routing ? read_routing_inputs(ctx) : RoutingInputs{};
-  const int T = need_experts ? static_cast<int>(exp.experts.size()) : 0;
-  std::vector<LoraAdapter> experts;
-  if (need_experts)
-    for (const auto& x : exp.experts) experts.push_back(LoraAdapter::load(x.adapter, base.model));
-  std::vector<const LoraAdapter*> expert_ptrs;
-  for (const auto& a : experts) expert_ptrs.push_back(&a);
-  std::optional<LoraAdapter> multitask_adapter;
-  std::optional<BertEncoder> multitask_full;
-  if (wants("multitask") && exp.train_multitask) {
-    if (std::filesystem::exists(exp.multitask_path() / "adapter_config.json"))
-      multitask_adapter.emplace(LoraAdapter::load(exp.multitask_path(), base.model));
-    else {
-      multitask_full.emplace(BertEncoder::load(exp.multitask_path()));
-      multitask_full->to(ctx.device);
-    }
-  }
-  // Labelled instances for DatasetRouter: up to N training queries per training dataset.
-  at::Tensor instances, train_x;
-  std::vector<int32_t> instance_labels, train_best, train_unique;
-  if (routing) {
-    std::vector<at::Tensor> rows;
-    for (size_t d = 0; d < inputs.train_datasets.size(); ++d) {
-      const int64_t n = std::min<int64_t>(exp.routing.dataset_router_instances, inputs.train_base[d].size(0));
-      rows.push_back(inputs.train_base[d].slice(0, 0, n));
-      instance_labels.insert(instance_labels.end(), static_cast<size_t>(n),
-                             expert_of_dataset(exp, inputs.train_datasets[d]));
-    }
-    instances = at::cat(rows);
-    train_x = at::cat(inputs.train_base);
-    for (size_t d = 0; d < inputs.best.size(); ++d) {
-      train_best.insert(train_best.end(), inputs.best[d].begin(), inputs.best[d].end());
-      train_unique.insert(train_unique.end(), inputs.unique[d].begin(), inputs.unique[d].end());
-    }
-  }
-  const MeasureSet measures = MeasureSet::beir();
-  const int ndcg10 = measures.index_of("ndcg_cut_10");
-  const int64_t k = exp.evaluation.k;
-
-  struct DatasetOutput {
-    std::string name;
-    std::vector<std::string> qids;
-    std::vector<RouterResult> results;
-  };
-  std::vector<DatasetOutput> outputs;
-  for (const auto& cfg : exp.datasets) {
+void evaluate(Context& ctx, const StageOptions&) {
+  std::vector<Method> methods = make_methods(ctx.exp);
+  fit_routers(ctx, methods);
+  const Base base = load_base(ctx);
+  const QueryModels models = load_models(ctx, base, methods);
+  std::vector<DatasetResults> results;
+  for (const auto& cfg : ctx.exp.datasets) {
     if (!cfg.evaluate) continue;
-    Dataset d = load_dataset(cfg);
-    const Qrels& qrels = d.test;
-    auto judged = d.judged(qrels);
-    if (judged.empty()) {
-      if (ctx.root())
-        spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
+    DatasetResults r = evaluate_dataset(ctx, base, cfg, models, methods);
+    if (r.qids.empty()) {
+      if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
       continue;
     }
-    DatasetOutput out{cfg.name, {}, {}};
-    TokenIds tokens;
-    std::vector<std::string> texts;
-    for (const auto* q : judged) {
-      out.qids.push_back(q->id);
-      texts.push_back(q->text);
-      tokens.push_back(base.tokenizer.encode(q->text, exp.evaluation.max_query_length));
-    }
-    const int64_t Q = static_cast<int64_t>(tokens.size());
-    IndexShard shard = read_index_shard(ctx, cfg.name, static_cast<int64_t>(d.corpus.size()));
-    const std::vector<int64_t> tie = tie_keys(d.corpus_ids);
-    at::Tensor qbase = embed_queries(ctx, base.model, tokens, {}, {});
-    std::vector<at::Tensor> single(static_cast<size_t>(T));
-    for (int e = 0; e < T; ++e) single[e] = embed_queries(ctx, base.model, tokens, {expert_ptrs[e]}, {});
-    auto all = [&](int32_t e) { return std::vector<int32_t>(static_cast<size_t>(Q), e); };
-    auto routed = [&](const std::string& name, std::vector<int32_t> route) {
-      at::Tensor q = embed_queries(ctx, base.model, tokens, expert_ptrs, route);
-      out.results.push_back({name, std::move(route), q, {}, {}});
-    };
-    if (wants("base")) out.results.push_back({"base", all(-1), qbase, {}, {}});
-    if (wants("single") || wants("dataset-oracle") || wants("instance-oracle"))
-      for (int e = 0; e < T; ++e)
-        out.results.push_back({"single-" + exp.experts[e].name, all(e), single[e], {}, {}});
-    if (multitask_adapter)
-      out.results.push_back(
-          {"multitask", all(-1), embed_queries(ctx, base.model, tokens, {&*multitask_adapter}, {}), {}, {}});
-    if (multitask_full)
-      out.results.push_back(
-          {"multitask", all(-1), embed_queries(ctx, *multitask_full, tokens, {}, {}), {}, {}});
-    at::Tensor sim_mean = routing ? expert_similarity(qbase, inputs.pilots, T, false) : at::Tensor();
-    if (wants("pilot-mean")) routed("pilot-mean", argmax_rows(sim_mean));
-    if (wants("pilot-max"))
-      routed("pilot-max", argmax_rows(expert_similarity(qbase, inputs.pilots, T, true)));
-    if (wants("dataset")) routed("dataset", nearest_instance(qbase, instances, instance_labels));
-    if (wants("expert-classifier"))
-      routed("expert-classifier",
-             argmax_rows(train_and_score_classifier(train_x, train_unique, T, qbase, true, exp.seed)));
-    if (wants("classification-head"))
-      routed("classification-head",
-             argmax_rows(train_and_score_classifier(train_x, train_best, T, qbase, false, exp.seed)));
-    if (wants("top-k-mix")) {
-      // Linear fusion of dot products is a dot product with the weighted sum of the experts' query vectors.
-      Mixture mix = top_k_mixture(sim_mean, exp.routing.top_k_mix);
-      at::Tensor q = at::zeros_like(qbase);
-      for (int64_t i = 0; i < Q; ++i)
-        for (size_t j = 0; j < mix.experts[i].size(); ++j)
-          q[i] += single[mix.experts[i][j]][i] * mix.weights[i][j];
-      std::vector<int32_t> first;
-      for (const auto& ex : mix.experts) first.push_back(ex.empty() ? -1 : ex[0]);
-      out.results.push_back({"top-k-mix", first, q, {}, {}});
-    }
-    // Search and measure every router that has query vectors.
-    for (auto& r : out.results) {
-      r.top = search_index(ctx, r.queries, shard, tie, k + (exp.evaluation.ignore_identical_ids ? 1 : 0));
-      if (!ctx.root()) continue;
-      TrecRun run = topk_to_run(r.top, out.qids, d.corpus_ids, k, exp.evaluation.ignore_identical_ids);
-      Evaluation ev = evaluate_run(measures, run, qrels);
-      std::map<std::string, size_t> row;
-      for (size_t i = 0; i < ev.query_ids.size(); ++i) row[ev.query_ids[i]] = i;
-      for (const auto& qid : out.qids) r.per_query.push_back(ev.values[row.at(qid)]);
-      if (exp.evaluation.write_trec_runs)
-        write_trec_run(exp.output() / "runs" / (cfg.name + "." + r.name + ".trec"), run, r.name);
-    }
-    if (ctx.root()) {
-      // Oracles from the single experts' per-query results.
-      std::vector<const RouterResult*> singles;
-      for (int e = 0; e < T; ++e)
-        for (const auto& r : out.results)
-          if (r.name == "single-" + exp.experts[e].name) singles.push_back(&r);
-      auto copy_from = [&](const std::string& name, const std::vector<int32_t>& choice) {
-        RouterResult r{name, choice, {}, {}, TopK(Q, k)};
-        for (int64_t i = 0; i < Q; ++i) {
-          const RouterResult& s = *singles[choice[i]];
-          r.per_query.push_back(s.per_query[i]);
-          for (int64_t j = 0; j < k; ++j) {
-            r.top.doc[i * k + j] = s.top.doc[i * s.top.k + j];
-            r.top.score[i * k + j] = s.top.score[i * s.top.k + j];
-          }
-        }
-        out.results.push_back(std::move(r));
-      };
-      if (T > 0 && wants("dataset-oracle")) {
-        int best = 0;
-        double best_mean = -1;
-        for (int e = 0; e < T; ++e) {
-          double m = 0;
-          for (const auto& v : singles[e]->per_query) m += v[ndcg10];
-          if (m > best_mean + 1e-12) best_mean = m, best = e;
-        }
-        copy_from("dataset-oracle", all(best));
-      }
-      if (T > 0 && wants("instance-oracle")) {
-        std::vector<int32_t> choice;
-        for (int64_t i = 0; i < Q; ++i) {
-          int best = 0;
-          for (int e = 1; e < T; ++e)
-            if (singles[e]->per_query[i][ndcg10] > singles[best]->per_query[i][ndcg10]) best = e;
-          choice.push_back(best);
-        }
-        copy_from("instance-oracle", choice);
-      }
-      if (!wants("single"))
-        std::erase_if(out.results, [](const RouterResult& r) { return r.name.rfind("single-", 0) == 0; });
-      if (wants("bm25")) {
-        std::vector<std::string> docs;
-        for (const auto& doc : d.corpus) docs.push_back(doc.encoder_text());
-        Bm25Index bm25(docs, tie, {exp.evaluation.bm25_k1, exp.evaluation.bm25_b});
-        RouterResult r{"bm25", all(-1), {}, {}, bm25.search(texts, k + 1)};
-        TrecRun run = topk_to_run(r.top, out.qids, d.corpus_ids, k, exp.evaluation.ignore_identical_ids);
-        Evaluation ev = evaluate_run(measures, run, qrels);
-        std::map<std::string, size_t> row;
-        for (size_t i = 0; i < ev.query_ids.size(); ++i) row[ev.query_ids[i]] = i;
-        for (const auto& qid : out.qids) r.per_query.push_back(ev.values[row.at(qid)]);
-        if (exp.evaluation.write_trec_runs)
-          write_trec_run(exp.output() / "runs" / (cfg.name + ".bm25.trec"), run, "bm25");
-        out.results.push_back(std::move(r));
-      }
-      for (const auto& r : out.results) {
-        double m = 0;
-        for (const auto& v : r.per_query) m += v[ndcg10];
-        spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", cfg.name, r.name, m / static_cast<double>(Q));
-      }
-    }
-    outputs.push_back(std::move(out));
+    results.push_back(std::move(r));
     fault_point("evaluate-dataset");
   }
-  if (ctx.root()) {
-    h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics"});
-    auto& f = up.file();
-    const int64_t store_k = exp.evaluation.store_k;
-    for (const auto& o : outputs) {
-      f.write_strings(schema::query_ids(o.name, exp.dataset(o.name).test_split), o.qids);
-      const int64_t Q = static_cast<int64_t>(o.qids.size());
-      for (const auto& r : o.results) {
-        f.write_int32(schema::routing(o.name, r.name), r.routing);
-        std::vector<int64_t> docs(static_cast<size_t>(Q * store_k), -1);
-        std::vector<float> scores(static_cast<size_t>(Q * store_k), 0.f);
-        for (int64_t i = 0; i < Q; ++i)
-          for (int64_t j = 0; j < std::min(store_k, r.top.k); ++j) {
-            docs[i * store_k + j] = r.top.doc[i * r.top.k + j];
-            scores[i * store_k + j] = r.top.score[i * r.top.k + j];
-          }
-        f.write_int64(schema::run_doc(o.name, r.name), docs, store_k);
-        f.write_float(schema::run_score(o.name, r.name), scores, store_k);
-        std::vector<double> per, mean(measures.size(), 0.0);
-        for (const auto& v : r.per_query) {
-          per.insert(per.end(), v.begin(), v.end());
-          for (size_t m = 0; m < v.size(); ++m) mean[m] += v[m] / static_cast<double>(Q);
-        }
-        f.write_double(schema::metrics_per_query(o.name, r.name), per, static_cast<int64_t>(measures.size()));
-        f.write_double(schema::metrics_mean(o.name, r.name), mean);
-        f.set_attr(schema::metrics(o.name, r.name), schema::kAttrMeasures, measures.names());
-      }
-    }
-    h5::write_stage_meta(f, "evaluate", ctx.config_json(), ctx.world.size(), static_cast<int64_t>(exp.seed),
-                         "");
-    up.commit();
-  }
-  ctx.world.barrier();
+  mpi::collective_try(ctx.world, [&] {
+    if (ctx.root()) record(ctx, results, methods);
+  });
 }
 
 }  // namespace rr::stages

@@ -23,10 +23,17 @@ class Error : public std::runtime_error {
   // Where in rr's source the error was raised ("src/data/beir.cpp:42"), for bug reports.
   const std::string& source() const { return source_; }
   int exit_code() const { return kind_ == ErrorKind::Runtime ? 1 : 2; }
+  // True when every rank of the job raised this same error together (mpi::collective_try).
+  bool agreed() const { return agreed_; }
+  Error& set_agreed() {
+    agreed_ = true;
+    return *this;
+  }
 
  private:
   ErrorKind kind_;
   std::string source_;
+  bool agreed_ = false;
 };
 
 }  // namespace rr

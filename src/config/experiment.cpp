@@ -2,7 +2,9 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -38,7 +40,6 @@ void read_training(JsonObjectReader r, TrainingConfig& t) {
   r.get("warmup_ratio", t.warmup_ratio);
   r.get("grad_clip", t.grad_clip);
   r.get("temperature", t.temperature);
-  r.get("hard_negatives", t.hard_negatives);
   r.get("max_query_length", t.max_query_length);
   r.get("max_doc_length", t.max_doc_length);
   r.get("judged_share", t.judged_share);
@@ -117,25 +118,8 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     c.path = (fs::path(e.output_dir) / "data" / c.name).string();
     get_path(d, "path", c.path);
     auto s = d.object("source");
-    s.get("format", c.source.format);
-    s.get("docs", c.source.docs);
-    s.get("queries", c.source.queries);
-    s.get("qrels", c.source.qrels);
-    s.get("qrels_format", c.source.qrels_format);
-    s.get("query_ids", c.source.query_ids);
-    s.get("relevance", c.source.relevance);
-    s.get("dir", c.source.dir);
-    s.get("dict", c.source.dict);
-    s.get("index", c.source.index);
-    s.get("max_entries", c.source.max_entries);
+    c.source = parse_source(s, resolve);
     s.finish();
-    for (auto* p :
-         {&c.source.docs, &c.source.queries, &c.source.qrels, &c.source.dir, &c.source.dict, &c.source.index})
-      resolve(*p);
-    RR_CHECK(c.source.format.empty() || c.source.format == "smart" || c.source.format == "beir" ||
-                 c.source.format == "dictd",
-             Usage, "{}: {}: unknown format '{}' (smart, dictd, beir)", where, s.key_path("format"),
-             c.source.format);
     d.get("qrels", c.qrels);
     auto sp = d.object("split");
     sp.get("train", c.split.train);
@@ -147,9 +131,13 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
     d.get("train_split", c.train_split);
     d.get("dev_split", c.dev_split);
     d.get("test_split", c.test_split);
-    d.get("pseudo_queries", c.pseudo_queries);
-    RR_CHECK(c.pseudo_queries == "title" || c.pseudo_queries == "crop" || c.pseudo_queries == "none", Usage,
-             "{}: {}: must be title, crop or none", where, d.key_path("pseudo_queries"));
+    std::string pseudo = "title";
+    d.get("pseudo_queries", pseudo);
+    static const std::map<std::string, PseudoQueries> kPseudo = {
+        {"title", PseudoQueries::Title}, {"crop", PseudoQueries::Crop}, {"none", PseudoQueries::None}};
+    RR_CHECK(kPseudo.count(pseudo), Usage, "{}: {}: must be title, crop or none", where,
+             d.key_path("pseudo_queries"));
+    c.pseudo_queries = kPseudo.at(pseudo);
     d.get("max_pseudo_queries", c.max_pseudo_queries);
     d.get("evaluate", c.evaluate);
     d.finish();
@@ -215,25 +203,28 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   root.get("train_multitask", e.train_multitask);
 
   auto r = root.object("routing");
-  r.get("tie_rule", e.routing.tie_rule);
+  std::string tie_rule = "first";
+  r.get("tie_rule", tie_rule);
+  try {
+    e.routing.tie_rule = parse_tie_rule(tie_rule);
+  } catch (const Error& err) {
+    RR_THROW(Usage, "{}: routing.tie_rule: {}", where, err.what());
+  }
   r.get("pilots_per_group", e.routing.pilots_per_group);
   r.get("dataset_router_instances", e.routing.dataset_router_instances);
   r.get("top_k_mix", e.routing.top_k_mix);
   r.get("routers", e.routing.routers);
   r.finish();
-  RR_CHECK(e.routing.tie_rule == "first" || e.routing.tie_rule == "skip", Usage,
-           "{}: routing.tie_rule must be first or skip", where);
-  static const std::set<std::string> kRouters = {
-      "pilot-mean",          "pilot-max", "dataset",   "expert-classifier",
-      "classification-head", "single",    "multitask", "dataset-oracle",
-      "instance-oracle",     "bm25",      "top-k-mix", "base"};
-  for (const auto& name : e.routing.routers)
-    RR_CHECK(kRouters.count(name), Usage, "{}: routing.routers: unknown router '{}' (known: {})", where, name,
-             fmt::join(kRouters, ", "));
+  for (const auto& name : e.routing.routers) {
+    try {
+      router_info(name);
+    } catch (const Error& err) {
+      RR_THROW(Usage, "{}: routing.routers: {}", where, err.what());
+    }
+  }
 
   auto v = root.object("evaluation");
   auto& ev = e.evaluation;
-  v.get("split", ev.split);
   v.get("k", ev.k);
   v.get("store_k", ev.store_k);
   v.get("ignore_identical_ids", ev.ignore_identical_ids);
@@ -270,6 +261,21 @@ std::vector<std::string> Experiment::expert_names() const {
   std::vector<std::string> out;
   for (const auto& x : experts) out.push_back(x.name);
   return out;
+}
+
+std::vector<std::string> Experiment::training_datasets() const {
+  std::vector<std::string> out;
+  for (const auto& x : experts)
+    for (const auto& d : x.datasets)
+      if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  return out;
+}
+
+int32_t Experiment::expert_of(const std::string& dataset) const {
+  for (size_t e = 0; e < experts.size(); ++e)
+    if (std::find(experts[e].datasets.begin(), experts[e].datasets.end(), dataset) != experts[e].datasets.end())
+      return static_cast<int32_t>(e);
+  return -1;
 }
 
 }  // namespace rr

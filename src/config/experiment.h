@@ -4,41 +4,34 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "data/source_format.h"
 #include "data/split.h"
 #include "model/lora.h"
+#include "router/router.h"
 
 namespace rr {
 
-// Where a dataset comes from when `prepare` must make its BEIR folder.
-struct DatasetSource {
-  std::string format;  // "" (already BEIR at `path`), "smart", "dictd", "beir" (copy + split a BEIR folder)
-  std::string docs, queries, qrels;   // smart: the three files
-  std::string qrels_format = "auto";  // smart: see `rr convert smart --help`
-  std::string query_ids = "auto";
-  std::string relevance = "keep";
-  std::string dir;          // beir: the source folder
-  std::string dict, index;  // dictd: <name>.dict.dz and <name>.index
-  int64_t max_entries = 0;  // dictd: deterministic sample size (0: all usable entries)
-};
+// Training data beyond judged queries: a document's title as a query for its own text (documents without a
+// title give two random crops), crops only, or none.
+enum class PseudoQueries { Title, Crop, None };
 
 struct DatasetConfig {
   std::string name;  // [A-Za-z0-9_.-]+ (an HDF5 path component)
   std::string path;  // the BEIR folder used by every stage (prepare writes it when `source` is set)
-  DatasetSource source;
+  std::shared_ptr<const SourceFormat> source;  // null: `path` is used as it is
   // prepare: split the judged queries of qrels/<qrels>.tsv into train/dev/test by a seeded hash of the
   // query id. train + dev <= 1; the rest is test. dev = 0 takes no dev slice.
   std::string qrels = "test";
   SplitFractions split{0.5, 0.1};
   bool split_queries = true;  // false: use the folder's own qrels/{train,dev,test}.tsv as they are
   std::string train_split = "train", dev_split = "dev", test_split = "test";
-  // Training data beyond judged queries: "title" (a document's title is a query for its own text; documents
-  // without a title give two random crops), "crop" (crops only) or "none".
-  std::string pseudo_queries = "title";
+  PseudoQueries pseudo_queries = PseudoQueries::Title;  // "title", "crop" or "none"
   int64_t max_pseudo_queries = 20000;  // per dataset, sampled deterministically
   bool evaluate = true;                // evaluated by `evaluate` (zero-shot datasets need no expert)
 };
@@ -61,7 +54,6 @@ struct TrainingConfig {
   double warmup_ratio = 0.1;      // linear warm-up over this share of steps, then linear decay to 0
   double grad_clip = 1.0;         // max global gradient norm (0: off)
   double temperature = 0.05;      // InfoNCE temperature on dot products
-  int64_t hard_negatives = 0;     // per query, mined from the base index (top-ranked non-relevant)
   int64_t max_query_length = 64;  // tokens, [CLS]/[SEP] included
   int64_t max_doc_length = 256;
   double judged_share = 0.5;  // share of each batch drawn from judged training queries (rest pseudo)
@@ -101,17 +93,14 @@ struct BaseModelConfig {
 };
 
 struct RoutingConfig {
-  std::string tie_rule = "first";          // per-instance best expert ties: "first" (released code) or "skip"
+  TieRule tie_rule = TieRule::First;       // per-instance best expert ties: "first" (released code) or "skip"
   int64_t pilots_per_group = 1;            // k-means centroids per (dataset, expert) group (1: the centroid)
   int64_t dataset_router_instances = 100;  // DatasetRouter: labelled instances per training dataset
   int64_t top_k_mix = 2;                   // the soft mixture fuses this many best-routed experts
-  std::vector<std::string> routers = {"pilot-mean",          "pilot-max", "dataset",   "expert-classifier",
-                                      "classification-head", "single",    "multitask", "dataset-oracle",
-                                      "instance-oracle",     "bm25",      "top-k-mix", "base"};
+  std::vector<std::string> routers = router_names();  // Table 1 rows (router/router.h); default: all
 };
 
 struct EvaluationConfig {
-  std::string split = "test";
   int64_t k = 1000;                  // hits kept per query for the measures
   int64_t store_k = 100;             // hits stored in the results file per query
   bool ignore_identical_ids = true;  // BEIR's rule
@@ -152,6 +141,11 @@ struct Experiment {
   std::filesystem::path base_path() const { return base.path; }
   std::filesystem::path multitask_path() const { return output() / "multitask"; }
   std::vector<std::string> expert_names() const;
+  // The datasets some expert trains on, in the order the experts list them (the multi-task model's data and
+  // the routing training set).
+  std::vector<std::string> training_datasets() const;
+  // The first expert that trains on `dataset`, or -1.
+  int32_t expert_of(const std::string& dataset) const;
 };
 
 }  // namespace rr

@@ -1,6 +1,7 @@
 #include "model/bert_encoder.h"
 
 #include <ATen/ATen.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -52,6 +53,20 @@ at::Tensor activation(const at::Tensor& x, const std::string& act) {
 }
 
 }  // namespace
+
+at::Tensor dropout(const at::Tensor& x, double p, const ForwardMode& mode) {
+  if (!mode.training || p <= 0) return x;
+  RR_CHECK(mode.rng.defined(), Runtime, "dropout in training needs a generator (ForwardMode::rng)");
+  at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous).bernoulli_(1 - p, mode.rng);
+  noise.div_(1 - p);
+  return x * noise;
+}
+
+at::Generator make_generator(const c10::Device& device, uint64_t seed) {
+  at::Generator g = at::globalContext().defaultGenerator(device).clone();
+  g.set_current_seed(seed);
+  return g;
+}
 
 at::Tensor mean_pool(const at::Tensor& hidden, const at::Tensor& attention_mask) {
   at::Tensor m = attention_mask.unsqueeze(-1).to(hidden.scalar_type());
@@ -140,12 +155,6 @@ const at::Tensor& BertEncoder::param(const std::string& name) const {
   return it->second;
 }
 
-std::vector<at::Tensor> BertEncoder::parameters() const {
-  std::vector<at::Tensor> out;
-  for (const auto& [n, t] : params_) out.push_back(t);
-  return out;
-}
-
 void BertEncoder::to(const at::Device& device) {
   for (auto& [n, t] : params_) t = t.to(device);
 }
@@ -172,57 +181,52 @@ std::pair<int64_t, int64_t> BertEncoder::linear_shape(const std::string& module_
   return {w.size(0), w.size(1)};
 }
 
-BertEncoder BertEncoder::merged(const LoraAdapter& adapter) const {
+BertEncoder BertEncoder::with_params(const TensorMap& replaced) const {
   BertEncoder m = *this;
-  const double s = adapter.config.scaling();
-  for (const auto& [module, ab] : adapter.modules) {
-    at::Tensor& w = m.params_.at(module + ".weight");
-    w = w + at::matmul(ab.second, ab.first).mul(s);
+  for (const auto& [name, t] : replaced) {
+    at::Tensor& w = m.params_.at(name);
+    RR_CHECK(w.sizes() == t.sizes(), Runtime, "with_params: {} has shape [{}], the model [{}]", name,
+             fmt::join(t.sizes(), ", "), fmt::join(w.sizes(), ", "));
+    w = t;
   }
   return m;
 }
 
-at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora,
-                               bool training) const {
+at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
+                               const ForwardMode& mode) const {
   at::Tensor y = at::linear(x, param(module + ".weight"), param(module + ".bias"));
-  if (!lora) return y;
-  for (size_t e = 0; e < lora->adapters.size(); ++e) {
-    const LoraAdapter* a = lora->adapters[e];
-    auto it = a->modules.find(module);
-    if (it == a->modules.end()) continue;
-    const auto& [A, B] = it->second;
-    const double s = a->config.scaling();
-    if (!lora->row_adapter.defined()) {
-      at::Tensor in = training && a->config.dropout > 0 ? at::dropout(x, a->config.dropout, true) : x;
-      y = y + at::linear(at::linear(in, A), B).mul(s);
+  if (!deltas) return y;
+  for (size_t e = 0; e < deltas->deltas.size(); ++e) {
+    if (!deltas->row_delta.defined()) {
+      at::Tensor c = deltas->deltas[e]->contribution(module, x, mode);
+      if (c.defined()) y = y + c;
       continue;
     }
-    at::Tensor rows = (lora->row_adapter == static_cast<int64_t>(e)).nonzero().squeeze(1);
+    at::Tensor rows = (deltas->row_delta == static_cast<int64_t>(e)).nonzero().squeeze(1);
     if (rows.numel() == 0) continue;
-    at::Tensor in = x.index_select(0, rows);
-    if (training && a->config.dropout > 0) in = at::dropout(in, a->config.dropout, true);
-    y = y.index_add(0, rows, at::linear(at::linear(in, A), B).mul(s));
+    at::Tensor c = deltas->deltas[e]->contribution(module, x.index_select(0, rows), mode);
+    if (c.defined()) y = y.index_add(0, rows, c);
   }
   return y;
 }
 
-at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora,
-                                bool training) const {
+at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, const DeltaBatch* deltas,
+                                const ForwardMode& mode) const {
   const auto& c = config_;
   RR_CHECK(ids.dim() == 2 && mask.sizes() == ids.sizes(), Runtime,
            "forward: input_ids and attention_mask must be B x T");
   const int64_t B = ids.size(0), T = ids.size(1), H = c.hidden_size, nh = c.num_attention_heads, dh = H / nh;
   RR_CHECK(T <= c.max_position_embeddings, Input, "sequence of {} tokens exceeds max_position_embeddings {}",
            T, c.max_position_embeddings);
-  const double hp = training ? c.hidden_dropout_prob : 0.0,
-               ap = training ? c.attention_probs_dropout_prob : 0.0;
+  const double hp = mode.training ? c.hidden_dropout_prob : 0.0,
+               ap = mode.training ? c.attention_probs_dropout_prob : 0.0;
   at::Tensor positions = at::arange(T, ids.options());
   at::Tensor h = at::embedding(param("embeddings.word_embeddings.weight"), ids) +
                  at::embedding(param("embeddings.position_embeddings.weight"), positions).unsqueeze(0) +
                  param("embeddings.token_type_embeddings.weight")[0];
   h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"),
                      c.layer_norm_eps);
-  if (hp > 0) h = at::dropout(h, hp, true);
+  if (hp > 0) h = dropout(h, hp, mode);
   // HF's extended attention mask: 0 where attended, the float minimum where padded.
   at::Tensor bias =
       (1.0 - mask.to(h.scalar_type())).mul(std::numeric_limits<float>::lowest()).view({B, 1, 1, T});
@@ -230,28 +234,28 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string l = layer_prefix(i);
     auto heads = [&](const at::Tensor& t) { return t.view({B, T, nh, dh}).permute({0, 2, 1, 3}); };
-    at::Tensor q = heads(linear(h, l + "attention.self.query", lora, training));
-    at::Tensor k = heads(linear(h, l + "attention.self.key", lora, training));
-    at::Tensor v = heads(linear(h, l + "attention.self.value", lora, training));
+    at::Tensor q = heads(linear(h, l + "attention.self.query", deltas, mode));
+    at::Tensor k = heads(linear(h, l + "attention.self.key", deltas, mode));
+    at::Tensor v = heads(linear(h, l + "attention.self.value", deltas, mode));
     at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-1, -2)).mul(scale) + bias, -1);
-    if (ap > 0) probs = at::dropout(probs, ap, true);
+    if (ap > 0) probs = dropout(probs, ap, mode);
     at::Tensor ctx = at::matmul(probs, v).permute({0, 2, 1, 3}).reshape({B, T, H});
-    at::Tensor a = linear(ctx, l + "attention.output.dense", lora, training);
-    if (hp > 0) a = at::dropout(a, hp, true);
+    at::Tensor a = linear(ctx, l + "attention.output.dense", deltas, mode);
+    if (hp > 0) a = dropout(a, hp, mode);
     h = at::layer_norm(a + h, {H}, param(l + "attention.output.LayerNorm.weight"),
                        param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
-    at::Tensor f = activation(linear(h, l + "intermediate.dense", lora, training), c.hidden_act);
-    at::Tensor o = linear(f, l + "output.dense", lora, training);
-    if (hp > 0) o = at::dropout(o, hp, true);
+    at::Tensor f = activation(linear(h, l + "intermediate.dense", deltas, mode), c.hidden_act);
+    at::Tensor o = linear(f, l + "output.dense", deltas, mode);
+    if (hp > 0) o = dropout(o, hp, mode);
     h = at::layer_norm(o + h, {H}, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
                        c.layer_norm_eps);
   }
   return h;
 }
 
-at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const AdapterBatch* lora,
-                              bool training, const EmbeddingOptions& options) const {
-  at::Tensor h = forward(ids, mask, lora, training);
+at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const DeltaBatch* deltas,
+                              const ForwardMode& mode, const EmbeddingOptions& options) const {
+  at::Tensor h = forward(ids, mask, deltas, mode);
   at::Tensor e = options.pooling == Pooling::Mean ? mean_pool(h, mask) : h.select(1, 0);
   if (options.normalize) e = e / e.norm(2, -1, true).clamp_min(1e-12);
   return e;

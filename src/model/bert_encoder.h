@@ -1,6 +1,6 @@
 // A BERT encoder (Hugging Face BertModel without the pooler) over a flat map of parameters with HF's
 // names, and the embedding of texts: masked mean pooling (Contriever, the default), CLS pooling, optional
-// L2 normalisation. Supports LoRA adapters, including batches whose rows use different adapters.
+// L2 normalisation. Experts change it only through per-Linear deltas (model/linear_delta.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "model/bert_config.h"
-#include "model/lora.h"
+#include "model/linear_delta.h"
 #include "model/safetensors.h"
 
 namespace rr {
@@ -20,14 +20,6 @@ enum class Pooling { Mean, Cls };
 struct EmbeddingOptions {
   Pooling pooling = Pooling::Mean;
   bool normalize = false;  // L2-normalise the pooled vectors (Contriever: no)
-};
-
-// The adapters used by one batch. row_adapter [B] int64 names each row's adapter (index into adapters,
-// -1: the base alone); undefined means every row uses adapters[0]. The base projections run once for the
-// whole batch; each row adds its own adapter's delta.
-struct AdapterBatch {
-  std::vector<const LoraAdapter*> adapters;
-  at::Tensor row_adapter;
 };
 
 class BertEncoder {
@@ -43,22 +35,21 @@ class BertEncoder {
   void save(const std::filesystem::path& dir) const;
 
   // input_ids, attention_mask: B x T int64 on the encoder's device. Returns the last hidden state B x T x H.
-  // training: dropout on (the model's own, unless disabled below, and the adapters').
+  // mode.training: dropout on (the model's own, unless disabled below, and the deltas').
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                     const AdapterBatch* lora = nullptr, bool training = false) const;
+                     const DeltaBatch* deltas = nullptr, const ForwardMode& mode = {}) const;
   // Pooled B x H embeddings.
   at::Tensor embed(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                   const AdapterBatch* lora = nullptr, bool training = false,
+                   const DeltaBatch* deltas = nullptr, const ForwardMode& mode = {},
                    const EmbeddingOptions& options = {}) const;
 
   const BertConfig& config() const { return config_; }
   const TensorMap& params() const { return params_; }
-  std::vector<at::Tensor> parameters() const;  // every weight, in name order
   void to(const at::Device& device);
   at::Device device() const;
   void set_requires_grad(bool requires_grad);
-  // A copy whose target weights have the adapter merged in: W + scaling * B A (for whole-batch experts).
-  BertEncoder merged(const LoraAdapter& adapter) const;
+  // A copy sharing every weight but those in `replaced` (same names and shapes; e.g. merged LoRA weights).
+  BertEncoder with_params(const TensorMap& replaced) const;
   // Shape of the Linear at module_path (out, in), or throws.
   std::pair<int64_t, int64_t> linear_shape(const std::string& module_path) const;
   std::vector<std::string> linear_modules() const;  // every Linear's module path
@@ -66,8 +57,8 @@ class BertEncoder {
   void disable_dropout() { config_.hidden_dropout_prob = config_.attention_probs_dropout_prob = 0; }
 
  private:
-  at::Tensor linear(const at::Tensor& x, const std::string& module, const AdapterBatch* lora,
-                    bool training) const;
+  at::Tensor linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
+                    const ForwardMode& mode) const;
   const at::Tensor& param(const std::string& name) const;
   BertConfig config_;
   TensorMap params_;

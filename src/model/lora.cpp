@@ -195,13 +195,22 @@ void LoraAdapter::save(const std::filesystem::path& dir) const {
   write_safetensors(dir / "adapter_model.safetensors", tensors);
 }
 
-std::vector<at::Tensor> LoraAdapter::parameters() const {
-  std::vector<at::Tensor> out;
-  for (const auto& [m, ab] : modules) {
-    out.push_back(ab.first);
-    out.push_back(ab.second);
+at::Tensor LoraAdapter::contribution(const std::string& module, const at::Tensor& x,
+                                     const ForwardMode& mode) const {
+  auto it = modules.find(module);
+  if (it == modules.end()) return {};
+  const auto& [A, B] = it->second;
+  return at::linear(at::linear(dropout(x, config.dropout, mode), A), B).mul(config.scaling());
+}
+
+BertEncoder LoraAdapter::merged_into(const BertEncoder& base) const {
+  TensorMap merged;
+  const double s = config.scaling();
+  for (const auto& [module, ab] : modules) {
+    const std::string name = module + ".weight";
+    merged[name] = base.params().at(name) + at::matmul(ab.second, ab.first).mul(s);
   }
-  return out;
+  return base.with_params(merged);
 }
 
 void LoraAdapter::to(const at::Device& device) {
@@ -209,14 +218,6 @@ void LoraAdapter::to(const at::Device& device) {
     ab.first = ab.first.to(device);
     ab.second = ab.second.to(device);
   }
-}
-
-LoraAdapter LoraAdapter::clone() const {
-  LoraAdapter c;
-  c.config = config;
-  for (const auto& [m, ab] : modules)
-    c.modules.emplace(m, std::make_pair(ab.first.detach().clone(), ab.second.detach().clone()));
-  return c;
 }
 
 }  // namespace rr

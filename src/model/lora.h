@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "model/linear_delta.h"
+
 namespace rr {
 
 class BertEncoder;
@@ -27,7 +29,7 @@ struct LoraConfig {
 // True when a Linear at `module_path` (e.g. "encoder.layer.0.attention.self.query") is a target.
 bool lora_targets(const LoraConfig& config, const std::string& module_path);
 
-class LoraAdapter {
+class LoraAdapter final : public LinearDelta {
  public:
   LoraConfig config;
   // module path -> (A [r x in], B [out x r])
@@ -41,9 +43,12 @@ class LoraAdapter {
   // Writes adapter_config.json and adapter_model.safetensors (atomic).
   void save(const std::filesystem::path& dir) const;
 
-  std::vector<at::Tensor> parameters() const;
+  // scaling * B A dropout(x) for a target module (dropout when training), undefined for the others.
+  at::Tensor contribution(const std::string& module, const at::Tensor& x, const ForwardMode& mode) const override;
+  // The base with W + scaling * B A in each target Linear: the adapter's inference model for whole batches.
+  BertEncoder merged_into(const BertEncoder& base) const;
+
   void to(const at::Device& device);
-  LoraAdapter clone() const;  // deep copy (e.g. for the best checkpoint)
 };
 
 }  // namespace rr

@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -29,18 +30,17 @@ TokenIds tokenize_all(const BertTokenizer& tokenizer, const std::vector<std::str
   return ids;
 }
 
-LengthBatches plan_batches(const TokenIds& ids, int64_t max_batch, int64_t token_budget) {
+LengthBatches plan_batches(const std::vector<int64_t>& lengths, int64_t max_batch, int64_t token_budget) {
   RR_CHECK(max_batch > 0 && token_budget > 0, Usage, "batch size ({}) and token budget ({}) must be positive",
            max_batch, token_budget);
   LengthBatches b;
-  b.order.resize(ids.size());
+  b.order.resize(lengths.size());
   std::iota(b.order.begin(), b.order.end(), 0);
-  std::stable_sort(b.order.begin(), b.order.end(),
-                   [&](int64_t x, int64_t y) { return ids[x].size() > ids[y].size(); });
+  std::stable_sort(b.order.begin(), b.order.end(), [&](int64_t x, int64_t y) { return lengths[x] > lengths[y]; });
   int64_t begin = 0;
-  const int64_t n = static_cast<int64_t>(ids.size());
+  const int64_t n = static_cast<int64_t>(lengths.size());
   while (begin < n) {
-    const int64_t longest = static_cast<int64_t>(ids[b.order[begin]].size());
+    const int64_t longest = lengths[b.order[begin]];
     int64_t end = begin + 1;
     while (end < n && end - begin < max_batch && (end - begin + 1) * longest <= token_budget) ++end;
     b.ranges.emplace_back(begin, end);
@@ -49,50 +49,81 @@ LengthBatches plan_batches(const TokenIds& ids, int64_t max_batch, int64_t token
   return b;
 }
 
-at::Tensor encode_ids(const BertEncoder& model, const TokenIds& ids, const EncodeParams& params,
-                      const std::vector<const LoraAdapter*>& adapters,
-                      const std::vector<int32_t>& row_adapter, Progress* progress) {
+std::pair<at::Tensor, at::Tensor> pad_batch(const std::vector<const std::vector<int32_t>*>& rows, int32_t pad,
+                                            const at::Device& device) {
+  int64_t T = 0;
+  for (auto* r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r->size()));
+  const int64_t B = static_cast<int64_t>(rows.size());
+  at::Tensor ids = at::full({B, T}, pad, at::kLong), mask = at::zeros({B, T}, at::kLong);
+  auto* ip = ids.data_ptr<int64_t>();
+  auto* mp = mask.data_ptr<int64_t>();
+  for (int64_t i = 0; i < B; ++i)
+    for (size_t j = 0; j < rows[i]->size(); ++j)
+      ip[i * T + static_cast<int64_t>(j)] = (*rows[i])[j], mp[i * T + static_cast<int64_t>(j)] = 1;
+  return {ids.to(device), mask.to(device)};
+}
+
+namespace {
+
+std::vector<int64_t> lengths_of(const std::vector<const std::vector<int32_t>*>& rows) {
+  std::vector<int64_t> out;
+  for (auto* r : rows) out.push_back(static_cast<int64_t>(r->size()));
+  return out;
+}
+
+}  // namespace
+
+at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const EncodeParams& params,
+                      const std::vector<const QueryModel*>& models, const std::vector<int32_t>& row_model,
+                      Progress* progress) {
   c10::InferenceMode guard;
-  const int64_t n = static_cast<int64_t>(ids.size()), H = model.config().hidden_size;
-  RR_CHECK(row_adapter.empty() || static_cast<int64_t>(row_adapter.size()) == n, Runtime,
-           "encode: {} texts but {} adapter choices", n, row_adapter.size());
+  const int64_t n = static_cast<int64_t>(ids.size()), H = base.config().hidden_size;
+  RR_CHECK(row_model.empty() || static_cast<int64_t>(row_model.size()) == n, Runtime,
+           "encode: {} texts but {} model choices", n, row_model.size());
   at::Tensor out = at::empty({n, H}, at::kFloat);
   if (n == 0) return out;
-  // One adapter for every row: merge it into the weights once (no per-layer LoRA matmuls).
-  std::optional<BertEncoder> merged;
-  if (row_adapter.empty() && adapters.size() == 1) merged.emplace(model.merged(*adapters[0]));
-  const BertEncoder& net = merged ? *merged : model;
-  const bool mixed = !row_adapter.empty() && !adapters.empty();
-
-  LengthBatches plan = plan_batches(ids, params.max_batch, params.token_budget);
-  const auto device = model.device();
+  // One model for every row: its own inference encoder (LoRA merged once: no per-layer delta matmuls).
+  std::optional<BertEncoder> whole;
+  if (row_model.empty() && models.size() == 1) whole.emplace(models[0]->inference_encoder());
+  const BertEncoder& net = whole ? *whole : base;
+  const bool mixed = !row_model.empty() && !models.empty();
+  DeltaBatch deltas;
+  for (const QueryModel* m : mixed ? models : std::vector<const QueryModel*>{}) {
+    RR_CHECK(m->delta(), Runtime, "encode: a full model cannot share a mixed-expert batch");
+    deltas.deltas.push_back(m->delta());
+  }
+  std::vector<const std::vector<int32_t>*> rows;
+  for (const auto& t : ids) rows.push_back(&t);
+  const LengthBatches plan = plan_batches(lengths_of(rows), params.max_batch, params.token_budget);
   for (const auto& [begin, end] : plan.ranges) {
-    const int64_t B = end - begin, T = static_cast<int64_t>(ids[plan.order[begin]].size());
-    at::Tensor input = at::zeros({B, T}, at::kLong), mask = at::zeros({B, T}, at::kLong);
-    auto* ip = input.data_ptr<int64_t>();
-    auto* mp = mask.data_ptr<int64_t>();
-    std::vector<int64_t> rows(static_cast<size_t>(B)), choice(static_cast<size_t>(B));
-    for (int64_t r = 0; r < B; ++r) {
-      const int64_t idx = plan.order[begin + r];
-      rows[r] = idx;
-      const auto& t = ids[idx];
-      for (size_t j = 0; j < t.size(); ++j)
-        ip[r * T + static_cast<int64_t>(j)] = t[j], mp[r * T + static_cast<int64_t>(j)] = 1;
-      if (mixed) choice[r] = row_adapter[idx];
-    }
-    AdapterBatch lora;
-    const AdapterBatch* lora_ptr = nullptr;
-    if (mixed) {
-      lora.adapters = adapters;
-      lora.row_adapter = at::tensor(choice, at::kLong).to(device);
-      lora_ptr = &lora;
-    }
-    at::Tensor emb =
-        net.embed(input.to(device), mask.to(device), lora_ptr, false, params.embedding).to(at::kCPU);
-    out.index_copy_(0, at::tensor(rows, at::kLong), emb);
-    if (progress) progress->advance(B);
+    const std::vector<int64_t> members(plan.order.begin() + begin, plan.order.begin() + end);
+    std::vector<const std::vector<int32_t>*> batch;
+    std::vector<int64_t> choice;
+    for (int64_t i : members) batch.push_back(rows[i]), choice.push_back(mixed ? row_model[i] : -1);
+    auto [input, mask] = pad_batch(batch, 0, base.device());
+    if (mixed) deltas.row_delta = at::tensor(choice, at::kLong).to(base.device());
+    const at::Tensor emb = net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding).to(at::kCPU);
+    out.index_copy_(0, at::tensor(members, at::kLong), emb);
+    if (progress) progress->advance(end - begin);
   }
   return out;
+}
+
+at::Tensor embed_in_length_chunks(const QueryModel& model, const std::vector<const std::vector<int32_t>*>& rows,
+                                  int32_t pad, int64_t token_budget, const at::Device& device,
+                                  const ForwardMode& mode) {
+  const LengthBatches plan =
+      plan_batches(lengths_of(rows), std::numeric_limits<int64_t>::max(), token_budget);
+  std::vector<at::Tensor> parts;
+  for (const auto& [begin, end] : plan.ranges) {
+    std::vector<const std::vector<int32_t>*> chunk;
+    for (int64_t i = begin; i < end; ++i) chunk.push_back(rows[plan.order[i]]);
+    auto [ids, mask] = pad_batch(chunk, pad, device);
+    parts.push_back(model.embed(ids, mask, mode));
+  }
+  std::vector<int64_t> inverse(plan.order.size());
+  for (size_t i = 0; i < plan.order.size(); ++i) inverse[plan.order[i]] = static_cast<int64_t>(i);
+  return at::cat(parts).index_select(0, at::tensor(inverse, at::kLong).to(device));
 }
 
 }  // namespace rr

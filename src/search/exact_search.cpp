@@ -68,12 +68,6 @@ void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, 
 
 }  // namespace
 
-std::vector<uint16_t> to_float16(const float* data, int64_t n) {
-  std::vector<uint16_t> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) out[i] = c10::Half(data[i]).x;
-  return out;
-}
-
 TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, int64_t first_row,
                   const int64_t* tie, const SearchParams& p) {
   RR_CHECK(p.k > 0 && p.corpus_block > 0 && p.query_block > 0, Usage,
@@ -84,8 +78,8 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   const int64_t d = corpus.cols;
   const c10::Device device(p.device);
   auto f32 = at::TensorOptions().dtype(at::kFloat);
-  auto stored = at::TensorOptions().dtype(corpus.type == StorageType::Float16 ? at::kHalf : at::kFloat);
-  const size_t elem = corpus.type == StorageType::Float16 ? 2 : 4;
+  auto stored = at::TensorOptions().dtype(corpus.type == VectorType::Float16 ? at::kHalf : at::kFloat);
+  const size_t elem = corpus.type == VectorType::Float16 ? 2 : 4;
   std::vector<std::vector<Hit>> heaps(static_cast<size_t>(nq));
   for (auto& h : heaps) h.reserve(static_cast<size_t>(std::min<int64_t>(p.k, corpus.rows)));
 

@@ -7,17 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "common/vector_type.h"
 #include "search/topk.h"
 
 namespace rr {
-
-enum class StorageType { Float32, Float16 };
 
 // A read-only n x d row-major matrix of float32 or IEEE float16 values (not owned).
 struct MatrixView {
   const void* data = nullptr;
   int64_t rows = 0, cols = 0;
-  StorageType type = StorageType::Float32;
+  VectorType type = VectorType::Float32;
 };
 
 struct SearchParams {
@@ -33,8 +32,5 @@ struct SearchParams {
 // and whose tie keys are tie[0 .. corpus.rows). queries: nq x d float32, row-major.
 TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, int64_t first_row,
                   const int64_t* tie, const SearchParams& params);
-
-// Rounds float32 to IEEE half (round to nearest even), as torch's Half does.
-std::vector<uint16_t> to_float16(const float* data, int64_t n);
 
 }  // namespace rr

@@ -1,15 +1,15 @@
 #include "train/base_trainer.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
-
-#include <chrono>
 
 #include "common/error.h"
 #include "data/split.h"
+#include "model/autocast.h"
+#include "model/query_model.h"
+#include "model/text_encoder.h"
 #include "train/adamw.h"
-#include "train/train_common.h"
+#include "train/train_loop.h"
 #include "train/training_data.h"
 
 namespace rr {
@@ -65,6 +65,42 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
   return out;
 }
 
+// This rank's share of one step: the crops of its slice of the global batch as queries, everyone's other
+// crops (gathered) as keys; returns its share of the batch-mean InfoNCE loss after the backward pass.
+double crop_step(const FullModel& net, const CropBatch& batch, const BaseTrainerOptions& o, const at::Device& device,
+                 const ForwardMode& mode, const Collectives& group) {
+  const auto& cfg = o.config;
+  const int64_t B = static_cast<int64_t>(batch.a.size());
+  // Equal shares per rank (gathered keys must have one shape): drop the remainder of the global batch.
+  const int64_t per = B / group.size(), lo = per * group.rank(), hi = lo + per;
+  RR_CHECK(per > 0, Usage, "base batch_size {} is smaller than the {} ranks", B, group.size());
+  std::vector<const std::vector<int32_t>*> qa, ka;
+  for (int64_t i = lo; i < hi; ++i) qa.push_back(&batch.a[i]), ka.push_back(&batch.b[i]);
+  at::Tensor q, k;
+  {
+    Autocast ac(cfg.bf16, device);
+    q = embed_in_length_chunks(net, qa, o.pad_id, kChunkTokens, device, mode);
+    k = embed_in_length_chunks(net, ka, o.pad_id, kChunkTokens, device, mode);
+  }
+  q = q.to(at::kFloat);
+  k = k.to(at::kFloat);
+  if (cfg.normalize) {
+    q = q / q.norm(2, -1, true).clamp_min(1e-6);
+    k = k / k.norm(2, -1, true).clamp_min(1e-6);
+  }
+  // Keys of every rank; their gradient is summed over ranks and handed back to the encoding rank.
+  at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
+  at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;
+  at::Tensor labels = at::arange(lo, hi, at::TensorOptions().dtype(at::kLong).device(device));
+  at::Tensor loss =
+      at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(per * group.size());
+  loss.backward();
+  at::Tensor key_grad = all_k.grad();
+  group.allreduce_sum(key_grad);
+  k.backward(key_grad.slice(0, lo, hi));
+  return loss.item<double>();
+}
+
 }  // namespace
 
 TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>>& documents,
@@ -79,101 +115,27 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   RR_CHECK(usable.size() >= 2, Input, "base training needs at least 2 documents with 4+ tokens, got {}",
            usable.size());
   const at::Device device = model.device();
-  auto params = trainable_params(nullptr, &model);
-  for (auto& [n, t] : params) t.set_requires_grad(true);
-  std::vector<at::Tensor> param_list;
-  for (auto& [n, t] : params) param_list.push_back(t);
+  FullModel net(model);  // shares the weights being trained
+  auto params = net.trainable();
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
-  const std::string fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size,
-                                              cfg.lr, cfg.hidden_size, group.size(), o.inputs);
-  TrainCurve curve;
-  TensorMap best = snapshot(params);
-  int64_t start = 0;
-  if (auto ck = load_checkpoint(o.checkpoint_dir, params, opt, best, fingerprint)) {
-    start = ck->step;
-    curve = ck->curve;
-    curve.resumed = true;
-    spdlog::info("base: resuming from step {} ({})", start, o.checkpoint_dir.string());
-  }
-  const int64_t warmup = static_cast<int64_t>(cfg.warmup_ratio * static_cast<double>(cfg.steps));
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_log = t0;
-  for (int64_t step = start; step < cfg.steps; ++step) {
-    CropBatch batch = sample_crops(documents, titles, usable, o, step);
-    at::manual_seed(stable_hash("dropout" + std::to_string(step), o.seed) +
-                    static_cast<uint64_t>(group.rank()));
-    const int64_t B = static_cast<int64_t>(batch.a.size());
-    // Equal shares per rank (gathered keys must have one shape): drop the remainder of the global batch.
-    const int64_t per = B / group.size(), lo = per * group.rank(), hi = lo + per;
-    RR_CHECK(per > 0, Usage, "base batch_size {} is smaller than the {} ranks", B, group.size());
-    std::vector<const std::vector<int32_t>*> qa, ka;
-    for (int64_t i = lo; i < hi; ++i) qa.push_back(&batch.a[i]), ka.push_back(&batch.b[i]);
-    at::Tensor q, k;
-    {
-      Autocast ac(cfg.bf16, device);
-      q = embed_in_length_chunks(model, qa, nullptr, o.pad_id, kChunkTokens);
-      k = embed_in_length_chunks(model, ka, nullptr, o.pad_id, kChunkTokens);
-    }
-    q = q.to(at::kFloat);
-    k = k.to(at::kFloat);
-    if (cfg.normalize) {
-      q = q / q.norm(2, -1, true).clamp_min(1e-6);
-      k = k / k.norm(2, -1, true).clamp_min(1e-6);
-    }
-    // Keys of every rank; their gradient is summed over ranks and handed back to the encoding rank.
-    at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
-    at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;
-    at::Tensor labels = at::arange(lo, hi, at::TensorOptions().dtype(at::kLong).device(device));
-    at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) /
-                      static_cast<double>(per * group.size());
-    opt.zero_grad();
-    loss.backward();
-    at::Tensor key_grad = all_k.grad();
-    group.allreduce_sum(key_grad);
-    k.backward(key_grad.slice(0, lo, hi));
-    const double lr = linear_schedule(cfg.lr, step, warmup, cfg.steps);
-    const double global_loss = finish_step(opt, param_list, loss.item<double>(), lr, cfg.grad_clip, group);
-    const int64_t done = step + 1;
-    curve.steps.push_back(done);
-    curve.loss.push_back(global_loss);
-    curve.lr.push_back(lr);
-    auto now = std::chrono::steady_clock::now();
-    const double elapsed = std::chrono::duration<double>(now - t0).count();
-    if (std::chrono::duration<double>(now - last_log).count() > 10 || done == cfg.steps) {
-      last_log = now;
-      const double rate = (done - start) / std::max(elapsed, 1e-9);
-      spdlog::info("base: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s ({:.0f} pairs/s), ETA {:.0f} s",
-                   done, cfg.steps, curve.loss.back(), lr, rate, rate * B,
-                   (cfg.steps - done) / std::max(rate, 1e-9));
-    }
-    if (o.evaluate && o.eval_every > 0 && (done % o.eval_every == 0 || done == cfg.steps)) {
-      double s = -1;
-      if (group.rank() == 0) {
-        c10::InferenceMode guard;
-        s = o.evaluate(model);
-      }
-      s = group.broadcast(s);
-      if (s >= 0) {
-        curve.eval_steps.push_back(done);
-        curve.dev_ndcg10.push_back(s);
-        spdlog::info("base: dev nDCG@10 {:.4f} at step {}", s, done);
-      }
-    }
-    const bool out_of_time =
-        group.broadcast(cfg.max_minutes > 0 && elapsed > cfg.max_minutes * 60 ? 1.0 : 0.0) > 0;
-    if (!o.checkpoint_dir.empty() && group.rank() == 0 &&
-        ((cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0) || done == cfg.steps || out_of_time))
-      save_checkpoint(o.checkpoint_dir, Checkpoint{done, curve, 0}, params, opt, snapshot(params),
-                      fingerprint);
-    if (out_of_time) {
-      spdlog::warn("base: stopping at step {} of {}: max_minutes {} reached", done, cfg.steps,
-                   cfg.max_minutes);
-      break;
-    }
-  }
-  curve.steps_done = curve.steps.empty() ? start : curve.steps.back();
-  for (auto& [n, t] : params) t.set_requires_grad(false);
-  return curve;
+  LoopSpec spec;
+  spec.label = "base";
+  spec.steps = cfg.steps;
+  spec.lr = cfg.lr;
+  spec.warmup_ratio = cfg.warmup_ratio;
+  spec.grad_clip = cfg.grad_clip;
+  spec.max_minutes = cfg.max_minutes;
+  spec.checkpoint_every = cfg.checkpoint_every;
+  spec.checkpoint_dir = o.checkpoint_dir;
+  spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
+                                 cfg.hidden_size, group.size(), o.inputs);
+  return run_loop(spec, params, opt, group, [&](int64_t step) {
+    const CropBatch batch = sample_crops(documents, titles, usable, o, step);
+    const ForwardMode mode{
+        true, make_generator(device, stable_hash("dropout" + std::to_string(step), o.seed) +
+                                         static_cast<uint64_t>(group.rank()))};
+    return crop_step(net, batch, o, device, mode, group);
+  });
 }
 
 }  // namespace rr

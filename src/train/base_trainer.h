@@ -5,14 +5,13 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "config/experiment.h"
 #include "model/bert_encoder.h"
 #include "train/collectives.h"
-#include "train/query_trainer.h"
+#include "train/train_curve.h"
 
 namespace rr {
 
@@ -23,9 +22,6 @@ struct BaseTrainerOptions {
   std::string inputs;  // fingerprint of everything the training depends on: a checkpoint made from other
                        // inputs is not resumed
   int32_t cls_id = 2, sep_id = 3, pad_id = 0;
-  // Called every eval_every steps on rank 0 with the model (e.g. dev nDCG@10); < 0 means no score.
-  std::function<double(const BertEncoder&)> evaluate;
-  int64_t eval_every = 0;
 };
 
 // documents: body tokens (no [CLS]/[SEP]) of every training document; titles: each document's title tokens,

@@ -7,7 +7,7 @@
 
 #include "mpi/comm.h"
 #include "mpi/distributed_topk.h"
-#include "mpi/tensor_allreduce.h"
+#include "mpi/tensor_comm.h"
 #include "search/exact_search.h"
 
 namespace rr::mpi {
@@ -88,10 +88,10 @@ TEST(DistributedTopK, EqualsSingleProcessSearch) {
   p.k = k;
   p.corpus_block = block;
   TopK whole =
-      exact_search(queries.data(), nq, {corpus.data(), n, d, StorageType::Float32}, 0, tie.data(), p);
+      exact_search(queries.data(), nq, {corpus.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
   Shard s = shard_of(n, w.rank(), w.size(), block);
   TopK local =
-      exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, StorageType::Float32},
+      exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, VectorType::Float32},
                    s.begin, tie.data() + s.begin, p);
   TopK merged = gather_topk(w, local);
   if (w.is_root()) {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <ATen/ATen.h>
+
 #include <filesystem>
 
 #include "h5data/h5_file.h"
@@ -20,27 +22,25 @@ TEST(ParallelH5, CollectiveRowBlocks) {
   if (w.is_root()) std::filesystem::create_directories(dir);
   w.barrier();
   const int64_t n = 1000, d = 5;
-  for (auto storage : {h5::Storage::Float32, h5::Storage::Float16}) {
+  for (auto storage : {VectorType::Float32, VectorType::Float16}) {
     {
       auto access = mpio_file_access(w);
       auto f = h5::File::create(dir + "/p.h5", &access);
       f.create_matrix("/index/ds/corpus", n, d, storage, 128);
       Shard s = shard_of(n, w.rank(), w.size(), 128);
-      std::vector<float> rows(static_cast<size_t>(s.size() * d));
-      for (int64_t i = 0; i < s.size(); ++i)
-        for (int64_t j = 0; j < d; ++j) rows[i * d + j] = static_cast<float>((s.begin + i) * 10 + j);
-      f.write_rows("/index/ds/corpus", s.begin, s.size(), rows.data(), /*collective=*/true);
+      // Row i holds i * 10 + j.
+      const at::Tensor rows = at::arange(s.begin, s.end, at::kFloat).unsqueeze(1) * 10 + at::arange(d, at::kFloat);
+      f.write_rows("/index/ds/corpus", s.begin, rows, /*collective=*/true);
       f.close();
     }
     w.barrier();
     if (w.is_root()) {
       auto f = h5::File::open(dir + "/p.h5", false);
-      std::vector<float> all(n * d);
-      f.read_rows("/index/ds/corpus", 0, n, all.data());
+      const at::Tensor all = f.read_rows("/index/ds/corpus", 0, n).to(at::kFloat);
       for (int64_t i = 0; i < n; i += 97) {
-        float v = static_cast<float>(i * 10 + 3);
-        EXPECT_EQ(all[i * d + 3],
-                  storage == h5::Storage::Float16 ? h5::half_to_float(h5::float_to_half(v)) : v);
+        const float v = static_cast<float>(i * 10 + 3);
+        EXPECT_EQ(all[i][3].item<float>(),
+                  storage == VectorType::Float16 ? static_cast<float>(c10::Half(v)) : v);
       }
       EXPECT_EQ(f.storage("/index/ds/corpus"), storage);
     }

@@ -34,7 +34,7 @@ TEST(Config, DefaultsPathsAndOverrides) {
   EXPECT_EQ(e.expert_training.lora.r, 8);  // the paper's defaults
   EXPECT_DOUBLE_EQ(e.expert_training.lora.alpha, 32);
   EXPECT_DOUBLE_EQ(e.expert_training.temperature, 0.05);
-  EXPECT_EQ(e.datasets[1].pseudo_queries, "crop");
+  EXPECT_EQ(e.datasets[1].pseudo_queries, PseudoQueries::Crop);
   EXPECT_EQ(e.output_dir, "/cfg/out");  // relative to the config file
   EXPECT_EQ(e.datasets[0].path, "/cfg/out/data/a");
   EXPECT_EQ(e.experts[0].adapter, "/cfg/out/experts/a");

@@ -58,11 +58,11 @@ void expect_fixture(const std::string& name, int64_t max_length, const std::stri
   BertEncoder model = BertEncoder::load(model_dir);
   BertTokenizer tok = BertTokenizer::from_directory(model_dir);
   Expected e = load_expected(model_dir / "texts.jsonl", fx / name / "expected.jsonl");
-  std::optional<LoraAdapter> lora;
-  std::vector<const LoraAdapter*> adapters;
+  std::unique_ptr<QueryModel> lora;
+  std::vector<const QueryModel*> adapters;
   if (!adapter.empty()) {
-    lora.emplace(LoraAdapter::load(fx / adapter, model));
-    adapters.push_back(&*lora);
+    lora = std::make_unique<LoraExpert>(model, LoraAdapter::load(fx / adapter, model));
+    adapters.push_back(lora.get());
   }
   TokenIds ids = tokenize_all(tok, e.texts, max_length);
   for (int64_t batch : {1, 16}) {
@@ -120,13 +120,14 @@ TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
   c.intermediate_size = 48;
   c.max_position_embeddings = 40;
   BertEncoder model = BertEncoder::random(c, 7);
-  std::vector<LoraAdapter> experts;
+  std::vector<std::unique_ptr<LoraExpert>> experts;
+  at::Generator gen = at::detail::createCPUGenerator(11);
   for (uint64_t s = 0; s < 3; ++s) {
     LoraAdapter a = LoraAdapter::create(model, LoraConfig{}, 100 + s);
-    for (auto& [m, ab] : a.modules) ab.second = at::randn(ab.second.sizes()) * 0.2;  // B != 0: visible effect
-    experts.push_back(std::move(a));
+    for (auto& [m, ab] : a.modules) ab.second = at::randn(ab.second.sizes(), gen) * 0.2;  // B != 0: visible
+    experts.push_back(std::make_unique<LoraExpert>(model, std::move(a)));
   }
-  std::vector<const LoraAdapter*> ptrs = {&experts[0], &experts[1], &experts[2]};
+  std::vector<const QueryModel*> ptrs = {experts[0].get(), experts[1].get(), experts[2].get()};
   TokenIds ids;
   std::vector<int32_t> choice;
   for (int i = 0; i < 20; ++i) {
@@ -140,7 +141,7 @@ TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
   p.max_batch = 8;
   at::Tensor mixed = encode_ids(model, ids, p, ptrs, choice);
   for (size_t i = 0; i < ids.size(); ++i) {
-    std::vector<const LoraAdapter*> one;
+    std::vector<const QueryModel*> one;
     if (choice[i] >= 0) one.push_back(ptrs[choice[i]]);
     at::Tensor alone = encode_ids(model, {ids[i]}, p, one);  // merged weights, batch of one
     EXPECT_LE((alone[0] - mixed[i]).abs().max().item<double>(), 1e-5) << i;

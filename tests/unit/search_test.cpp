@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "h5data/h5_file.h"
+#include <ATen/ATen.h>
 #include "search/exact_search.h"
 #include "search/topk.h"
 
@@ -62,7 +62,7 @@ TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
       p.corpus_block = block;
       p.query_block = 5;
       TopK got =
-          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
       EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block;
       EXPECT_EQ(got.score, ref.score);
     }
@@ -77,13 +77,13 @@ TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
   p.k = 50;
   p.corpus_block = 64;
   TopK whole =
-      exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+      exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   std::vector<TopK> parts;
   const int64_t cuts[] = {0, 300, 301, 777};
   for (int s = 0; s < 3; ++s) {
     int64_t lo = cuts[s], hi = cuts[s + 1];
     parts.push_back(exact_search(qs.x.data(), qs.n,
-                                 {c.x.data() + lo * c.d, hi - lo, c.d, StorageType::Float32}, lo,
+                                 {c.x.data() + lo * c.d, hi - lo, c.d, VectorType::Float32}, lo,
                                  tie.data() + lo, p));
   }
   TopK merged = merge_topk(parts, p.k);
@@ -96,14 +96,16 @@ TEST(ExactSearch, Float16StorageScoresTheRoundedVectors) {
   for (auto& x : c.x) x *= 0.37f;
   Corpus qs = make_corpus(4, 8, 3, 6);
   auto tie = tie_keys(c.ids);
-  auto halves = to_float16(c.x.data(), static_cast<int64_t>(c.x.size()));
+  const at::Tensor halves =
+      at::from_blob(c.x.data(), {static_cast<int64_t>(c.x.size())}, at::kFloat).to(at::kHalf).contiguous();
   Corpus rounded = c;
-  for (size_t i = 0; i < halves.size(); ++i) rounded.x[i] = h5::half_to_float(halves[i]);
+  const at::Tensor back = halves.to(at::kFloat).contiguous();
+  std::copy(back.data_ptr<float>(), back.data_ptr<float>() + back.numel(), rounded.x.begin());
   SearchParams p;
   p.k = 20;
-  TopK a = exact_search(qs.x.data(), qs.n, {halves.data(), c.n, c.d, StorageType::Float16}, 0, tie.data(), p);
+  TopK a = exact_search(qs.x.data(), qs.n, {halves.data_ptr(), c.n, c.d, VectorType::Float16}, 0, tie.data(), p);
   TopK b =
-      exact_search(qs.x.data(), qs.n, {rounded.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+      exact_search(qs.x.data(), qs.n, {rounded.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   EXPECT_EQ(a.doc, b.doc);
   EXPECT_EQ(a.score, b.score);
 }
@@ -113,7 +115,7 @@ TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   auto tie = tie_keys(c.ids);
   SearchParams p;
   p.k = 5;
-  TopK t = exact_search(c.x.data(), 1, {c.x.data(), c.n, c.d, StorageType::Float32}, 0, tie.data(), p);
+  TopK t = exact_search(c.x.data(), 1, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   EXPECT_EQ(t.count(0), 3);
   EXPECT_EQ(t.doc[3], -1);
 }

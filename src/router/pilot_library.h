@@ -1,10 +1,12 @@
-// The pilot-embedding library of RouterRetriever and the routers that use it (DESIGN.md, "The method").
+// The pilot-embedding library of RouterRetriever (DESIGN.md, "The method"): per training dataset, each query
+// goes to its best expert, and each non-empty (dataset, expert) group gives the centroid of its members' base
+// embeddings. Routing compares a query's base embedding with every expert's pilots.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
-#include <string>
+#include <string_view>
 #include <vector>
 
 namespace rr {
@@ -13,10 +15,14 @@ enum class TieRule {
   First,  // a query tied between experts goes to the first in the configured order (the released code)
   Skip,   // tied queries are left out
 };
+TieRule parse_tie_rule(std::string_view name);  // "first" | "skip"; throws Usage otherwise
 
 // scores: Q x T per-instance nDCG@10 of each query under each expert. Returns each query's best expert,
 // or -1 (Skip and tied).
 std::vector<int32_t> best_experts(const at::Tensor& scores, TieRule rule);
+
+// Share of queries whose best score is shared by two or more experts (all-zero rows included).
+double tied_share(const at::Tensor& scores);
 
 struct PilotLibrary {
   at::Tensor emb;                // P x H float32 (CPU): centroids of base embeddings
@@ -31,29 +37,17 @@ struct PilotLibrary {
 PilotLibrary build_pilots(const std::vector<at::Tensor>& base,
                           const std::vector<std::vector<int32_t>>& labels, int64_t per_group, uint64_t seed);
 
+// k-means on the rows of x (n x H float32) from the given initial centres (k x H): Lloyd iterations until the
+// assignment stops changing (at most max_iter). Returns the k x H centres and each centre's size.
+std::pair<at::Tensor, std::vector<int64_t>> lloyd_kmeans(const at::Tensor& x, at::Tensor centres,
+                                                         int max_iter = 50);
+
 // Q x T similarity of each query (base embedding) to each expert: the mean (paper) or max (released code)
 // dot product over that expert's pilots; -inf for an expert without pilots.
 at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& library, int num_experts,
                              bool use_max);
 
-// Argmax over experts (ties: the first expert).
+// Argmax over experts (ties: the first expert; -inf everywhere: -1).
 std::vector<int32_t> argmax_rows(const at::Tensor& scores);
-
-// Top-k soft mixture: per query, the k most similar experts and softmax weights over their similarities.
-struct Mixture {
-  std::vector<std::vector<int32_t>> experts;
-  std::vector<std::vector<float>> weights;
-};
-Mixture top_k_mixture(const at::Tensor& similarity, int64_t k);
-
-// DatasetRouter: the nearest (dot product) of the labelled instances; returns each query's instance label.
-std::vector<int32_t> nearest_instance(const at::Tensor& query_base, const at::Tensor& instances,
-                                      const std::vector<int32_t>& instance_labels);
-
-// A linear classifier on base embeddings (standardised), trained full-batch with Adam: softmax over classes
-// with class-balanced weights (ClassificationHeadRouter), or one sigmoid per class, one-vs-rest
-// (ExpertClassifierRouter). labels in [0, classes) (-1 rows are ignored). Returns per-query class scores.
-at::Tensor train_and_score_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels,
-                                      int classes, const at::Tensor& test_x, bool one_vs_rest, uint64_t seed);
 
 }  // namespace rr

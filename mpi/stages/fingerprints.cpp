@@ -1,0 +1,142 @@
+#include "mpi/stages/fingerprints.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/fingerprint.h"
+#include "data/beir.h"
+
+namespace rr::stages {
+
+namespace {
+
+// The config's own text for a dataset (everything the user wrote about it).
+nlohmann::json definition(const Experiment& exp, const std::string& name) {
+  for (const auto& d : exp.json.value("datasets", nlohmann::json::array()))
+    if (d.value("name", "") == name) return d;
+  return nullptr;
+}
+
+nlohmann::json section(const Experiment& exp, const char* key) {
+  return exp.json.value(key, nlohmann::json::object());
+}
+
+std::string combine(const nlohmann::json& parts) {
+  return fingerprint(parts.dump());
+}
+
+}  // namespace
+
+std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
+  nlohmann::json files;
+  if (d.source) {
+    files = d.source->identity();
+  } else {  // used as it is: its own files
+    const std::filesystem::path dir = d.path;
+    for (const auto& split : {d.train_split, d.dev_split, d.test_split})
+      files[split] = file_identity(beir_qrels_path(dir, split));
+    files["corpus"] = file_identity(dir / "corpus.jsonl");
+    files["queries"] = file_identity(dir / "queries.jsonl");
+  }
+  return combine({{"definition", definition(exp, d.name)}, {"files", files}, {"seed", exp.seed}});
+}
+
+std::string base_fingerprint(const Experiment& exp) {
+  if (!exp.base.train) {
+    nlohmann::json files;
+    for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt"})
+      files[f] = file_identity(exp.base_path() / f);
+    return combine({{"given", exp.base_path().string()}, {"files", files}});
+  }
+  nlohmann::json corpora = nlohmann::json::array();
+  for (const auto& d : exp.datasets) corpora.push_back(dataset_fingerprint(exp, d));
+  return combine({{"training", section(exp, "base")}, {"seed", exp.seed}, {"corpora", corpora}});
+}
+
+std::string index_fingerprint(const Experiment& exp, const DatasetConfig& d) {
+  return combine({{"base", base_fingerprint(exp)},
+                  {"dataset", dataset_fingerprint(exp, d)},
+                  {"max_doc_length", exp.evaluation.max_doc_length},
+                  {"float16", exp.evaluation.float16_index},
+                  {"block", exp.evaluation.corpus_block}});
+}
+
+namespace {
+
+// A query-side model: its training settings, the base, and its training datasets (their definitions and
+// index), nothing else, so that adding an expert with a dataset of its own retrains no other.
+std::string query_side_fingerprint(const Experiment& exp, const std::string& what, const nlohmann::json& training,
+                                   const std::vector<std::string>& datasets) {
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& name : datasets) inputs.push_back(index_fingerprint(exp, exp.dataset(name)));
+  return combine({{"what", what}, {"training", training}, {"seed", exp.seed}, {"datasets", datasets},
+                  {"inputs", inputs}});
+}
+
+}  // namespace
+
+std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& x) {
+  return query_side_fingerprint(exp, "expert:" + x.name, section(exp, "expert_training"), x.datasets);
+}
+
+std::string multitask_fingerprint(const Experiment& exp) {
+  // The multi-task settings start from the expert settings: both sections count.
+  return query_side_fingerprint(exp, "multitask",
+                                nlohmann::json::array({section(exp, "expert_training"), section(exp, "multitask")}),
+                                exp.training_datasets());
+}
+
+std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& x, const DatasetConfig& d) {
+  return combine({{"expert", expert_fingerprint(exp, x)},
+                  {"index", index_fingerprint(exp, d)},
+                  {"ignore_identical_ids", exp.evaluation.ignore_identical_ids},
+                  {"max_query_length", exp.evaluation.max_query_length}});
+}
+
+namespace {
+
+nlohmann::json all_experts(const Experiment& exp) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& x : exp.experts) out.push_back(expert_fingerprint(exp, x));
+  return out;
+}
+
+nlohmann::json score_columns(const Experiment& exp) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& name : exp.training_datasets())
+    for (const auto& x : exp.experts) out.push_back(score_column_fingerprint(exp, x, exp.dataset(name)));
+  return out;
+}
+
+}  // namespace
+
+std::string stage_fingerprint(const Experiment& exp, const std::string& stage) {
+  nlohmann::json datasets = nlohmann::json::array(), indexes = nlohmann::json::array();
+  for (const auto& d : exp.datasets) {
+    datasets.push_back(dataset_fingerprint(exp, d));
+    indexes.push_back(index_fingerprint(exp, d));
+  }
+  const auto pilots = [&] {
+    return combine({{"scores", score_columns(exp)},
+                    {"routing", section(exp, "routing")},
+                    {"max_query_length", exp.evaluation.max_query_length},
+                    {"seed", exp.seed}});
+  };
+  if (stage == "prepare") return combine({{"prepare", datasets}});
+  if (stage == "train-base") return base_fingerprint(exp);
+  if (stage == "encode") return combine({{"encode", indexes}});
+  if (stage == "train-expert") return combine({{"experts", all_experts(exp)}});
+  if (stage == "train-multitask") return exp.train_multitask ? multitask_fingerprint(exp) : "none";
+  if (stage == "score") return combine({{"score", score_columns(exp)}});
+  if (stage == "pilot") return pilots();
+  if (stage == "evaluate")
+    return combine({{"pilots", pilots()},
+                    {"experts", all_experts(exp)},
+                    {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
+                    {"indexes", indexes},
+                    {"evaluation", section(exp, "evaluation")},
+                    {"datasets", datasets}});
+  return "";
+}
+
+}  // namespace rr::stages

@@ -1,0 +1,106 @@
+// The paper's classifier baselines on standardised base embeddings of the training queries, labelled with
+// each query's best expert:
+//   ExpertClassifierRouter   one sigmoid per expert (one-vs-rest, positives up-weighted by negatives /
+//                            positives), trained on the queries whose best expert is unique;
+//   ClassificationHeadRouter a softmax over experts with class-balanced weights, trained on the tie-broken
+//                            labels (routing.tie_rule).
+// Both: full-batch Adam (lr 1e-2, 300 steps) on cross-entropy + 1e-3 * ||W||^2, W drawn from the seed.
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "router/router.h"
+
+namespace rr {
+
+namespace {
+
+struct LinearClassifier {
+  at::Tensor W, b, mean, std;  // H x C, C, H, H
+};
+
+LinearClassifier fit_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels, int classes,
+                                bool one_vs_rest, uint64_t seed) {
+  std::vector<int64_t> keep, y;
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] >= 0) keep.push_back(static_cast<int64_t>(i)), y.push_back(labels[i]);
+  const int64_t H = train_x.size(1);
+  if (keep.empty()) return {at::zeros({H, classes}), at::zeros({classes}), at::zeros({H}), at::ones({H})};
+  at::Tensor x = train_x.to(at::kFloat).index_select(0, at::tensor(keep, at::kLong));
+  LinearClassifier c{{}, {}, x.mean(0), x.std(0).clamp_min(1e-6)};
+  x = (x - c.mean) / c.std;
+  const at::Tensor target = at::tensor(y, at::kLong);
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Tensor W = (at::randn({H, classes}, gen) * 0.01).set_requires_grad(true);
+  at::Tensor b = at::zeros({classes}).set_requires_grad(true);
+  // Class-balanced weights: each class counts as much as every other, however rare.
+  const at::Tensor counts = at::bincount(target, {}, classes).to(at::kFloat).clamp_min(1);
+  const at::Tensor cw = counts.sum() / (counts * static_cast<double>(classes));
+  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b), v_b = at::zeros_like(b);
+  const double lr = 1e-2, wd = 1e-3;
+  for (int step = 1; step <= 300; ++step) {
+    const at::Tensor logits = at::matmul(x, W) + b;
+    at::Tensor loss;
+    if (one_vs_rest) {
+      const at::Tensor onehot = at::one_hot(target, classes).to(at::kFloat);
+      const at::Tensor pos_weight = (onehot.size(0) - onehot.sum(0)).clamp_min(1) / onehot.sum(0).clamp_min(1);
+      loss = at::binary_cross_entropy_with_logits(logits, onehot, {}, pos_weight);
+    } else {
+      loss = at::cross_entropy_loss(logits, target, cw);
+    }
+    loss = loss + wd * W.pow(2).sum();
+    W.mutable_grad() = at::Tensor();
+    b.mutable_grad() = at::Tensor();
+    loss.backward();
+    at::NoGradGuard ng;
+    for (auto [p, m, v] : {std::tuple{W, m_w, v_w}, std::tuple{b, m_b, v_b}}) {
+      m.mul_(0.9).add_(p.grad(), 0.1);
+      v.mul_(0.999).addcmul_(p.grad(), p.grad(), 0.001);
+      p.sub_(lr * (m / (1 - std::pow(0.9, step))) / ((v / (1 - std::pow(0.999, step))).sqrt() + 1e-8));
+    }
+  }
+  c.W = W.detach();
+  c.b = b.detach();
+  return c;
+}
+
+class ClassifierRouter final : public Router {
+ public:
+  ClassifierRouter(const RouterParams& p, bool one_vs_rest)
+      : classes_(p.num_experts), tie_rule_(p.tie_rule), one_vs_rest_(one_vs_rest), seed_(p.seed) {}
+  bool needs_training() const override { return true; }
+  void fit(const RoutingTrainingSet& train) override {
+    std::vector<int32_t> labels;
+    for (const auto& s : train.scores) {
+      auto best = best_experts(s, one_vs_rest_ ? TieRule::Skip : tie_rule_);
+      labels.insert(labels.end(), best.begin(), best.end());
+    }
+    c_ = fit_classifier(at::cat(train.base), labels, classes_, one_vs_rest_, seed_);
+  }
+  RouterState state() const override { return {{"W", c_.W}, {"b", c_.b}, {"mean", c_.mean}, {"std", c_.std}}; }
+  void set_state(const RouterState& s) override { c_ = {s.at("W"), s.at("b"), s.at("mean"), s.at("std")}; }
+  Routing route(const QueryBlock& q) const override {
+    at::NoGradGuard ng;
+    const at::Tensor logits = at::matmul((q.base.to(at::kFloat) - c_.mean) / c_.std, c_.W) + c_.b;
+    return per_query_routing(argmax_rows(one_vs_rest_ ? at::sigmoid(logits) : at::softmax(logits, 1)));
+  }
+
+ private:
+  int32_t classes_;
+  TieRule tie_rule_;
+  bool one_vs_rest_;
+  uint64_t seed_;
+  LinearClassifier c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Router> make_expert_classifier_router(const RouterParams& p) {
+  return std::make_unique<ClassifierRouter>(p, true);
+}
+
+std::unique_ptr<Router> make_classification_head_router(const RouterParams& p) {
+  return std::make_unique<ClassifierRouter>(p, false);
+}
+
+}  // namespace rr
