@@ -3,7 +3,7 @@
 
 Command line::
 
-    rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--out PATH]
+    rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
     rr_analysis.py plots FILE... --out DIR
 
 Several FILEs are runs of one experiment with different seeds: tables show mean ± std over them (std with
@@ -30,9 +30,6 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 
 DEFAULT_MEASURE = "ndcg_cut_10"
 MEAN_ROUTER, ORACLE_ROUTER = "pilot-mean", "instance-oracle"
-ROUTERS_BEFORE_SINGLES = ("bm25", "base")
-ROUTERS_AFTER_SINGLES = ("multitask", "dataset", "expert-classifier", "classification-head", "pilot-mean",
-                         "pilot-max", "top-k-mix", "dataset-oracle", "instance-oracle")
 MISSING = {"markdown": "–", "latex": "--"}
 PLUS_MINUS = {"markdown": " ± ", "latex": r" $\pm$ "}
 TRAIN_QUERIES_PER_DATASET = 300
@@ -116,6 +113,14 @@ def _read_metrics(f):
     return metrics
 
 
+def _read_router_table(f):
+    """[(name, label)] of the evaluated routers in Table 1 order, as `evaluate` recorded them in /routers."""
+    group = _member(f, "routers")
+    if group is None or "name" not in group or "label" not in group:
+        return []
+    return list(zip(_strings(group["name"][()]), _strings(group["label"][()])))
+
+
 def _read_routing(f):
     """{dataset: {router: chosen expert index per test query}} from /routing."""
     return {ds: {router: f["routing"][ds][router][()] for router in _children(f["routing"][ds])}
@@ -156,7 +161,7 @@ def load_results(path, train_queries_per_dataset=TRAIN_QUERIES_PER_DATASET):
     """Reads the small results of one rr results file into a dict.
 
     Keys: path, experts, datasets (configured order), meta (/meta attrs, config parsed), metrics
-    ({ds: {router: {measure: mean}}}), routing ({ds: {router: int array}}), pilots (dict or None),
+    ({ds: {router: {measure: mean}}}), routers ([(name, label)] in Table 1 order, from /routers), routing ({ds: {router: int array}}), pilots (dict or None),
     train_queries ({ds: sampled base embeddings}), training ({model: {series: array}}).
     Absent groups give empty values. Runs, corpus ids and the /index link are not read.
     """
@@ -169,6 +174,7 @@ def load_results(path, train_queries_per_dataset=TRAIN_QUERIES_PER_DATASET):
             "datasets": _dataset_order(f, meta),
             "meta": meta,
             "metrics": _read_metrics(f),
+            "routers": _read_router_table(f),
             "routing": _read_routing(f),
             "pilots": _read_pilots(f),
             "train_queries": _read_train_queries(f, train_queries_per_dataset),
@@ -198,11 +204,14 @@ def _union(lists):
 
 # --------------------------------------------------------------------------------------------- tables
 
-def router_order(routers, experts):
-    """Routers in table order: bm25, base, single-<expert>..., multitask, ..., oracles, then the others."""
-    singles = [f"single-{e}" for e in experts]
-    other_singles = sorted(r for r in routers if r.startswith("single-") and r not in singles)
-    return _ordered(routers, [*ROUTERS_BEFORE_SINGLES, *singles, *other_singles, *ROUTERS_AFTER_SINGLES])
+def router_order(routers, recorded):
+    """Routers in the Table 1 order the results files recorded (`recorded`: names), then any others sorted."""
+    return _ordered(routers, recorded)
+
+
+def router_labels(results):
+    """{router name: Table 1 label} from the results files' router tables."""
+    return {name: label for r in _as_results(results) for name, label in r["routers"]}
 
 
 def measure_frame(result, measure=DEFAULT_MEASURE):
@@ -212,7 +221,7 @@ def measure_frame(result, measure=DEFAULT_MEASURE):
     """
     metrics = result["metrics"]
     datasets = [ds for ds in result["datasets"] if ds in metrics]
-    routers = router_order(_union(metrics[ds] for ds in datasets), result["experts"])
+    routers = router_order(_union(metrics[ds] for ds in datasets), [name for name, _ in result["routers"]])
     frame = pd.DataFrame(index=routers, columns=datasets, dtype=float)
     for ds in datasets:
         for router, values in metrics[ds].items():
@@ -229,7 +238,7 @@ def summarize(results, measure=DEFAULT_MEASURE):
         available = sorted(_union(values for r in results for by_router in r["metrics"].values()
                                   for values in by_router.values()))
         raise MissingData(f"measure '{measure}' not found; available: {', '.join(available) or 'none'}")
-    routers = router_order(_union(f.index for f in frames), _union(r["experts"] for r in results))
+    routers = router_order(_union(f.index for f in frames), _union([n for n, _ in r["routers"]] for r in results))
     columns = [c for c in _union(f.columns for f in frames) if c != "Avg"] + ["Avg"]
     stacked = pd.concat(frames, keys=range(len(frames)))
     grouped = stacked.groupby(level=1, sort=False)
@@ -291,12 +300,17 @@ def _csv(mean, std, caption):
 FORMATTERS = {"markdown": _markdown, "latex": _latex, "csv": _csv}
 
 
-def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown"):
+def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False):
     """The datasets x routers table of `measure` x 100 as text in `fmt` (markdown, latex or csv).
 
-    `results`: loaded results dicts or paths; with several, each cell is mean ± std over them.
+    `results`: loaded results dicts or paths; with several, each cell is mean ± std over them. `labels`: rows
+    named by the Table 1 labels the results files recorded instead of the router names.
     """
+    results = _as_results(results)
     mean, std, n = summarize(results, measure)
+    if labels:
+        names = router_labels(results)
+        mean, std = (frame.rename(index=lambda r: names.get(r, r)) for frame in (mean, std))
     caption = f"{measure} x 100" + (f", mean ± std over {n} runs" if n > 1 else "")
     return FORMATTERS[fmt](mean, std, caption)
 
@@ -572,6 +586,7 @@ def _parser():
     table.add_argument("--format", choices=sorted(FORMATTERS), default="markdown", help="default: markdown")
     table.add_argument("--measure", default=DEFAULT_MEASURE, help=f"measure name (default: {DEFAULT_MEASURE})")
     table.add_argument("--out", type=Path, help="write here instead of stdout")
+    table.add_argument("--labels", action="store_true", help="rows by their Table 1 labels instead of router names")
     plots = commands.add_parser("plots", help="routing heatmap, nDCG bars, embedding PCA, training curves",
                                 description="Writes " + ", ".join(FIGURES) + " as PNG and PDF into DIR; a "
                                             "figure whose data is absent is skipped with a message on stderr.")
@@ -587,7 +602,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         if args.command == "table":
-            text = make_table([load_results(p) for p in args.files], args.measure, args.format)
+            text = make_table([load_results(p) for p in args.files], args.measure, args.format, args.labels)
             if args.out:
                 args.out.write_text(text, encoding="utf-8")
             else:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok):
-#   prepare -> train base -> encode -> experts (job array) -> multitask -> score -> pilot -> evaluate -> report
+# Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok), one job per stage
+# in the order `routerretriever stages` lists them; the experts are a job array (one task per expert).
 # Logs go to <output_dir>/logs. Safe to re-submit: every stage skips or resumes completed work.
 # Usage: jobs/submit.sh EXP.json [sbatch options applied to every job, e.g. --partition=gpu --ntasks=8]
 # Environment: RR_BIN (default build/mpi/routerretriever), RR_EXPERT_TASKS (ranks per expert, default 1).
@@ -30,18 +30,19 @@ submit() {  # submit DEPENDENCY NAME SCRIPT [sbatch args]; prints the job id
   [[ -n $dep ]] && d=(--dependency="afterok:$dep")
   sbatch "${common[@]}" "${d[@]}" --job-name="rr-$name" "$@" "$script"
 }
-stage() { RR_STAGE=$2 RR_ARGS="" submit "$1" "${2// /-}" "$here/stage.sbatch" "${@:3}"; }
-j=$(stage "" prepare --ntasks=1)
-j=$(stage "$j" "train base")
-j=$(stage "$j" encode)
 n=$(wc -w <<< "$experts")
-if (( n > 0 )); then
-  j=$(RR_EXPERTS="$experts" submit "$j" experts "$here/expert.sbatch" --array=0-$((n - 1)) --ntasks="${RR_EXPERT_TASKS:-1}")
-fi
-j=$(stage "$j" "train multitask")
-j=$(stage "$j" score)
-j=$(stage "$j" pilot --ntasks=1)
-j=$(stage "$j" evaluate)
-j=$(stage "$j" report --ntasks=1)
+j=""
+while IFS=$'\t' read -r name command _; do
+  case $name in
+  train-expert)
+    (( n > 0 )) || continue
+    j=$(RR_EXPERTS="$experts" submit "$j" experts "$here/expert.sbatch" --array=0-$((n - 1)) \
+          --ntasks="${RR_EXPERT_TASKS:-1}") ;;
+  prepare | pilot | report)  # light, single-process stages
+    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$here/stage.sbatch" --ntasks=1) ;;
+  *)
+    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$here/stage.sbatch") ;;
+  esac
+done < <("$bin" stages)
 echo "submitted; the last job is $j; logs in $logs"
 echo "$j" > "$logs/last_job"

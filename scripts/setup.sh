@@ -15,6 +15,7 @@ packages=(
   libopenblas0-openmp libgoogle-perftools-dev
   # analysis tools, tests and benches
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest python3-torch python3-faiss
+  python3-sklearn python3-scipy python3-xapian
   libfaiss-dev
   # demo data (Debian-shipped text) and the Slurm test
   dict-foldoc dict-jargon dict-devil dict-gcide dict-wn dictzip slurm-wlm munge

@@ -86,8 +86,17 @@ std::string multitask_fingerprint(const Experiment& exp) {
                                 exp.training_datasets());
 }
 
+// The files of a trained model as they are now: a model replaced behind rr's back (or damaged) is new input.
+nlohmann::json model_files(const std::filesystem::path& dir) {
+  nlohmann::json files;
+  for (const char* f : {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
+    if (const auto id = file_identity(dir / f); !id.empty()) files[f] = id;
+  return files;
+}
+
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& x, const DatasetConfig& d) {
   return combine({{"expert", expert_fingerprint(exp, x)},
+                  {"files", model_files(x.adapter)},
                   {"index", index_fingerprint(exp, d)},
                   {"ignore_identical_ids", exp.evaluation.ignore_identical_ids},
                   {"max_query_length", exp.evaluation.max_query_length}});
@@ -98,6 +107,13 @@ namespace {
 nlohmann::json all_experts(const Experiment& exp) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& x : exp.experts) out.push_back(expert_fingerprint(exp, x));
+  return out;
+}
+
+nlohmann::json all_model_files(const Experiment& exp) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& x : exp.experts) out.push_back(model_files(x.adapter));
+  out.push_back(model_files(exp.multitask_path()));
   return out;
 }
 
@@ -132,6 +148,7 @@ std::string stage_fingerprint(const Experiment& exp, const std::string& stage) {
   if (stage == "evaluate")
     return combine({{"pilots", pilots()},
                     {"experts", all_experts(exp)},
+                    {"model_files", all_model_files(exp)},
                     {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
                     {"indexes", indexes},
                     {"evaluation", section(exp, "evaluation")},

@@ -147,15 +147,18 @@ faults)
   cp "$work/runs/tiny/results.h5" "$work/before.h5"
   # Evaluate: a rank killed after the first dataset; the results file keeps the previous results, then the re-run
   # gives the same measures as before.
-  RR_FAULT=evaluate-dataset:1 mpi 2 evaluate --config "$cfg" >/dev/null 2>&1 && fail "the injected fault did not fire"
+  # (--force: the pipeline recorded evaluate as complete for these inputs, and a complete stage is skipped.)
+  has "evaluate: up to date" run evaluate --config "$cfg" --log-level info || fail "a complete evaluate ran again"
+  RR_FAULT=evaluate-dataset:1 mpi 2 evaluate --config "$cfg" --force >/dev/null 2>&1 &&
+    fail "the injected fault did not fire"
   cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a killed evaluate changed results.h5"
-  mpi 2 evaluate --config "$cfg"
+  mpi 2 evaluate --config "$cfg" --force
   for ds in astro cook law; do
     h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/metrics/$ds/pilot-mean/per_query" || fail "re-run measures differ"
   done
   # A full disk (file size limit) while evaluate writes: a clear error, no temp file left, earlier results intact.
   cp "$work/runs/tiny/results.h5" "$work/before.h5"
-  (trap '' XFSZ; ulimit -f 64; exec "$rr" evaluate --config "$cfg" --threads 1) > "$work/full.log" 2>&1 &&
+  (trap '' XFSZ; ulimit -f 64; exec "$rr" evaluate --config "$cfg" --force --threads 1) > "$work/full.log" 2>&1 &&
     fail "evaluate succeeded on a full disk"
   grep -qi "disk full\|write failed\|cannot" "$work/full.log" || { cat "$work/full.log"; fail "no clear full-disk error"; }
   cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a failed write damaged results.h5"
