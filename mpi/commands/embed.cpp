@@ -20,6 +20,59 @@
 
 namespace rr::commands {
 
+namespace {
+
+EncodeParams encode_params(const cli::po::variables_map& vm, const BertConfig& config) {
+  EncodeParams p;
+  p.max_length = vm["max-length"].as<int64_t>();
+  p.max_batch = vm["batch-size"].as<int64_t>();
+  p.token_budget = vm["token-budget"].as<int64_t>();
+  const std::string pooling = vm["pooling"].as<std::string>();
+  RR_CHECK(pooling == "mean" || pooling == "cls", Usage, "--pooling must be mean or cls, got '{}'", pooling);
+  p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
+  p.embedding.normalize = vm["normalize"].as<bool>();
+  RR_CHECK(p.max_length >= 2 && p.max_length <= config.max_position_embeddings, Usage,
+           "--max-length must be in [2, {}] (the model's positions), got {}",
+           config.max_position_embeddings, p.max_length);
+  return p;
+}
+
+// Reads the texts in chunks, embeds each chunk and prints one JSON line per text, in input order.
+void stream_embeddings(const std::filesystem::path& input, const BertTokenizer& tokenizer, const BertEncoder& model,
+                       const std::vector<const QueryModel*>& models, const EncodeParams& p) {
+  JsonLinesReader reader(input);
+  Progress progress("embed", -1, "texts");
+  constexpr size_t kChunk = 16384;
+  bool more = true;
+  while (more) {
+    std::vector<TextRecord> recs;
+    TextRecord rec;
+    while (recs.size() < kChunk && (more = reader.next(rec))) recs.push_back(std::move(rec));
+    std::vector<std::string> texts;
+    for (const auto& r : recs) texts.push_back(r.encoder_text());
+    TokenIds ids;
+    try {
+      ids = tokenize_all(tokenizer, texts, p.max_length);
+    } catch (const Error& e) {
+      RR_THROW(Input, "{}: {}", reader.path().string(), e.what());
+    }
+    at::Tensor emb = encode_ids(model, ids, p, models, {}, &progress);
+    const float* e = emb.data_ptr<float>();
+    const int64_t H = emb.size(1);
+    std::string out;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      out.clear();
+      out += "{\"id\": ";
+      append_json_string(out, recs[i].id);
+      fmt::format_to(std::back_inserter(out), ", \"input_ids\": [{}], \"embedding\": [{}]}}\n",
+                     fmt::join(ids[i], ", "), fmt::join(e + i * H, e + (i + 1) * H, ", "));
+      std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+  }
+}
+
+}  // namespace
+
 int embed(const Args& args) {
   cli::po::options_description opt("embed options");
   opt.add_options()("model", cli::po::value<std::string>(),
@@ -50,49 +103,10 @@ int embed(const Args& args) {
   std::unique_ptr<QueryModel> adapter;
   if (vm.count("adapter"))
     adapter = std::make_unique<LoraExpert>(model, LoraAdapter::load(vm["adapter"].as<std::string>(), model));
-  EncodeParams p;
-  p.max_length = vm["max-length"].as<int64_t>();
-  p.max_batch = vm["batch-size"].as<int64_t>();
-  p.token_budget = vm["token-budget"].as<int64_t>();
-  const std::string pooling = vm["pooling"].as<std::string>();
-  RR_CHECK(pooling == "mean" || pooling == "cls", Usage, "--pooling must be mean or cls, got '{}'", pooling);
-  p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
-  p.embedding.normalize = vm["normalize"].as<bool>();
-  RR_CHECK(p.max_length >= 2 && p.max_length <= model.config().max_position_embeddings, Usage,
-           "--max-length must be in [2, {}] (the model's positions), got {}",
-           model.config().max_position_embeddings, p.max_length);
+  const EncodeParams p = encode_params(vm, model.config());
   std::vector<const QueryModel*> models;
   if (adapter) models.push_back(adapter.get());
-
-  JsonLinesReader reader(cli::required<std::string>(vm, "input"));
-  Progress progress("embed", -1, "texts");
-  constexpr size_t kChunk = 16384;
-  bool more = true;
-  while (more) {
-    std::vector<TextRecord> recs;
-    TextRecord rec;
-    while (recs.size() < kChunk && (more = reader.next(rec))) recs.push_back(std::move(rec));
-    std::vector<std::string> texts;
-    for (const auto& r : recs) texts.push_back(r.encoder_text());
-    TokenIds ids;
-    try {
-      ids = tokenize_all(tokenizer, texts, p.max_length);
-    } catch (const Error& e) {
-      RR_THROW(Input, "{}: {}", reader.path().string(), e.what());
-    }
-    at::Tensor emb = encode_ids(model, ids, p, models, {}, &progress);
-    const float* e = emb.data_ptr<float>();
-    const int64_t H = emb.size(1);
-    std::string out;
-    for (size_t i = 0; i < recs.size(); ++i) {
-      out.clear();
-      out += "{\"id\": ";
-      append_json_string(out, recs[i].id);
-      fmt::format_to(std::back_inserter(out), ", \"input_ids\": [{}], \"embedding\": [{}]}}\n",
-                     fmt::join(ids[i], ", "), fmt::join(e + i * H, e + (i + 1) * H, ", "));
-      std::fwrite(out.data(), 1, out.size(), stdout);
-    }
-  }
+  stream_embeddings(cli::required<std::string>(vm, "input"), tokenizer, model, models, p);
   return 0;
 }
 

@@ -40,81 +40,87 @@ h5::File open_index(const Context& ctx, bool force) {
 
 }  // namespace
 
+namespace {
+
+// Encodes this rank's blocks of one dataset that are not done yet, in rounds every rank takes part in.
+void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const Dataset& d) {
+  const std::string& name = d.config->name;
+  const std::string ds = schema::index(name), done_path = schema::index_blocks_done(name);
+  const int64_t block = ctx.exp.evaluation.corpus_block, n = static_cast<int64_t>(d.corpus.size());
+  const at::Tensor done = index.read(done_path).contiguous();
+  const mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
+  std::vector<int64_t> mine;
+  for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
+    if (!done.data_ptr<int32_t>()[b]) mine.push_back(b);
+  const int64_t todo = static_cast<int64_t>(mine.size());
+  int64_t rounds = todo, total_rows = 0;
+  ctx.world.allreduce_max_int64(&rounds, 1);
+  for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
+  spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", name, todo, (shard.size() + block - 1) / block,
+               total_rows);
+  Progress progress("encode " + name, total_rows, "docs");
+  for (int64_t r = 0; r < rounds; ++r) {
+    if (r < todo) {
+      const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);
+      std::vector<std::string> texts;
+      for (int64_t i = lo; i < hi; ++i) texts.push_back(d.corpus[i].encoder_text());
+      const TokenIds ids = tokenize_all(base.tokenizer, texts, ctx.exp.evaluation.max_doc_length);
+      index.write_rows(ds, lo, encode_ids(base.model, ids, doc_params(ctx.exp), {}, {}, &progress));
+      // One flag per block: written by its owner alone (independent I/O).
+      index.write_rows(done_path, b, at::ones({1}, at::kInt));
+      fault_point("encode-block");
+    }
+    index.flush();  // collective: every rank is at the same round
+  }
+  progress.finish();
+}
+
+// Corpus ids and the link to index.h5 in results.h5 (rank 0).
+void record_corpora(const Context& ctx) {
+  h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
+  auto& f = up.file();
+  for (const auto& cfg : ctx.exp.datasets) f.write_strings(schema::corpus_ids(cfg.name), load_dataset(cfg).corpus_ids);
+  f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
+  up.commit();
+}
+
+}  // namespace
+
 void encode(Context& ctx, const StageOptions& options) {
-  const bool force = options.force;
   std::unique_ptr<Base> base;
-  h5::File index = open_index(ctx, force);
+  h5::File index = open_index(ctx, options.force);
   const int64_t block = ctx.exp.evaluation.corpus_block;
   for (const auto& cfg : ctx.exp.datasets) {
-    const std::string ds = schema::index(cfg.name), done_path = schema::index_blocks_done(cfg.name);
+    const std::string group = schema::index_group(cfg.name), ds = schema::index(cfg.name);
     const std::string fp = index_fingerprint(ctx.exp, cfg);
-    Dataset d = load_dataset(cfg);
+    const Dataset d = load_dataset(cfg);
     const int64_t n = static_cast<int64_t>(d.corpus.size());
-    const int64_t blocks = (n + block - 1) / block;
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
-    bool reuse = !force && index.exists(ds) &&
-                 index.has_attr(schema::index_group(cfg.name), schema::kAttrFingerprint) &&
-                 index.attr_string(schema::index_group(cfg.name), schema::kAttrFingerprint) == fp &&
-                 index.exists(done_path) && index.shape(ds).first == n;
-    if (reuse && index.has_attr(schema::index_group(cfg.name), schema::kAttrComplete)) {
+    const bool reuse = !options.force && index.exists(ds) && index.has_attr(group, schema::kAttrFingerprint) &&
+                       index.attr_string(group, schema::kAttrFingerprint) == fp &&
+                       index.exists(schema::index_blocks_done(cfg.name)) && index.shape(ds).first == n;
+    if (reuse && index.has_attr(group, schema::kAttrComplete)) {
       if (ctx.root()) spdlog::info("encode: {} is up to date ({} documents)", cfg.name, n);
       continue;
     }
     if (!base) base = std::make_unique<Base>(load_base(ctx));
-    const int64_t H = base->model.config().hidden_size;
     if (!reuse) {
-      index.remove(schema::index_group(cfg.name));
-      index.create_matrix(ds, n, H,
+      index.remove(group);
+      index.create_matrix(ds, n, base->model.config().hidden_size,
                           ctx.exp.evaluation.float16_index ? VectorType::Float16 : VectorType::Float32,
                           std::min<int64_t>(block, 4096));
-      index.write(done_path, at::zeros({blocks}, at::kInt));
-      index.set_attr(schema::index_group(cfg.name), schema::kAttrFingerprint, fp);
+      index.write(schema::index_blocks_done(cfg.name), at::zeros({(n + block - 1) / block}, at::kInt));
+      index.set_attr(group, schema::kAttrFingerprint, fp);
       index.flush();
     }
-    const at::Tensor done_flags = index.read(done_path).contiguous();
-    const std::vector<int32_t> done(done_flags.data_ptr<int32_t>(), done_flags.data_ptr<int32_t>() + blocks);
-    mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
-    std::vector<int64_t> mine;
-    for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
-      if (!done[b]) mine.push_back(b);
-    int64_t todo = static_cast<int64_t>(mine.size()), rounds = todo;
-    ctx.world.allreduce_max_int64(&rounds, 1);
-    int64_t total_rows = 0;
-    for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
-    spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", cfg.name, todo,
-                 (shard.size() + block - 1) / block, total_rows);
-    Progress progress("encode " + cfg.name, total_rows, "docs");
-    for (int64_t r = 0; r < rounds; ++r) {
-      if (r < todo) {
-        const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);
-        std::vector<std::string> texts;
-        for (int64_t i = lo; i < hi; ++i) texts.push_back(d.corpus[i].encoder_text());
-        TokenIds ids = tokenize_all(base->tokenizer, texts, ctx.exp.evaluation.max_doc_length);
-        at::Tensor emb = encode_ids(base->model, ids, doc_params(ctx.exp), {}, {}, &progress).contiguous();
-        index.write_rows(ds, lo, emb);
-        // One flag per block: written by its owner alone (independent I/O).
-        index.write_rows(done_path, b, at::ones({1}, at::kInt));
-        fault_point("encode-block");
-      }
-      index.flush();  // collective: every rank is at the same round
-    }
-    progress.finish();
-    index.set_attr(schema::index_group(cfg.name), schema::kAttrComplete, int64_t{1});
+    encode_blocks(ctx, *base, index, d);
+    index.set_attr(group, schema::kAttrComplete, int64_t{1});
     index.flush();
   }
   index.close();
-  ctx.world.barrier();
-  if (ctx.root()) {
-    h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
-    auto& f = up.file();
-    for (const auto& cfg : ctx.exp.datasets) {
-      Dataset d = load_dataset(cfg);
-      f.write_strings(schema::corpus_ids(cfg.name), d.corpus_ids);
-    }
-    f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
-    up.commit();
-  }
-  ctx.world.barrier();
+  mpi::collective_try(ctx.world, [&] {
+    if (ctx.root()) record_corpora(ctx);
+  });
 }
 
 }  // namespace rr::stages

@@ -77,6 +77,29 @@ void JsonObjectReader::get(const std::string& key, std::vector<std::string>& dst
   }
 }
 
+void JsonObjectReader::get(const std::string& key, int64_t& dst, int64_t min, int64_t max) {
+  get(key, dst);
+  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst, min,
+           max);
+}
+
+void JsonObjectReader::get(const std::string& key, double& dst, double min, double max) {
+  get(key, dst);
+  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst, min,
+           max);
+}
+
+void JsonObjectReader::get_path(const std::string& key, std::string& dst,
+                                const std::function<void(std::string&)>& resolve) {
+  if (!has(key)) {
+    known_.insert(key);
+    return;
+  }
+  get(key, dst);
+  RR_CHECK(!dst.empty(), Usage, "{}: '{}' must be a non-empty path", where_, key_path(key));
+  resolve(dst);
+}
+
 JsonObjectReader JsonObjectReader::object(const std::string& key) {
   known_.insert(key);
   if (!has(key)) return JsonObjectReader(nlohmann::json::object(), where_, key_path(key));

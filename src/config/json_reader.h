@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +23,11 @@ class JsonObjectReader {
   void get(const std::string& key, int64_t& dst);
   void get(const std::string& key, double& dst);
   void get(const std::string& key, std::vector<std::string>& dst);
+  // Numbers that must lie in [min, max] (checked whether present or defaulted): Usage error naming the key.
+  void get(const std::string& key, int64_t& dst, int64_t min, int64_t max);
+  void get(const std::string& key, double& dst, double min, double max);
+  // A path: a non-empty string when present; relative paths resolved by `resolve` (absent: dst unchanged).
+  void get_path(const std::string& key, std::string& dst, const std::function<void(std::string&)>& resolve);
   // The sub-object at key (an empty object when absent).
   JsonObjectReader object(const std::string& key);
   // The array of objects at key (empty when absent).
