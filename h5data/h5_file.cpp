@@ -27,7 +27,6 @@ std::string hdf5_message() {
   return msg;
 }
 
-
 // Silences HDF5's own error printing while any File is open (rr reports HDF5 errors itself, with the file and
 // object), and restores the previous handler when the last one closes.
 std::shared_ptr<void> silence_hdf5_errors() {
@@ -218,7 +217,8 @@ void File::write_strings(const std::string& object, const std::vector<std::strin
 namespace {
 
 // The file and memory types of a numeric tensor.
-std::pair<hid_t, hid_t> hdf5_types(at::ScalarType t, const std::filesystem::path& path, const std::string& object) {
+std::pair<hid_t, hid_t> hdf5_types(at::ScalarType t, const std::filesystem::path& path,
+                                   const std::string& object) {
   switch (t) {
     case at::kFloat:
       return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT};
@@ -266,7 +266,8 @@ at::Tensor File::read(const std::string& object) const {
   at::Tensor out = dims == 2 ? at::empty({rows, cols}, at::TensorOptions().dtype(type))
                              : at::empty({rows}, at::TensorOptions().dtype(type));
   if (out.numel() > 0)
-    check(H5Dread(ds.get(), hdf5_types(type, path_, object).second, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()),
+    check(H5Dread(ds.get(), hdf5_types(type, path_, object).second, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                  out.data_ptr()),
           path_, object, "read failed", 0);
   return out;
 }
@@ -320,7 +321,7 @@ VectorType File::storage(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle type(H5Dget_type(ds.get()));
   return H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 2 ? VectorType::Float16
-                                                                                 : VectorType::Float32;
+                                                                               : VectorType::Float32;
 }
 
 namespace {
@@ -354,7 +355,8 @@ void File::write_rows(const std::string& object, int64_t row0, const at::Tensor&
 #ifdef H5_HAVE_PARALLEL
   // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver.
   Handle fapl(H5Fget_access_plist(file_.get()));
-  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
+  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO)
+    H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
 #else
   (void)collective;
 #endif
@@ -368,7 +370,8 @@ void File::write_rows(const std::string& object, int64_t row0, const at::Tensor&
   } else {
     mem_type = hdf5_types(v.scalar_type(), path_, object).second;
   }
-  check(H5Dwrite(ds.get(), mem_type, mspace.get(), fspace.get(), dxpl.get(), v.numel() ? v.data_ptr() : nullptr),
+  check(H5Dwrite(ds.get(), mem_type, mspace.get(), fspace.get(), dxpl.get(),
+                 v.numel() ? v.data_ptr() : nullptr),
         path_, object, "write failed (disk full?)", 0);
 }
 

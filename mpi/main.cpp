@@ -19,7 +19,7 @@ namespace {
 using Run = std::function<int(const rr::commands::Args&)>;
 
 struct Command {
-  std::string name;     // the command words
+  std::string name;  // the command words
   std::string summary;
   Run run;
   bool mpi;  // an MPI program (initialises MPI; runs under mpirun/srun or as one rank)
@@ -28,7 +28,8 @@ struct Command {
 std::vector<Command> commands() {
   std::vector<Command> out = {
       {"convert", "convert a collection (SMART, dictd) into a BEIR folder", rr::commands::convert, false},
-      {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure, false},
+      {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure,
+       false},
       {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
        rr::commands::embed, false},
       {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
@@ -36,10 +37,11 @@ std::vector<Command> commands() {
       {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
   };
   for (const auto& s : rr::stages::stage_table())
-    out.push_back({s.command, "stage: " + s.summary, [&s](const auto& args) { return rr::commands::stage(s, args); },
-                   true});
+    out.push_back({s.command, "stage: " + s.summary,
+                   [&s](const auto& args) { return rr::commands::stage(s, args); }, true});
   out.push_back({"pipeline", "all stages in order, skipping completed ones", rr::commands::pipeline, true});
-  out.push_back({"stages", "list the stages (for scripts such as jobs/submit.sh)", rr::commands::list_stages, false});
+  out.push_back(
+      {"stages", "list the stages (for scripts such as jobs/submit.sh)", rr::commands::list_stages, false});
   return out;
 }
 

@@ -32,14 +32,15 @@ EncodeParams encode_params(const cli::po::variables_map& vm, const BertConfig& c
   p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
   p.embedding.normalize = vm["normalize"].as<bool>();
   RR_CHECK(p.max_length >= 2 && p.max_length <= config.max_position_embeddings, Usage,
-           "--max-length must be in [2, {}] (the model's positions), got {}",
-           config.max_position_embeddings, p.max_length);
+           "--max-length must be in [2, {}] (the model's positions), got {}", config.max_position_embeddings,
+           p.max_length);
   return p;
 }
 
 // Reads the texts in chunks, embeds each chunk and prints one JSON line per text, in input order.
-void stream_embeddings(const std::filesystem::path& input, const BertTokenizer& tokenizer, const BertEncoder& model,
-                       const std::vector<const QueryModel*>& models, const EncodeParams& p) {
+void stream_embeddings(const std::filesystem::path& input, const BertTokenizer& tokenizer,
+                       const BertEncoder& model, const std::vector<const QueryModel*>& models,
+                       const EncodeParams& p) {
   JsonLinesReader reader(input);
   Progress progress("embed", -1, "texts");
   constexpr size_t kChunk = 16384;

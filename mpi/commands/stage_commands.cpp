@@ -22,8 +22,8 @@ struct StageArgs {
 };
 
 // Parses the options every stage takes; returns false after --help.
-bool parse_stage_args(const std::string& command, const std::string& summary, const Args& args, bool takes_expert,
-                      StageArgs& out) {
+bool parse_stage_args(const std::string& command, const std::string& summary, const Args& args,
+                      bool takes_expert, StageArgs& out) {
   cli::po::options_description opt(command + " options");
   opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON; see experiments/)")(
       "set", cli::po::value<std::vector<std::string>>()->composing(),
@@ -33,12 +33,14 @@ bool parse_stage_args(const std::string& command, const std::string& summary, co
     opt.add_options()("expert", cli::po::value<std::string>()->default_value(""),
                       "train only this expert (default: all, placed on ranks)");
   cli::po::variables_map vm;
-  const std::string synopsis =
-      std::string("--config EXP.json [--set key=value]... [--force]") + (takes_expert ? " [--expert NAME]" : "");
-  if (!cli::parse({command, synopsis,
-                   summary + "\nRun it as one process or under mpirun / srun; the results do not depend on the rank "
-                             "count.\nComplete work (same inputs as when it was recorded) is skipped unless --force."},
-                  opt, args, vm))
+  const std::string synopsis = std::string("--config EXP.json [--set key=value]... [--force]") +
+                               (takes_expert ? " [--expert NAME]" : "");
+  if (!cli::parse(
+          {command, synopsis,
+           summary +
+               "\nRun it as one process or under mpirun / srun; the results do not depend on the rank "
+               "count.\nComplete work (same inputs as when it was recorded) is skipped unless --force."},
+          opt, args, vm))
     return false;
   out.config = cli::required<std::string>(vm, "config");
   if (vm.count("set")) out.overrides = vm["set"].as<std::vector<std::string>>();
@@ -59,8 +61,9 @@ int stage(const stages::Stage& s, const Args& args) {
 }
 
 int pipeline(const Args& args) {
-  std::string summary = "Every stage in order, each skipping work whose outputs are complete (a killed pipeline "
-                        "resumes):\n ";
+  std::string summary =
+      "Every stage in order, each skipping work whose outputs are complete (a killed pipeline "
+      "resumes):\n ";
   for (const auto& s : stages::stage_table()) summary += " " + s.name;
   StageArgs a;
   if (!parse_stage_args("pipeline", summary, args, false, a)) return 0;
@@ -80,11 +83,13 @@ int pipeline(const Args& args) {
 int list_stages(const Args& args) {
   cli::po::options_description opt("stages options");
   cli::po::variables_map vm;
-  if (!cli::parse({"stages", "",
-                   "Lists the stages in pipeline order, one per line: name, command, summary (tab-separated)."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"stages", "",
+           "Lists the stages in pipeline order, one per line: name, command, summary (tab-separated)."},
+          opt, args, vm))
     return 0;
-  for (const auto& s : stages::stage_table()) std::cout << s.name << "\t" << s.command << "\t" << s.summary << "\n";
+  for (const auto& s : stages::stage_table())
+    std::cout << s.name << "\t" << s.command << "\t" << s.summary << "\n";
   return 0;
 }
 

@@ -105,7 +105,8 @@ EncodeParams doc_params(const Experiment& exp) {
 }
 
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
-                         const std::vector<const QueryModel*>& models, const std::vector<int32_t>& row_model) {
+                         const std::vector<const QueryModel*>& models,
+                         const std::vector<int32_t>& row_model) {
   const int64_t Q = static_cast<int64_t>(queries.size()), H = base.config().hidden_size;
   const int64_t blocks = (Q + kQueryBlock - 1) / kQueryBlock;
   std::vector<float> mine;

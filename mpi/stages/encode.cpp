@@ -56,8 +56,8 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
   int64_t rounds = todo, total_rows = 0;
   ctx.world.allreduce_max_int64(&rounds, 1);
   for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
-  spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", name, todo, (shard.size() + block - 1) / block,
-               total_rows);
+  spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", name, todo,
+               (shard.size() + block - 1) / block, total_rows);
   Progress progress("encode " + name, total_rows, "docs");
   for (int64_t r = 0; r < rounds; ++r) {
     if (r < todo) {
@@ -79,7 +79,8 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
 void record_corpora(const Context& ctx) {
   h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
   auto& f = up.file();
-  for (const auto& cfg : ctx.exp.datasets) f.write_strings(schema::corpus_ids(cfg.name), load_dataset(cfg).corpus_ids);
+  for (const auto& cfg : ctx.exp.datasets)
+    f.write_strings(schema::corpus_ids(cfg.name), load_dataset(cfg).corpus_ids);
   f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
   up.commit();
 }
@@ -96,7 +97,8 @@ void encode(Context& ctx, const StageOptions& options) {
     const Dataset d = load_dataset(cfg);
     const int64_t n = static_cast<int64_t>(d.corpus.size());
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
-    const bool reuse = !options.force && index.exists(ds) && index.has_attr(group, schema::kAttrFingerprint) &&
+    const bool reuse = !options.force && index.exists(ds) &&
+                       index.has_attr(group, schema::kAttrFingerprint) &&
                        index.attr_string(group, schema::kAttrFingerprint) == fp &&
                        index.exists(schema::index_blocks_done(cfg.name)) && index.shape(ds).first == n;
     if (reuse && index.has_attr(group, schema::kAttrComplete)) {

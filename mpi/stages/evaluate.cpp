@@ -29,23 +29,26 @@ namespace {
 struct Method {
   std::string name, label;
   std::unique_ptr<Router> router;
-  int32_t expert = -1;  // a per-expert router's expert
+  int32_t expert = -1;   // a per-expert router's expert
   bool recorded = true;  // false: evaluated only because an oracle needs it
 };
 
 std::vector<Method> make_methods(const Experiment& exp) {
   const auto& wanted = exp.routing.routers;
-  const auto wants = [&](const std::string& n) { return std::find(wanted.begin(), wanted.end(), n) != wanted.end(); };
+  const auto wants = [&](const std::string& n) {
+    return std::find(wanted.begin(), wanted.end(), n) != wanted.end();
+  };
   bool needs_singles = false;
   for (const auto& n : wanted)
-    needs_singles = needs_singles || router_info(n).make(RouterParams{})->source() == RouterSource::FromSingles;
+    needs_singles =
+        needs_singles || router_info(n).make(RouterParams{})->source() == RouterSource::FromSingles;
   const auto T = static_cast<int32_t>(exp.experts.size());
   std::vector<Method> methods;
   for (const auto& info : router_registry()) {
     const bool single = info.name == "single";
     if (!wants(info.name) && !(single && needs_singles)) continue;
-    RouterParams p{T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix,
-                   exp.seed};
+    RouterParams p{
+        T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix, exp.seed};
     if (!info.per_expert) {
       auto router = info.make(p);
       const bool needs_experts = router->needs_training() || router->source() == RouterSource::FromSingles;
@@ -55,8 +58,9 @@ std::vector<Method> make_methods(const Experiment& exp) {
     }
     for (int32_t e = 0; e < T; ++e) {
       p.expert = e;
-      methods.push_back({info.name + "-" + exp.experts[e].name, fmt::format(fmt::runtime(info.label), exp.experts[e].name),
-                         info.make(p), e, wants(info.name)});
+      methods.push_back({info.name + "-" + exp.experts[e].name,
+                         fmt::format(fmt::runtime(info.label), exp.experts[e].name), info.make(p), e,
+                         wants(info.name)});
     }
   }
   return methods;
@@ -70,8 +74,8 @@ RoutingTrainingSet read_training_set(const Experiment& exp) {
   RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)", file);
   const auto built_for = f.attr_strings(schema::kPilots, schema::kAttrExperts);
   RR_CHECK(built_for == exp.expert_names(), Input,
-           "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)", file,
-           fmt::join(built_for, ", "), fmt::join(exp.expert_names(), ", "));
+           "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)",
+           file, fmt::join(built_for, ", "), fmt::join(exp.expert_names(), ", "));
   RoutingTrainingSet t;
   t.num_experts = static_cast<int32_t>(exp.experts.size());
   t.datasets = f.attr_strings(schema::kPilots, "datasets");
@@ -154,7 +158,8 @@ struct Outcome {
 const at::Tensor& single_vectors(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
                                  int32_t e) {
   auto it = t.single.find(e);
-  if (it == t.single.end()) it = t.single.emplace(e, embed_queries(ctx, base.model, t.tokens, {models.experts[e].get()})).first;
+  if (it == t.single.end())
+    it = t.single.emplace(e, embed_queries(ctx, base.model, t.tokens, {models.experts[e].get()})).first;
   return it->second;
 }
 
@@ -164,7 +169,8 @@ at::Tensor embed_routed(const Context& ctx, const Base& base, TestSet& t, const 
   switch (r.kind) {
     case Routing::Kind::Fixed:
       if (r.model == -1) return t.base;
-      if (r.model == kMultitaskModel) return embed_queries(ctx, base.model, t.tokens, {models.multitask.get()});
+      if (r.model == kMultitaskModel)
+        return embed_queries(ctx, base.model, t.tokens, {models.multitask.get()});
       return single_vectors(ctx, base, t, models, r.model);
     case Routing::Kind::PerQuery:
       return embed_queries(ctx, base.model, t.tokens, models.expert_list(), r.expert);
@@ -198,7 +204,8 @@ std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, c
 // The oracles: each query takes the results of the single expert the router chooses for it.
 Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles, int64_t k) {
   const int ndcg10 = MeasureSet::beir().index_of("ndcg_cut_10");
-  const int64_t Q = static_cast<int64_t>(singles[0]->per_query.size()), T = static_cast<int64_t>(singles.size());
+  const int64_t Q = static_cast<int64_t>(singles[0]->per_query.size()),
+                T = static_cast<int64_t>(singles.size());
   at::Tensor ndcg = at::empty({Q, T}, at::kDouble);
   for (int64_t e = 0; e < T; ++e)
     for (int64_t i = 0; i < Q; ++i) ndcg[i][e] = singles[e]->per_query[i][ndcg10];
@@ -215,8 +222,8 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
 }
 
 // route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
-Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models, const Method& m,
-                   const std::vector<const Outcome*>& singles) {
+Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
+                   const Method& m, const std::vector<const Outcome*>& singles) {
   const auto& ev = ctx.exp.evaluation;
   if (m.router->source() == RouterSource::FromSingles) return from_singles(m, singles, ev.k);
   const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
@@ -272,14 +279,16 @@ DatasetResults evaluate_dataset(const Context& ctx, const Base& base, const Data
       if (!o.recorded) continue;
       double sum = 0;
       for (const auto& v : o.per_query) sum += v[MeasureSet::beir().index_of("ndcg_cut_10")];
-      spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", cfg.name, o.name, sum / static_cast<double>(t.size()));
+      spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", cfg.name, o.name,
+                   sum / static_cast<double>(t.size()));
     }
   return out;
 }
 
 // record: routing, the first store_k hits and the measures of every recorded outcome, and the router table
 // (names in Table 1 order with their labels) that the report and the analysis tools read.
-void record(const Context& ctx, const std::vector<DatasetResults>& results, const std::vector<Method>& methods) {
+void record(const Context& ctx, const std::vector<DatasetResults>& results,
+            const std::vector<Method>& methods) {
   const auto& exp = ctx.exp;
   h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics", "/routers"});
   auto& f = up.file();
@@ -334,7 +343,8 @@ void evaluate(Context& ctx, const StageOptions&) {
     if (!cfg.evaluate) continue;
     DatasetResults r = evaluate_dataset(ctx, base, cfg, models, methods);
     if (r.qids.empty()) {
-      if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
+      if (ctx.root())
+        spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
       continue;
     }
     results.push_back(std::move(r));

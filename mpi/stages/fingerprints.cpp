@@ -65,11 +65,14 @@ namespace {
 
 // A query-side model: its training settings, the base, and its training datasets (their definitions and
 // index), nothing else, so that adding an expert with a dataset of its own retrains no other.
-std::string query_side_fingerprint(const Experiment& exp, const std::string& what, const nlohmann::json& training,
-                                   const std::vector<std::string>& datasets) {
+std::string query_side_fingerprint(const Experiment& exp, const std::string& what,
+                                   const nlohmann::json& training, const std::vector<std::string>& datasets) {
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& name : datasets) inputs.push_back(index_fingerprint(exp, exp.dataset(name)));
-  return combine({{"what", what}, {"training", training}, {"seed", exp.seed}, {"datasets", datasets},
+  return combine({{"what", what},
+                  {"training", training},
+                  {"seed", exp.seed},
+                  {"datasets", datasets},
                   {"inputs", inputs}});
 }
 
@@ -81,15 +84,16 @@ std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& x) {
 
 std::string multitask_fingerprint(const Experiment& exp) {
   // The multi-task settings start from the expert settings: both sections count.
-  return query_side_fingerprint(exp, "multitask",
-                                nlohmann::json::array({section(exp, "expert_training"), section(exp, "multitask")}),
-                                exp.training_datasets());
+  return query_side_fingerprint(
+      exp, "multitask", nlohmann::json::array({section(exp, "expert_training"), section(exp, "multitask")}),
+      exp.training_datasets());
 }
 
 // The files of a trained model as they are now: a model replaced behind rr's back (or damaged) is new input.
 nlohmann::json model_files(const std::filesystem::path& dir) {
   nlohmann::json files;
-  for (const char* f : {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
+  for (const char* f :
+       {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
     if (const auto id = file_identity(dir / f); !id.empty()) files[f] = id;
   return files;
 }

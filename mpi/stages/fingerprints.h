@@ -1,9 +1,10 @@
 // The identity of everything each output depends on, computed from the config and the input files alone
 // (never from outputs' timestamps): a prepared dataset, the base model, a dataset's index, an expert, the
 // multi-task model, a score column, and each stage as a whole. Stages that read trained models also take the
-// models' files as they are (size and time), so a model replaced or damaged outside rr is new input. An output is up to date when the fingerprint
-// recorded with it equals the current one; a change reaches exactly the outputs downstream of it (encoding one
-// more dataset retrains no expert, adding an expert rescores only its columns).
+// models' files as they are (size and time), so a model replaced or damaged outside rr is new input. An
+// output is up to date when the fingerprint recorded with it equals the current one; a change reaches exactly
+// the outputs downstream of it (encoding one more dataset retrains no expert, adding an expert rescores only
+// its columns).
 #pragma once
 
 #include <string>

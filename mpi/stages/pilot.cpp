@@ -21,7 +21,8 @@ void build_and_store(const Context& ctx) {
   std::vector<std::vector<int32_t>> labels;
   {
     auto f = h5::File::open(exp.results_file(), false);
-    RR_CHECK(f.exists(schema::kExperts), Input, "{}: no scores yet (run `score` first)", exp.results_file().string());
+    RR_CHECK(f.exists(schema::kExperts), Input, "{}: no scores yet (run `score` first)",
+             exp.results_file().string());
     RR_CHECK(f.read_strings(schema::kExperts) == exp.expert_names(), Input,
              "{}: the scores are for other experts (run `score` again)", exp.results_file().string());
     for (const auto& ds : names) {
@@ -43,8 +44,8 @@ void build_and_store(const Context& ctx) {
   f.set_attr(schema::kPilots, schema::kAttrExperts, exp.expert_names());
   f.set_attr(schema::kPilots, "datasets", names);
   up.commit();
-  spdlog::info("pilot: {} pilots for {} experts from {} training datasets", lib.expert.size(), exp.experts.size(),
-               names.size());
+  spdlog::info("pilot: {} pilots for {} experts from {} training datasets", lib.expert.size(),
+               exp.experts.size(), names.size());
 }
 
 }  // namespace

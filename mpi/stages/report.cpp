@@ -33,7 +33,8 @@ std::string ndcg_table(const Experiment& exp, const h5::File& f, const std::vect
       if (f.exists(schema::metrics_mean(ds, names[r]))) {
         const auto measures = f.attr_strings(schema::metrics(ds, names[r]), schema::kAttrMeasures);
         const auto it = std::find(measures.begin(), measures.end(), "ndcg_cut_10");
-        if (it != measures.end()) v = f.read(schema::metrics_mean(ds, names[r]))[it - measures.begin()].item<double>();
+        if (it != measures.end())
+          v = f.read(schema::metrics_mean(ds, names[r]))[it - measures.begin()].item<double>();
       }
       sum += v;
       md += fmt::format(" {:.1f} |", 100 * v);
@@ -47,8 +48,9 @@ std::string ndcg_table(const Experiment& exp, const h5::File& f, const std::vect
 std::string routing_counts(const Experiment& exp, const h5::File& f, const std::vector<std::string>& datasets,
                            const std::string& router, const std::string& label) {
   const auto experts = exp.expert_names();
-  std::string t = fmt::format("\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {} |\n|---|",
-                              label, fmt::join(experts, " | "));
+  std::string t = fmt::format(
+      "\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {} |\n|---|", label,
+      fmt::join(experts, " | "));
   for (size_t i = 0; i < experts.size(); ++i) t += "---:|";
   t += "\n";
   bool any = false;
@@ -69,8 +71,8 @@ std::string routing_counts(const Experiment& exp, const h5::File& f, const std::
 std::string make_report(const Context& ctx) {
   auto f = h5::File::open(ctx.exp.results_file(), false);
   const auto found = f.members("/metrics");
-  RR_CHECK(!found.empty() && f.exists(schema::kRouterNames), Input, "{}: no measures yet (run `evaluate` first)",
-           ctx.exp.results_file().string());
+  RR_CHECK(!found.empty() && f.exists(schema::kRouterNames), Input,
+           "{}: no measures yet (run `evaluate` first)", ctx.exp.results_file().string());
   std::vector<std::string> datasets;  // configured order
   for (const auto& d : ctx.exp.datasets)
     if (std::find(found.begin(), found.end(), d.name) != found.end()) datasets.push_back(d.name);
@@ -92,7 +94,8 @@ void report(Context& ctx, const StageOptions&) {
     out.stream() << md;
     out.commit();
     std::cout << md << std::flush;
-    spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(), ctx.exp.results_file().string());
+    spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(),
+                 ctx.exp.results_file().string());
   });
 }
 

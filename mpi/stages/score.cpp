@@ -39,8 +39,8 @@ std::map<std::string, Column> cached_columns(const Context& ctx, bool force) {
 struct DatasetScores {
   std::string dataset;
   std::vector<std::string> qids;
-  at::Tensor base;                 // Q x H
-  std::vector<Column> columns;     // T (root)
+  at::Tensor base;              // Q x H
+  std::vector<Column> columns;  // T (root)
 };
 
 // nDCG@10 of each training query (in qids order) under `expert`; on root, empty elsewhere.
@@ -67,8 +67,8 @@ DatasetScores score_dataset(const Context& ctx, const Base& base, const std::str
   const auto& cfg = exp.dataset(name);
   const Dataset d = load_dataset(cfg);
   const auto judged = d.judged(d.train);
-  RR_CHECK(!judged.empty(), Input, "score: dataset '{}' has no training queries ({} is empty or missing)", name,
-           beir_qrels_path(cfg.path, cfg.train_split).string());
+  RR_CHECK(!judged.empty(), Input, "score: dataset '{}' has no training queries ({} is empty or missing)",
+           name, beir_qrels_path(cfg.path, cfg.train_split).string());
   DatasetScores out{name, {}, {}, {}};
   TokenIds tokens;
   for (const auto* q : judged) {
@@ -113,9 +113,9 @@ void store_scores(const Context& ctx, const std::vector<DatasetScores>& outputs)
       f.set_attr(p, schema::kAttrFingerprint, o.columns[t].fingerprint);
       columns.push_back(o.columns[t].values);
     }
-    f.write(schema::scores(o.dataset), columns.empty() ? at::zeros({static_cast<int64_t>(o.qids.size()), 0},
-                                                                   at::kDouble)
-                                                       : at::stack(columns, 1));
+    f.write(schema::scores(o.dataset), columns.empty()
+                                           ? at::zeros({static_cast<int64_t>(o.qids.size()), 0}, at::kDouble)
+                                           : at::stack(columns, 1));
     f.set_attr(schema::scores(o.dataset), schema::kAttrExperts, exp.expert_names());
     f.write_strings(schema::query_ids(o.dataset, exp.dataset(o.dataset).train_split), o.qids);
     f.write(schema::train_query_base(o.dataset), o.base);

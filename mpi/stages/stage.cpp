@@ -13,17 +13,20 @@ const std::vector<Stage>& stage_table() {
   static const std::vector<Stage> stages = {
       {"prepare", "prepare", "make each dataset's BEIR folder and split its judged queries (train/dev/test)",
        prepare},
-      {"train-base", "train base", "train rr's own base encoder from scratch (when base.train is set)", train_base},
-      {"encode", "encode", "encode every corpus once with the base into the sharded index (index.h5)", encode},
+      {"train-base", "train base", "train rr's own base encoder from scratch (when base.train is set)",
+       train_base},
+      {"encode", "encode", "encode every corpus once with the base into the sharded index (index.h5)",
+       encode},
       {"train-expert", "train expert", "train one LoRA expert per domain on the query side (placed on ranks)",
        train_experts},
       {"train-multitask", "train multitask", "train the multi-task baseline on every expert's data",
        train_multitask},
       {"score", "score", "per-instance nDCG@10 of every training query under every expert (/scores)", score},
       {"pilot", "pilot", "build the pilot-embedding library from the per-instance scores (/pilots)", pilot},
-      {"evaluate", "evaluate", "route, embed, search and measure every router and baseline on the test queries",
-       evaluate},
-      {"report", "report", "print the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5", report},
+      {"evaluate", "evaluate",
+       "route, embed, search and measure every router and baseline on the test queries", evaluate},
+      {"report", "report", "print the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5",
+       report},
   };
   return stages;
 }

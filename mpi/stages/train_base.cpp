@@ -102,8 +102,8 @@ void train_base(Context& ctx, const StageOptions& options) {
   o.pad_id = tok.pad_id();
   MpiCollectives coll(ctx.world);
   if (ctx.root())
-    spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(), cfg.layers,
-                 cfg.hidden_size, cfg.batch_size, cfg.steps);
+    spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(),
+                 cfg.layers, cfg.hidden_size, cfg.batch_size, cfg.steps);
   const TrainCurve curve = rr::train_base(model, docs, titles, o, coll);
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;

@@ -31,8 +31,8 @@ std::vector<int64_t> sample_rows(const Dataset& d, int64_t max, uint64_t seed) {
   return rows;
 }
 
-void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const BertTokenizer& tok, const TrainingConfig& cfg,
-                        uint64_t seed) {
+void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const BertTokenizer& tok,
+                        const TrainingConfig& cfg, uint64_t seed) {
   const PseudoQueries mode = d.config->pseudo_queries;
   if (mode == PseudoQueries::None) return;
   for (int64_t r : sample_rows(d, d.config->max_pseudo_queries, seed)) {
@@ -91,8 +91,8 @@ std::unique_ptr<QueryModel> fresh_model(const Context& ctx, const Base& base, co
 }
 
 // Saves a trained model with its record; a full model gets the base's tokenizer files beside it.
-void save_model(const Context& ctx, const QueryModel& model, const std::filesystem::path& out, const std::string& fp,
-                const TrainCurve& curve) {
+void save_model(const Context& ctx, const QueryModel& model, const std::filesystem::path& out,
+                const std::string& fp, const TrainCurve& curve) {
   AtomicDirectory dir(out);
   model.save(dir.temp_path());
   if (!dynamic_cast<const LoraExpert*>(&model))
@@ -105,8 +105,8 @@ void save_model(const Context& ctx, const QueryModel& model, const std::filesyst
 
 // Trains one query-side model (an expert's adapter, or the multi-task model) on `group`.
 void train_query_model(const Context& ctx, const mpi::Comm& group, const std::string& label,
-                       const std::vector<std::string>& datasets, const TrainingConfig& cfg, const std::string& fp,
-                       const std::filesystem::path& out, bool full_finetune) {
+                       const std::vector<std::string>& datasets, const TrainingConfig& cfg,
+                       const std::string& fp, const std::filesystem::path& out, bool full_finetune) {
   Base base = load_base(ctx);
   if (!cfg.model_dropout) base.model.disable_dropout();
   std::vector<Dataset> loaded;
@@ -126,8 +126,8 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
   const TrainCurve curve = train_query_side(base.model, *model, data, o, MpiCollectives(group));
   if (!group.is_root()) return;
   save_model(ctx, *model, out, fp, curve);
-  spdlog::info("{}: saved to {} (best dev nDCG@10 {:.4f} at step {} of {})", label, out.string(), curve.best_dev,
-               curve.best_step, curve.steps_done);
+  spdlog::info("{}: saved to {} (best dev nDCG@10 {:.4f} at step {} of {})", label, out.string(),
+               curve.best_dev, curve.best_step, curve.steps_done);
 }
 
 }  // namespace
@@ -137,7 +137,8 @@ void train_experts(Context& ctx, const StageOptions& options) {
   std::vector<size_t> todo;
   for (size_t e = 0; e < experts.size(); ++e)
     if (options.expert.empty() || experts[e].name == options.expert) todo.push_back(e);
-  RR_CHECK(!todo.empty() || options.expert.empty(), Usage, "train expert: no expert named '{}'", options.expert);
+  RR_CHECK(!todo.empty() || options.expert.empty(), Usage, "train expert: no expert named '{}'",
+           options.expert);
   if (todo.empty()) return;
   const int P = ctx.world.size(), T = static_cast<int>(todo.size());
   // Placement: experts round-robin over ranks; with more ranks than experts, a group of ranks per expert.
@@ -153,7 +154,8 @@ void train_experts(Context& ctx, const StageOptions& options) {
         continue;
       }
       if (group.is_root()) spdlog::info("expert {}: training on {} rank(s)", x.name, group.size());
-      train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter, false);
+      train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter,
+                        false);
     }
   });
   std::vector<std::pair<std::string, std::filesystem::path>> curves;

@@ -42,7 +42,8 @@ void write_train_record(const std::filesystem::path& dir, const std::string& fp,
   f.commit();
 }
 
-void store_curves(const Context& ctx, const std::vector<std::pair<std::string, std::filesystem::path>>& models) {
+void store_curves(const Context& ctx,
+                  const std::vector<std::pair<std::string, std::filesystem::path>>& models) {
   if (!ctx.root()) return;
   h5::ResultsUpdate up(ctx.exp.results_file(), {});
   auto& f = up.file();

@@ -83,10 +83,10 @@ void read_base_training(JsonObjectReader bt, BaseTrainingConfig& t) {
   bt.get("checkpoint_every", t.checkpoint_every, 0, kMany);
   bt.finish();
   RR_CHECK(t.crop_min <= t.crop_max, Usage, "{}: {}: need crop_min <= crop_max", bt.where(), bt.key_path(""));
-  RR_CHECK(t.hidden_size % t.heads == 0, Usage, "{}: {}: hidden_size {} must be a multiple of heads {}", bt.where(),
-           bt.key_path(""), t.hidden_size, t.heads);
-  RR_CHECK(t.max_length <= t.max_positions, Usage, "{}: {}: max_length {} exceeds max_positions {}", bt.where(),
-           bt.key_path(""), t.max_length, t.max_positions);
+  RR_CHECK(t.hidden_size % t.heads == 0, Usage, "{}: {}: hidden_size {} must be a multiple of heads {}",
+           bt.where(), bt.key_path(""), t.hidden_size, t.heads);
+  RR_CHECK(t.max_length <= t.max_positions, Usage, "{}: {}: max_length {} exceeds max_positions {}",
+           bt.where(), bt.key_path(""), t.max_length, t.max_positions);
 }
 
 void read_evaluation(JsonObjectReader v, EvaluationConfig& ev) {
@@ -142,7 +142,9 @@ PseudoQueries parse_pseudo_queries(JsonObjectReader& d) {
 class Parser {
  public:
   Parser(Experiment& e, const fs::path& file)
-      : e_(e), where_(file.string()), base_dir_(file.has_parent_path() ? file.parent_path() : fs::path(".")) {}
+      : e_(e),
+        where_(file.string()),
+        base_dir_(file.has_parent_path() ? file.parent_path() : fs::path(".")) {}
 
   void resolve(std::string& p) const {
     if (!p.empty())
@@ -203,8 +205,8 @@ class Parser {
     c.datasets = {c.name};
     x.get("datasets", c.datasets);
     for (const auto& d : c.datasets)
-      RR_CHECK(names_.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define", where_,
-               c.name, d);
+      RR_CHECK(names_.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define",
+               where_, c.name, d);
     c.adapter = (fs::path(e_.output_dir) / "experts" / c.name).string();
     x.get_path("adapter", c.adapter, resolver());
     x.finish();
@@ -293,7 +295,8 @@ std::vector<std::string> Experiment::training_datasets() const {
 
 int32_t Experiment::expert_of(const std::string& dataset) const {
   for (size_t e = 0; e < experts.size(); ++e)
-    if (std::find(experts[e].datasets.begin(), experts[e].datasets.end(), dataset) != experts[e].datasets.end())
+    if (std::find(experts[e].datasets.begin(), experts[e].datasets.end(), dataset) !=
+        experts[e].datasets.end())
       return static_cast<int32_t>(e);
   return -1;
 }

@@ -32,8 +32,8 @@ struct DatasetConfig {
   bool split_queries = true;  // false: use the folder's own qrels/{train,dev,test}.tsv as they are
   std::string train_split = "train", dev_split = "dev", test_split = "test";
   PseudoQueries pseudo_queries = PseudoQueries::Title;  // "title", "crop" or "none"
-  int64_t max_pseudo_queries = 20000;  // per dataset, sampled deterministically
-  bool evaluate = true;                // evaluated by `evaluate` (zero-shot datasets need no expert)
+  int64_t max_pseudo_queries = 20000;                   // per dataset, sampled deterministically
+  bool evaluate = true;  // evaluated by `evaluate` (zero-shot datasets need no expert)
 };
 
 struct ExpertConfig {

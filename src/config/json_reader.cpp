@@ -79,14 +79,14 @@ void JsonObjectReader::get(const std::string& key, std::vector<std::string>& dst
 
 void JsonObjectReader::get(const std::string& key, int64_t& dst, int64_t min, int64_t max) {
   get(key, dst);
-  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst, min,
-           max);
+  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst,
+           min, max);
 }
 
 void JsonObjectReader::get(const std::string& key, double& dst, double min, double max) {
   get(key, dst);
-  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst, min,
-           max);
+  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst,
+           min, max);
 }
 
 void JsonObjectReader::get_path(const std::string& key, std::string& dst,

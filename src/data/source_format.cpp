@@ -21,11 +21,16 @@ class SmartSource final : public SourceFormat {
 
   std::string name() const override { return "smart"; }
   nlohmann::json identity() const override {
-    return {{"format", name()},           {"docs", file_identity(docs)},     {"queries", file_identity(queries)},
-            {"qrels", file_identity(qrels)}, {"qrels_format", qrels_format}, {"query_ids", query_ids},
+    return {{"format", name()},
+            {"docs", file_identity(docs)},
+            {"queries", file_identity(queries)},
+            {"qrels", file_identity(qrels)},
+            {"qrels_format", qrels_format},
+            {"query_ids", query_ids},
             {"relevance", relevance}};
   }
-  std::string write_beir(const std::filesystem::path& out, const std::string& dataset, uint64_t) const override {
+  std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
+                         uint64_t) const override {
     SmartConvertOptions o;
     o.qrels_layout = parse_qrels_layout(qrels_format);
     o.query_numbering = parse_query_numbering(query_ids);
@@ -62,7 +67,9 @@ class DictdSource final : public SourceFormat {
 
   std::string name() const override { return "dictd"; }
   nlohmann::json identity() const override {
-    return {{"format", name()}, {"dict", file_identity(dict)}, {"index", file_identity(index)},
+    return {{"format", name()},
+            {"dict", file_identity(dict)},
+            {"index", file_identity(index)},
             {"max_entries", max_entries}};
   }
   std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
@@ -73,7 +80,8 @@ class DictdSource final : public SourceFormat {
     o.seed = seed;
     o.split = "all";
     auto s = convert_dictd(dict, index, out, o);
-    spdlog::info("prepare: {}: {} dictionary entries, {} usable, {} kept", dataset, s.entries, s.usable, s.kept);
+    spdlog::info("prepare: {}: {} dictionary entries, {} usable, {} kept", dataset, s.entries, s.usable,
+                 s.kept);
     return o.split;
   }
 };
@@ -97,13 +105,15 @@ class BeirSource final : public SourceFormat {
   std::string name() const override { return "beir"; }
   nlohmann::json identity() const override {
     nlohmann::json files;
-    for (const char* f : {"corpus.jsonl", "queries.jsonl"}) files[f] = file_identity(std::filesystem::path(dir) / f);
+    for (const char* f : {"corpus.jsonl", "queries.jsonl"})
+      files[f] = file_identity(std::filesystem::path(dir) / f);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "qrels", ec))
       files["qrels/" + e.path().filename().string()] = file_identity(e.path());
     return {{"format", name()}, {"dir", dir}, {"files", files}};
   }
-  std::string write_beir(const std::filesystem::path& out, const std::string& dataset, uint64_t) const override {
+  std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
+                         uint64_t) const override {
     const std::filesystem::path src = dir;
     RR_CHECK(std::filesystem::is_directory(src), Input, "dataset '{}': source dir {} does not exist", dataset,
              src.string());

@@ -1,4 +1,5 @@
-// bfloat16 autocast for a scope (CPU autocast to bf16, or CUDA autocast), restoring the previous state on exit.
+// bfloat16 autocast for a scope (CPU autocast to bf16, or CUDA autocast), restoring the previous state on
+// exit.
 #pragma once
 
 #include <c10/core/Device.h>

@@ -44,7 +44,8 @@ class LoraAdapter final : public LinearDelta {
   void save(const std::filesystem::path& dir) const;
 
   // scaling * B A dropout(x) for a target module (dropout when training), undefined for the others.
-  at::Tensor contribution(const std::string& module, const at::Tensor& x, const ForwardMode& mode) const override;
+  at::Tensor contribution(const std::string& module, const at::Tensor& x,
+                          const ForwardMode& mode) const override;
   // The base with W + scaling * B A in each target Linear: the adapter's inference model for whole batches.
   BertEncoder merged_into(const BertEncoder& base) const;
 

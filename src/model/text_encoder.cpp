@@ -36,7 +36,8 @@ LengthBatches plan_batches(const std::vector<int64_t>& lengths, int64_t max_batc
   LengthBatches b;
   b.order.resize(lengths.size());
   std::iota(b.order.begin(), b.order.end(), 0);
-  std::stable_sort(b.order.begin(), b.order.end(), [&](int64_t x, int64_t y) { return lengths[x] > lengths[y]; });
+  std::stable_sort(b.order.begin(), b.order.end(),
+                   [&](int64_t x, int64_t y) { return lengths[x] > lengths[y]; });
   int64_t begin = 0;
   const int64_t n = static_cast<int64_t>(lengths.size());
   while (begin < n) {
@@ -102,16 +103,17 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
     for (int64_t i : members) batch.push_back(rows[i]), choice.push_back(mixed ? row_model[i] : -1);
     auto [input, mask] = pad_batch(batch, 0, base.device());
     if (mixed) deltas.row_delta = at::tensor(choice, at::kLong).to(base.device());
-    const at::Tensor emb = net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding).to(at::kCPU);
+    const at::Tensor emb =
+        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding).to(at::kCPU);
     out.index_copy_(0, at::tensor(members, at::kLong), emb);
     if (progress) progress->advance(end - begin);
   }
   return out;
 }
 
-at::Tensor embed_in_length_chunks(const QueryModel& model, const std::vector<const std::vector<int32_t>*>& rows,
-                                  int32_t pad, int64_t token_budget, const at::Device& device,
-                                  const ForwardMode& mode) {
+at::Tensor embed_in_length_chunks(const QueryModel& model,
+                                  const std::vector<const std::vector<int32_t>*>& rows, int32_t pad,
+                                  int64_t token_budget, const at::Device& device, const ForwardMode& mode) {
   const LengthBatches plan =
       plan_batches(lengths_of(rows), std::numeric_limits<int64_t>::max(), token_budget);
   std::vector<at::Tensor> parts;

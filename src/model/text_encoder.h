@@ -50,10 +50,10 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
                       const std::vector<const QueryModel*>& models = {},
                       const std::vector<int32_t>& row_model = {}, Progress* progress = nullptr);
 
-// Embeds rows with `model` as training does (gradients, dropout from mode), in length-sorted chunks of at most
-// token_budget padded tokens. Returns B x H in the order of `rows`.
-at::Tensor embed_in_length_chunks(const QueryModel& model, const std::vector<const std::vector<int32_t>*>& rows,
-                                  int32_t pad, int64_t token_budget, const at::Device& device,
-                                  const ForwardMode& mode);
+// Embeds rows with `model` as training does (gradients, dropout from mode), in length-sorted chunks of at
+// most token_budget padded tokens. Returns B x H in the order of `rows`.
+at::Tensor embed_in_length_chunks(const QueryModel& model,
+                                  const std::vector<const std::vector<int32_t>*>& rows, int32_t pad,
+                                  int64_t token_budget, const at::Device& device, const ForwardMode& mode);
 
 }  // namespace rr

@@ -36,14 +36,16 @@ LinearClassifier fit_classifier(const at::Tensor& train_x, const std::vector<int
   // Class-balanced weights: each class counts as much as every other, however rare.
   const at::Tensor counts = at::bincount(target, {}, classes).to(at::kFloat).clamp_min(1);
   const at::Tensor cw = counts.sum() / (counts * static_cast<double>(classes));
-  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b), v_b = at::zeros_like(b);
+  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b),
+             v_b = at::zeros_like(b);
   const double lr = 1e-2, wd = 1e-3;
   for (int step = 1; step <= 300; ++step) {
     const at::Tensor logits = at::matmul(x, W) + b;
     at::Tensor loss;
     if (one_vs_rest) {
       const at::Tensor onehot = at::one_hot(target, classes).to(at::kFloat);
-      const at::Tensor pos_weight = (onehot.size(0) - onehot.sum(0)).clamp_min(1) / onehot.sum(0).clamp_min(1);
+      const at::Tensor pos_weight =
+          (onehot.size(0) - onehot.sum(0)).clamp_min(1) / onehot.sum(0).clamp_min(1);
       loss = at::binary_cross_entropy_with_logits(logits, onehot, {}, pos_weight);
     } else {
       loss = at::cross_entropy_loss(logits, target, cw);
@@ -77,7 +79,9 @@ class ClassifierRouter final : public Router {
     }
     c_ = fit_classifier(at::cat(train.base), labels, classes_, one_vs_rest_, seed_);
   }
-  RouterState state() const override { return {{"W", c_.W}, {"b", c_.b}, {"mean", c_.mean}, {"std", c_.std}}; }
+  RouterState state() const override {
+    return {{"W", c_.W}, {"b", c_.b}, {"mean", c_.mean}, {"std", c_.std}};
+  }
   void set_state(const RouterState& s) override { c_ = {s.at("W"), s.at("b"), s.at("mean"), s.at("std")}; }
   Routing route(const QueryBlock& q) const override {
     at::NoGradGuard ng;

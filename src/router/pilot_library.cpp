@@ -66,8 +66,8 @@ std::vector<int64_t> kmeans_plus_plus(const at::Tensor& x, int64_t k, uint64_t s
   return centres;
 }
 
-void add_pilot(PilotLibrary& lib, std::vector<at::Tensor>& rows, at::Tensor emb, int64_t count, int32_t expert,
-               int32_t dataset) {
+void add_pilot(PilotLibrary& lib, std::vector<at::Tensor>& rows, at::Tensor emb, int64_t count,
+               int32_t expert, int32_t dataset) {
   rows.push_back(std::move(emb));
   lib.count.push_back(count);
   lib.expert.push_back(expert);

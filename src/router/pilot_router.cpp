@@ -8,13 +8,9 @@ namespace rr {
 
 namespace {
 
-class PilotRouter final : public Router {
+class PilotRouter final : public PilotBasedRouter {
  public:
   PilotRouter(int32_t experts, bool use_max) : experts_(experts), use_max_(use_max) {}
-  bool needs_training() const override { return true; }
-  void fit(const RoutingTrainingSet& train) override { pilots_ = train.pilots; }
-  RouterState state() const override { return pilot_state(pilots_); }
-  void set_state(const RouterState& s) override { pilots_ = pilots_from_state(s); }
   Routing route(const QueryBlock& q) const override {
     return per_query_routing(argmax_rows(expert_similarity(q.base, pilots_, experts_, use_max_)));
   }
@@ -22,7 +18,6 @@ class PilotRouter final : public Router {
  private:
   int32_t experts_;
   bool use_max_;
-  PilotLibrary pilots_;
 };
 
 }  // namespace

@@ -13,9 +13,9 @@ class RandomRouter final : public Router {
   Routing route(const QueryBlock& q) const override {
     std::vector<int32_t> out;
     for (int64_t i = 0; i < q.size(); ++i)
-      out.push_back(experts_ > 0 ? static_cast<int32_t>(stable_hash(q.ids[i], seed_) %
-                                                        static_cast<uint64_t>(experts_))
-                                 : -1);
+      out.push_back(experts_ > 0
+                        ? static_cast<int32_t>(stable_hash(q.ids[i], seed_) % static_cast<uint64_t>(experts_))
+                        : -1);
     return per_query_routing(std::move(out));
   }
 

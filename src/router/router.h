@@ -25,9 +25,9 @@ inline constexpr int32_t kMultitaskModel = -2;
 
 // What routers learn from, built from the `score` and `pilot` stages' outputs.
 struct RoutingTrainingSet {
-  std::vector<std::string> datasets;    // training datasets, configured order
-  std::vector<at::Tensor> base;         // per dataset: Q_d x H float32, base embeddings of its training queries
-  std::vector<at::Tensor> scores;       // per dataset: Q_d x T float64, per-instance nDCG@10 under each expert
+  std::vector<std::string> datasets;  // training datasets, configured order
+  std::vector<at::Tensor> base;       // per dataset: Q_d x H float32, base embeddings of its training queries
+  std::vector<at::Tensor> scores;     // per dataset: Q_d x T float64, per-instance nDCG@10 under each expert
   std::vector<int32_t> dataset_expert;  // per dataset: the expert trained on it (-1: none)
   PilotLibrary pilots;                  // the library built by `pilot`
   int32_t num_experts = 0;
@@ -57,8 +57,8 @@ struct Routing {
 
 // A block of test queries as routers see them.
 struct QueryBlock {
-  at::Tensor base;                     // n x H float32 (CPU): the queries' base embeddings
-  const std::string* ids = nullptr;    // n query ids
+  at::Tensor base;                   // n x H float32 (CPU): the queries' base embeddings
+  const std::string* ids = nullptr;  // n query ids
   int64_t size() const { return base.size(0); }
 };
 
@@ -98,9 +98,21 @@ class Router {
 RouterState pilot_state(const PilotLibrary& pilots);
 PilotLibrary pilots_from_state(const RouterState& state);
 
+// A router that routes with the pilot library: fitting takes the library, the state is its pilots.
+class PilotBasedRouter : public Router {
+ public:
+  bool needs_training() const override { return true; }
+  void fit(const RoutingTrainingSet& train) override { pilots_ = train.pilots; }
+  RouterState state() const override { return pilot_state(pilots_); }
+  void set_state(const RouterState& s) override { pilots_ = pilots_from_state(s); }
+
+ protected:
+  PilotLibrary pilots_;
+};
+
 struct RouterInfo {
-  std::string name;   // in configs and results files
-  std::string label;  // Table 1 row; "{}" stands for the expert's name of a per-expert router
+  std::string name;         // in configs and results files
+  std::string label;        // Table 1 row; "{}" stands for the expert's name of a per-expert router
   bool per_expert = false;  // one router per expert, named "<name>-<expert>"
   std::function<std::unique_ptr<Router>(const RouterParams&)> make;
 };

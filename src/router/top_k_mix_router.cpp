@@ -13,13 +13,9 @@ namespace rr {
 
 namespace {
 
-class TopKMixRouter final : public Router {
+class TopKMixRouter final : public PilotBasedRouter {
  public:
   TopKMixRouter(int32_t experts, int64_t k) : experts_(experts), k_(k) {}
-  bool needs_training() const override { return true; }
-  void fit(const RoutingTrainingSet& train) override { pilots_ = train.pilots; }
-  RouterState state() const override { return pilot_state(pilots_); }
-  void set_state(const RouterState& s) override { pilots_ = pilots_from_state(s); }
   Routing route(const QueryBlock& q) const override {
     const at::Tensor s = expert_similarity(q.base, pilots_, experts_, false).contiguous();
     const auto a = s.accessor<float, 2>();
@@ -46,7 +42,6 @@ class TopKMixRouter final : public Router {
  private:
   int32_t experts_;
   int64_t k_;
-  PilotLibrary pilots_;
 };
 
 }  // namespace

@@ -37,7 +37,8 @@ struct PairHash {
 };
 
 // The alphabet: the most frequent characters (ties by code point order), at most `limit`, in byte order.
-std::vector<std::string> alphabet_of(const std::vector<std::pair<std::string, int64_t>>& words, int64_t limit) {
+std::vector<std::string> alphabet_of(const std::vector<std::pair<std::string, int64_t>>& words,
+                                     int64_t limit) {
   std::map<std::string, int64_t> char_freq;
   for (const auto& [w, c] : words)
     for (size_t i = 0; i < w.size();) {
@@ -46,7 +47,8 @@ std::vector<std::string> alphabet_of(const std::vector<std::pair<std::string, in
       char_freq[w.substr(at, i - at)] += c;
     }
   std::vector<std::pair<std::string, int64_t>> chars(char_freq.begin(), char_freq.end());
-  std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(chars.begin(), chars.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   chars.resize(static_cast<size_t>(std::min<int64_t>(limit, static_cast<int64_t>(chars.size()))));
   std::vector<std::string> out;
   for (const auto& [ch, f] : chars) out.push_back(ch);
@@ -58,7 +60,8 @@ std::vector<std::string> alphabet_of(const std::vector<std::pair<std::string, in
 class Merger {
  public:
   // Each word as symbols: first piece plain, the rest "##"; characters outside the alphabet are dropped.
-  Merger(const std::vector<std::pair<std::string, int64_t>>& words, const std::vector<std::string>& alphabet) {
+  Merger(const std::vector<std::pair<std::string, int64_t>>& words,
+         const std::vector<std::string>& alphabet) {
     const std::unordered_set<std::string> in_alphabet(alphabet.begin(), alphabet.end());
     for (const auto& [w, c] : words) {
       Word word{{}, c};

@@ -67,8 +67,8 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
 
 // This rank's share of one step: the crops of its slice of the global batch as queries, everyone's other
 // crops (gathered) as keys; returns its share of the batch-mean InfoNCE loss after the backward pass.
-double crop_step(const FullModel& net, const CropBatch& batch, const BaseTrainerOptions& o, const at::Device& device,
-                 const ForwardMode& mode, const Collectives& group) {
+double crop_step(const FullModel& net, const CropBatch& batch, const BaseTrainerOptions& o,
+                 const at::Device& device, const ForwardMode& mode, const Collectives& group) {
   const auto& cfg = o.config;
   const int64_t B = static_cast<int64_t>(batch.a.size());
   // Equal shares per rank (gathered keys must have one shape): drop the remainder of the global batch.
@@ -92,8 +92,8 @@ double crop_step(const FullModel& net, const CropBatch& batch, const BaseTrainer
   at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
   at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;
   at::Tensor labels = at::arange(lo, hi, at::TensorOptions().dtype(at::kLong).device(device));
-  at::Tensor loss =
-      at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(per * group.size());
+  at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) /
+                    static_cast<double>(per * group.size());
   loss.backward();
   at::Tensor key_grad = all_k.grad();
   group.allreduce_sum(key_grad);
@@ -118,22 +118,15 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   FullModel net(model);  // shares the weights being trained
   auto params = net.trainable();
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
-  LoopSpec spec;
-  spec.label = "base";
-  spec.steps = cfg.steps;
-  spec.lr = cfg.lr;
-  spec.warmup_ratio = cfg.warmup_ratio;
-  spec.grad_clip = cfg.grad_clip;
+  LoopSpec spec = loop_spec("base", cfg, o.checkpoint_dir);
   spec.max_minutes = cfg.max_minutes;
-  spec.checkpoint_every = cfg.checkpoint_every;
-  spec.checkpoint_dir = o.checkpoint_dir;
   spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
                                  cfg.hidden_size, group.size(), o.inputs);
   return run_loop(spec, params, opt, group, [&](int64_t step) {
     const CropBatch batch = sample_crops(documents, titles, usable, o, step);
-    const ForwardMode mode{
-        true, make_generator(device, stable_hash("dropout" + std::to_string(step), o.seed) +
-                                         static_cast<uint64_t>(group.rank()))};
+    const ForwardMode mode{true,
+                           make_generator(device, stable_hash("dropout" + std::to_string(step), o.seed) +
+                                                      static_cast<uint64_t>(group.rank()))};
     return crop_step(net, batch, o, device, mode, group);
   });
 }

@@ -65,31 +65,24 @@ double query_step(const QueryModel& model, const std::vector<BatchItem>& batch, 
 
 }  // namespace
 
-TrainCurve train_query_side(const BertEncoder& base, QueryModel& model, const std::vector<DatasetTraining>& data,
-                            const QueryTrainerOptions& o, const Collectives& group) {
+TrainCurve train_query_side(const BertEncoder& base, QueryModel& model,
+                            const std::vector<DatasetTraining>& data, const QueryTrainerOptions& o,
+                            const Collectives& group) {
   const TrainingConfig& cfg = o.config;
   const at::Device device = base.device();
   auto params = model.trainable();
   AdamW opt(params, {cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
-  LoopSpec spec;
-  spec.label = o.label;
-  spec.steps = cfg.steps;
-  spec.lr = cfg.lr;
-  spec.warmup_ratio = cfg.warmup_ratio;
-  spec.grad_clip = cfg.grad_clip;
+  LoopSpec spec = loop_spec(o.label, cfg, o.checkpoint_dir);
   spec.eval_every = cfg.eval_every;
   spec.patience = cfg.patience;
   spec.min_dev_gain = cfg.min_dev_gain;
-  spec.checkpoint_every = cfg.checkpoint_every;
-  spec.checkpoint_dir = o.checkpoint_dir;
   spec.fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
                                  cfg.lora.r, cfg.temperature, group.size(), o.label, o.inputs);
-  SamplerParams sp;
-  sp.batch_size = cfg.batch_size;
-  sp.judged_share = cfg.judged_share;
-  sp.max_query_length = cfg.max_query_length;
-  sp.cls_id = o.cls_id;
-  sp.sep_id = o.sep_id;
+  const SamplerParams sp{.batch_size = cfg.batch_size,
+                         .judged_share = cfg.judged_share,
+                         .max_query_length = cfg.max_query_length,
+                         .cls_id = o.cls_id,
+                         .sep_id = o.sep_id};
   const auto step = [&](int64_t s) {
     const auto batch = sample_batch(data, sp, o.seed, s);
     const ForwardMode mode{true, make_generator(device, stable_hash("dropout" + std::to_string(s), o.seed) +
@@ -99,7 +92,8 @@ TrainCurve train_query_side(const BertEncoder& base, QueryModel& model, const st
     const at::Tensor docs = at::stack(rows).to(device);  // B x H, frozen
     return query_step(model, batch, docs, cfg, o.pad_id, mode, group);
   };
-  return run_loop(spec, params, opt, group, step, [&] { return dev_ndcg10(base, model, data, o.eval_batch); });
+  return run_loop(spec, params, opt, group, step,
+                  [&] { return dev_ndcg10(base, model, data, o.eval_batch); });
 }
 
 }  // namespace rr

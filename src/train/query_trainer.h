@@ -1,7 +1,7 @@
 // Contrastive training of the query side (the paper's experts and multi-task model): queries are embedded by
-// a query model (a LoRA adapter on the frozen base, or a fully fine-tuned copy), documents by the frozen base,
-// whose embeddings are the precomputed corpus index. InfoNCE over in-batch negatives (every document of the
-// global batch, all ranks together), dev nDCG@10 every eval_every steps keeping the best; the loop itself
+// a query model (a LoRA adapter on the frozen base, or a fully fine-tuned copy), documents by the frozen
+// base, whose embeddings are the precomputed corpus index. InfoNCE over in-batch negatives (every document of
+// the global batch, all ranks together), dev nDCG@10 every eval_every steps keeping the best; the loop itself
 // (schedule, clipping, checkpoints) is run_loop's. Every step's randomness (batch, dropout) is a function of
 // (seed, step), so a resumed run ends with the same weights as an uninterrupted one.
 #pragma once
@@ -31,8 +31,9 @@ struct QueryTrainerOptions {
 
 // Trains `model` on the shared `base` (documents come from the index in `data`). On return the model holds
 // the best dev checkpoint (or the last step without dev data).
-TrainCurve train_query_side(const BertEncoder& base, QueryModel& model, const std::vector<DatasetTraining>& data,
-                            const QueryTrainerOptions& options, const Collectives& group);
+TrainCurve train_query_side(const BertEncoder& base, QueryModel& model,
+                            const std::vector<DatasetTraining>& data, const QueryTrainerOptions& options,
+                            const Collectives& group);
 
 // Mean dev nDCG@10 of `model` over the datasets that have dev queries (BEIR semantics), or -1 when none do.
 double dev_ndcg10(const BertEncoder& base, const QueryModel& model, const std::vector<DatasetTraining>& data,

@@ -5,10 +5,14 @@
 namespace rr {
 
 nlohmann::json curve_to_json(const TrainCurve& c) {
-  return {{"steps", c.steps},           {"loss", c.loss},
-          {"lr", c.lr},                 {"eval_steps", c.eval_steps},
-          {"dev_ndcg10", c.dev_ndcg10}, {"best_step", c.best_step},
-          {"best_dev", c.best_dev},     {"steps_done", c.steps_done}};
+  return {{"steps", c.steps},
+          {"loss", c.loss},
+          {"lr", c.lr},
+          {"eval_steps", c.eval_steps},
+          {"dev_ndcg10", c.dev_ndcg10},
+          {"best_step", c.best_step},
+          {"best_dev", c.best_dev},
+          {"steps_done", c.steps_done}};
 }
 
 TrainCurve curve_from_json(const nlohmann::json& j, const std::string& where) {

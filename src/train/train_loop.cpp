@@ -79,7 +79,8 @@ class Loop {
     curve_.lr.push_back(lr);
     log_step(done, first, lr);
     bool stop = false;
-    if (evaluate_ && s_.eval_every > 0 && (done % s_.eval_every == 0 || done == s_.steps)) stop = evaluate(done);
+    if (evaluate_ && s_.eval_every > 0 && (done % s_.eval_every == 0 || done == s_.steps))
+      stop = evaluate(done);
     const bool out_of_time = s_.max_minutes > 0 && group_.broadcast(elapsed() > s_.max_minutes * 60) > 0;
     stop = stop || out_of_time;
     if (!s_.checkpoint_dir.empty() && group_.rank() == 0 &&
@@ -116,8 +117,9 @@ class Loop {
     if (std::chrono::duration<double>(now - last_log_).count() <= 10 && done != s_.steps) return;
     last_log_ = now;
     const double rate = static_cast<double>(done - first) / std::max(elapsed(), 1e-9);
-    log_progress(group_, "{}: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s, ETA {:.0f} s", s_.label, done,
-                 s_.steps, curve_.loss.back(), lr, rate, static_cast<double>(s_.steps - done) / std::max(rate, 1e-9));
+    log_progress(group_, "{}: step {}/{}, loss {:.4f}, lr {:.2e}, {:.2f} steps/s, ETA {:.0f} s", s_.label,
+                 done, s_.steps, curve_.loss.back(), lr, rate,
+                 static_cast<double>(s_.steps - done) / std::max(rate, 1e-9));
   }
 
   // A dev evaluation after step `done`; returns true when patience is exhausted.
@@ -137,7 +139,8 @@ class Loop {
     log_progress(group_, "{}: dev nDCG@10 {:.4f} at step {} (best {:.4f} at step {})", s_.label, score, done,
                  curve_.best_dev, curve_.best_step);
     if (s_.patience > 0 && evals_without_gain_ >= s_.patience) {
-      log_progress(group_, "{}: early stop: {} evaluations without improvement", s_.label, evals_without_gain_);
+      log_progress(group_, "{}: early stop: {} evaluations without improvement", s_.label,
+                   evals_without_gain_);
       return true;
     }
     return false;

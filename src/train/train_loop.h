@@ -20,17 +20,31 @@ namespace rr {
 struct LoopSpec {
   std::string label;  // for logs ("base", "expert-cisi", "multitask")
   int64_t steps = 0;
-  double lr = 1e-4;          // peak learning rate
-  double warmup_ratio = 0;   // share of steps of linear warm-up
-  double grad_clip = 0;      // max global gradient norm (0: off)
-  int64_t eval_every = 0;    // steps between dev evaluations (0: none)
-  int64_t patience = 0;      // stop after this many evaluations without improvement (0: never)
-  double min_dev_gain = 0;   // a dev score becomes the best only if it beats the best by more than this
-  double max_minutes = 0;    // stop after this long (0: no limit)
+  double lr = 1e-4;         // peak learning rate
+  double warmup_ratio = 0;  // share of steps of linear warm-up
+  double grad_clip = 0;     // max global gradient norm (0: off)
+  int64_t eval_every = 0;   // steps between dev evaluations (0: none)
+  int64_t patience = 0;     // stop after this many evaluations without improvement (0: never)
+  double min_dev_gain = 0;  // a dev score becomes the best only if it beats the best by more than this
+  double max_minutes = 0;   // stop after this long (0: no limit)
   int64_t checkpoint_every = 0;
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
-  std::string fingerprint;   // identity of the inputs: a checkpoint made from others is not resumed
+  std::string fingerprint;  // identity of the inputs: a checkpoint made from others is not resumed
 };
+
+// The schedule and checkpoint settings every training config has (steps, lr, warm-up, clipping, checkpoints).
+template <typename Config>
+LoopSpec loop_spec(const std::string& label, const Config& cfg, const std::filesystem::path& checkpoint_dir) {
+  LoopSpec s;
+  s.label = label;
+  s.steps = cfg.steps;
+  s.lr = cfg.lr;
+  s.warmup_ratio = cfg.warmup_ratio;
+  s.grad_clip = cfg.grad_clip;
+  s.checkpoint_every = cfg.checkpoint_every;
+  s.checkpoint_dir = checkpoint_dir;
+  return s;
+}
 
 // Forward and backward of this rank's share of `step`; returns its share of the loss (the group's shares sum
 // to the step's loss). Gradients accumulate on the parameters.

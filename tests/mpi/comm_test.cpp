@@ -1,10 +1,11 @@
 #include <gtest/gtest.h>
 
-#include <ATen/ops/ones.h>
+#include <ATen/ATen.h>
 
 #include <numeric>
 #include <random>
 
+#include "common/error.h"
 #include "mpi/comm.h"
 #include "mpi/distributed_topk.h"
 #include "mpi/tensor_comm.h"
@@ -52,6 +53,44 @@ TEST(Comm, TensorAllReduce) {
   EXPECT_FLOAT_EQ(t[2][3].item<float>(), w.size() * (w.size() + 1) / 2.0f);
 }
 
+TEST(Comm, TensorAndNamedTensorBroadcasts) {
+  auto w = Comm::world();
+  const int root = w.size() - 1;
+  at::Tensor t = w.rank() == root ? at::arange(12, at::kInt).reshape({3, 4}) : at::Tensor();
+  bcast(w, t, root);
+  EXPECT_TRUE(at::equal(t, at::arange(12, at::kInt).reshape({3, 4})));
+  std::map<std::string, at::Tensor> state;
+  if (w.is_root()) state = {{"W", at::ones({2, 5}, at::kDouble) * 3}, {"labels", at::arange(4, at::kLong)}};
+  bcast(w, state);
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_TRUE(at::equal(state.at("W"), at::ones({2, 5}, at::kDouble) * 3));
+  EXPECT_TRUE(at::equal(state.at("labels"), at::arange(4, at::kLong)));
+}
+
+// An error on one rank becomes the same error on every rank (kind and message of the lowest failing rank);
+// success on every rank throws nothing.
+TEST(Comm, CollectiveTryAgreesOnTheFirstError) {
+  auto w = Comm::world();
+  EXPECT_NO_THROW(collective_try(w, [] {}));
+  const int failing = w.size() - 1;
+  try {
+    collective_try(w, [&] {
+      if (w.rank() == failing) RR_THROW(Input, "bad line on rank {}", failing);
+      if (w.rank() == 0 && w.size() > 2) throw std::runtime_error("not the lowest failing rank's error");
+    });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.agreed());
+    if (w.size() > 2) {
+      EXPECT_EQ(e.kind(), ErrorKind::Runtime);
+      EXPECT_STREQ(e.what(), "not the lowest failing rank's error");
+    } else {
+      EXPECT_EQ(e.kind(), ErrorKind::Input);
+      EXPECT_EQ(std::string(e.what()), fmt::format("bad line on rank {}", failing));
+    }
+  }
+}
+
 TEST(Shard, BalancedContiguousAndAligned) {
   for (int64_t n : {0, 1, 5, 100, 1001}) {
     for (int ranks : {1, 2, 3, 4, 7}) {
@@ -87,8 +126,7 @@ TEST(DistributedTopK, EqualsSingleProcessSearch) {
   SearchParams p;
   p.k = k;
   p.corpus_block = block;
-  TopK whole =
-      exact_search(queries.data(), nq, {corpus.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
+  TopK whole = exact_search(queries.data(), nq, {corpus.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
   Shard s = shard_of(n, w.rank(), w.size(), block);
   TopK local =
       exact_search(queries.data(), nq, {corpus.data() + s.begin * d, s.size(), d, VectorType::Float32},

@@ -29,7 +29,8 @@ TEST(ParallelH5, CollectiveRowBlocks) {
       f.create_matrix("/index/ds/corpus", n, d, storage, 128);
       Shard s = shard_of(n, w.rank(), w.size(), 128);
       // Row i holds i * 10 + j.
-      const at::Tensor rows = at::arange(s.begin, s.end, at::kFloat).unsqueeze(1) * 10 + at::arange(d, at::kFloat);
+      const at::Tensor rows =
+          at::arange(s.begin, s.end, at::kFloat).unsqueeze(1) * 10 + at::arange(d, at::kFloat);
       f.write_rows("/index/ds/corpus", s.begin, rows, /*collective=*/true);
       f.close();
     }

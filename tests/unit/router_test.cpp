@@ -26,7 +26,8 @@ const nlohmann::json& reference() {
 at::Tensor matrix(const nlohmann::json& rows, at::ScalarType type = at::kFloat) {
   std::vector<double> v;
   for (const auto& row : rows)
-    for (const auto& x : row) v.push_back(x.is_null() ? -std::numeric_limits<double>::infinity() : x.get<double>());
+    for (const auto& x : row)
+      v.push_back(x.is_null() ? -std::numeric_limits<double>::infinity() : x.get<double>());
   const int64_t n = static_cast<int64_t>(rows.size());
   return at::tensor(v, at::kDouble).reshape({n, n ? static_cast<int64_t>(v.size()) / n : 0}).to(type);
 }
@@ -93,7 +94,8 @@ TEST(Pilots, MeanAndMaxSimilarityWithAnExpertWithoutPilots) {
     const at::Tensor want = matrix(ref["similarity"][kind]);
     EXPECT_TRUE(at::equal(at::isinf(ours), at::isinf(want))) << kind;
     const at::Tensor finite = at::isfinite(want);
-    EXPECT_LE((ours.masked_select(finite) - want.masked_select(finite)).abs().max().item<double>(), 1e-4) << kind;
+    EXPECT_LE((ours.masked_select(finite) - want.masked_select(finite)).abs().max().item<double>(), 1e-4)
+        << kind;
   }
 }
 
@@ -165,12 +167,14 @@ TEST(Routers, ClassifiersAgreeWithScikitLearn) {
   const std::vector<std::string> ids(static_cast<size_t>(test.size(0)), "q");
   RouterParams p;
   p.num_experts = 3;
-  for (auto [name, sklearn] : {std::pair{"classification-head", "multinomial"}, {"expert-classifier", "one_vs_rest"}}) {
+  for (auto [name, sklearn] :
+       {std::pair{"classification-head", "multinomial"}, {"expert-classifier", "one_vs_rest"}}) {
     const auto ours = fitted(name, p, t)->route({test, ids.data()}).expert;
     const auto theirs = ints(ref[sklearn]), truth = ints(ref["test_y"]);
     int agree = 0, correct = 0;
     for (size_t i = 0; i < ours.size(); ++i) agree += ours[i] == theirs[i], correct += ours[i] == truth[i];
-    EXPECT_GE(agree, 0.97 * static_cast<double>(ours.size())) << name << ": " << agree << " of " << ours.size();
+    EXPECT_GE(agree, 0.97 * static_cast<double>(ours.size()))
+        << name << ": " << agree << " of " << ours.size();
     EXPECT_GE(correct, 0.8 * static_cast<double>(ours.size())) << name;
   }
 }
@@ -192,8 +196,9 @@ TEST(Routers, RandomRouterIsSeededUniformAndBlockIndependent) {
 }
 
 TEST(Routers, OraclesChooseFromTheSingleExpertsResults) {
-  const at::Tensor ndcg = at::tensor(std::vector<double>{0.1, 0.5, 0.5, 0.9, 0.2, 0.2, 0.0, 0.0, 0.0}, at::kDouble)
-                              .reshape({3, 3});
+  const at::Tensor ndcg =
+      at::tensor(std::vector<double>{0.1, 0.5, 0.5, 0.9, 0.2, 0.2, 0.0, 0.0, 0.0}, at::kDouble)
+          .reshape({3, 3});
   EXPECT_EQ(router_info("instance-oracle").make({})->choose(ndcg), (std::vector<int32_t>{1, 0, 0}));
   // Column sums 1.0, 0.7, 0.7: expert 0 for every query.
   EXPECT_EQ(router_info("dataset-oracle").make({})->choose(ndcg), (std::vector<int32_t>{0, 0, 0}));

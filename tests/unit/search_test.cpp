@@ -76,8 +76,7 @@ TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
   SearchParams p;
   p.k = 50;
   p.corpus_block = 64;
-  TopK whole =
-      exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
+  TopK whole = exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   std::vector<TopK> parts;
   const int64_t cuts[] = {0, 300, 301, 777};
   for (int s = 0; s < 3; ++s) {
@@ -103,7 +102,8 @@ TEST(ExactSearch, Float16StorageScoresTheRoundedVectors) {
   std::copy(back.data_ptr<float>(), back.data_ptr<float>() + back.numel(), rounded.x.begin());
   SearchParams p;
   p.k = 20;
-  TopK a = exact_search(qs.x.data(), qs.n, {halves.data_ptr(), c.n, c.d, VectorType::Float16}, 0, tie.data(), p);
+  TopK a =
+      exact_search(qs.x.data(), qs.n, {halves.data_ptr(), c.n, c.d, VectorType::Float16}, 0, tie.data(), p);
   TopK b =
       exact_search(qs.x.data(), qs.n, {rounded.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   EXPECT_EQ(a.doc, b.doc);
