@@ -46,17 +46,30 @@ struct Context {
 
 Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides);
 
-// A prepared dataset: corpus, all queries, and the judgments of each split (empty when the file is absent).
+// Judged queries and their judgments, from one source.
+struct QuerySet {
+  std::vector<TextRecord> queries;  // the judged queries, in their queries file's order
+  Qrels qrels;
+  std::string origin;  // where they come from ("qrels/train.tsv", "gen-qrels/train.tsv", "hold-out of ...")
+  bool empty() const { return queries.empty(); }
+};
+
+// A prepared dataset: corpus, and the query sets of training (train_source), checkpoint selection
+// (dev_source) and evaluation (test_split). Judgments naming a query its queries file lacks are an error
+// (BEIR's KeyError), naming the qrels file and line.
 struct Dataset {
   const DatasetConfig* config = nullptr;
   std::vector<TextRecord> corpus;
   std::vector<std::string> corpus_ids;
-  std::vector<TextRecord> queries;  // every query of queries.jsonl
-  Qrels train, dev, test;
-  // Queries judged in a split, in queries.jsonl order.
-  std::vector<const TextRecord*> judged(const Qrels& split) const;
+  QuerySet train, dev, test;
 };
-Dataset load_dataset(const DatasetConfig& config);
+Dataset load_dataset(const DatasetConfig& config, uint64_t seed);
+// "dataset 'x' has no training queries" and the three ways to give it some.
+std::string no_training_data_message(const DatasetConfig& config);
+// The corpus alone (query sets empty).
+Dataset load_corpus(const DatasetConfig& config);
+// The query sets alone (no corpus).
+void load_query_sets(const DatasetConfig& config, uint64_t seed, Dataset& d);
 
 // The base model and its tokenizer on the context's device.
 struct Base {

@@ -80,7 +80,7 @@ void record_corpora(const Context& ctx) {
   h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
   auto& f = up.file();
   for (const auto& cfg : ctx.exp.datasets)
-    f.write_strings(schema::corpus_ids(cfg.name), load_dataset(cfg).corpus_ids);
+    f.write_strings(schema::corpus_ids(cfg.name), load_corpus(cfg).corpus_ids);
   f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
   up.commit();
 }
@@ -94,7 +94,7 @@ void encode(Context& ctx, const StageOptions& options) {
   for (const auto& cfg : ctx.exp.datasets) {
     const std::string group = schema::index_group(cfg.name), ds = schema::index(cfg.name);
     const std::string fp = index_fingerprint(ctx.exp, cfg);
-    const Dataset d = load_dataset(cfg);
+    const Dataset d = load_corpus(cfg);
     const int64_t n = static_cast<int64_t>(d.corpus.size());
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
     const bool reuse = !options.force && index.exists(ds) &&

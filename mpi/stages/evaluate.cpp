@@ -191,7 +191,7 @@ std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, c
                                          const std::string& method) {
   const auto& ev = ctx.exp.evaluation;
   const TrecRun run = topk_to_run(top, t.qids, t.data.corpus_ids, ev.k, ev.ignore_identical_ids);
-  const Evaluation e = evaluate_run(MeasureSet::beir(), run, t.data.test);
+  const Evaluation e = evaluate_run(MeasureSet::beir(), run, t.data.test.qrels);
   std::map<std::string, size_t> row;
   for (size_t i = 0; i < e.query_ids.size(); ++i) row[e.query_ids[i]] = i;
   std::vector<std::vector<double>> out;
@@ -244,11 +244,11 @@ Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const Query
 }
 
 TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig& cfg) {
-  TestSet t{&cfg, load_dataset(cfg), {}, {}, {}, {}, {}, {}, {}};
-  for (const auto* q : t.data.judged(t.data.test)) {
-    t.qids.push_back(q->id);
-    t.texts.push_back(q->text);
-    t.tokens.push_back(base.tokenizer.encode(q->text, ctx.exp.evaluation.max_query_length));
+  TestSet t{&cfg, load_dataset(cfg, ctx.exp.seed), {}, {}, {}, {}, {}, {}, {}};
+  for (const auto& q : t.data.test.queries) {
+    t.qids.push_back(q.id);
+    t.texts.push_back(q.text);
+    t.tokens.push_back(base.tokenizer.encode(q.text, ctx.exp.evaluation.max_query_length));
   }
   if (t.qids.empty()) return t;
   t.shard = read_index_shard(ctx, cfg.name, static_cast<int64_t>(t.data.corpus.size()));

@@ -52,7 +52,7 @@ at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, 
   const TopK top = search_index(ctx, q, shard, tie_keys(d.corpus_ids), 11);
   if (!ctx.root()) return {};
   const Evaluation ev = evaluate_run(
-      kNdcg10, topk_to_run(top, qids, d.corpus_ids, 10, ctx.exp.evaluation.ignore_identical_ids), d.train);
+      kNdcg10, topk_to_run(top, qids, d.corpus_ids, 10, ctx.exp.evaluation.ignore_identical_ids), d.train.qrels);
   std::map<std::string, double> by_id;
   for (size_t i = 0; i < ev.query_ids.size(); ++i) by_id[ev.query_ids[i]] = ev.values[i][0];
   std::vector<double> column;
@@ -65,15 +65,13 @@ DatasetScores score_dataset(const Context& ctx, const Base& base, const std::str
                             std::vector<std::unique_ptr<QueryModel>>& experts) {
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
-  const Dataset d = load_dataset(cfg);
-  const auto judged = d.judged(d.train);
-  RR_CHECK(!judged.empty(), Input, "score: dataset '{}' has no training queries ({} is empty or missing)",
-           name, beir_qrels_path(cfg.path, cfg.train_split).string());
+  const Dataset d = load_dataset(cfg, exp.seed);
+  RR_CHECK(!d.train.empty(), Input, "{}", no_training_data_message(cfg));
   DatasetScores out{name, {}, {}, {}};
   TokenIds tokens;
-  for (const auto* q : judged) {
-    out.qids.push_back(q->id);
-    tokens.push_back(base.tokenizer.encode(q->text, exp.evaluation.max_query_length));
+  for (const auto& q : d.train.queries) {
+    out.qids.push_back(q.id);
+    tokens.push_back(base.tokenizer.encode(q.text, exp.evaluation.max_query_length));
   }
   out.base = embed_queries(ctx, base.model, tokens);
   for (size_t e = 0; e < exp.experts.size(); ++e) {

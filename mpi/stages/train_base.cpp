@@ -76,7 +76,7 @@ void train_base(Context& ctx, const StageOptions& options) {
   }
   const auto work = ctx.exp.output() / "checkpoints" / "base";
   std::vector<Dataset> loaded;
-  for (const auto& d : ctx.exp.datasets) loaded.push_back(load_dataset(d));
+  for (const auto& d : ctx.exp.datasets) loaded.push_back(load_corpus(d));
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
     std::filesystem::create_directories(work);

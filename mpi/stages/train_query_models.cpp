@@ -59,21 +59,22 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
   t.doc_embeddings = read_index(ctx, t.name);
   std::unordered_map<std::string, int64_t> row;
   for (size_t i = 0; i < d.corpus_ids.size(); ++i) row[d.corpus_ids[i]] = static_cast<int64_t>(i);
-  for (const TextRecord* q : d.judged(d.train)) {
-    auto tokens = tok.encode(q->text, cfg.max_query_length);
-    for (const auto& [doc, rel] : d.train.at(q->id)) {
+  for (const auto& q : d.train.queries) {
+    auto tokens = tok.encode(q.text, cfg.max_query_length);
+    for (const auto& [doc, rel] : d.train.qrels.at(q.id)) {
       auto it = row.find(doc);
       if (rel > 0 && it != row.end()) t.judged.push_back({tokens, it->second});
     }
   }
   add_pseudo_queries(t, d, tok, cfg, ctx.exp.seed);
-  for (const TextRecord* q : d.judged(d.dev)) {
-    t.dev_query_ids.push_back(q->id);
-    t.dev_queries.push_back(tok.encode(q->text, cfg.max_query_length));
+  for (const auto& q : d.dev.queries) {
+    t.dev_query_ids.push_back(q.id);
+    t.dev_queries.push_back(tok.encode(q.text, cfg.max_query_length));
   }
-  t.dev_qrels = d.dev;
-  spdlog::info("{}: {} judged training pairs, {} title and {} crop pseudo-queries, {} dev queries", t.name,
-               t.judged.size(), t.titles.size(), t.crop_docs.size(), t.dev_queries.size());
+  t.dev_qrels = d.dev.qrels;
+  spdlog::info("{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({})",
+               t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
+               t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin);
   return t;
 }
 
@@ -110,7 +111,7 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
   Base base = load_base(ctx);
   if (!cfg.model_dropout) base.model.disable_dropout();
   std::vector<Dataset> loaded;
-  for (const auto& name : datasets) loaded.push_back(load_dataset(ctx.exp.dataset(name)));
+  for (const auto& name : datasets) loaded.push_back(load_dataset(ctx.exp.dataset(name), ctx.exp.seed));
   std::vector<DatasetTraining> data;
   for (const auto& d : loaded) data.push_back(training_material(ctx, d, base.tokenizer, cfg));
   QueryTrainerOptions o;

@@ -127,6 +127,26 @@ void read_routing(JsonObjectReader r, RoutingConfig& routing) {
   }
 }
 
+TrainSource parse_train_source(JsonObjectReader& d) {
+  std::string v = "auto";
+  d.get("train_source", v);
+  if (v == "auto") return {TrainSource::Kind::Auto, ""};
+  if (v == "qrels") return {TrainSource::Kind::Qrels, ""};
+  if (v == "none") return {TrainSource::Kind::None, ""};
+  check_name(d.where(), d.key_path("train_source"), v);
+  return {TrainSource::Kind::Prefix, v};
+}
+
+DevSource parse_dev_source(JsonObjectReader& d) {
+  std::string v = "auto";
+  d.get("dev_source", v);
+  static const std::map<std::string, DevSource> kSources = {
+      {"auto", DevSource::Auto}, {"split", DevSource::Split}, {"holdout", DevSource::HoldOut}, {"none", DevSource::None}};
+  RR_CHECK(kSources.count(v), Usage, "{}: {}: must be auto, split, holdout or none, got '{}'", d.where(),
+           d.key_path("dev_source"), v);
+  return kSources.at(v);
+}
+
 PseudoQueries parse_pseudo_queries(JsonObjectReader& d) {
   std::string pseudo = "title";
   d.get("pseudo_queries", pseudo);
@@ -184,6 +204,12 @@ class Parser {
     d.get("train_split", c.train_split);
     d.get("dev_split", c.dev_split);
     d.get("test_split", c.test_split);
+    c.train_source = parse_train_source(d);
+    c.dev_source = parse_dev_source(d);
+    d.get("dev_holdout", c.dev_holdout, 1, kMany);
+    RR_CHECK(c.dev_source != DevSource::Split || c.dev_split != c.test_split, Usage,
+             "{}: {}: dev_source 'split' would select checkpoints on the evaluation split '{}' (use 'holdout')",
+             where_, d.key_path("dev_source"), c.test_split);
     c.pseudo_queries = parse_pseudo_queries(d);
     d.get("max_pseudo_queries", c.max_pseudo_queries, 0, kMany);
     d.get("evaluate", c.evaluate);

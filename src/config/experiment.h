@@ -21,6 +21,27 @@ namespace rr {
 // title give two random crops), crops only, or none.
 enum class PseudoQueries { Title, Crop, None };
 
+// Where a dataset's training queries come from.
+struct TrainSource {
+  enum class Kind {
+    Auto,    // qrels/<train_split>.tsv when it exists, else the generated queries "gen" when they exist, else none
+    Qrels,   // qrels/<train_split>.tsv with queries.jsonl
+    Prefix,  // <prefix>-queries.jsonl with <prefix>-qrels/<train_split>.tsv (BEIR's GenericDataLoader(prefix=...);
+             // `convert beir-generated` writes "gen", `convert released` writes "released")
+    None,
+  };
+  Kind kind = Kind::Auto;
+  std::string prefix;  // Prefix
+};
+
+// Where the dev queries that select checkpoints come from.
+enum class DevSource {
+  Auto,     // Split when qrels/<dev_split>.tsv exists and is not the evaluation split, else HoldOut
+  Split,    // qrels/<dev_split>.tsv (refused when dev_split is the evaluation split)
+  HoldOut,  // a seeded hold-out of the training queries (left out of training)
+  None,
+};
+
 struct DatasetConfig {
   std::string name;  // [A-Za-z0-9_.-]+ (an HDF5 path component)
   std::string path;  // the BEIR folder used by every stage (prepare writes it when `source` is set)
@@ -30,7 +51,10 @@ struct DatasetConfig {
   std::string qrels = "test";
   SplitFractions split{0.5, 0.1};
   bool split_queries = true;  // false: use the folder's own qrels/{train,dev,test}.tsv as they are
-  std::string train_split = "train", dev_split = "dev", test_split = "test";
+  std::string train_split = "train", dev_split = "dev", test_split = "test";  // test: the evaluation split
+  TrainSource train_source;                // "auto", "qrels", "none" or a generated-queries prefix ("gen")
+  DevSource dev_source = DevSource::Auto;  // "auto", "split", "holdout" or "none"
+  int64_t dev_holdout = 500;  // HoldOut: this many training queries (at most a tenth of them), chosen by seed
   PseudoQueries pseudo_queries = PseudoQueries::Title;  // "title", "crop" or "none"
   int64_t max_pseudo_queries = 20000;                   // per dataset, sampled deterministically
   bool evaluate = true;  // evaluated by `evaluate` (zero-shot datasets need no expert)

@@ -114,6 +114,20 @@ Qrels read_qrels_tsv(const fs::path& path) {
   return qrels;
 }
 
+void check_qrels_queries(const fs::path& qrels_file, const std::unordered_set<std::string>& known,
+                         const fs::path& queries_file) {
+  std::ifstream in(qrels_file, std::ios::binary);
+  std::string line;
+  for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
+    const auto f = split_tabs(line);
+    int rel = 0;
+    if (f.size() < 3 || !parse_int(f[2], rel)) continue;  // the header (malformed lines fail when read)
+    if (!known.count(std::string(f[0])))
+      RR_THROW(Input, "{}:{}: field 'query-id': query '{}' is not in {}", qrels_file.string(), lineno,
+               std::string(f[0]), queries_file.string());
+  }
+}
+
 fs::path beir_queries_path(const fs::path& dir, const std::string& prefix) {
   return dir / (prefix.empty() ? "queries.jsonl" : prefix + "-queries.jsonl");
 }

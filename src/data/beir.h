@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "data/text_record.h"
@@ -27,6 +28,11 @@ using Qrels = std::map<std::string, std::map<std::string, int>>;
 std::vector<TextRecord> read_corpus(const std::filesystem::path& path);
 std::vector<TextRecord> read_queries(const std::filesystem::path& path);
 Qrels read_qrels_tsv(const std::filesystem::path& path);
+
+// Throws Input naming the first line of `qrels_file` whose query is not among `known` (from `queries_file`):
+// BEIR's loader raises KeyError there.
+void check_qrels_queries(const std::filesystem::path& qrels_file, const std::unordered_set<std::string>& known,
+                         const std::filesystem::path& queries_file);
 
 struct BeirLoadOptions {
   std::string split = "test";  // qrels/<split>.tsv

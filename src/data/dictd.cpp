@@ -1,7 +1,6 @@
 #include "data/dictd.h"
 
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <fstream>
@@ -10,6 +9,7 @@
 
 #include "common/error.h"
 #include "data/beir.h"
+#include "data/byte_source.h"
 #include "data/split.h"
 #include "text/utf8.h"
 
@@ -27,21 +27,6 @@ int64_t base64_number(const std::string& s, const std::filesystem::path& index, 
     v = v * 64 + static_cast<int64_t>(p);
   }
   return v;
-}
-
-std::string read_gzip(const std::filesystem::path& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) RR_THROW(Input, "{}: cannot open", path.string());
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END))
-    RR_THROW(Input, "{}: corrupt gzip data: {}", path.string(), msg);
-  return out;
 }
 
 std::string collapse(const std::string& s) {
@@ -131,7 +116,7 @@ std::pair<std::string, std::string> dictd_pair(const std::string& headword, cons
 DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::filesystem::path& index,
                                   const std::filesystem::path& out, const DictdConvertOptions& o) {
   RR_CHECK(!o.prefix.empty(), Usage, "convert dictd: an id prefix is needed (--name)");
-  const std::string data = read_gzip(dict);
+  const std::string data = ByteSource(dict).read_all();
   std::ifstream in(index, std::ios::binary);
   if (!in) RR_THROW(Input, "{}: cannot open", index.string());
   DictdConvertSummary sum;

@@ -1,6 +1,7 @@
 #include "data/jsonl_reader.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "data/byte_source.h"
 
 namespace rr {
 
@@ -31,7 +33,7 @@ bool is_blank(std::string_view s) {
 struct JsonLinesReader::Impl {
   std::filesystem::path path;
   JsonLinesOptions options;
-  std::ifstream in;
+  std::unique_ptr<ByteSource> in;
   std::vector<char> buf;  // [begin, end) holds unparsed bytes; padded for simdjson
   size_t begin = 0, end = 0;
   bool eof = false;
@@ -54,12 +56,23 @@ struct JsonLinesReader::Impl {
       begin = 0;
       if (buf.size() - simdjson::SIMDJSON_PADDING - end < std::min(kChunkBytes, buf.size()) / 2)
         buf.resize(buf.size() + std::min(kChunkBytes, buf.size()));
-      size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
-      in.read(buf.data() + end, static_cast<std::streamsize>(room));
-      end += static_cast<size_t>(in.gcount());
-      if (in.bad()) RR_THROW(Runtime, "{}: read error", path.string());
-      if (static_cast<size_t>(in.gcount()) < room) eof = true;
+      const size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
+      const size_t got = in->read(buf.data() + end, room);
+      end += got;
+      if (got < room) eof = true;
+      skip_byte_order_mark();
     }
+  }
+
+  // A UTF-8 byte-order mark at the very start of the file (some editors write one): skipped, with a warning.
+  bool bom_checked = false;
+  void skip_byte_order_mark() {
+    if (bom_checked || end - begin < 3) return;
+    bom_checked = true;
+    if (std::memcmp(buf.data() + begin, "\xEF\xBB\xBF", 3) != 0) return;
+    begin += 3;
+    spdlog::warn("{}: starts with a UTF-8 byte-order mark; skipped (strip it with: sed -i '1s/^\\xEF\\xBB\\xBF//' {})",
+                 path.string(), path.string());
   }
 
   std::string string_field(simdjson::dom::element v, const char* field, bool integer_ok) {
@@ -97,7 +110,7 @@ struct JsonLinesReader::Impl {
         fail(describe(err));
       simdjson::dom::object obj;
       if (doc.get_object().get(obj)) fail("expected a JSON object");
-      bool has_id = false, has_text = false, has_underscore_id = false;
+      bool has_id = false, has_text = false, has_underscore_id = false, has_extra = false;
       for (auto [key, value] : obj) {
         if (key == "_id" || (key == "id" && !has_underscore_id)) {
           rec.id = string_field(value, key == "_id" ? "_id" : "id", true);
@@ -108,11 +121,15 @@ struct JsonLinesReader::Impl {
           has_text = true;
         } else if (key == "title" && options.allow_title) {
           rec.title = string_field(value, "title", false);
+        } else if (options.extra_field && key == options.extra_field) {
+          rec.extra = string_field(value, options.extra_field, false);
+          has_extra = true;
         }
       }
       if (!has_id) fail("missing field '_id' (or 'id')");
       if (rec.id.empty()) fail("field '_id' is empty");
       if (!has_text && options.require_text) fail("missing field 'text'");
+      if (options.extra_field && !has_extra) fail(fmt::format("missing field '{}'", options.extra_field));
       return true;
     }
   }
@@ -122,8 +139,7 @@ JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions op
     : impl_(std::make_unique<Impl>()) {
   impl_->path = std::move(path);
   impl_->options = options;
-  impl_->in.open(impl_->path, std::ios::binary);
-  if (!impl_->in) RR_THROW(Input, "{}: cannot open file: {}", impl_->path.string(), std::strerror(errno));
+  impl_->in = std::make_unique<ByteSource>(impl_->path);
   // Small files get a small buffer (it grows as lines need).
   std::error_code ec;
   const auto size = std::filesystem::file_size(impl_->path, ec);

@@ -1,5 +1,6 @@
 // Streaming reader of JSON-lines text records (BEIR corpus.jsonl / queries.jsonl and rr's --input files).
-// Parses with simdjson, one line at a time from 16 MiB chunks, so memory does not grow with the file.
+// Parses with simdjson, one line at a time from 16 MiB chunks, so memory does not grow with the file. Files
+// ending in .gz are read through zlib. A UTF-8 byte-order mark at the start is skipped (with a warning).
 #pragma once
 
 #include <filesystem>
@@ -12,6 +13,7 @@ namespace rr {
 struct JsonLinesOptions {
   bool require_text = true;  // "text" must be present (a string); false: missing text reads as ""
   bool allow_title = true;   // read "title" (documents); queries ignore it
+  const char* extra_field = nullptr;  // also read this string field (required) into TextRecord::extra
 };
 
 class JsonLinesReader {

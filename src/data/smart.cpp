@@ -200,18 +200,27 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   std::vector<TextRecord> corpus;
   corpus.reserve(doc_recs.size());
   for (const auto& r : doc_recs) {
-    TextRecord d{r.id, join_fields(r, opt.title_field), join_fields(r, opt.text_fields), r.line};
+    TextRecord d{.id = r.id, .title = join_fields(r, opt.title_field), .text = join_fields(r, opt.text_fields),
+                 .line = r.line};
     if (d.text.empty() && d.title.empty()) ++sum.empty_documents;
     corpus.push_back(std::move(d));
   }
+  // Queries keep their place in the file (Cranfield's qrels number them by position); an empty record (an id
+  // and nothing else, as some distributions end with) holds its place and is then left out.
   std::vector<TextRecord> queries;
+  std::vector<bool> empty_record;
   for (const auto& r : query_recs) {
-    TextRecord q{r.id, "", join_fields(r, "W"), r.line};
+    TextRecord q{.id = r.id, .text = join_fields(r, "W"), .line = r.line};
     if (q.text.empty()) q.text = join_fields(r, "T");
-    if (q.text.empty())
+    if (q.text.empty() && !r.fields.empty())
       RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
+    empty_record.push_back(r.fields.empty());
+    sum.empty_queries += r.fields.empty();
     queries.push_back(std::move(q));
   }
+  if (sum.empty_queries)
+    spdlog::warn("{}: {} empty query record(s) (an id and no fields) left out", queries_path.string(),
+                 sum.empty_queries);
 
   // Qrels lines.
   std::ifstream in(qrels_path, std::ios::binary);
@@ -290,13 +299,19 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   sum.query_numbering = numbering == QueryNumbering::Position ? "position" : "id";
   sum.qrels_layout = layout_name(layout);
 
-  std::unordered_set<std::string> doc_ids;
+  std::unordered_set<std::string> doc_ids, empty_ids;
   for (const auto& d : corpus) doc_ids.insert(d.id);
+  for (size_t i = 0; i < queries.size(); ++i)
+    if (empty_record[i]) empty_ids.insert(queries[i].id);
+  std::erase_if(queries, [&](const TextRecord& q) { return empty_ids.count(q.id) > 0; });
   Qrels qrels;
   for (const auto& r : raw) {
     if (!query_ids.count(r.qid))
       RR_THROW(Input, "{}:{}: field 'query': query {} is not in {}", qrels_path.string(), r.line, r.qid,
                queries_path.string());
+    if (empty_ids.count(r.qid))
+      RR_THROW(Input, "{}:{}: field 'query': query {} is an empty record of {}", qrels_path.string(), r.line,
+               r.qid, queries_path.string());
     if (!doc_ids.count(r.did))
       RR_THROW(Input, "{}:{}: field 'docid': document {} is not in {}", qrels_path.string(), r.line, r.did,
                docs_path.string());

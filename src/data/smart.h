@@ -57,6 +57,7 @@ struct SmartConvertOptions {
 
 struct SmartConvertSummary {
   int64_t documents = 0, empty_documents = 0, queries = 0, judged_queries = 0, judgments = 0, below_one = 0;
+  int64_t empty_queries = 0;  // query records with an id and nothing else, left out
   std::string qrels_layout, query_numbering;
 };
 
