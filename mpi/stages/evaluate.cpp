@@ -83,6 +83,7 @@ RoutingTrainingSet read_training_set(const Experiment& exp) {
   const at::Tensor expert = f.read(schema::kPilotExpert).contiguous();
   t.pilots.expert.assign(expert.data_ptr<int32_t>(), expert.data_ptr<int32_t>() + expert.numel());
   for (const auto& ds : t.datasets) {
+    t.query_ids.push_back(f.read_strings(schema::query_ids(ds, exp.dataset(ds).train_split)));
     t.scores.push_back(f.read(schema::scores(ds)));
     t.base.push_back(f.read(schema::train_query_base(ds)));
     t.dataset_expert.push_back(exp.expert_of(ds));
@@ -234,11 +235,12 @@ Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const Query
     std::vector<std::string> docs;
     for (const auto& doc : t.data.corpus) docs.push_back(doc.encoder_text());
     const Bm25Index bm25(docs, t.tie, {ev.bm25_k1, ev.bm25_b});
-    o.top = bm25.search(t.texts, ev.k + 1);
+    o.top = bm25.search(t.texts, depth);
   } else {
     o.top = search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
     if (!ctx.root()) return o;
   }
+  if (ev.ignore_identical_ids) o.top = drop_identical_ids(o.top, t.qids, t.data.corpus_ids, ev.k);
   o.per_query = measure(ctx, t, o.top, m.name);
   return o;
 }

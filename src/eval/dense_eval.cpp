@@ -20,6 +20,23 @@ TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
   return run;
 }
 
+TopK drop_identical_ids(const TopK& top, const std::vector<std::string>& query_ids,
+                        const std::vector<std::string>& doc_ids, int64_t k) {
+  TopK out(top.nq, k);
+  for (int64_t q = 0; q < top.nq; ++q) {
+    int64_t kept = 0;
+    for (int64_t j = 0, n = top.count(q); j < n && kept < k; ++j) {
+      const int64_t doc = top.doc[q * top.k + j];
+      if (doc_ids[doc] == query_ids[q]) continue;
+      out.doc[q * k + kept] = doc;
+      out.score[q * k + kept] = top.score[q * top.k + j];
+      out.tie[q * k + kept] = top.tie[q * top.k + j];
+      ++kept;
+    }
+  }
+  return out;
+}
+
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
                           const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,
                           int64_t k, bool ignore_identical_ids, SearchParams params) {

@@ -23,6 +23,11 @@ struct DenseCorpus {
 TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
                     const std::vector<std::string>& doc_ids, int64_t k, bool ignore_identical_ids);
 
+// The lists without the hits whose document id equals the query id, cut to k (BEIR's ignore_identical_ids
+// applied to the stored results, so that they give the reported measures).
+TopK drop_identical_ids(const TopK& top, const std::vector<std::string>& query_ids,
+                        const std::vector<std::string>& doc_ids, int64_t k);
+
 // queries: nq x d float32 (CPU). Searches k (+1 when ignoring identical ids) and measures.
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
                           const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,

@@ -2,8 +2,8 @@
 // each query's best expert:
 //   ExpertClassifierRouter   one sigmoid per expert (one-vs-rest, positives up-weighted by negatives /
 //                            positives), trained on the queries whose best expert is unique;
-//   ClassificationHeadRouter a softmax over experts with class-balanced weights, trained on the tie-broken
-//                            labels (routing.tie_rule).
+//   ClassificationHeadRouter a softmax over experts with class-balanced weights.
+// Both train on the queries whose best expert is unique (the paper's instances; tied ones carry no label).
 // Both: full-batch Adam (lr 1e-2, 300 steps) on cross-entropy + 1e-3 * ||W||^2, W drawn from the seed.
 #include <ATen/ATen.h>
 
@@ -69,12 +69,12 @@ LinearClassifier fit_classifier(const at::Tensor& train_x, const std::vector<int
 class ClassifierRouter final : public Router {
  public:
   ClassifierRouter(const RouterParams& p, bool one_vs_rest)
-      : classes_(p.num_experts), tie_rule_(p.tie_rule), one_vs_rest_(one_vs_rest), seed_(p.seed) {}
+      : classes_(p.num_experts), one_vs_rest_(one_vs_rest), seed_(p.seed) {}
   bool needs_training() const override { return true; }
   void fit(const RoutingTrainingSet& train) override {
     std::vector<int32_t> labels;
     for (const auto& s : train.scores) {
-      auto best = best_experts(s, one_vs_rest_ ? TieRule::Skip : tie_rule_);
+      auto best = best_experts(s, TieRule::Skip);
       labels.insert(labels.end(), best.begin(), best.end());
     }
     c_ = fit_classifier(at::cat(train.base), labels, classes_, one_vs_rest_, seed_);
@@ -91,7 +91,6 @@ class ClassifierRouter final : public Router {
 
  private:
   int32_t classes_;
-  TieRule tie_rule_;
   bool one_vs_rest_;
   uint64_t seed_;
   LinearClassifier c_;

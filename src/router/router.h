@@ -26,6 +26,7 @@ inline constexpr int32_t kMultitaskModel = -2;
 // What routers learn from, built from the `score` and `pilot` stages' outputs.
 struct RoutingTrainingSet {
   std::vector<std::string> datasets;  // training datasets, configured order
+  std::vector<std::vector<std::string>> query_ids;  // per dataset: its training queries' ids (Q_d)
   std::vector<at::Tensor> base;       // per dataset: Q_d x H float32, base embeddings of its training queries
   std::vector<at::Tensor> scores;     // per dataset: Q_d x T float64, per-instance nDCG@10 under each expert
   std::vector<int32_t> dataset_expert;  // per dataset: the expert trained on it (-1: none)

@@ -41,6 +41,9 @@ RoutingTrainingSet training_set(const nlohmann::json& pilots, int32_t experts) {
   t.num_experts = experts;
   for (size_t d = 0; d < pilots["datasets"].size(); ++d) {
     t.datasets.push_back("d" + std::to_string(d));
+    t.query_ids.emplace_back();
+    for (size_t q = 0; q < pilots["datasets"][d]["base"].size(); ++q)
+      t.query_ids.back().push_back(fmt::format("d{}-q{}", d, q));
     t.base.push_back(matrix(pilots["datasets"][d]["base"]));
     t.dataset_expert.push_back(static_cast<int32_t>(d));
   }
@@ -144,7 +147,7 @@ TEST(Routers, DatasetRouterTakesTheNearestLabelledInstance) {
   const std::vector<std::string> ids(static_cast<size_t>(q.size(0)), "q");
   RouterParams p;
   p.num_experts = 3;
-  p.dataset_instances = 10;
+  p.dataset_instances = 100;  // more than each dataset has: every training query is an instance
   EXPECT_EQ(fitted("dataset", p, t)->route({q, ids.data()}).expert, ints(ref["dataset_router"]["expected"]));
 }
 
@@ -158,6 +161,7 @@ TEST(Routers, ClassifiersAgreeWithScikitLearn) {
   RoutingTrainingSet t;
   t.num_experts = 3;
   t.datasets = {"d"};
+  t.query_ids = {std::vector<std::string>(train_y.size(), "q")};
   t.dataset_expert = {0};
   t.base = {matrix(ref["train_x"])};
   at::Tensor scores = at::zeros({static_cast<int64_t>(train_y.size()), 3}, at::kDouble);
