@@ -135,7 +135,7 @@ File File::create(const std::filesystem::path& path, const Handle* access) {
   auto quiet = silence_hdf5_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access ? access->get() : H5P_DEFAULT);
   if (id < 0) fail(path, "", "cannot create file");
-  return File(path, Handle(id), std::move(quiet));
+  return File(path, Handle(id), std::move(quiet), access && H5Pget_driver(access->get()) == H5FD_MPIO);
 }
 
 File File::open(const std::filesystem::path& path, bool writable, const Handle* access) {
@@ -144,7 +144,7 @@ File File::open(const std::filesystem::path& path, bool writable, const Handle* 
   hid_t id =
       H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access ? access->get() : H5P_DEFAULT);
   if (id < 0) fail(path, "", "cannot open (not an HDF5 file, truncated or corrupt?)");
-  return File(path, Handle(id), std::move(quiet));
+  return File(path, Handle(id), std::move(quiet), access && H5Pget_driver(access->get()) == H5FD_MPIO);
 }
 
 bool File::exists(const std::string& object) const {
@@ -353,10 +353,10 @@ void File::write_rows(const std::string& object, int64_t row0, const at::Tensor&
   auto [fspace, mspace] = row_selection(ds.get(), row0, values.dim() > 0 ? values.size(0) : 0, path_, object);
   Handle dxpl(H5Pcreate(H5P_DATASET_XFER));
 #ifdef H5_HAVE_PARALLEL
-  // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver.
-  Handle fapl(H5Fget_access_plist(file_.get()));
-  if (collective && H5Pget_driver(fapl.get()) == H5FD_MPIO)
-    H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
+  // Collective transfer needs the MPI-IO driver; a one-rank run uses the default driver. (The driver is known
+  // from opening: asking the file for its access list duplicates its communicator, a collective call that
+  // would deadlock a rank writing while another waits in a flush.)
+  if (collective && mpio_) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);
 #else
   (void)collective;
 #endif

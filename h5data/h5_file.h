@@ -92,12 +92,13 @@ class File {
   std::vector<std::string> members(const std::string& group) const;
 
  private:
-  File(std::filesystem::path path, Handle file, std::shared_ptr<void> quiet)
-      : path_(std::move(path)), quiet_(std::move(quiet)), file_(std::move(file)) {}
+  File(std::filesystem::path path, Handle file, std::shared_ptr<void> quiet, bool mpio)
+      : path_(std::move(path)), quiet_(std::move(quiet)), file_(std::move(file)), mpio_(mpio) {}
   Handle create_dataset(const std::string& object, int64_t type, int64_t rows, int64_t cols);
   std::filesystem::path path_;
   std::shared_ptr<void> quiet_;  // HDF5's error printing stays off while the file is open (outlives file_)
   Handle file_;
+  bool mpio_ = false;  // opened through MPI-IO by every rank of a communicator
 };
 
 }  // namespace rr::h5

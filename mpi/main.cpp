@@ -35,6 +35,9 @@ std::vector<Command> commands() {
       {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
        rr::commands::vocab, false},
       {"tokenize", "HF-identical BERT WordPiece ids of JSON-lines texts", rr::commands::tokenize, false},
+      {"check", "pre-flight of an experiment: every input checked, the plan for P ranks", rr::commands::check,
+       false},
+      {"config", "print effective config values (for scripts)", rr::commands::config, false},
   };
   for (const auto& s : rr::stages::stage_table())
     out.push_back({s.command, "stage: " + s.summary,
@@ -46,7 +49,7 @@ std::vector<Command> commands() {
 }
 
 void print_usage(std::ostream& out) {
-  out << "usage: routerretriever <command> [options]   (routerretriever <command> --help)\n\n"
+  out << "usage: routerretriever <command> [options]   (routerretriever <command> --help, --version)\n\n"
          "RouterRetriever: routing over a mixture of expert embedding models.\n\ncommands:\n";
   for (const auto& c : commands()) out << "  " << std::left << std::setw(17) << c.name << c.summary << "\n";
 }
@@ -68,6 +71,10 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::cout << "routerretriever " << RR_VERSION << "\n";  // also recorded in results.h5 (/meta, version)
+    return 0;
   }
   const auto all = commands();
   const auto [cmd, words] = find_command(all, argc, argv);

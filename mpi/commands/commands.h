@@ -19,6 +19,8 @@ int measure(const Args& args);
 int tokenize(const Args& args);
 int embed(const Args& args);
 int vocab(const Args& args);
+int check(const Args& args);   // the pre-flight of an experiment
+int config(const Args& args);  // effective config values for scripts
 
 // MPI programs: one stage of the table (args after its command words), every stage in order, the list.
 int stage(const stages::Stage& stage, const Args& args);

@@ -10,13 +10,6 @@ namespace rr::stages {
 
 namespace {
 
-// The config's own text for a dataset (everything the user wrote about it).
-nlohmann::json definition(const Experiment& exp, const std::string& name) {
-  for (const auto& d : exp.json.value("datasets", nlohmann::json::array()))
-    if (d.value("name", "") == name) return d;
-  return nullptr;
-}
-
 nlohmann::json section(const Experiment& exp, const char* key) {
   return exp.json.value(key, nlohmann::json::object());
 }
@@ -38,7 +31,13 @@ std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
     files["corpus"] = file_identity(dir / "corpus.jsonl");
     files["queries"] = file_identity(dir / "queries.jsonl");
   }
-  return combine({{"definition", definition(exp, d.name)}, {"files", files}, {"seed", exp.seed}});
+  // What the prepared folder and its splits depend on (not where it lies, nor whether it is evaluated).
+  return combine({{"files", files},
+                  {"qrels", d.qrels},
+                  {"split", {d.split.train, d.split.dev}},
+                  {"split_queries", d.split_queries},
+                  {"splits", {d.train_split, d.dev_split, d.test_split}},
+                  {"seed", exp.seed}});
 }
 
 std::string base_fingerprint(const Experiment& exp) {
@@ -65,14 +64,17 @@ namespace {
 
 // A query-side model: its training settings, the base, and its training datasets (their definitions and
 // index), nothing else, so that adding an expert with a dataset of its own retrains no other.
-std::string query_side_fingerprint(const Experiment& exp, const std::string& what,
-                                   const nlohmann::json& training, const std::vector<std::string>& datasets) {
+// Which of a dataset's queries train and select (the sources), on top of its index.
+nlohmann::json training_queries(const Experiment& exp, const DatasetConfig& d) {
+  return {index_fingerprint(exp, d), static_cast<int>(d.train_source.kind), d.train_source.prefix,
+          static_cast<int>(d.dev_source), d.dev_holdout, static_cast<int>(d.pseudo_queries), d.max_pseudo_queries};
+}
+
+std::string query_side_fingerprint(const Experiment& exp, const std::string& what, const nlohmann::json& training,
+                                   const std::vector<std::string>& datasets) {
   nlohmann::json inputs = nlohmann::json::array();
-  for (const auto& name : datasets) inputs.push_back(index_fingerprint(exp, exp.dataset(name)));
-  return combine({{"what", what},
-                  {"training", training},
-                  {"seed", exp.seed},
-                  {"datasets", datasets},
+  for (const auto& name : datasets) inputs.push_back(training_queries(exp, exp.dataset(name)));
+  return combine({{"what", what}, {"training", training}, {"seed", exp.seed}, {"datasets", datasets},
                   {"inputs", inputs}});
 }
 
@@ -101,7 +103,7 @@ nlohmann::json model_files(const std::filesystem::path& dir) {
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& x, const DatasetConfig& d) {
   return combine({{"expert", expert_fingerprint(exp, x)},
                   {"files", model_files(x.adapter)},
-                  {"index", index_fingerprint(exp, d)},
+                  {"queries", training_queries(exp, d)},
                   {"ignore_identical_ids", exp.evaluation.ignore_identical_ids},
                   {"max_query_length", exp.evaluation.max_query_length}});
 }

@@ -73,22 +73,28 @@ at::Tensor mean_pool(const at::Tensor& hidden, const at::Tensor& attention_mask)
   return (hidden * m).sum(1) / m.sum(1);
 }
 
+std::vector<std::string> bert_tensor_problems(const BertConfig& config,
+                                              const std::map<std::string, std::vector<int64_t>>& shapes) {
+  std::vector<std::string> problems;
+  for (const auto& [name, shape] : expected_params(config)) {
+    auto it = shapes.find(name);
+    if (it == shapes.end())
+      problems.push_back("missing " + name);
+    else if (it->second != shape)
+      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name, fmt::join(it->second, ", "),
+                                     fmt::join(shape, ", ")));
+  }
+  return problems;
+}
+
 BertEncoder::BertEncoder(BertConfig config, TensorMap params, const std::string& where)
     : config_(std::move(config)) {
-  std::vector<std::string> problems;
-  for (const auto& [name, shape] : expected_params(config_)) {
-    auto it = params.find(name);
-    if (it == params.end()) {
-      problems.push_back("missing " + name);
-    } else if (it->second.sizes().vec() != shape) {
-      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name,
-                                     fmt::join(it->second.sizes(), ", "), fmt::join(shape, ", ")));
-    } else {
-      params_.emplace(name, it->second.to(at::kFloat).contiguous());
-    }
-  }
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, t] : params) shapes[name] = t.sizes().vec();
+  const auto problems = bert_tensor_problems(config_, shapes);
   if (!problems.empty())
     RR_THROW(Input, "{}: {} tensor problem(s): {}", where, problems.size(), fmt::join(problems, "; "));
+  for (const auto& [name, shape] : expected_params(config_)) params_.emplace(name, params.at(name).to(at::kFloat).contiguous());
 }
 
 BertEncoder BertEncoder::load(const std::filesystem::path& dir) {

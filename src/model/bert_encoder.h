@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ class BertEncoder {
   BertConfig config_;
   TensorMap params_;
 };
+
+// Every problem with a set of tensor names and shapes as BertModel weights for `config` (missing tensors,
+// wrong shapes), one line each; empty when they fit. Names without the "bert." prefix.
+std::vector<std::string> bert_tensor_problems(const BertConfig& config,
+                                              const std::map<std::string, std::vector<int64_t>>& shapes);
 
 // Masked mean over tokens: hidden B x T x H, mask B x T -> B x H.
 at::Tensor mean_pool(const at::Tensor& hidden, const at::Tensor& attention_mask);

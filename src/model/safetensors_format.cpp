@@ -9,7 +9,7 @@
 
 namespace rr {
 
-SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
+SafetensorsFile parse_safetensors(const std::filesystem::path& path, bool header_only) {
   std::ifstream in(path, std::ios::binary);
   if (!in) RR_THROW(Input, "{}: cannot open", path.string());
   const auto file_size = static_cast<uint64_t>(std::filesystem::file_size(path));
@@ -31,9 +31,11 @@ SafetensorsFile parse_safetensors(const std::filesystem::path& path) {
   if (!j.is_object()) RR_THROW(Input, "{}: safetensors header is not a JSON object", path.string());
   SafetensorsFile out;
   const uint64_t data_size = file_size - 8 - header_len;
-  out.data.resize(data_size);
-  if (!in.read(out.data.data(), static_cast<std::streamsize>(data_size)))
-    RR_THROW(Input, "{}: cannot read tensor data", path.string());
+  if (!header_only) {
+    out.data.resize(data_size);
+    if (!in.read(out.data.data(), static_cast<std::streamsize>(data_size)))
+      RR_THROW(Input, "{}: cannot read tensor data", path.string());
+  }
   for (auto& item : j.items()) {
     const std::string name = item.key();
     auto& info = item.value();

@@ -20,11 +20,12 @@ struct SafetensorsEntry {
 
 struct SafetensorsFile {
   std::vector<SafetensorsEntry> entries;
-  std::vector<char> data;  // the bytes after the header
+  std::vector<char> data;  // the bytes after the header (empty when only the header was read)
 };
 
 // Throws Input naming the file (and tensor) on a truncated file, a bad header, an unknown dtype,
-// offsets outside the data, or a shape that does not match the bytes.
-SafetensorsFile parse_safetensors(const std::filesystem::path& path);
+// offsets outside the data, or a shape that does not match the bytes. header_only: names, shapes and
+// offsets (checked against the file size) without reading the tensors.
+SafetensorsFile parse_safetensors(const std::filesystem::path& path, bool header_only = false);
 
 }  // namespace rr

@@ -180,5 +180,86 @@ faults)
   (( code == 2 )) && grep -q "state.json" "$work/corrupt.log" || fail "corrupt checkpoint: no clear error ($code)"
   echo "faults: encode, train and evaluate resumed after kills; corrupt files and a full disk gave clear errors"
   ;;
+beir)
+  # The paper's layout in miniature: seven BEIR-shaped datasets from real text, generated queries for Quora and
+  # ArguAna, the released code's training files, a "bert."-prefixed pytorch_model.bin, max length 512, and the
+  # paper's config with only sizes and paths changed. `check` passes; the pipeline runs at np 2; each broken
+  # variant fails `check` with its problem named; the same config runs on a miniature made from other text.
+  beir_setup() {  # beir_setup DIR DICT SEED: the miniature and its config in DIR
+    local dir=$1
+    $py "$here/make_beir_miniature.py" "$dir" "$2" "$3" > /dev/null
+    run vocab --input "$dir"/data/beir/*/corpus.jsonl --size 2000 --out "$dir/models/contriever-mini/vocab.txt" >/dev/null
+    for ds in quora arguana; do
+      run convert beir-generated --input "$dir/generated/$ds-train.jsonl.gz" --out "$dir/data/beir/$ds" >/dev/null
+    done
+    $py - "$here/../../experiments/beir-paper.json" "$dir/experiments/beir-mini.json" <<'PY'
+import json, sys, os
+c = json.load(open(sys.argv[1]))
+c.update(name="beir-mini", device="cpu", output_dir="../runs/beir-mini")
+c["base"]["path"] = "../models/contriever-mini"
+c["expert_training"].update(steps=20, lr=3e-3, batch_size=16, eval_every=5, checkpoint_every=5, max_query_length=512)
+c["multitask"] = {"steps": 6}
+c["routing"] = {"dataset_router_instances": 20}
+c["evaluation"].update(k=100, store_k=20, corpus_block=64)
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+  }
+  mini=$work/mini
+  beir_setup "$mini" /usr/share/dictd/foldoc.dict.dz 7
+  cfg=$mini/experiments/beir-mini.json
+  run convert released --train "$mini/released/fiqa-train.json" --dev "$mini/released/fiqa-dev.json" \
+    --out "$mini/data/beir/fiqa" >/dev/null
+  [[ $(wc -l < "$mini/data/beir/fiqa/released-queries.jsonl") -eq 80 ]] || fail "convert released: not 80 questions"
+  run check --config "$cfg" --ranks 2 > "$work/check.txt" 2>&1 || { cat "$work/check.txt"; fail "check failed on the miniature"; }
+  grep -q "no problems found" "$work/check.txt" || fail "check did not conclude"
+  grep -q "gen-qrels/train.tsv" "$work/check.txt" || fail "the plan does not name the generated queries"
+  grep -q "hold-out of" "$work/check.txt" || fail "MS MARCO's dev queries are not a hold-out"
+  mpi 2 pipeline --config "$cfg" > "$work/beir-pipeline.txt" 2>&1 || { tail -20 "$work/beir-pipeline.txt"; fail "pipeline failed"; }
+  for ds in msmarco quora arguana hotpotqa nfcorpus scifact fiqa; do
+    grep -q "| $ds" "$work/beir-pipeline.txt" || grep -q " $ds " "$work/beir-pipeline.txt" || fail "report lacks $ds"
+  done
+  $py - "$mini/runs/beir-mini/results.h5" <<'PY' || fail "stored runs keep a hit whose id is the query's"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+for ds in ("quora", "arguana"):
+    docs = [d.decode() for d in f[f"datasets/{ds}/corpus_ids"][()]]
+    queries = [q.decode() for q in f[f"datasets/{ds}/query_ids/test"][()]]
+    for router in f[f"runs/{ds}"]:
+        rows = f[f"runs/{ds}/{router}/doc"][()]
+        for q, row in zip(queries, rows):
+            assert all(docs[d] != q for d in row if d >= 0), (ds, router, q)
+PY
+  # Broken variants: each fails check (exit 2) with its problem named.
+  broken() {  # broken WHAT PATTERN [check args...]
+    local what=$1 pat=$2; shift 2
+    code=0; run check --config "$cfg" "$@" > "$work/broken.txt" 2>&1 || code=$?
+    (( code == 2 )) && grep -q -- "$pat" "$work/broken.txt" || { cat "$work/broken.txt"; fail "$what: check gave $code without '$pat'"; }
+  }
+  mv "$mini/data/beir/scifact/qrels/test.tsv" "$work/test.tsv"
+  broken "a missing split" "scifact/qrels/test.tsv has no judged queries"
+  mv "$work/test.tsv" "$mini/data/beir/scifact/qrels/test.tsv"
+  mv "$mini/data/beir/arguana/gen-qrels" "$work/gen-qrels"
+  broken "no training data" "dataset 'arguana' has an expert but no training queries"
+  mv "$work/gen-qrels" "$mini/data/beir/arguana/gen-qrels"
+  cp "$mini/data/beir/hotpotqa/qrels/train.tsv" "$work/train.tsv"
+  printf 'no-such-query\t%s\t1\n' "$(head -2 "$mini/data/beir/hotpotqa/corpus.jsonl" | tail -1 | cut -d'"' -f4)" \
+    >> "$mini/data/beir/hotpotqa/qrels/train.tsv"
+  broken "a dangling qrels id" "hotpotqa/qrels/train.tsv:102: field 'query-id': query 'no-such-query'"
+  cp "$work/train.tsv" "$mini/data/beir/hotpotqa/qrels/train.tsv"
+  broken "dev == test" "would select checkpoints on the evaluation split" --set datasets.0.dev_source=split
+  cp "$mini/models/contriever-mini/pytorch_model.bin" "$work/model.bin"
+  $py -c "import torch,sys; s=torch.load(sys.argv[1]); s['bert.encoder.layer.0.attention.self.value.weight']=torch.zeros(32,16); torch.save(s,sys.argv[1])" \
+    "$mini/models/contriever-mini/pytorch_model.bin"
+  broken "a wrong-shaped weight" "encoder.layer.0.attention.self.value.weight has shape \[32, 16\]"
+  cp "$work/model.bin" "$mini/models/contriever-mini/pytorch_model.bin"
+  # Other text, same structure: the same config runs unchanged.
+  other=$work/other
+  beir_setup "$other" /usr/share/dictd/jargon.dict.dz 11
+  run check --config "$other/experiments/beir-mini.json" > /dev/null 2>&1 || fail "check failed on other text"
+  mpi 2 pipeline --config "$other/experiments/beir-mini.json" > "$work/other.txt" 2>&1 || { tail -20 "$work/other.txt"; fail "pipeline failed on other text"; }
+  grep -q "RouterRetriever" "$work/other.txt" || fail "no table on other text"
+  echo "beir: check passes, the pipeline runs at np 2 on two miniatures, five broken variants named"
+  ;;
 *) fail "unknown scenario $scenario" ;;
 esac

@@ -1,0 +1,93 @@
+#include "mpi/stages/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "router/router.h"
+
+namespace rr::stages {
+
+namespace {
+
+std::string bytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) b /= 1000, ++u;
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+// Resident bytes of a corpus held as text records (ids, titles, texts and their overhead).
+double corpus_in_memory(const DatasetCounts& c) {
+  return 1.3 * static_cast<double>(c.corpus_bytes) + 96.0 * static_cast<double>(c.documents);
+}
+
+int64_t recorded_routers(const Experiment& exp) {
+  int64_t n = 0;
+  for (const auto& name : exp.routing.routers)
+    n += router_info(name).per_expert ? static_cast<int64_t>(exp.experts.size()) : 1;
+  return n;
+}
+
+}  // namespace
+
+Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
+                             int ranks) {
+  const double d = static_cast<double>(hidden), P = ranks, T = static_cast<double>(exp.experts.size());
+  const double vec = exp.evaluation.float16_index ? 2.0 : 4.0, model = 4.0 * 110e6 * d / 768.0;
+  const double k = static_cast<double>(exp.evaluation.k), R = static_cast<double>(recorded_routers(exp));
+  double encode = 0, train = 0, score = 0, evaluate = 0, index_disk = 0, results_disk = 0;
+  for (const auto& c : counts) {
+    const double N = static_cast<double>(c.documents), text = corpus_in_memory(c);
+    const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
+    const double shard = N / P * d * 4;
+    // encode: the whole corpus text on every rank, plus one block of embeddings.
+    encode = std::max(encode, text + static_cast<double>(exp.evaluation.corpus_block) * d * 4);
+    // train: an expert's group holds its datasets' whole index and corpus text.
+    if (c.has_expert) train = std::max(train, text + N * d * 4);
+    // score: corpus text, the index shard, the training queries' vectors (base and one expert) on every rank,
+    // and rank 0 the top-11 lists of all of them.
+    if (c.has_expert) score = std::max(score, text + shard + 2 * Qtr * d * 4 + Qtr * 11 * 20);
+    // evaluate: corpus text, shard, query vectors of the singles and the routed runs, rank 0 every router's
+    // top-(k+1) lists (and BM25's token lists, about three times the text).
+    if (c.evaluated)
+      evaluate = std::max(evaluate, text + shard + (T + 4) * Qte * d * 4 + R * Qte * (k + 1) * 20 + 3 * text);
+    index_disk += N * d * vec;
+    results_disk += 16.0 * N + (c.evaluated ? R * Qte * (exp.evaluation.store_k * 12.0 + 31 * 8) : 0) +
+                    (c.has_expert ? Qtr * (T * 16 + d * 4) : 0);
+  }
+  Footprint f;
+  f.stage_peak = {{"encode", model + encode},
+                  {"train-expert", 3 * model + train},
+                  {"score", model + score},
+                  {"evaluate", (T + 2) * model * 0.02 + model + evaluate}};
+  f.index_disk = index_disk;
+  f.results_disk = results_disk;
+  return f;
+}
+
+std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden, int ranks) {
+  std::string out = fmt::format("plan for {} ({} datasets, {} experts, {} ranks, hidden size {})\n\n", exp.name,
+                                counts.size(), exp.experts.size(), ranks, hidden);
+  out += fmt::format("{:<12} {:>10} {:>8} {:>9} {:>7} {:>7}  {:<7} {}\n", "dataset", "documents", "train",
+                     "pairs", "dev", "test", "expert", "training queries / dev queries");
+  int64_t docs = 0, pairs = 0, tests = 0;
+  for (const auto& c : counts) {
+    out += fmt::format("{:<12} {:>10} {:>8} {:>9} {:>7} {:>7}  {:<7} {}\n", c.name, c.documents, c.train,
+                       c.train_pairs, c.dev, c.test, c.has_expert ? "yes" : "-",
+                       c.note.empty() ? c.train_origin + " / " + c.dev_origin : c.note);
+    docs += c.documents;
+    pairs += c.has_expert ? c.train * static_cast<int64_t>(exp.experts.size()) : 0;
+    tests += c.evaluated ? c.test : 0;
+  }
+  out += fmt::format("\nwork: encode {} documents; score {} training query x expert pairs; route and search {} "
+                     "test queries x {} routers\n",
+                     docs, pairs, tests, recorded_routers(exp));
+  const Footprint f = estimate_footprint(exp, counts, hidden, ranks);
+  out += "peak memory per rank:";
+  for (const auto& [stage, b] : f.stage_peak) out += fmt::format(" {} {};", stage, bytes(b));
+  out += fmt::format("\ndisk: index.h5 {}, results.h5 {}\n", bytes(f.index_disk), bytes(f.results_disk));
+  return out;
+}
+
+}  // namespace rr::stages
