@@ -182,6 +182,44 @@ def load_results(path, train_queries_per_dataset=TRAIN_QUERIES_PER_DATASET):
         }
 
 
+def load(path, per_query=False):
+    """A results file's measures as a pandas DataFrame, for notebooks.
+
+    One row per (dataset, router) with columns dataset, router, label and one per measure (the mean over the
+    test queries); with per_query=True one row per test query, with its query id. Routers come in the Table 1
+    order the file records.
+    """
+    with h5py.File(path, "r") as f:
+        routers = _read_router_table(f)
+        labels = dict(routers)
+        order = {name: i for i, (name, _) in enumerate(routers)}
+        rows = []
+        for ds in _children(_member(f, "metrics")):
+            qids = None
+            datasets_group = _member(f, f"datasets/{ds}/query_ids")
+            if per_query and datasets_group is not None:
+                split = _children(datasets_group)
+                qids = _strings(datasets_group["test"][()]) if "test" in split else None
+            for router in _children(f["metrics"][ds]):
+                group = f["metrics"][ds][router]
+                if "measures" not in group.attrs:
+                    continue
+                measures = _strings(group.attrs["measures"])
+                base = {"dataset": ds, "router": router, "label": labels.get(router, router)}
+                if not per_query:
+                    rows.append({**base, **dict(zip(measures, group["mean"][()]))})
+                    continue
+                values = group["per_query"][()]
+                for i, row in enumerate(values):
+                    query = qids[i] if qids is not None and i < len(qids) else i
+                    rows.append({**base, "query": query, **dict(zip(measures, row))})
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["_order"] = frame["router"].map(lambda r: order.get(r, len(order)))
+        frame = frame.sort_values(["dataset", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return frame
+
+
 def _as_results(results):
     """A list of loaded results from one results dict, one path, or a sequence of either."""
     if isinstance(results, (dict, str, Path)):

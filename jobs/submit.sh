@@ -2,24 +2,24 @@
 # Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok), one job per stage
 # in the order `routerretriever stages` lists them; the experts are a job array (one task per expert).
 # Logs go to <output_dir>/logs. Safe to re-submit: every stage skips or resumes completed work.
+# `routerretriever check` runs first: nothing is submitted when the experiment has a problem.
 # Usage: jobs/submit.sh EXP.json [sbatch options applied to every job, e.g. --partition=gpu --ntasks=8]
-# Environment: RR_BIN (default build/mpi/routerretriever), RR_EXPERT_TASKS (ranks per expert, default 1).
+# Environment: RR_BIN (the executable; default: the installed one beside these scripts, else the build tree's,
+# else routerretriever on PATH), RR_EXPERT_TASKS (ranks per expert, default 1), RR_CHECK_RANKS (P for the plan).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 1 ]] || { echo "usage: $0 EXP.json [sbatch options]" >&2; exit 2; }
 config=$(realpath "$1"); shift
-bin=$(realpath "${RR_BIN:-$here/../build/mpi/routerretriever}")
-[[ -x $bin ]] || { echo "submit: no executable at $bin (build first, or set RR_BIN)" >&2; exit 2; }
-py=/usr/bin/python3
-read -r outdir experts < <($py - "$config" <<'PY'
-import json, os, sys
-path = sys.argv[1]
-c = json.load(open(path))
-out = c.get("output_dir", "runs/" + c.get("name", "experiment"))
-out = os.path.normpath(os.path.join(os.path.dirname(path), out))
-print(out, " ".join(e["name"] for e in c.get("experts", [])))
-PY
-)
+bin=${RR_BIN:-}
+for candidate in "$here/../../../bin/routerretriever" "$here/../build/mpi/routerretriever" \
+                 "$(command -v routerretriever || true)"; do
+  [[ -z $bin && -x $candidate ]] && bin=$candidate
+done
+[[ -n $bin && -x $bin ]] || { echo "submit: no routerretriever executable (build or install it, or set RR_BIN)" >&2; exit 2; }
+bin=$(realpath "$bin")
+"$bin" check --config "$config" --ranks "${RR_CHECK_RANKS:-64}" || { echo "submit: check failed; nothing submitted" >&2; exit 2; }
+outdir=$("$bin" config --config "$config" --get output_dir)
+experts=$("$bin" config --config "$config" --get experts)
 logs=$outdir/logs
 mkdir -p "$logs"
 common=(--parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" "$@")

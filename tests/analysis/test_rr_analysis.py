@@ -189,6 +189,20 @@ def test_rows_follow_the_recorded_router_table(tmp_path):
     assert list(labelled) == [f"Label of {name}" for name in order]
 
 
+def test_load_gives_a_frame_per_router_and_per_query(results_file):
+    frame = rr_analysis.load(results_file)
+    assert set(frame.columns) >= {"dataset", "router", "label", *MEASURES}
+    assert len(frame) == len(CONFIG_DATASETS) * len(ROUTERS)
+    row = frame[(frame.dataset == "alpha") & (frame.router == "pilot-mean")].iloc[0]
+    assert row["ndcg_cut_10"] == pytest.approx(0.4567)
+    assert row["label"] == "Label of pilot-mean"
+    alpha = frame[frame.dataset == "alpha"].router.tolist()
+    assert alpha[:len(RECORDED)] == RECORDED  # the recorded Table 1 order, then the rest
+    per_query = rr_analysis.load(results_file, per_query=True)
+    assert len(per_query) == len(CONFIG_DATASETS) * len(ROUTERS) * TEST_QUERIES
+    assert per_query[per_query.dataset == "alpha"]["query"].iloc[0] == "alpha-q0"
+
+
 def test_latex_table(results_file):
     text = rr_analysis.make_table([results_file], fmt="latex")
     assert r"\toprule" in text and r"\bottomrule" in text

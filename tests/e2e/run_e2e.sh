@@ -259,7 +259,64 @@ PY
   run check --config "$other/experiments/beir-mini.json" > /dev/null 2>&1 || fail "check failed on other text"
   mpi 2 pipeline --config "$other/experiments/beir-mini.json" > "$work/other.txt" 2>&1 || { tail -20 "$work/other.txt"; fail "pipeline failed on other text"; }
   grep -q "RouterRetriever" "$work/other.txt" || fail "no table on other text"
-  echo "beir: check passes, the pipeline runs at np 2 on two miniatures, five broken variants named"
+  # experiments/beir-paper.json itself passes check against empty-but-well-formed stand-ins of the real folders
+  # (BEIR's files and splits, the generated-queries prefix, a Contriever-shaped model whose weights file is the
+  # right size but sparse).
+  stand=$work/standin
+  mkdir -p "$stand/experiments"
+  cp "$here/../../experiments/beir-paper.json" "$stand/experiments/"
+  $py - "$stand" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+splits = {"msmarco": ["train", "dev", "test"], "quora": ["dev", "test"], "arguana": ["test"],
+          "hotpotqa": ["train", "dev", "test"], "nfcorpus": ["train", "dev", "test"], "scifact": ["train", "test"],
+          "fiqa": ["train", "dev", "test"]}
+for name, ss in splits.items():
+    d = os.path.join(root, "data", "beir", name)
+    os.makedirs(os.path.join(d, "qrels"))
+    with open(os.path.join(d, "corpus.jsonl"), "w") as f:
+        for i in range(2):
+            f.write(json.dumps({"_id": f"d{i}", "title": "", "text": "stand-in", "metadata": {}}) + "\n")
+    with open(os.path.join(d, "queries.jsonl"), "w") as f:
+        for s in ss:
+            f.write(json.dumps({"_id": f"q-{s}", "text": "stand-in", "metadata": {}}) + "\n")
+    for s in ss:
+        open(os.path.join(d, "qrels", s + ".tsv"), "w").write(f"query-id\tcorpus-id\tscore\nq-{s}\td0\t1\n")
+    if "train" not in ss:  # generated queries, as `convert beir-generated` writes them
+        os.makedirs(os.path.join(d, "gen-qrels"))
+        open(os.path.join(d, "gen-queries.jsonl"), "w").write(json.dumps({"_id": "genQ1", "text": "x"}) + "\n")
+        open(os.path.join(d, "gen-qrels", "train.tsv"), "w").write("query-id\tcorpus-id\tscore\ngenQ1\td1\t1\n")
+m = os.path.join(root, "models", "contriever")
+os.makedirs(m)
+H, F, L, V, P = 768, 3072, 12, 30522, 512
+json.dump({"hidden_size": H, "num_hidden_layers": L, "num_attention_heads": 12, "intermediate_size": F,
+           "max_position_embeddings": P, "vocab_size": V, "type_vocab_size": 2}, open(os.path.join(m, "config.json"), "w"))
+open(os.path.join(m, "vocab.txt"), "w").write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "stand", "-", "in"]) + "\n")
+shapes = {"embeddings.word_embeddings.weight": [V, H], "embeddings.position_embeddings.weight": [P, H],
+          "embeddings.token_type_embeddings.weight": [2, H], "embeddings.LayerNorm.weight": [H],
+          "embeddings.LayerNorm.bias": [H]}
+for l in range(L):
+    p = f"encoder.layer.{l}."
+    for m_, s_ in (("attention.self.query", [H, H]), ("attention.self.key", [H, H]), ("attention.self.value", [H, H]),
+                   ("attention.output.dense", [H, H]), ("intermediate.dense", [F, H]), ("output.dense", [H, F])):
+        shapes[p + m_ + ".weight"], shapes[p + m_ + ".bias"] = s_, s_[:1]
+    for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+        shapes[p + ln + ".weight"] = shapes[p + ln + ".bias"] = [H]
+header, offset = {}, 0
+for name, shape in shapes.items():
+    n = 4
+    for x in shape: n *= x
+    header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + n]}
+    offset += n
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+with open(os.path.join(m, "model.safetensors"), "wb") as f:
+    f.write(len(text).to_bytes(8, "little") + text)
+    f.truncate(8 + len(text) + offset)  # sparse: the right size, no data written
+PY
+  run check --config "$stand/experiments/beir-paper.json" > "$work/standin.txt" 2>&1 ||
+    { cat "$work/standin.txt"; fail "beir-paper.json fails check on well-formed stand-ins"; }
+  echo "beir: check passes, the pipeline runs at np 2 on two miniatures, five broken variants named, beir-paper.json checks"
   ;;
 *) fail "unknown scenario $scenario" ;;
 esac

@@ -1,0 +1,659 @@
+#!/usr/bin/python3
+"""Tables and figures from rr results files (HDF5).
+
+Command line::
+
+    rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
+    rr_analysis.py plots FILE... --out DIR
+
+Several FILEs are runs of one experiment with different seeds: tables show mean ± std over them (std with
+ddof=1), the bar chart draws the std as error bars and the routing heatmap sums the counts; the PCA and the
+training curves describe a single run, the first file that has their data.
+
+As a module: ``load_results(path)`` reads one file into a dict, ``make_table(results, ...)`` renders a table
+and ``make_plots(results, out_dir)`` writes the figures. The ``/index`` external link (the corpus index, which
+may be missing) is never followed.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import h5py
+import matplotlib
+import numpy as np
+import pandas as pd
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+DEFAULT_MEASURE = "ndcg_cut_10"
+MEAN_ROUTER, ORACLE_ROUTER = "pilot-mean", "instance-oracle"
+MISSING = {"markdown": "–", "latex": "--"}
+PLUS_MINUS = {"markdown": " ± ", "latex": r" $\pm$ "}
+TRAIN_QUERIES_PER_DATASET = 300
+PILOT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "*")
+SMOOTH_FRACTION = 20  # loss curves longer than 3 * this get a moving average over len / this steps
+FIGURE_STYLE = {
+    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10,
+    "legend.fontsize": 10, "legend.title_fontsize": 10, "figure.titlesize": 13,
+    "axes.spines.top": False, "axes.spines.right": False, "savefig.dpi": 200, "pdf.fonttype": 42,
+}
+
+
+class MissingData(Exception):
+    """Data that a table or figure needs is absent from every results file given."""
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+def _strings(values):
+    """Decodes an array (or scalar) of HDF5 strings to a list of str."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values)]
+
+
+def _member(group, path):
+    """The object at `path` under `group`, or None when absent; external links are never followed."""
+    node = group
+    for part in path.strip("/").split("/"):
+        link = node.get(part, getlink=True)
+        if link is None or isinstance(link, h5py.ExternalLink):
+            return None
+        node = node[part]
+    return node
+
+
+def _children(group):
+    """Names of the members of `group` (None: no group) that are not external links, in stored order."""
+    if group is None:
+        return []
+    return [name for name in group if not isinstance(group.get(name, getlink=True), h5py.ExternalLink)]
+
+
+def _read_meta(f):
+    """The attributes of /meta, with the `config` JSON string parsed when it parses."""
+    group = _member(f, "meta")
+    meta = dict(group.attrs) if group is not None else {}
+    if isinstance(meta.get("config"), str):
+        try:
+            meta["config"] = json.loads(meta["config"])
+        except json.JSONDecodeError:
+            pass
+    return meta
+
+
+def _ordered(names, preferred):
+    """`names` with those listed in `preferred` first (in that order), then the others sorted."""
+    names = list(dict.fromkeys(names))
+    head = [p for p in dict.fromkeys(preferred) if p in names]
+    return head + sorted(set(names) - set(head))
+
+
+def _dataset_order(f, meta):
+    """Dataset names in configured order (config, else /pilots attrs), then any others found in the file."""
+    config = meta.get("config")
+    configured = [d.get("name") for d in config.get("datasets", [])] if isinstance(config, dict) else []
+    pilots = _member(f, "pilots")
+    if not configured and pilots is not None and "datasets" in pilots.attrs:
+        configured = _strings(pilots.attrs["datasets"])
+    found = [ds for group in ("datasets", "metrics", "routing") for ds in _children(_member(f, group))]
+    return _ordered(found, [c for c in configured if c in found])
+
+
+def _read_metrics(f):
+    """{dataset: {router: {measure: mean}}} from /metrics."""
+    metrics = {}
+    for ds in _children(_member(f, "metrics")):
+        for router in _children(f["metrics"][ds]):
+            group = f["metrics"][ds][router]
+            if "measures" in group.attrs and _member(group, "mean") is not None:
+                values = group["mean"][()]
+                metrics.setdefault(ds, {})[router] = dict(zip(_strings(group.attrs["measures"]), values))
+    return metrics
+
+
+def _read_router_table(f):
+    """[(name, label)] of the evaluated routers in Table 1 order, as `evaluate` recorded them in /routers."""
+    group = _member(f, "routers")
+    if group is None or "name" not in group or "label" not in group:
+        return []
+    return list(zip(_strings(group["name"][()]), _strings(group["label"][()])))
+
+
+def _read_routing(f):
+    """{dataset: {router: chosen expert index per test query}} from /routing."""
+    return {ds: {router: f["routing"][ds][router][()] for router in _children(f["routing"][ds])}
+            for ds in _children(_member(f, "routing"))}
+
+
+def _read_pilots(f):
+    """The pilot library (emb, expert, dataset, count, experts, datasets), or None when absent."""
+    group = _member(f, "pilots")
+    if group is None or _member(group, "emb") is None:
+        return None
+    pilots = {key: group[key][()] for key in ("emb", "expert", "dataset", "count") if key in _children(group)}
+    for key in ("experts", "datasets"):
+        pilots[key] = _strings(group.attrs[key]) if key in group.attrs else []
+    return pilots
+
+
+def _read_train_queries(f, per_dataset, seed=0):
+    """{dataset: base embeddings of at most `per_dataset` training queries, drawn at random}."""
+    rng = np.random.default_rng(seed)
+    sample = {}
+    for ds in _children(_member(f, "train_queries")):
+        dset = _member(f["train_queries"][ds], "base")
+        if dset is None or dset.shape[0] == 0:
+            continue
+        rows = np.sort(rng.choice(dset.shape[0], size=min(per_dataset, dset.shape[0]), replace=False))
+        sample[ds] = dset[rows]
+    return sample
+
+
+def _read_training(f):
+    """{model: {series name: 1-D array}} from /training."""
+    return {model: {key: f["training"][model][key][()] for key in _children(f["training"][model])}
+            for model in _children(_member(f, "training"))}
+
+
+def load_results(path, train_queries_per_dataset=TRAIN_QUERIES_PER_DATASET):
+    """Reads the small results of one rr results file into a dict.
+
+    Keys: path, experts, datasets (configured order), meta (/meta attrs, config parsed), metrics
+    ({ds: {router: {measure: mean}}}), routers ([(name, label)] in Table 1 order, from /routers), routing ({ds: {router: int array}}), pilots (dict or None),
+    train_queries ({ds: sampled base embeddings}), training ({model: {series: array}}).
+    Absent groups give empty values. Runs, corpus ids and the /index link are not read.
+    """
+    with h5py.File(path, "r") as f:
+        meta = _read_meta(f)
+        experts = _member(f, "experts")
+        return {
+            "path": str(path),
+            "experts": _strings(experts[()]) if experts is not None else [],
+            "datasets": _dataset_order(f, meta),
+            "meta": meta,
+            "metrics": _read_metrics(f),
+            "routers": _read_router_table(f),
+            "routing": _read_routing(f),
+            "pilots": _read_pilots(f),
+            "train_queries": _read_train_queries(f, train_queries_per_dataset),
+            "training": _read_training(f),
+        }
+
+
+def load(path, per_query=False):
+    """A results file's measures as a pandas DataFrame, for notebooks.
+
+    One row per (dataset, router) with columns dataset, router, label and one per measure (the mean over the
+    test queries); with per_query=True one row per test query, with its query id. Routers come in the Table 1
+    order the file records.
+    """
+    with h5py.File(path, "r") as f:
+        routers = _read_router_table(f)
+        labels = dict(routers)
+        order = {name: i for i, (name, _) in enumerate(routers)}
+        rows = []
+        for ds in _children(_member(f, "metrics")):
+            qids = None
+            datasets_group = _member(f, f"datasets/{ds}/query_ids")
+            if per_query and datasets_group is not None:
+                split = _children(datasets_group)
+                qids = _strings(datasets_group["test"][()]) if "test" in split else None
+            for router in _children(f["metrics"][ds]):
+                group = f["metrics"][ds][router]
+                if "measures" not in group.attrs:
+                    continue
+                measures = _strings(group.attrs["measures"])
+                base = {"dataset": ds, "router": router, "label": labels.get(router, router)}
+                if not per_query:
+                    rows.append({**base, **dict(zip(measures, group["mean"][()]))})
+                    continue
+                values = group["per_query"][()]
+                for i, row in enumerate(values):
+                    query = qids[i] if qids is not None and i < len(qids) else i
+                    rows.append({**base, "query": query, **dict(zip(measures, row))})
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["_order"] = frame["router"].map(lambda r: order.get(r, len(order)))
+        frame = frame.sort_values(["dataset", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return frame
+
+
+def _as_results(results):
+    """A list of loaded results from one results dict, one path, or a sequence of either."""
+    if isinstance(results, (dict, str, Path)):
+        results = [results]
+    return [r if isinstance(r, dict) else load_results(r) for r in results]
+
+
+def _run_label(result):
+    """A short name for one run: '<experiment> (seed N)', else the file name."""
+    config, seed = result["meta"].get("config"), result["meta"].get("seed")
+    name = config.get("name") if isinstance(config, dict) else None
+    name = name or Path(result["path"]).name
+    return f"{name} (seed {seed})" if seed is not None else name
+
+
+def _union(lists):
+    """The union of several ordered lists, keeping first-seen order."""
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+def router_order(routers, recorded):
+    """Routers in the Table 1 order the results files recorded (`recorded`: names), then any others sorted."""
+    return _ordered(routers, recorded)
+
+
+def router_labels(results):
+    """{router name: Table 1 label} from the results files' router tables."""
+    return {name: label for r in _as_results(results) for name, label in r["routers"]}
+
+
+def measure_frame(result, measure=DEFAULT_MEASURE):
+    """routers x datasets (+ 'Avg') DataFrame of `measure` x 100 for one run; NaN where absent.
+
+    Avg is the mean over the datasets and is NaN for a router that lacks any of them.
+    """
+    metrics = result["metrics"]
+    datasets = [ds for ds in result["datasets"] if ds in metrics]
+    routers = router_order(_union(metrics[ds] for ds in datasets), [name for name, _ in result["routers"]])
+    frame = pd.DataFrame(index=routers, columns=datasets, dtype=float)
+    for ds in datasets:
+        for router, values in metrics[ds].items():
+            frame.loc[router, ds] = 100.0 * values.get(measure, np.nan)
+    frame["Avg"] = frame[datasets].mean(axis=1, skipna=False)
+    return frame
+
+
+def summarize(results, measure=DEFAULT_MEASURE):
+    """(mean, std, n) over runs of the per-run measure frames; std (ddof=1) is all NaN when n == 1."""
+    results = _as_results(results)
+    frames = [measure_frame(r, measure) for r in results]
+    if all(frame.drop(columns="Avg").isna().all().all() for frame in frames):
+        available = sorted(_union(values for r in results for by_router in r["metrics"].values()
+                                  for values in by_router.values()))
+        raise MissingData(f"measure '{measure}' not found; available: {', '.join(available) or 'none'}")
+    routers = router_order(_union(f.index for f in frames), _union([n for n, _ in r["routers"]] for r in results))
+    columns = [c for c in _union(f.columns for f in frames) if c != "Avg"] + ["Avg"]
+    stacked = pd.concat(frames, keys=range(len(frames)))
+    grouped = stacked.groupby(level=1, sort=False)
+    mean = grouped.mean().reindex(index=routers, columns=columns)
+    std = grouped.std(ddof=1).reindex(index=routers, columns=columns)
+    return mean, std, len(frames)
+
+
+def _cell_strings(mean, std, fmt):
+    """DataFrame of cell texts: 'm' or 'm ± s' with one decimal, a dash where absent."""
+    def cell(m, s):
+        if np.isnan(m):
+            return MISSING[fmt]
+        return f"{m:.1f}" if np.isnan(s) else f"{m:.1f}{PLUS_MINUS[fmt]}{s:.1f}"
+    return pd.DataFrame([[cell(m, s) for m, s in zip(mrow, srow)] for mrow, srow in zip(mean.values, std.values)],
+                        index=mean.index, columns=mean.columns)
+
+
+def _latex_escape(text):
+    """Escapes the LaTeX special characters that occur in router and dataset names."""
+    for char in "\\&%$#_{}":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _markdown(mean, std, caption):
+    """A GitHub-flavoured Markdown table."""
+    cells = _cell_strings(mean, std, "markdown")
+    lines = [f"<!-- {caption} -->",
+             "| Router | " + " | ".join(cells.columns) + " |",
+             "|---|" + "---:|" * len(cells.columns)]
+    lines += ["| " + " | ".join([router, *row]) + " |" for router, row in zip(cells.index, cells.values)]
+    return "\n".join(lines) + "\n"
+
+
+def _latex(mean, std, caption):
+    """A booktabs LaTeX tabular (needs \\usepackage{booktabs})."""
+    cells = _cell_strings(mean, std, "latex")
+    datasets = len(cells.columns) - 1
+    lines = [f"% {caption}",
+             r"\begin{tabular}{l" + "r" * datasets + "|r}",
+             r"\toprule",
+             " & ".join(["Router", *map(_latex_escape, cells.columns)]) + r" \\",
+             r"\midrule"]
+    lines += [" & ".join([_latex_escape(router), *row]) + r" \\" for router, row in zip(cells.index, cells.values)]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(mean, std, caption):
+    """CSV with one decimal; with several runs each column is followed by its '<column>_std'."""
+    frame = mean
+    if std.notna().any().any():
+        frame = pd.concat([mean, std.add_suffix("_std")], axis=1)
+        frame = frame[[c for column in mean.columns for c in (column, f"{column}_std")]]
+    return frame.to_csv(index_label="router", float_format="%.1f", lineterminator="\n")
+
+
+FORMATTERS = {"markdown": _markdown, "latex": _latex, "csv": _csv}
+
+
+def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False):
+    """The datasets x routers table of `measure` x 100 as text in `fmt` (markdown, latex or csv).
+
+    `results`: loaded results dicts or paths; with several, each cell is mean ± std over them. `labels`: rows
+    named by the Table 1 labels the results files recorded instead of the router names.
+    """
+    results = _as_results(results)
+    mean, std, n = summarize(results, measure)
+    if labels:
+        names = router_labels(results)
+        mean, std = (frame.rename(index=lambda r: names.get(r, r)) for frame in (mean, std))
+    caption = f"{measure} x 100" + (f", mean ± std over {n} runs" if n > 1 else "")
+    return FORMATTERS[fmt](mean, std, caption)
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+def _name_colours(names):
+    """A stable colour per name (tab10, tab20 beyond ten names)."""
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+
+
+def routing_counts(results, router):
+    """datasets x chosen-expert counts of `router` summed over runs; a 'base' column when it chose -1."""
+    results = _as_results(results)
+    experts = _union(r["experts"] for r in results)
+    datasets = [ds for ds in _union(r["datasets"] for r in results)
+                if any(router in r["routing"].get(ds, {}) for r in results)]
+    if not datasets:
+        raise MissingData(f"no routing decisions for {router}")
+    counts = pd.DataFrame(0, index=datasets, columns=[*experts, "base"])
+    for r in results:
+        for ds in datasets:
+            chosen = r["routing"].get(ds, {}).get(router, np.array([], dtype=int))
+            names = [r["experts"][i] if i >= 0 else "base" for i in chosen]
+            counts.loc[ds] += pd.Series(names, dtype=object).value_counts().reindex(counts.columns, fill_value=0)
+    return counts if counts["base"].any() else counts.drop(columns="base")
+
+
+def _draw_heatmap(ax, counts, title):
+    """Row-normalised routing heatmap on `ax`, each cell annotated with its share; returns the image."""
+    totals = counts.sum(axis=1).to_numpy()
+    shares = counts.to_numpy() / np.maximum(totals, 1)[:, None]
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    for (i, j), share in np.ndenumerate(shares):
+        ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=9,
+                color="white" if share > 0.6 else "black")
+    ax.set_xticks(range(counts.shape[1]), counts.columns, rotation=30 if counts.shape[1] > 4 else 0,
+                  ha="right" if counts.shape[1] > 4 else "center")
+    ax.set_yticks(range(counts.shape[0]), [f"{ds} (n={n})" for ds, n in zip(counts.index, totals)])
+    ax.set_xlabel("chosen expert")
+    ax.set_title(title)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    return image
+
+
+def plot_routing_heatmap(results):
+    """(a) Share of test queries routed to each expert, per dataset: pilot-mean beside instance-oracle."""
+    panels = []
+    for router in (MEAN_ROUTER, ORACLE_ROUTER):
+        try:
+            panels.append((router, routing_counts(results, router)))
+        except MissingData:
+            print(f"routing heatmap: no routing for {router}, panel left out", file=sys.stderr)
+    if not panels:
+        raise MissingData(f"no routing for {MEAN_ROUTER} or {ORACLE_ROUTER}")
+    width = sum(1.6 + 0.9 * counts.shape[1] for _, counts in panels) + 2.5
+    height = 1.8 + 0.55 * max(counts.shape[0] for _, counts in panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), layout="constrained", squeeze=False)
+    for ax, (router, counts) in zip(axes[0], panels):
+        image = _draw_heatmap(ax, counts, router)
+    for ax in axes[0][1:]:
+        ax.set_yticklabels([])
+    axes[0][0].set_ylabel("dataset (test queries)")
+    fig.colorbar(image, ax=axes[0], label="share of the dataset's queries", shrink=0.9)
+    fig.suptitle(f"Routing decisions per dataset{_runs_note(results)}")
+    return fig
+
+
+def _runs_note(results):
+    """Title suffix naming the run, or the number of runs aggregated."""
+    results = _as_results(results)
+    return f" — {_run_label(results[0])}" if len(results) == 1 else f" — {len(results)} runs"
+
+
+def plot_ndcg_bars(results):
+    """(b) nDCG@10 x 100 per dataset (and the average), one bar per router; std error bars over runs."""
+    mean, std, n = summarize(results, DEFAULT_MEASURE)
+    routers, groups = list(mean.index), list(mean.columns)
+    colours = _name_colours(routers)
+    bar_width = 0.85 / len(routers)
+    fig_width = min(max(7.0, 1.0 + 0.16 * len(routers) * len(groups)), 16.0) + 2.5  # + the legend
+    fig, ax = plt.subplots(figsize=(fig_width, max(4.8, 0.8 + 0.25 * len(routers))), layout="constrained")
+    x = np.arange(len(groups))
+    for i, router in enumerate(routers):
+        ax.bar(x + (i - (len(routers) - 1) / 2) * bar_width, mean.loc[router].fillna(0.0), bar_width,
+               yerr=std.loc[router].fillna(0.0) if n > 1 else None, capsize=1.5, error_kw={"linewidth": 0.8},
+               color=colours[router], label=router)
+    ax.axvline(len(groups) - 1.5, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xticks(x, groups, rotation=30 if len(groups) > 6 else 0, ha="right" if len(groups) > 6 else "center")
+    ax.set_xlim(-0.5, len(groups) - 0.5)
+    ax.set_ylabel("nDCG@10 (×100)")
+    ax.set_xlabel("dataset (test split)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(title="router", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    note = f" (mean ± std over {n} runs)" if n > 1 else _runs_note(results)
+    ax.set_title(f"nDCG@10 per dataset and router{note}")
+    return fig
+
+
+def _first_with(results, key):
+    """The first run whose `key` entry is non-empty, or None."""
+    return next((r for r in _as_results(results) if r.get(key)), None)
+
+
+def pca_2d(points):
+    """Projects the rows of `points` on their two leading principal axes (numpy SVD).
+
+    Returns (projection [n x 2], explained variance ratio of the two axes). Each axis is oriented so that its
+    largest loading is positive, which makes the picture independent of the row order.
+    """
+    centred = points - points.mean(axis=0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    axes *= np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
+    variance = singular ** 2
+    ratio = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
+    projection = centred @ axes[:2].T
+    if projection.shape[1] < 2:
+        projection = np.pad(projection, ((0, 0), (0, 2 - projection.shape[1])))
+    return projection, np.pad(ratio, (0, 2 - len(ratio)))
+
+
+def plot_embedding_pca(results):
+    """(c) PCA of training-query base embeddings (by dataset) and pilot embeddings (by expert), shared axes."""
+    run = _first_with(results, "pilots") or _first_with(results, "train_queries")
+    if run is None:
+        raise MissingData("no pilot embeddings and no training-query embeddings")
+    queries, pilots = run["train_queries"], run["pilots"]
+    query_names = _ordered(queries, run["datasets"])
+    blocks = [queries[ds] for ds in query_names] + ([pilots["emb"]] if pilots else [])
+    projection, ratio = pca_2d(np.vstack(blocks).astype(np.float64))
+    colours = _name_colours(_union([run["datasets"], run["experts"], query_names,
+                                    pilots["experts"] if pilots else []]))
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.2), layout="constrained", sharex=True, sharey=True)
+    offsets = np.cumsum([0] + [len(queries[ds]) for ds in query_names])
+    query_points = projection[:offsets[-1]]
+    for ds, start, stop in zip(query_names, offsets[:-1], offsets[1:]):
+        axes[0].scatter(*projection[start:stop].T, s=12, alpha=0.6, color=colours[ds], label=ds, linewidths=0)
+    axes[0].set_title("Training queries (base encoder), by dataset")
+    if query_names:
+        axes[0].legend(title="dataset", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                       markerscale=1.8)
+    axes[1].scatter(*query_points.T, s=8, color="0.85", linewidths=0)
+    if pilots:
+        _draw_pilots(axes[1], projection[len(query_points):], pilots, colours)
+    axes[1].set_title("Pilot embeddings over the training queries (grey)")
+    for ax in axes:
+        ax.set_xlabel(f"PC1 ({100 * ratio[0]:.1f}% of variance)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"PC2 ({100 * ratio[1]:.1f}% of variance)")
+    fig.suptitle(f"PCA of base-encoder embeddings — {_run_label(run)}")
+    return fig
+
+
+def _draw_pilots(ax, points, pilots, colours):
+    """Pilots coloured by expert, shaped by dataset and sized by their query count, with two legends."""
+    experts, datasets = pilots["experts"], pilots["datasets"]
+    counts = np.asarray(pilots.get("count", np.ones(len(points))), dtype=float)
+    sizes = 50 + 250 * np.sqrt(counts / max(counts.max(), 1.0))
+    shapes = {d: PILOT_MARKERS[i % len(PILOT_MARKERS)] for i, d in enumerate(sorted(set(pilots["dataset"])))}
+    for (x, y), e, d, size in zip(points, pilots["expert"], pilots["dataset"], sizes):
+        ax.scatter(x, y, s=size, marker=shapes[d], color=colours[experts[e]], edgecolors="black", linewidths=0.7,
+                   zorder=3)
+    expert_handles = [plt.Line2D([], [], linestyle="", marker="o", markersize=9, color=colours[experts[e]],
+                                 markeredgecolor="black", label=experts[e]) for e in sorted(set(pilots["expert"]))]
+    dataset_handles = [plt.Line2D([], [], linestyle="", marker=shape, markersize=9, color="0.6",
+                                  markeredgecolor="black", label=datasets[d] if d < len(datasets) else str(d))
+                       for d, shape in shapes.items()]
+    by_expert = ax.legend(handles=expert_handles, title="pilot's expert (colour)", loc="upper left",
+                          bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.add_artist(by_expert)
+    ax.legend(handles=dataset_handles, title="pilot's dataset (shape)\nsize: #training queries", loc="upper left",
+              bbox_to_anchor=(1.01, 0.5), frameon=False)
+
+
+def _model_order(models, experts):
+    """Training models in order: base, expert-<expert>..., multitask, then the others."""
+    return _ordered(models, ["base", *(f"expert-{e}" for e in experts), "multitask"])
+
+
+def _draw_loss(ax, steps, loss, colour):
+    """A loss curve; a long, noisy one is drawn faint with its moving average on top."""
+    window = len(loss) // SMOOTH_FRACTION
+    if window < 3:
+        ax.plot(steps, loss, color=colour, linewidth=1.2)
+        return
+    ax.plot(steps, loss, color=colour, linewidth=0.5, alpha=0.15)
+    ax.plot(steps, pd.Series(loss).rolling(window, center=True, min_periods=1).mean(), color=colour, linewidth=1.6)
+
+
+def plot_training_curves(results):
+    """(d) Training loss per step and dev nDCG@10 per evaluation step for each model under /training."""
+    run = _first_with(results, "training")
+    if run is None:
+        raise MissingData("no /training curves")
+    training = run["training"]
+    models = _model_order(training, run["experts"])
+    colours = _name_colours(models)
+    fig, (loss_ax, dev_ax) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
+    for model in models:
+        series = training[model]
+        if len(series.get("loss", [])):
+            _draw_loss(loss_ax, series["steps"], series["loss"], colours[model])
+        if len(series.get("dev_ndcg10", [])):
+            dev_ax.plot(series["eval_steps"], 100 * series["dev_ndcg10"], color=colours[model], marker="o",
+                        markersize=4, linewidth=1.2, label=model)
+    smoothed = any(len(training[m].get("loss", [])) // SMOOTH_FRACTION >= 3 for m in models)
+    loss_ax.set(title="Training loss" + (" (faint: raw, bold: moving average)" if smoothed else ""),
+                xlabel="step", ylabel="loss")
+    # A from-scratch base starts an order of magnitude above the adapters' losses: a log axis shows both.
+    losses = np.concatenate([np.asarray(training[m]["loss"], dtype=float) for m in models
+                             if len(training[m].get("loss", []))] or [np.ones(1)])
+    if losses.min() > 0 and losses.max() / losses.min() > 10:
+        loss_ax.set_yscale("log")
+        loss_ax.set_ylabel("loss (log scale)")
+    dev_ax.set(title="Dev nDCG@10 (best checkpoint selection)", xlabel="step", ylabel="dev nDCG@10 (×100)")
+    if not dev_ax.lines:
+        dev_ax.text(0.5, 0.5, "no dev evaluations recorded", ha="center", va="center", transform=dev_ax.transAxes)
+    for ax in (loss_ax, dev_ax):
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], color=colours[m], linewidth=2) for m in models]
+    dev_ax.legend(handles, models, title="model", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(f"Training curves — {_run_label(run)}")
+    return fig
+
+
+FIGURES = {
+    "routing_heatmap": plot_routing_heatmap,
+    "ndcg_bars": plot_ndcg_bars,
+    "embedding_pca": plot_embedding_pca,
+    "training_curves": plot_training_curves,
+}
+
+
+def make_plots(results, out_dir):
+    """Writes each figure as <out_dir>/<name>.png and .pdf; returns the paths written.
+
+    A figure whose data is absent is skipped with a message on stderr.
+    """
+    results = _as_results(results)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with plt.rc_context(FIGURE_STYLE):
+        for name, draw in FIGURES.items():
+            try:
+                fig = draw(results)
+            except MissingData as reason:
+                print(f"skipping {name}: {reason}", file=sys.stderr)
+                continue
+            for suffix in ("png", "pdf"):
+                path = out_dir / f"{name}.{suffix}"
+                fig.savefig(path, bbox_inches="tight")
+                written.append(path)
+            plt.close(fig)
+    return written
+
+
+# --------------------------------------------------------------------------------------------- command line
+
+def _parser():
+    """The argparse parser with the `table` and `plots` subcommands."""
+    parser = argparse.ArgumentParser(prog="rr_analysis.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Run '%(prog)s COMMAND --help' for a command's options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    table = commands.add_parser("table", help="datasets x routers table of one measure (x100)",
+                                description="Datasets x routers table of one measure x 100 with an Avg column; "
+                                            "with several files (seeds), mean ± std (ddof=1) per cell.")
+    table.add_argument("files", nargs="+", metavar="FILE", type=Path, help="rr results file(s) (HDF5)")
+    table.add_argument("--format", choices=sorted(FORMATTERS), default="markdown", help="default: markdown")
+    table.add_argument("--measure", default=DEFAULT_MEASURE, help=f"measure name (default: {DEFAULT_MEASURE})")
+    table.add_argument("--out", type=Path, help="write here instead of stdout")
+    table.add_argument("--labels", action="store_true", help="rows by their Table 1 labels instead of router names")
+    plots = commands.add_parser("plots", help="routing heatmap, nDCG bars, embedding PCA, training curves",
+                                description="Writes " + ", ".join(FIGURES) + " as PNG and PDF into DIR; a "
+                                            "figure whose data is absent is skipped with a message on stderr.")
+    plots.add_argument("files", nargs="+", metavar="FILE", type=Path, help="rr results file(s) (HDF5)")
+    plots.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    plots.add_argument("--train-queries", type=int, default=TRAIN_QUERIES_PER_DATASET, metavar="N",
+                       help=f"training queries per dataset in the PCA (default: {TRAIN_QUERIES_PER_DATASET})")
+    return parser
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit status (0 success, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "table":
+            text = make_table([load_results(p) for p in args.files], args.measure, args.format, args.labels)
+            if args.out:
+                args.out.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+        else:
+            results = [load_results(p, args.train_queries) for p in args.files]
+            for path in make_plots(results, args.out):
+                print(path)
+    except (OSError, MissingData) as error:
+        print(f"rr_analysis.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
