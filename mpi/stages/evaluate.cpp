@@ -19,6 +19,7 @@
 #include "h5data/schema.h"
 #include "mpi/stages/stage.h"
 #include "mpi/tensor_comm.h"
+#include "router/router.h"
 #include "search/bm25.h"
 
 namespace rr::stages {

@@ -9,6 +9,7 @@
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
 #include "mpi/stages/stage.h"
+#include "router/pilot_library.h"
 
 namespace rr::stages {
 

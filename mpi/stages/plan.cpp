@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "router/router.h"
+#include "router/router_names.h"
 
 namespace rr::stages {
 
@@ -25,7 +25,7 @@ double corpus_in_memory(const DatasetCounts& c) {
 int64_t recorded_routers(const Experiment& exp) {
   int64_t n = 0;
   for (const auto& name : exp.routing.routers)
-    n += router_info(name).per_expert ? static_cast<int64_t>(exp.experts.size()) : 1;
+    n += router_name(name).per_expert ? static_cast<int64_t>(exp.experts.size()) : 1;
   return n;
 }
 

@@ -120,7 +120,7 @@ void read_routing(JsonObjectReader r, RoutingConfig& routing) {
   r.finish();
   for (const auto& name : routing.routers) {
     try {
-      router_info(name);
+      router_name(name);
     } catch (const Error& err) {
       RR_THROW(Usage, "{}: {}: {}", r.where(), r.key_path("routers"), err.what());
     }

@@ -13,7 +13,7 @@
 #include "data/source_format.h"
 #include "data/split.h"
 #include "model/lora.h"
-#include "router/router.h"
+#include "router/router_names.h"
 
 namespace rr {
 
@@ -121,7 +121,7 @@ struct RoutingConfig {
   int64_t pilots_per_group = 1;            // k-means centroids per (dataset, expert) group (1: the centroid)
   int64_t dataset_router_instances = 100;  // DatasetRouter: labelled instances per training dataset
   int64_t top_k_mix = 2;                   // the soft mixture fuses this many best-routed experts
-  std::vector<std::string> routers = router_names();  // Table 1 rows (router/router.h); default: all
+  std::vector<std::string> routers = router_names();  // Table 1 rows (router/router_list.h); default: all
 };
 
 struct EvaluationConfig {

@@ -10,12 +10,6 @@
 
 namespace rr {
 
-TieRule parse_tie_rule(std::string_view name) {
-  if (name == "first") return TieRule::First;
-  if (name == "skip") return TieRule::Skip;
-  RR_THROW(Usage, "tie rule '{}': must be first or skip", name);
-}
-
 std::vector<int32_t> best_experts(const at::Tensor& scores, TieRule rule) {
   at::Tensor s = scores.to(at::kDouble).contiguous();
   const int64_t Q = s.size(0), T = s.size(1);

@@ -9,13 +9,9 @@
 #include <string_view>
 #include <vector>
 
-namespace rr {
+#include "router/router_names.h"
 
-enum class TieRule {
-  First,  // a query tied between experts goes to the first in the configured order (the released code)
-  Skip,   // tied queries are left out
-};
-TieRule parse_tie_rule(std::string_view name);  // "first" | "skip"; throws Usage otherwise
+namespace rr {
 
 // scores: Q x T per-instance nDCG@10 of each query under each expert. Returns each query's best expert,
 // or -1 (Skip and tied).

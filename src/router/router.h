@@ -1,7 +1,7 @@
 // Routers: the rows of the paper's Table 1. A router is fitted once on the routing training set (on one rank;
 // its fitted state is a few tensors, broadcast in binary) and then routes blocks of test queries.
 //
-// Adding a router: one file with a class deriving from Router and a factory, plus one line in registry.cpp.
+// Adding a router: one file with a class deriving from Router and a factory, plus one line in router_list.h.
 // The registry drives config validation, `evaluate`, the report's labels and row order, and the router
 // table written into results.h5 that the analysis tools read.
 #pragma once
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "router/pilot_library.h"
+#include "router/router_names.h"
 
 namespace rr {
 
@@ -121,6 +122,5 @@ struct RouterInfo {
 // Every router, in Table 1 row order.
 const std::vector<RouterInfo>& router_registry();
 const RouterInfo& router_info(std::string_view name);  // throws Usage naming the known routers
-std::vector<std::string> router_names();
 
 }  // namespace rr
