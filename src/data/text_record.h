@@ -10,8 +10,8 @@ struct TextRecord {
   std::string id;     // BEIR "_id" (or "id"); a JSON number is accepted and kept as written
   std::string title;  // empty when absent or null
   std::string text;
-  std::string extra;  // the field JsonLinesOptions::extra_field names, when asked for (e.g. "query")
   int64_t line = 0;   // 1-based line in the file it came from, for error messages
+  std::string extra;  // the field JsonLinesOptions::extra_field names, when asked for (e.g. "query")
 
   // What the encoder sees: title + " " + text when the title is non-empty, else text (BEIR's rule).
   std::string encoder_text() const { return title.empty() ? text : title + " " + text; }
