@@ -41,18 +41,22 @@ TopK unpack(const std::vector<char>& in) {
 }  // namespace
 
 TopK gather_topk(const Comm& comm, const TopK& local, int root) {
-  RR_CHECK(root == 0, Runtime, "gather_topk merges into rank 0");
-  if (comm.size() == 1) return local;
-  // Binary tree: at level `step`, ranks r with r % (2 step) == step send their merged lists to r - step.
-  // Rank 0 receives log2(P) lists instead of P, and every merge is exact (hits are totally ordered).
+  const int P = comm.size();
+  RR_CHECK(root >= 0 && root < P, Runtime, "gather_topk: root {} is not a rank of {}", root, P);
+  if (P == 1) return local;
+  // Binary tree over ranks relative to root: at level `step`, relative ranks r with r % (2 step) == step send
+  // their merged lists to r - step. The root receives log2(P) lists instead of P, every rank sends at most
+  // one, and every merge is exact (hits are totally ordered).
+  const int rel = (comm.rank() - root + P) % P;
+  const auto absolute = [&](int r) { return (r + root) % P; };
   TopK current = local;
-  for (int step = 1; step < comm.size(); step *= 2) {
-    if (comm.rank() % (2 * step) == step) {
-      comm.send_bytes(pack(current), comm.rank() - step);
+  for (int step = 1; step < P; step *= 2) {
+    if (rel % (2 * step) == step) {
+      comm.send_bytes(pack(current), absolute(rel - step));
       return TopK();
     }
-    if (comm.rank() % (2 * step) == 0 && comm.rank() + step < comm.size()) {
-      TopK other = unpack(comm.recv_bytes(comm.rank() + step));
+    if (rel % (2 * step) == 0 && rel + step < P) {
+      TopK other = unpack(comm.recv_bytes(absolute(rel + step)));
       RR_CHECK(other.nq == current.nq && other.k == current.k, Runtime,
                "gather_topk: ranks disagree on the number of queries or k");
       current = merge_topk({current, other}, local.k);

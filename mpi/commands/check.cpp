@@ -2,8 +2,8 @@
 // without building any index: every input file exists and parses (the first bad line named), ids are unique,
 // judgments name known queries, every expert has training queries, dev is not the evaluation split, the base
 // model directory is complete (tensor names and shapes from the weights' header) and given adapters fit it;
-// then the plan: counts per dataset, the work of each stage, and the peak memory per rank and disk for P ranks.
-// Every problem is listed at once; exit 2 when there is any.
+// then the plan: counts per dataset, the work of each stage, and the peak memory per rank and disk for P
+// ranks. Every problem is listed at once; exit 2 when there is any.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -43,7 +43,8 @@ std::unordered_set<std::string> check_corpus(const std::filesystem::path& file, 
   std::unordered_set<std::string> ids;
   JsonLinesReader reader(file, {.require_text = false});
   for (TextRecord r; reader.next(r);) {
-    RR_CHECK(ids.insert(r.id).second, Input, "{}:{}: field '_id': duplicate id '{}'", file.string(), r.line, r.id);
+    RR_CHECK(ids.insert(r.id).second, Input, "{}:{}: field '_id': duplicate id '{}'", file.string(), r.line,
+             r.id);
     c.corpus_bytes += static_cast<int64_t>(r.title.size() + r.text.size());
   }
   RR_CHECK(!ids.empty(), Input, "{}: empty corpus", file.string());
@@ -61,7 +62,8 @@ void count_pairs(const stages::QuerySet& set, const std::unordered_set<std::stri
     }
 }
 
-DatasetCounts check_dataset(const Experiment& exp, const DatasetConfig& cfg, std::vector<std::string>& problems) {
+DatasetCounts check_dataset(const Experiment& exp, const DatasetConfig& cfg,
+                            std::vector<std::string>& problems) {
   DatasetCounts c;
   c.name = cfg.name;
   c.has_expert = exp.expert_of(cfg.name) >= 0;
@@ -73,7 +75,8 @@ DatasetCounts check_dataset(const Experiment& exp, const DatasetConfig& cfg, std
                                      cfg.name, dir.string()));
       return c;
     }
-    for (const auto& [key, id] : cfg.source->identity().items())
+    const nlohmann::json identity = cfg.source->identity();  // items() of a temporary would dangle
+    for (const auto& [key, id] : identity.items())
       if (id.is_string() && id.get<std::string>().empty())
         problems.push_back(fmt::format("dataset '{}': source '{}' file is missing", cfg.name, key));
     c.note = "prepared by `prepare` from its " + cfg.source->name() + " source";
@@ -121,12 +124,14 @@ int64_t check_base(const Experiment& exp, std::vector<std::string>& problems) {
   const auto dir = exp.base_path();
   int64_t hidden = 0;
   record(problems, [&] {
-    RR_CHECK(std::filesystem::is_directory(dir), Input, "base model {} does not exist (base.path)", dir.string());
+    RR_CHECK(std::filesystem::is_directory(dir), Input, "base model {} does not exist (base.path)",
+             dir.string());
     const BertConfig config = BertConfig::load(dir / "config.json");
     hidden = config.hidden_size;
     BertTokenizer::from_directory(dir);
     const auto tensor_problems = bert_tensor_problems(config, weight_shapes(dir));
-    for (const auto& p : tensor_problems) problems.push_back(fmt::format("base model {}: {}", dir.string(), p));
+    for (const auto& p : tensor_problems)
+      problems.push_back(fmt::format("base model {}: {}", dir.string(), p));
   });
   return hidden;
 }
@@ -135,7 +140,8 @@ int64_t check_base(const Experiment& exp, std::vector<std::string>& problems) {
 void check_adapters(const Experiment& exp, std::vector<std::string>& problems) {
   std::vector<const ExpertConfig*> given;
   for (const auto& x : exp.experts)
-    if (std::filesystem::exists(std::filesystem::path(x.adapter) / "adapter_config.json")) given.push_back(&x);
+    if (std::filesystem::exists(std::filesystem::path(x.adapter) / "adapter_config.json"))
+      given.push_back(&x);
   if (given.empty() || exp.base.train || !std::filesystem::exists(exp.base_path() / "config.json")) return;
   record(problems, [&] {
     const BertEncoder base = BertEncoder::load(exp.base_path());
@@ -151,16 +157,17 @@ int check(const Args& args) {
       "set", cli::po::value<std::vector<std::string>>()->composing(), "override one config key (repeatable)")(
       "ranks", cli::po::value<int>()->default_value(64), "ranks the plan is made for (P)");
   cli::po::variables_map vm;
-  if (!cli::parse({"check", "--config EXP.json [--ranks P] [--set key=value]...",
-                   "The pre-flight before a cluster run: checks every input of the experiment (files, ids,\n"
-                   "judgments, training data, splits, models) without building anything, lists every problem,\n"
-                   "then prints the plan (counts, work per stage, peak memory per rank and disk for P ranks).\n"
-                   "Exit status 2 when there is any problem."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"check", "--config EXP.json [--ranks P] [--set key=value]...",
+           "The pre-flight before a cluster run: checks every input of the experiment (files, ids,\n"
+           "judgments, training data, splits, models) without building anything, lists every problem,\n"
+           "then prints the plan (counts, work per stage, peak memory per rank and disk for P ranks).\n"
+           "Exit status 2 when there is any problem."},
+          opt, args, vm))
     return 0;
-  const Experiment exp = Experiment::load(cli::required<std::string>(vm, "config"),
-                                          vm.count("set") ? vm["set"].as<std::vector<std::string>>()
-                                                          : std::vector<std::string>{});
+  const Experiment exp = Experiment::load(
+      cli::required<std::string>(vm, "config"),
+      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
   const int ranks = vm["ranks"].as<int>();
   RR_CHECK(ranks >= 1, Usage, "check: --ranks must be at least 1, got {}", ranks);
   std::vector<std::string> problems;

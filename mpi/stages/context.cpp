@@ -40,7 +40,8 @@ Context make_context(const std::filesystem::path& config, const std::vector<std:
 
 namespace {
 
-// The queries of `queries_file` judged in `qrels_file` (file order), or an empty set when the qrels file is absent.
+// The queries of `queries_file` judged in `qrels_file` (file order), or an empty set when the qrels file is
+// absent.
 QuerySet read_query_set(const std::filesystem::path& queries_file, const std::filesystem::path& qrels_file,
                         const std::filesystem::path& dir) {
   QuerySet set;
@@ -112,7 +113,8 @@ void load_query_sets(const DatasetConfig& c, uint64_t seed, Dataset& d) {
   const std::filesystem::path dir = c.path;
   d.test = read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.test_split), dir);
   d.train = training_set(c);
-  const bool split_usable = c.dev_split != c.test_split && std::filesystem::exists(beir_qrels_path(dir, c.dev_split));
+  const bool split_usable =
+      c.dev_split != c.test_split && std::filesystem::exists(beir_qrels_path(dir, c.dev_split));
   if (c.dev_source == DevSource::Split || (c.dev_source == DevSource::Auto && split_usable))
     d.dev = read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.dev_split), dir);
   else if (c.dev_source == DevSource::HoldOut || c.dev_source == DevSource::Auto)
@@ -123,8 +125,10 @@ std::string no_training_data_message(const DatasetConfig& c) {
   const std::filesystem::path dir = c.path;
   return fmt::format(
       "dataset '{}' has an expert but no training queries (train_source '{}'): give it (1) judged training "
-      "queries in {}, or (2) generated queries {} + {} (`routerretriever convert beir-generated` writes them from "
-      "BeIR/<name>-generated-queries), or (3) the released code's train.json (`routerretriever convert released`, "
+      "queries in {}, or (2) generated queries {} + {} (`routerretriever convert beir-generated` writes them "
+      "from "
+      "BeIR/<name>-generated-queries), or (3) the released code's train.json (`routerretriever convert "
+      "released`, "
       "then train_source \"released\")",
       c.name, c.train_source.kind == TrainSource::Kind::Prefix ? c.train_source.prefix : "auto",
       beir_qrels_path(dir, c.train_split).string(), beir_queries_path(dir, "gen").string(),
@@ -190,34 +194,40 @@ EncodeParams doc_params(const Experiment& exp) {
   return p;
 }
 
+at::Tensor gather_query_blocks(const mpi::Comm& comm, const at::Tensor& local, int64_t Q, bool all) {
+  const at::Tensor mine = local.contiguous();
+  const int64_t width = mine.dim() > 1 ? mine.size(1) : 1, row_bytes = width * mine.element_size();
+  std::vector<int64_t> counts;
+  const std::vector<char> bytes =
+      comm.gatherv_bytes(mine.data_ptr(), mine.numel() * mine.element_size(), counts, all);
+  if (!all && !comm.is_root()) return {};
+  // Blocks were dealt round-robin: reassemble them in query order.
+  at::Tensor out = at::empty({Q, width}, mine.options());
+  std::vector<int64_t> offset(static_cast<size_t>(comm.size()), 0);
+  for (int r = 1; r < comm.size(); ++r) offset[r] = offset[r - 1] + counts[r - 1];
+  auto* o = static_cast<char*>(out.data_ptr());
+  for (int64_t b = 0; b * kQueryBlock < Q; ++b) {
+    const int r = static_cast<int>(b % comm.size());
+    const int64_t lo = b * kQueryBlock, n = (std::min(Q, lo + kQueryBlock) - lo) * row_bytes;
+    std::memcpy(o + lo * row_bytes, bytes.data() + offset[r], static_cast<size_t>(n));
+    offset[r] += n;
+  }
+  return out;
+}
+
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
                          const std::vector<const QueryModel*>& models,
                          const std::vector<int32_t>& row_model) {
   const int64_t Q = static_cast<int64_t>(queries.size()), H = base.config().hidden_size;
-  const int64_t blocks = (Q + kQueryBlock - 1) / kQueryBlock;
-  std::vector<float> mine;
-  for (int64_t b = ctx.world.rank(); b < blocks; b += ctx.world.size()) {
-    const int64_t lo = b * kQueryBlock, hi = std::min(Q, lo + kQueryBlock);
+  std::vector<at::Tensor> mine{at::empty({0, H}, at::kFloat)};
+  for (int64_t lo = ctx.world.rank() * kQueryBlock; lo < Q; lo += ctx.world.size() * kQueryBlock) {
+    const int64_t hi = std::min(Q, lo + kQueryBlock);
     TokenIds block(queries.begin() + lo, queries.begin() + hi);
     std::vector<int32_t> choice;
     if (!row_model.empty()) choice.assign(row_model.begin() + lo, row_model.begin() + hi);
-    at::Tensor e = encode_ids(base, block, query_params(ctx.exp), models, choice).contiguous();
-    mine.insert(mine.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+    mine.push_back(encode_ids(base, block, query_params(ctx.exp), models, choice).to(at::kCPU, at::kFloat));
   }
-  // Blocks were dealt round-robin: reassemble them in query order.
-  std::vector<int64_t> counts;
-  std::vector<float> all = ctx.world.allgatherv(mine, &counts);
-  at::Tensor out = at::empty({Q, H}, at::kFloat);
-  std::vector<int64_t> offset(static_cast<size_t>(ctx.world.size()), 0);
-  for (int r = 1; r < ctx.world.size(); ++r) offset[r] = offset[r - 1] + counts[r - 1];
-  float* o = out.data_ptr<float>();
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int r = static_cast<int>(b % ctx.world.size());
-    const int64_t lo = b * kQueryBlock, hi = std::min(Q, lo + kQueryBlock), n = (hi - lo) * H;
-    std::memcpy(o + lo * H, all.data() + offset[r], static_cast<size_t>(n) * sizeof(float));
-    offset[r] += n;
-  }
-  return out;
+  return gather_query_blocks(ctx.world, at::cat(mine), Q, true);
 }
 
 TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,

@@ -88,6 +88,10 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
 // The whole index of a dataset (for training, on every rank that needs it).
 at::Tensor read_index(const Context& ctx, const std::string& dataset);
 
+// Rows of Q queries computed in kQueryBlock blocks dealt round-robin (block b on rank b % P; `local` is this
+// rank's blocks in order, rows x width), in query order: Q x width on every rank (all) or on rank 0 only.
+at::Tensor gather_query_blocks(const mpi::Comm& comm, const at::Tensor& local, int64_t Q, bool all);
+
 // Embeds token-id queries in kQueryBlock blocks spread over the ranks; all ranks get Q x H. models/row_model
 // as encode_ids (row_model: one entry per query, or empty).
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,

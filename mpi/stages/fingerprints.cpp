@@ -66,15 +66,23 @@ namespace {
 // index), nothing else, so that adding an expert with a dataset of its own retrains no other.
 // Which of a dataset's queries train and select (the sources), on top of its index.
 nlohmann::json training_queries(const Experiment& exp, const DatasetConfig& d) {
-  return {index_fingerprint(exp, d), static_cast<int>(d.train_source.kind), d.train_source.prefix,
-          static_cast<int>(d.dev_source), d.dev_holdout, static_cast<int>(d.pseudo_queries), d.max_pseudo_queries};
+  return {index_fingerprint(exp, d),
+          static_cast<int>(d.train_source.kind),
+          d.train_source.prefix,
+          static_cast<int>(d.dev_source),
+          d.dev_holdout,
+          static_cast<int>(d.pseudo_queries),
+          d.max_pseudo_queries};
 }
 
-std::string query_side_fingerprint(const Experiment& exp, const std::string& what, const nlohmann::json& training,
-                                   const std::vector<std::string>& datasets) {
+std::string query_side_fingerprint(const Experiment& exp, const std::string& what,
+                                   const nlohmann::json& training, const std::vector<std::string>& datasets) {
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& name : datasets) inputs.push_back(training_queries(exp, exp.dataset(name)));
-  return combine({{"what", what}, {"training", training}, {"seed", exp.seed}, {"datasets", datasets},
+  return combine({{"what", what},
+                  {"training", training},
+                  {"seed", exp.seed},
+                  {"datasets", datasets},
                   {"inputs", inputs}});
 }
 
@@ -98,6 +106,11 @@ nlohmann::json model_files(const std::filesystem::path& dir) {
        {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
     if (const auto id = file_identity(dir / f); !id.empty()) files[f] = id;
   return files;
+}
+
+std::string training_queries_fingerprint(const Experiment& exp, const DatasetConfig& d) {
+  return combine(
+      {{"queries", training_queries(exp, d)}, {"max_query_length", exp.evaluation.max_query_length}});
 }
 
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& x, const DatasetConfig& d) {

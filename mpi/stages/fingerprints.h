@@ -18,6 +18,8 @@ std::string base_fingerprint(const Experiment& exp);  // trained by `train base`
 std::string index_fingerprint(const Experiment& exp, const DatasetConfig& dataset);  // its corpus index
 std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& expert);
 std::string multitask_fingerprint(const Experiment& exp);
+// A dataset's training queries as embedded by the base (score's base-embedding unit).
+std::string training_queries_fingerprint(const Experiment& exp, const DatasetConfig& dataset);
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& expert,
                                      const DatasetConfig& dataset);
 

@@ -1,122 +1,278 @@
 // score: per-instance scores — nDCG@10 of every training query of every training dataset under every
-// expert (query by base + expert, documents by the base index). A (dataset, expert) column whose inputs are
-// unchanged is kept: adding an expert scores only its own columns.
+// expert (query by base + expert, documents by the base index).
+//
+// Streamed (docs/scaling.md): the training queries go through in rounds; a round is every rank's next query
+// block of kQueryBlock rows (block b belongs to rank b % P), gathered so that every rank searches its own
+// index shard for the whole round. Each block's top-11 lists then merge at the block's owner, which computes
+// its queries' nDCG@10; only the Q values of a column reach rank 0. Per rank: the shard, one round of query
+// vectors (kQueryBlock x P x H) and its top-11 lists, never O(Q x H) nor O(Q x T).
+//
+// Units: each (dataset, expert) column, and each dataset's base embeddings, is committed to its own file
+// under <output_dir>/units/score/<dataset>/ as soon as it is done; a killed run redoes at most one unit, and
+// a unit whose inputs are unchanged is kept (adding an expert scores only its own columns). results.h5 is
+// assembled from the units at the end.
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include "common/atomic_output.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
+#include "common/log.h"
 #include "eval/dense_eval.h"
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
+#include "mpi/distributed_topk.h"
 #include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
+#include "search/exact_search.h"
 
 namespace rr::stages {
 
 namespace {
 
-struct Column {
-  std::string fingerprint;
-  at::Tensor values;  // Q float64
-};
+constexpr int64_t kScoreDepth = 11;  // nDCG@10 after dropping the query's own document
 
-// Score columns of an earlier run, by path (rank 0; empty elsewhere or when forced).
-std::map<std::string, Column> cached_columns(const Context& ctx, bool force) {
-  std::map<std::string, Column> cache;
-  if (!ctx.root() || force || !std::filesystem::exists(ctx.exp.results_file())) return cache;
-  auto f = h5::File::open(ctx.exp.results_file(), false);
-  for (const auto& ds : f.members("/score_columns"))
-    for (const auto& x : f.members("/score_columns/" + ds)) {
-      const std::string p = schema::score_column(ds, x);
-      if (f.has_attr(p, schema::kAttrFingerprint))
-        cache[p] = {f.attr_string(p, schema::kAttrFingerprint), f.read(p)};
-    }
-  return cache;
+std::filesystem::path unit_path(const Experiment& exp, const std::string& ds, const std::string& unit) {
+  return exp.output() / "units" / "score" / ds / (unit + ".h5");
 }
 
-// One training dataset's scores: its training queries, their base embeddings and one column per expert.
-struct DatasetScores {
-  std::string dataset;
-  std::vector<std::string> qids;
-  at::Tensor base;              // Q x H
-  std::vector<Column> columns;  // T (root)
+// The fingerprint a unit file records for `object` when it holds `rows` rows, or "" (missing, unreadable,
+// other size).
+std::string unit_fingerprint(const std::filesystem::path& path, const std::string& object, int64_t rows) {
+  if (!std::filesystem::exists(path)) return "";
+  try {
+    const auto f = h5::File::open(path, false);
+    if (!f.exists(object) || f.shape(object).first != rows || !f.has_attr(object, schema::kAttrFingerprint))
+      return "";
+    return f.attr_string(object, schema::kAttrFingerprint);
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+// A unit written under a temporary name and renamed when complete (rank 0).
+class UnitFile {
+ public:
+  explicit UnitFile(std::filesystem::path path) : path_(std::move(path)), temp_(temporary_sibling(path_)) {
+    std::filesystem::create_directories(path_.parent_path());
+    file_ = std::make_unique<h5::File>(h5::File::create(temp_));
+  }
+  ~UnitFile() {
+    if (!file_) return;
+    file_.reset();
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
+  h5::File& file() { return *file_; }
+  void commit() {
+    file_->close();
+    file_.reset();
+    rename_replacing(temp_, path_);
+  }
+
+ private:
+  std::filesystem::path path_, temp_;
+  std::unique_ptr<h5::File> file_;
 };
 
-// nDCG@10 of each training query (in qids order) under `expert`; on root, empty elsewhere.
-at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const TokenIds& tokens,
-                        const std::vector<std::string>& qids, const QueryModel& expert) {
+// A column of an earlier run's results.h5 with the same inputs becomes a unit (rank 0): runs made before
+// units existed are not scored again.
+bool adopt_from_results(const Experiment& exp, const std::string& object, const std::string& fp, int64_t rows,
+                        const std::filesystem::path& unit) {
+  if (unit_fingerprint(exp.results_file(), object, rows) != fp) return false;
+  UnitFile u(unit);
+  u.file().copy_from(h5::File::open(exp.results_file(), false), object);
+  u.commit();
+  return true;
+}
+
+// Whether the unit holding `object` is up to date (decided on rank 0, agreed by all).
+bool unit_done(const Context& ctx, const std::filesystem::path& unit, const std::string& object,
+               const std::string& fp, int64_t rows, bool force) {
+  int done = 0;
+  if (ctx.root() && !force)
+    done = unit_fingerprint(unit, object, rows) == fp || adopt_from_results(ctx.exp, object, fp, rows, unit);
+  return ctx.world.bcast_value(done) != 0;
+}
+
+// The training queries in rounds: round r holds blocks [rP, rP + P), this rank's block is rP + rank.
+struct Rounds {
+  int64_t queries = 0, ranks = 1;
+  int64_t blocks() const { return (queries + kQueryBlock - 1) / kQueryBlock; }
+  int64_t count() const { return (blocks() + ranks - 1) / ranks; }
+  int64_t first_row(int64_t round) const { return std::min(queries, round * ranks * kQueryBlock); }
+  // Rows [lo, hi) of block b (empty past the end).
+  std::pair<int64_t, int64_t> block_rows(int64_t b) const {
+    return {std::min(queries, b * kQueryBlock), std::min(queries, (b + 1) * kQueryBlock)};
+  }
+};
+
+// This rank's block of the round, embedded (0 rows when it has none).
+at::Tensor embed_my_block(const Context& ctx, const Base& base, const Rounds& rounds, int64_t round,
+                          const std::vector<TextRecord>& queries, const QueryModel* expert) {
+  const auto [lo, hi] = rounds.block_rows(round * rounds.ranks + ctx.world.rank());
+  if (lo == hi) return at::empty({0, base.model.config().hidden_size}, at::kFloat);
+  TokenIds tokens;
+  for (int64_t i = lo; i < hi; ++i)
+    tokens.push_back(base.tokenizer.encode(queries[i].text, ctx.exp.evaluation.max_query_length));
+  std::vector<const QueryModel*> models;
+  if (expert) models.push_back(expert);
+  return encode_ids(base.model, tokens, query_params(ctx.exp), models, {}).to(at::kCPU).contiguous();
+}
+
+// Rows [lo, lo + n) of a top-k list.
+TopK topk_rows(const TopK& t, int64_t lo, int64_t n) {
+  TopK out(n, t.k);
+  const auto a = static_cast<std::ptrdiff_t>(lo * t.k), b = static_cast<std::ptrdiff_t>((lo + n) * t.k);
+  std::copy(t.doc.begin() + a, t.doc.begin() + b, out.doc.begin());
+  std::copy(t.score.begin() + a, t.score.begin() + b, out.score.begin());
+  std::copy(t.tie.begin() + a, t.tie.begin() + b, out.tie.begin());
+  return out;
+}
+
+// nDCG@10 of queries [lo, hi) from their global top-11 lists.
+std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const TopK& top, int64_t lo,
+                               int64_t hi) {
   static const MeasureSet kNdcg10({"ndcg_cut.10"});
-  const IndexShard shard = read_index_shard(ctx, d.config->name, static_cast<int64_t>(d.corpus.size()));
-  const at::Tensor q = embed_queries(ctx, base.model, tokens, {&expert});
-  const TopK top = search_index(ctx, q, shard, tie_keys(d.corpus_ids), 11);
-  if (!ctx.root()) return {};
-  const Evaluation ev = evaluate_run(
-      kNdcg10, topk_to_run(top, qids, d.corpus_ids, 10, ctx.exp.evaluation.ignore_identical_ids), d.train.qrels);
+  std::vector<std::string> qids;
+  for (int64_t i = lo; i < hi; ++i) qids.push_back(d.train.queries[i].id);
+  const Evaluation ev =
+      evaluate_run(kNdcg10, topk_to_run(top, qids, d.corpus_ids, 10, ctx.exp.evaluation.ignore_identical_ids),
+                   d.train.qrels);
   std::map<std::string, double> by_id;
   for (size_t i = 0; i < ev.query_ids.size(); ++i) by_id[ev.query_ids[i]] = ev.values[i][0];
-  std::vector<double> column;
-  for (const auto& qid : qids) column.push_back(by_id[qid]);
-  return at::tensor(column, at::kDouble);
+  std::vector<double> out;
+  for (const auto& q : qids) out.push_back(by_id[q]);
+  return out;
 }
 
-DatasetScores score_dataset(const Context& ctx, const Base& base, const std::string& name,
-                            std::map<std::string, Column>& cache,
-                            std::vector<std::unique_ptr<QueryModel>>& experts) {
+// nDCG@10 of every training query under `expert`: Q float64 on rank 0, empty elsewhere.
+at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const IndexShard& shard,
+                        const std::vector<int64_t>& tie, const QueryModel& expert, const std::string& label) {
+  const int P = ctx.world.size();
+  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), P};
+  SearchParams sp;
+  sp.k = kScoreDepth;
+  sp.corpus_block = ctx.exp.evaluation.corpus_block;
+  sp.query_block = kQueryBlock;  // rounds start at block boundaries: the same products as one whole search
+  sp.device = ctx.device.str();
+  const at::Tensor v = shard.vectors.contiguous();
+  const MatrixView corpus{v.data_ptr<float>(), shard.rows(), v.size(1), VectorType::Float32};
+  std::vector<double> mine;  // my blocks' values, in block order
+  Progress progress("score " + label, rounds.queries, "queries");
+  for (int64_t r = 0; r < rounds.count(); ++r) {
+    const at::Tensor q = MpiCollectives(ctx.world).allgather_rows(
+        embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
+    const TopK local =
+        exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, tie.data() + shard.begin, sp);
+    for (int owner = 0; owner < P; ++owner) {
+      const auto [lo, hi] = rounds.block_rows(r * P + owner);
+      if (lo == hi) break;
+      const int64_t offset = lo - rounds.first_row(r);
+      const TopK merged = mpi::gather_topk(ctx.world, topk_rows(local, offset, hi - lo), owner);
+      if (owner == ctx.world.rank()) {
+        const auto values = block_ndcg(ctx, d, merged, lo, hi);
+        mine.insert(mine.end(), values.begin(), values.end());
+      }
+    }
+    progress.advance(q.size(0));
+  }
+  progress.finish();
+  const at::Tensor column =
+      gather_query_blocks(ctx.world, at::tensor(mine, at::kDouble).reshape({-1, 1}), rounds.queries, false);
+  return column.defined() ? column.reshape({-1}) : column;
+}
+
+// The base embeddings of a dataset's training queries and their ids, as a unit (written by rank 0 round by
+// round: it never holds more than one round).
+void store_base_unit(const Context& ctx, const Base& base, const Dataset& d, const std::string& fp,
+                     const std::filesystem::path& unit) {
+  const std::string& name = d.config->name;
+  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), ctx.world.size()};
+  const int64_t H = base.model.config().hidden_size;
+  std::unique_ptr<UnitFile> out;
+  if (ctx.root()) {
+    out = std::make_unique<UnitFile>(unit);
+    std::vector<std::string> ids;
+    for (const auto& q : d.train.queries) ids.push_back(q.id);
+    out->file().write_strings(schema::query_ids(name, d.config->train_split), ids);
+    out->file().create_matrix(schema::train_query_base(name), rounds.queries, H, VectorType::Float32,
+                              kQueryBlock);
+  }
+  for (int64_t r = 0; r < rounds.count(); ++r) {
+    const at::Tensor mine = embed_my_block(ctx, base, rounds, r, d.train.queries, nullptr);
+    std::vector<float> rows =
+        ctx.world.gatherv(std::vector<float>(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel()));
+    if (out)
+      out->file().write_rows(
+          schema::train_query_base(name), rounds.first_row(r),
+          at::from_blob(rows.data(), {static_cast<int64_t>(rows.size()) / H, H}, at::kFloat));
+  }
+  if (out) {
+    out->file().set_attr(schema::train_query_base(name), schema::kAttrFingerprint, fp);
+    out->commit();
+  }
+}
+
+void score_dataset(const Context& ctx, const Base& base, const std::string& name, bool force,
+                   std::vector<std::unique_ptr<QueryModel>>& experts) {
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
   const Dataset d = load_dataset(cfg, exp.seed);
   RR_CHECK(!d.train.empty(), Input, "{}", no_training_data_message(cfg));
-  DatasetScores out{name, {}, {}, {}};
-  TokenIds tokens;
-  for (const auto& q : d.train.queries) {
-    out.qids.push_back(q.id);
-    tokens.push_back(base.tokenizer.encode(q.text, exp.evaluation.max_query_length));
-  }
-  out.base = embed_queries(ctx, base.model, tokens);
+  const auto Q = static_cast<int64_t>(d.train.queries.size());
+  const std::string base_fp = training_queries_fingerprint(exp, cfg);
+  if (!unit_done(ctx, unit_path(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
+    store_base_unit(ctx, base, d, base_fp, unit_path(exp, name, "base"));
+  std::optional<IndexShard> shard;
+  std::vector<int64_t> tie;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
-    const std::string fp = score_column_fingerprint(exp, x, cfg), path = schema::score_column(name, x.name);
-    int cached = 0;
-    if (ctx.root()) {
-      auto it = cache.find(path);
-      cached = it != cache.end() && it->second.fingerprint == fp &&
-               it->second.values.numel() == static_cast<int64_t>(out.qids.size());
-    }
-    if (ctx.world.bcast_value(cached)) {
-      out.columns.push_back(ctx.root() ? cache[path] : Column{});
-      if (ctx.root()) spdlog::info("score {} x {}: cached", name, x.name);
+    const std::string fp = score_column_fingerprint(exp, x, cfg), column = schema::score_column(name, x.name);
+    if (unit_done(ctx, unit_path(exp, name, x.name), column, fp, Q, force)) {
+      if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
       continue;
     }
+    if (!shard) {
+      shard = read_index_shard(ctx, name, static_cast<int64_t>(d.corpus.size()));
+      tie = tie_keys(d.corpus_ids);
+    }
     if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
-    Column c{fp, score_column(ctx, base, d, tokens, out.qids, *experts[e])};
-    if (ctx.root())
+    const at::Tensor values = score_column(ctx, base, d, *shard, tie, *experts[e], name + " x " + x.name);
+    mpi::collective_try(ctx.world, [&] {
+      if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
-                   c.values.mean().item<double>(), c.values.numel());
-    out.columns.push_back(std::move(c));
+                   values.mean().item<double>(), Q);
+      UnitFile u(unit_path(exp, name, x.name));
+      u.file().write(column, values);
+      u.file().set_attr(column, schema::kAttrFingerprint, fp);
+      u.commit();
+    });
+    fault_point("score-column");
   }
-  return out;
 }
 
-void store_scores(const Context& ctx, const std::vector<DatasetScores>& outputs) {
+// results.h5's score groups assembled from the units (rank 0). /scores/<ds> stacks the T columns: Q x T
+// float64 on rank 0 while it is written, as pilot needs it.
+void store_scores(const Context& ctx) {
   const auto& exp = ctx.exp;
   h5::ResultsUpdate up(exp.results_file(), {"/scores", "/score_columns", "/train_queries", schema::kExperts});
   auto& f = up.file();
   f.write_strings(schema::kExperts, exp.expert_names());
-  for (const auto& o : outputs) {
+  for (const auto& name : exp.training_datasets()) {
+    const auto base_unit = h5::File::open(unit_path(exp, name, "base"), false);
+    f.copy_from(base_unit, schema::train_query_base(name));
+    f.copy_from(base_unit, schema::query_ids(name, exp.dataset(name).train_split));
     std::vector<at::Tensor> columns;
-    for (size_t t = 0; t < o.columns.size(); ++t) {
-      const std::string p = schema::score_column(o.dataset, exp.experts[t].name);
-      f.write(p, o.columns[t].values);
-      f.set_attr(p, schema::kAttrFingerprint, o.columns[t].fingerprint);
-      columns.push_back(o.columns[t].values);
+    for (const auto& x : exp.experts) {
+      const auto unit = h5::File::open(unit_path(exp, name, x.name), false);
+      f.copy_from(unit, schema::score_column(name, x.name));
+      columns.push_back(unit.read(schema::score_column(name, x.name)));
     }
-    f.write(schema::scores(o.dataset), columns.empty()
-                                           ? at::zeros({static_cast<int64_t>(o.qids.size()), 0}, at::kDouble)
-                                           : at::stack(columns, 1));
-    f.set_attr(schema::scores(o.dataset), schema::kAttrExperts, exp.expert_names());
-    f.write_strings(schema::query_ids(o.dataset, exp.dataset(o.dataset).train_split), o.qids);
-    f.write(schema::train_query_base(o.dataset), o.base);
+    const int64_t Q = f.shape(schema::train_query_base(name)).first;
+    f.write(schema::scores(name), columns.empty() ? at::zeros({Q, 0}, at::kDouble) : at::stack(columns, 1));
+    f.set_attr(schema::scores(name), schema::kAttrExperts, exp.expert_names());
   }
   up.commit();
 }
@@ -125,13 +281,10 @@ void store_scores(const Context& ctx, const std::vector<DatasetScores>& outputs)
 
 void score(Context& ctx, const StageOptions& options) {
   Base base = load_base(ctx);
-  std::map<std::string, Column> cache = cached_columns(ctx, options.force);
   std::vector<std::unique_ptr<QueryModel>> experts(ctx.exp.experts.size());
-  std::vector<DatasetScores> outputs;
-  for (const auto& name : ctx.exp.training_datasets())
-    outputs.push_back(score_dataset(ctx, base, name, cache, experts));
+  for (const auto& name : ctx.exp.training_datasets()) score_dataset(ctx, base, name, options.force, experts);
   mpi::collective_try(ctx.world, [&] {
-    if (ctx.root()) store_scores(ctx, outputs);
+    if (ctx.root()) store_scores(ctx);
   });
 }
 

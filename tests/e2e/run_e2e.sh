@@ -156,6 +156,23 @@ faults)
   for ds in astro cook law; do
     h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/metrics/$ds/pilot-mean/per_query" || fail "re-run measures differ"
   done
+  # Score: a rank killed after the second committed column; the re-run scores only the columns not yet
+  # committed and ends with the same scores. (The completed run's record and cached columns are removed first,
+  # as if the kill had come during the pipeline.)
+  cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/meta/score"], f["/score_columns"]
+PY
+  rm -rf "$work/runs/tiny/units/score"
+  RR_FAULT=score-column:2 mpi 2 score --config "$cfg" >/dev/null 2>&1 && fail "the injected score fault did not fire"
+  mpi 2 score --config "$cfg" --log-level info > "$work/score2.log" 2>&1 || fail "the resumed score failed"
+  [[ $(grep -c " x .*: up to date" "$work/score2.log") -eq 2 ]] || { cat "$work/score2.log"; fail "score did not resume after two columns"; }
+  for ds in astro cook; do  # law has no expert: no training queries to score
+    h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/scores/$ds" || fail "resumed scores of $ds differ"
+    h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/train_queries/$ds/base" || fail "resumed base embeddings of $ds differ"
+  done
   # A full disk (file size limit) while evaluate writes: a clear error, no temp file left, earlier results intact.
   cp "$work/runs/tiny/results.h5" "$work/before.h5"
   (trap '' XFSZ; ulimit -f 64; exec "$rr" evaluate --config "$cfg" --force --threads 1) > "$work/full.log" 2>&1 &&
