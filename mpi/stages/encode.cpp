@@ -19,21 +19,24 @@ namespace rr::stages {
 
 namespace {
 
-// Opens index.h5 for every rank (MPI-IO), or creates it afresh when it is missing or unreadable.
+// Opens index.h5 for every rank (MPI-IO), or creates it when it is missing (or --force). An unreadable one is
+// an error and stays as it is: it may hold hours of encoding that a disk hiccup only hides.
 h5::File open_index(const Context& ctx, bool force) {
   const auto path = ctx.exp.index_file();
-  int usable = 0;
-  if (ctx.root() && !force && std::filesystem::exists(path)) {
+  const bool exists = ctx.world.bcast_value<int>(!force && std::filesystem::exists(path)) != 0;
+  mpi::collective_try(ctx.world, [&] {
+    if (!ctx.root() || !exists) return;
     try {
       h5::File::open(path, false);
-      usable = 1;
     } catch (const Error& e) {
-      spdlog::warn("encode: {} is unreadable ({}); starting it afresh", path.string(), e.what());
+      RR_THROW(Input,
+               "{} is unreadable ({}); it was left as it is: move it away, or run encode --force to "
+               "encode every corpus again",
+               path.string(), e.what());
     }
-  }
-  usable = ctx.world.bcast_value(usable);
+  });
   auto access = mpi::mpio_file_access(ctx.world);
-  if (usable) return h5::File::open(path, true, &access);
+  if (exists) return h5::File::open(path, true, &access);
   std::filesystem::create_directories(path.parent_path());
   return h5::File::create(path, &access);
 }

@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 
@@ -11,8 +14,21 @@ namespace fs = std::filesystem;
 
 namespace rr {
 
+namespace {
+
+// host-pid-random: unique among the processes of a cluster job writing into one shared folder (two nodes
+// can run the same PID; a requeued job can reuse one).
+std::string unique_suffix() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
+  std::random_device rd;
+  return fmt::format("{}-{}-{:08x}", host, ::getpid(), rd());
+}
+
+}  // namespace
+
 fs::path temporary_sibling(const fs::path& path) {
-  return fs::path(path.string() + ".tmp-" + std::to_string(::getpid()));
+  return fs::path(path.string() + ".tmp-" + unique_suffix());
 }
 
 void rename_replacing(const fs::path& from, const fs::path& to) {
@@ -60,7 +76,7 @@ void AtomicDirectory::commit() {
   std::error_code ec;
   if (fs::exists(path_)) {
     // rename(2) cannot replace a non-empty directory: move the old one aside first.
-    fs::path old = fs::path(path_.string() + ".old-" + std::to_string(::getpid()));
+    fs::path old = fs::path(path_.string() + ".old-" + unique_suffix());
     rename_replacing(path_, old);
     rename_replacing(temp_, path_);
     fs::remove_all(old, ec);

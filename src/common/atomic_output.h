@@ -44,7 +44,8 @@ class AtomicDirectory {
   bool committed_ = false;
 };
 
-// "<path>.tmp-<pid>": the temporary name used by the classes above (also for HDF5 files).
+// "<path>.tmp-<host>-<pid>-<random>": the temporary name used by the classes above (also for HDF5 files),
+// different for every call, so concurrent writers on any nodes never share one.
 std::filesystem::path temporary_sibling(const std::filesystem::path& path);
 
 // Renames `from` to `to`, replacing `to`; throws Runtime naming both on failure.

@@ -120,8 +120,10 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
   LoopSpec spec = loop_spec("base", cfg, o.checkpoint_dir);
   spec.max_minutes = cfg.max_minutes;
-  spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
-                                 cfg.hidden_size, group.size(), o.inputs);
+  // Not the group size: the global batch of a step does not depend on it, so a relaunch on another rank count
+  // resumes (dropout masks and the order of gradient sums then differ, as on any rank count).
+  spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
+                                 cfg.hidden_size, o.inputs);
   return run_loop(spec, params, opt, group, [&](int64_t step) {
     const CropBatch batch = sample_crops(documents, titles, usable, o, step);
     const ForwardMode mode{true,

@@ -76,8 +76,10 @@ TrainCurve train_query_side(const BertEncoder& base, QueryModel& model,
   spec.eval_every = cfg.eval_every;
   spec.patience = cfg.patience;
   spec.min_dev_gain = cfg.min_dev_gain;
-  spec.fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
-                                 cfg.lora.r, cfg.temperature, group.size(), o.label, o.inputs);
+  // Not the group size: the global batch of a step does not depend on it, so a relaunch on another rank count
+  // resumes (dropout masks and the order of gradient sums then differ, as on any rank count).
+  spec.fingerprint = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
+                                 cfg.lora.r, cfg.temperature, o.label, o.inputs);
   const SamplerParams sp{.batch_size = cfg.batch_size,
                          .judged_share = cfg.judged_share,
                          .max_query_length = cfg.max_query_length,

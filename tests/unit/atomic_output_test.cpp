@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
 
@@ -27,6 +28,15 @@ TEST(AtomicOutput, FileAppearsOnlyOnCommit) {
   }
   EXPECT_EQ(test::read_file(t / "sub" / "out.txt"), "hello");                       // the old output survives
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t / "sub"), {}), 1);  // no temp left behind
+}
+
+TEST(AtomicOutput, TemporaryNamesAreUniquePerCallAndNameTheHost) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  const auto a = temporary_sibling("/x/results.h5"), b = temporary_sibling("/x/results.h5");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.parent_path(), "/x");
+  EXPECT_EQ(a.filename().string().rfind(std::string("results.h5.tmp-") + host + "-", 0), 0u) << a;
 }
 
 TEST(AtomicOutput, DirectoryReplacesTheOldOneOnCommit) {
