@@ -17,7 +17,9 @@
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
+#include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
+#include "mpi/stages/unit_file.h"
 #include "mpi/tensor_comm.h"
 #include "router/router.h"
 #include "search/bm25.h"
@@ -211,6 +213,7 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
   at::Tensor ndcg = at::empty({Q, T}, at::kDouble);
   for (int64_t e = 0; e < T; ++e)
     for (int64_t i = 0; i < Q; ++i) ndcg[i][e] = singles[e]->per_query[i][ndcg10];
+  for (const Outcome* s : singles) k = std::min(k, s->top.k);  // singles read back from units hold store_k
   Outcome o{m.name, m.router->choose(ndcg), TopK(Q, k), {}, m.recorded};
   for (int64_t i = 0; i < Q; ++i) {
     const Outcome& s = *singles[o.routing[i]];
@@ -260,38 +263,104 @@ TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig&
   return t;
 }
 
-struct DatasetResults {
-  std::string dataset;
-  std::vector<std::string> qids;
-  std::vector<Outcome> outcomes;
-};
-
-DatasetResults evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig& cfg,
-                                const QueryModels& models, const std::vector<Method>& methods) {
-  TestSet t = load_test_set(ctx, base, cfg);
-  DatasetResults out{cfg.name, t.qids, {}};
-  if (t.qids.empty()) return out;
-  out.outcomes.reserve(methods.size());  // `singles` points into it
-  std::vector<const Outcome*> singles;
-  for (const auto& m : methods) {
-    out.outcomes.push_back(run_method(ctx, base, t, models, m, singles));
-    if (m.expert >= 0) singles.push_back(&out.outcomes.back());
-  }
-  if (ctx.root())
-    for (const auto& o : out.outcomes) {
-      if (!o.recorded) continue;
-      double sum = 0;
-      for (const auto& v : o.per_query) sum += v[MeasureSet::beir().index_of("ndcg_cut_10")];
-      spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", cfg.name, o.name,
-                   sum / static_cast<double>(t.size()));
+// The results of one outcome under /routing, /runs (its first store_k hits) and /metrics of `f`, with the
+// dataset's test query ids (rank 0).
+void write_outcome(h5::File& f, const Experiment& exp, const TestSet& t, const Outcome& o) {
+  const std::string& ds = t.config->name;
+  const int64_t store_k = exp.evaluation.store_k, Q = t.size();
+  const MeasureSet& measures = MeasureSet::beir();
+  const auto M = static_cast<int64_t>(measures.size());
+  f.write_strings(schema::query_ids(ds, t.config->test_split), t.qids);
+  f.write(schema::routing(ds, o.name), at::tensor(o.routing, at::kInt));
+  at::Tensor docs = at::full({Q, store_k}, -1, at::kLong), scores = at::zeros({Q, store_k}, at::kFloat);
+  at::Tensor per = at::empty({Q, M}, at::kDouble);
+  for (int64_t i = 0; i < Q; ++i) {
+    for (int64_t j = 0; j < std::min(store_k, o.top.k); ++j) {
+      docs.data_ptr<int64_t>()[i * store_k + j] = o.top.doc[i * o.top.k + j];
+      scores.data_ptr<float>()[i * store_k + j] = o.top.score[i * o.top.k + j];
     }
-  return out;
+    for (int64_t m = 0; m < M; ++m) per.data_ptr<double>()[i * M + m] = o.per_query[i][m];
+  }
+  // The mean in query order, as before units existed (bit-identical sums).
+  at::Tensor mean = at::zeros({M}, at::kDouble);
+  for (int64_t i = 0; i < Q; ++i)
+    for (int64_t m = 0; m < M; ++m) mean.data_ptr<double>()[m] += o.per_query[i][m] / static_cast<double>(Q);
+  f.write(schema::run_doc(ds, o.name), docs);
+  f.write(schema::run_score(ds, o.name), scores);
+  f.write(schema::metrics_per_query(ds, o.name), per);
+  f.write(schema::metrics_mean(ds, o.name), mean);
+  f.set_attr(schema::metrics(ds, o.name), schema::kAttrMeasures, measures.names());
 }
 
-// record: routing, the first store_k hits and the measures of every recorded outcome, and the router table
-// (names in Table 1 order with their labels) that the report and the analysis tools read.
-void record(const Context& ctx, const std::vector<DatasetResults>& results,
-            const std::vector<Method>& methods) {
+// An outcome read back from its unit (rank 0): what the oracles take from a single expert.
+Outcome read_outcome(const h5::File& f, const std::string& ds, const Method& m) {
+  Outcome o{m.name, {}, {}, {}, m.recorded};
+  const at::Tensor routing = f.read(schema::routing(ds, m.name)).contiguous();
+  o.routing.assign(routing.data_ptr<int32_t>(), routing.data_ptr<int32_t>() + routing.numel());
+  const at::Tensor docs = f.read(schema::run_doc(ds, m.name)).contiguous();
+  const at::Tensor scores = f.read(schema::run_score(ds, m.name)).contiguous();
+  o.top = TopK(docs.size(0), docs.size(1));
+  std::copy_n(docs.data_ptr<int64_t>(), docs.numel(), o.top.doc.begin());
+  std::copy_n(scores.data_ptr<float>(), scores.numel(), o.top.score.begin());
+  const at::Tensor per = f.read(schema::metrics_per_query(ds, m.name)).contiguous();
+  for (int64_t i = 0; i < per.size(0); ++i)
+    o.per_query.emplace_back(per.data_ptr<double>() + i * per.size(1),
+                             per.data_ptr<double>() + (i + 1) * per.size(1));
+  return o;
+}
+
+void log_outcome(const TestSet& t, const Outcome& o) {
+  double sum = 0;
+  for (const auto& v : o.per_query) sum += v[MeasureSet::beir().index_of("ndcg_cut_10")];
+  spdlog::info("evaluate {}: {:<20} nDCG@10 {:.4f}", t.config->name, o.name,
+               sum / static_cast<double>(t.size()));
+}
+
+// Every method on one dataset, each (dataset, method) committed as a unit; units already done are kept (the
+// single experts' read back when an oracle needs them).
+void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig& cfg,
+                      const QueryModels& models, const std::vector<Method>& methods, const std::string& fp,
+                      bool force) {
+  const auto unit = [&](const Method& m) { return unit_path(ctx.exp, "evaluate", cfg.name, m.name); };
+  std::vector<char> done;
+  for (const auto& m : methods)
+    done.push_back(unit_done(ctx, unit(m), schema::metrics(cfg.name, m.name), fp, -1, force));
+  if (std::all_of(done.begin(), done.end(), [](char d) { return d != 0; })) {
+    if (ctx.root()) spdlog::info("evaluate {}: up to date", cfg.name);
+    return;
+  }
+  TestSet t = load_test_set(ctx, base, cfg);
+  if (t.qids.empty()) {
+    if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
+    return;
+  }
+  std::vector<Outcome> singles_kept;
+  singles_kept.reserve(methods.size());  // `singles` points into it
+  std::vector<const Outcome*> singles;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const Method& m = methods[i];
+    Outcome o;
+    if (done[i]) {
+      if (ctx.root() && m.expert >= 0) o = read_outcome(h5::File::open(unit(m), false), cfg.name, m);
+    } else {
+      o = run_method(ctx, base, t, models, m, singles);
+      mpi::collective_try(ctx.world, [&] {
+        if (!ctx.root()) return;
+        if (m.recorded) log_outcome(t, o);
+        UnitFile u(unit(m));
+        write_outcome(u.file(), ctx.exp, t, o);
+        u.file().set_attr(schema::metrics(cfg.name, m.name), schema::kAttrFingerprint, fp);
+        u.commit();
+      });
+      fault_point("evaluate-unit");
+    }
+    if (m.expert >= 0) singles.push_back(&singles_kept.emplace_back(std::move(o)));
+  }
+}
+
+// record: results.h5's /routing, /runs and /metrics assembled from the recorded methods' units, and the
+// router table (names in Table 1 order with their labels) that the report and the analysis tools read.
+void record(const Context& ctx, const std::vector<Method>& methods) {
   const auto& exp = ctx.exp;
   h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics", "/routers"});
   auto& f = up.file();
@@ -300,61 +369,31 @@ void record(const Context& ctx, const std::vector<DatasetResults>& results,
     if (m.recorded) names.push_back(m.name), labels.push_back(m.label);
   f.write_strings(schema::kRouterNames, names);
   f.write_strings(schema::kRouterLabels, labels);
-  const MeasureSet measures = MeasureSet::beir();
-  const int64_t store_k = exp.evaluation.store_k;
-  for (const auto& d : results) {
-    f.write_strings(schema::query_ids(d.dataset, exp.dataset(d.dataset).test_split), d.qids);
-    const int64_t Q = static_cast<int64_t>(d.qids.size()), M = static_cast<int64_t>(measures.size());
-    for (const auto& o : d.outcomes) {
-      if (!o.recorded) continue;
-      f.write(schema::routing(d.dataset, o.name), at::tensor(o.routing, at::kInt));
-      at::Tensor docs = at::full({Q, store_k}, -1, at::kLong), scores = at::zeros({Q, store_k}, at::kFloat);
-      at::Tensor per = at::empty({Q, M}, at::kDouble), mean = at::zeros({M}, at::kDouble);
-      auto* dp = docs.data_ptr<int64_t>();
-      auto* sp = scores.data_ptr<float>();
-      auto* pp = per.data_ptr<double>();
-      auto* mp = mean.data_ptr<double>();
-      for (int64_t i = 0; i < Q; ++i) {
-        for (int64_t j = 0; j < std::min(store_k, o.top.k); ++j) {
-          dp[i * store_k + j] = o.top.doc[i * o.top.k + j];
-          sp[i * store_k + j] = o.top.score[i * o.top.k + j];
-        }
-        for (int64_t m = 0; m < M; ++m) {
-          pp[i * M + m] = o.per_query[i][m];
-          mp[m] += o.per_query[i][m] / static_cast<double>(Q);
-        }
-      }
-      f.write(schema::run_doc(d.dataset, o.name), docs);
-      f.write(schema::run_score(d.dataset, o.name), scores);
-      f.write(schema::metrics_per_query(d.dataset, o.name), per);
-      f.write(schema::metrics_mean(d.dataset, o.name), mean);
-      f.set_attr(schema::metrics(d.dataset, o.name), schema::kAttrMeasures, measures.names());
+  for (const auto& cfg : exp.datasets)
+    for (const auto& m : methods) {
+      const auto path = unit_path(exp, "evaluate", cfg.name, m.name);
+      if (!cfg.evaluate || !m.recorded || !std::filesystem::exists(path)) continue;
+      const auto u = h5::File::open(path, false);
+      f.copy_from(u, schema::query_ids(cfg.name, cfg.test_split));
+      for (const auto& object : {schema::routing(cfg.name, m.name), schema::run_doc(cfg.name, m.name),
+                                 schema::run_score(cfg.name, m.name), schema::metrics(cfg.name, m.name)})
+        f.copy_from(u, object);
     }
-  }
   up.commit();
 }
 
 }  // namespace
 
-void evaluate(Context& ctx, const StageOptions&) {
+void evaluate(Context& ctx, const StageOptions& options) {
   std::vector<Method> methods = make_methods(ctx.exp);
   fit_routers(ctx, methods);
   const Base base = load_base(ctx);
   const QueryModels models = load_models(ctx, base, methods);
-  std::vector<DatasetResults> results;
-  for (const auto& cfg : ctx.exp.datasets) {
-    if (!cfg.evaluate) continue;
-    DatasetResults r = evaluate_dataset(ctx, base, cfg, models, methods);
-    if (r.qids.empty()) {
-      if (ctx.root())
-        spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
-      continue;
-    }
-    results.push_back(std::move(r));
-    fault_point("evaluate-dataset");
-  }
+  const std::string fp = stage_fingerprint(ctx.exp, "evaluate");
+  for (const auto& cfg : ctx.exp.datasets)
+    if (cfg.evaluate) evaluate_dataset(ctx, base, cfg, models, methods, fp, options.force);
   mpi::collective_try(ctx.world, [&] {
-    if (ctx.root()) record(ctx, results, methods);
+    if (ctx.root()) record(ctx, methods);
   });
 }
 

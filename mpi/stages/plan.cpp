@@ -66,9 +66,10 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
   return f;
 }
 
-std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden, int ranks) {
-  std::string out = fmt::format("plan for {} ({} datasets, {} experts, {} ranks, hidden size {})\n\n", exp.name,
-                                counts.size(), exp.experts.size(), ranks, hidden);
+std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
+                        int ranks) {
+  std::string out = fmt::format("plan for {} ({} datasets, {} experts, {} ranks, hidden size {})\n\n",
+                                exp.name, counts.size(), exp.experts.size(), ranks, hidden);
   out += fmt::format("{:<12} {:>10} {:>8} {:>9} {:>7} {:>7}  {:<7} {}\n", "dataset", "documents", "train",
                      "pairs", "dev", "test", "expert", "training queries / dev queries");
   int64_t docs = 0, pairs = 0, tests = 0;
@@ -80,9 +81,10 @@ std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>&
     pairs += c.has_expert ? c.train * static_cast<int64_t>(exp.experts.size()) : 0;
     tests += c.evaluated ? c.test : 0;
   }
-  out += fmt::format("\nwork: encode {} documents; score {} training query x expert pairs; route and search {} "
-                     "test queries x {} routers\n",
-                     docs, pairs, tests, recorded_routers(exp));
+  out += fmt::format(
+      "\nwork: encode {} documents; score {} training query x expert pairs; route and search {} "
+      "test queries x {} routers\n",
+      docs, pairs, tests, recorded_routers(exp));
   const Footprint f = estimate_footprint(exp, counts, hidden, ranks);
   out += "peak memory per rank:";
   for (const auto& [stage, b] : f.stage_peak) out += fmt::format(" {} {};", stage, bytes(b));

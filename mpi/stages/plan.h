@@ -1,6 +1,6 @@
 // The plan of an experiment for P ranks: per dataset the counts, per stage the work, and the peak memory per
-// rank and the disk the stages need, each as the formula the code's shape gives (docs/scale.md explains them).
-// Used by `routerretriever check`.
+// rank and the disk the stages need, each as the formula the code's shape gives (docs/scale.md explains
+// them). Used by `routerretriever check`.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,7 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
                              int ranks);
 
 // The report `check` prints: counts, work per stage, memory and disk.
-std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden, int ranks);
+std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
+                        int ranks);
 
 }  // namespace rr::stages

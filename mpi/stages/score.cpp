@@ -14,7 +14,6 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_output.h"
 #include "common/error.h"
 #include "common/fault_injection.h"
 #include "common/log.h"
@@ -25,6 +24,7 @@
 #include "mpi/distributed_topk.h"
 #include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
+#include "mpi/stages/unit_file.h"
 #include "search/exact_search.h"
 
 namespace rr::stages {
@@ -33,48 +33,9 @@ namespace {
 
 constexpr int64_t kScoreDepth = 11;  // nDCG@10 after dropping the query's own document
 
-std::filesystem::path unit_path(const Experiment& exp, const std::string& ds, const std::string& unit) {
-  return exp.output() / "units" / "score" / ds / (unit + ".h5");
+std::filesystem::path score_unit(const Experiment& exp, const std::string& ds, const std::string& unit) {
+  return unit_path(exp, "score", ds, unit);
 }
-
-// The fingerprint a unit file records for `object` when it holds `rows` rows, or "" (missing, unreadable,
-// other size).
-std::string unit_fingerprint(const std::filesystem::path& path, const std::string& object, int64_t rows) {
-  if (!std::filesystem::exists(path)) return "";
-  try {
-    const auto f = h5::File::open(path, false);
-    if (!f.exists(object) || f.shape(object).first != rows || !f.has_attr(object, schema::kAttrFingerprint))
-      return "";
-    return f.attr_string(object, schema::kAttrFingerprint);
-  } catch (const Error&) {
-    return "";
-  }
-}
-
-// A unit written under a temporary name and renamed when complete (rank 0).
-class UnitFile {
- public:
-  explicit UnitFile(std::filesystem::path path) : path_(std::move(path)), temp_(temporary_sibling(path_)) {
-    std::filesystem::create_directories(path_.parent_path());
-    file_ = std::make_unique<h5::File>(h5::File::create(temp_));
-  }
-  ~UnitFile() {
-    if (!file_) return;
-    file_.reset();
-    std::error_code ec;
-    std::filesystem::remove(temp_, ec);
-  }
-  h5::File& file() { return *file_; }
-  void commit() {
-    file_->close();
-    file_.reset();
-    rename_replacing(temp_, path_);
-  }
-
- private:
-  std::filesystem::path path_, temp_;
-  std::unique_ptr<h5::File> file_;
-};
 
 // A column of an earlier run's results.h5 with the same inputs becomes a unit (rank 0): runs made before
 // units existed are not scored again.
@@ -87,13 +48,10 @@ bool adopt_from_results(const Experiment& exp, const std::string& object, const 
   return true;
 }
 
-// Whether the unit holding `object` is up to date (decided on rank 0, agreed by all).
-bool unit_done(const Context& ctx, const std::filesystem::path& unit, const std::string& object,
-               const std::string& fp, int64_t rows, bool force) {
-  int done = 0;
-  if (ctx.root() && !force)
-    done = unit_fingerprint(unit, object, rows) == fp || adopt_from_results(ctx.exp, object, fp, rows, unit);
-  return ctx.world.bcast_value(done) != 0;
+bool score_unit_done(const Context& ctx, const std::filesystem::path& unit, const std::string& object,
+                     const std::string& fp, int64_t rows, bool force) {
+  return unit_done(ctx, unit, object, fp, rows, force,
+                   [&] { return adopt_from_results(ctx.exp, object, fp, rows, unit); });
 }
 
 // The training queries in rounds: round r holds blocks [rP, rP + P), this rank's block is rP + rank.
@@ -223,14 +181,14 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
   RR_CHECK(!d.train.empty(), Input, "{}", no_training_data_message(cfg));
   const auto Q = static_cast<int64_t>(d.train.queries.size());
   const std::string base_fp = training_queries_fingerprint(exp, cfg);
-  if (!unit_done(ctx, unit_path(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
-    store_base_unit(ctx, base, d, base_fp, unit_path(exp, name, "base"));
+  if (!score_unit_done(ctx, score_unit(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
+    store_base_unit(ctx, base, d, base_fp, score_unit(exp, name, "base"));
   std::optional<IndexShard> shard;
   std::vector<int64_t> tie;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
     const std::string fp = score_column_fingerprint(exp, x, cfg), column = schema::score_column(name, x.name);
-    if (unit_done(ctx, unit_path(exp, name, x.name), column, fp, Q, force)) {
+    if (score_unit_done(ctx, score_unit(exp, name, x.name), column, fp, Q, force)) {
       if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
       continue;
     }
@@ -244,7 +202,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
                    values.mean().item<double>(), Q);
-      UnitFile u(unit_path(exp, name, x.name));
+      UnitFile u(score_unit(exp, name, x.name));
       u.file().write(column, values);
       u.file().set_attr(column, schema::kAttrFingerprint, fp);
       u.commit();
@@ -261,12 +219,12 @@ void store_scores(const Context& ctx) {
   auto& f = up.file();
   f.write_strings(schema::kExperts, exp.expert_names());
   for (const auto& name : exp.training_datasets()) {
-    const auto base_unit = h5::File::open(unit_path(exp, name, "base"), false);
+    const auto base_unit = h5::File::open(score_unit(exp, name, "base"), false);
     f.copy_from(base_unit, schema::train_query_base(name));
     f.copy_from(base_unit, schema::query_ids(name, exp.dataset(name).train_split));
     std::vector<at::Tensor> columns;
     for (const auto& x : exp.experts) {
-      const auto unit = h5::File::open(unit_path(exp, name, x.name), false);
+      const auto unit = h5::File::open(score_unit(exp, name, x.name), false);
       f.copy_from(unit, schema::score_column(name, x.name));
       columns.push_back(unit.read(schema::score_column(name, x.name)));
     }

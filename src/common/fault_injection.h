@@ -1,6 +1,6 @@
 // Fault injection for the fault tests: RR_FAULT=<point>:<n> makes the process kill itself (SIGKILL, as a
 // node failure would) the n-th time it passes <point>. Points: encode-block, train-step, score-column,
-// evaluate-dataset.
+// evaluate-unit.
 // Without RR_FAULT this is a cheap no-op.
 #pragma once
 

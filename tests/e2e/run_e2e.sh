@@ -154,16 +154,26 @@ faults)
     fail "the resumed expert differs from the uninterrupted one"
   run pipeline --config "$cfg" >/dev/null
   cp "$work/runs/tiny/results.h5" "$work/before.h5"
-  # Evaluate: a rank killed after the first dataset; the results file keeps the previous results, then the re-run
-  # gives the same measures as before.
-  # (--force: the pipeline recorded evaluate as complete for these inputs, and a complete stage is skipped.)
+  # Evaluate: a rank killed after its third committed (dataset, router) unit; results.h5 is untouched, and the
+  # re-run computes only the units not yet committed and gives the same measures, routing and runs. (The
+  # completed run's record is removed first, as if the kill had come during the pipeline.)
   has "evaluate: up to date" run evaluate --config "$cfg" --log-level info || fail "a complete evaluate ran again"
-  RR_FAULT=evaluate-dataset:1 mpi 2 evaluate --config "$cfg" --force >/dev/null 2>&1 &&
-    fail "the injected fault did not fire"
-  cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a killed evaluate changed results.h5"
-  mpi 2 evaluate --config "$cfg" --force
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/meta/evaluate"]
+PY
+  cp "$work/runs/tiny/results.h5" "$work/before-eval.h5"
+  rm -rf "$work/runs/tiny/units/evaluate"
+  RR_FAULT=evaluate-unit:3 mpi 2 evaluate --config "$cfg" >/dev/null 2>&1 && fail "the injected fault did not fire"
+  cmp "$work/before-eval.h5" "$work/runs/tiny/results.h5" || fail "a killed evaluate changed results.h5"
+  mpi 2 evaluate --config "$cfg" --log-level info > "$work/eval2.log" 2>&1 || { cat "$work/eval2.log"; fail "the resumed evaluate failed"; }
+  [[ $(grep -c "nDCG@10" "$work/eval2.log") -lt $(h5ls -r "$work/before.h5/metrics" | grep -c "/mean ") ]] ||
+    fail "the resumed evaluate recomputed every unit"
   for ds in astro cook law; do
-    h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/metrics/$ds/pilot-mean/per_query" || fail "re-run measures differ"
+    for g in metrics routing runs; do
+      h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/$g/$ds" || fail "resumed /$g/$ds differs"
+    done
   done
   # Score: a rank killed after the second committed column; the re-run scores only the columns not yet
   # committed and ends with the same scores. (The completed run's record and cached columns are removed first,

@@ -1,0 +1,51 @@
+#include "mpi/stages/unit_file.h"
+
+#include "common/atomic_output.h"
+#include "common/error.h"
+#include "h5data/schema.h"
+
+namespace rr::stages {
+
+std::filesystem::path unit_path(const Experiment& exp, const std::string& stage, const std::string& dataset,
+                                const std::string& unit) {
+  return exp.output() / "units" / stage / dataset / (unit + ".h5");
+}
+
+std::string unit_fingerprint(const std::filesystem::path& path, const std::string& object, int64_t rows) {
+  if (!std::filesystem::exists(path)) return "";
+  try {
+    const auto f = h5::File::open(path, false);
+    if (!f.exists(object) || !f.has_attr(object, schema::kAttrFingerprint)) return "";
+    if (rows >= 0 && f.shape(object).first != rows) return "";
+    return f.attr_string(object, schema::kAttrFingerprint);
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+bool unit_done(const Context& ctx, const std::filesystem::path& unit, const std::string& object,
+               const std::string& fingerprint, int64_t rows, bool force, const std::function<bool()>& adopt) {
+  int done = 0;
+  if (ctx.root() && !force) done = unit_fingerprint(unit, object, rows) == fingerprint || (adopt && adopt());
+  return ctx.world.bcast_value(done) != 0;
+}
+
+UnitFile::UnitFile(std::filesystem::path path) : path_(std::move(path)), temp_(temporary_sibling(path_)) {
+  std::filesystem::create_directories(path_.parent_path());
+  file_ = std::make_unique<h5::File>(h5::File::create(temp_));
+}
+
+UnitFile::~UnitFile() {
+  if (!file_) return;
+  file_.reset();
+  std::error_code ec;
+  std::filesystem::remove(temp_, ec);
+}
+
+void UnitFile::commit() {
+  file_->close();
+  file_.reset();
+  rename_replacing(temp_, path_);
+}
+
+}  // namespace rr::stages
