@@ -389,6 +389,36 @@ at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) c
   return out;
 }
 
+at::Tensor File::read_row_list(const std::string& object, const std::vector<int64_t>& rows) const {
+  const auto [n, cols] = shape(object);
+  const bool half = storage(object) == VectorType::Float16;
+  at::Tensor out = at::empty({static_cast<int64_t>(rows.size()), cols},
+                             at::TensorOptions().dtype(half ? at::kHalf : at::kFloat));
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle mem_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
+  constexpr size_t kRowsPerRead = 4096;  // bounds the selection HDF5 builds per call
+  for (size_t lo = 0; lo < rows.size(); lo += kRowsPerRead) {
+    const size_t hi = std::min(rows.size(), lo + kRowsPerRead);
+    Handle fspace(H5Dget_space(ds.get()));
+    H5Sselect_none(fspace.get());
+    for (size_t i = lo; i < hi;) {  // one hyperslab per run of consecutive rows
+      size_t j = i + 1;
+      while (j < hi && rows[j] == rows[j - 1] + 1) ++j;
+      if (rows[i] < 0 || rows[j - 1] >= n || (i > lo && rows[i] <= rows[i - 1]))
+        RR_THROW(Runtime, "HDF5 {} {}: row list not ascending within [0, {})", path_.string(), object, n);
+      hsize_t start[2] = {static_cast<hsize_t>(rows[i]), 0}, count[2] = {j - i, static_cast<hsize_t>(cols)};
+      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_OR, start, nullptr, count, nullptr);
+      i = j;
+    }
+    hsize_t mdims[2] = {hi - lo, static_cast<hsize_t>(cols)};
+    Handle mspace(H5Screate_simple(2, mdims, nullptr));
+    check(H5Dread(ds.get(), mem_type.get(), mspace.get(), fspace.get(), H5P_DEFAULT,
+                  static_cast<char*>(out.data_ptr()) + lo * cols * out.element_size()),
+          path_, object, "read failed", 0);
+  }
+  return half ? out.to(at::kFloat) : out;
+}
+
 namespace {
 
 Handle open_object(hid_t file, const std::filesystem::path& path, const std::string& object) {

@@ -75,6 +75,9 @@ class File {
   void write_rows(const std::string& object, int64_t row0, const at::Tensor& values, bool collective = false);
   // Reads rows [row0, row0 + n) of a matrix of vectors: float32, or float16 storage as at::kHalf.
   at::Tensor read_rows(const std::string& object, int64_t row0, int64_t n) const;
+  // The listed rows (ascending, unique) of a matrix of vectors, in that order, as float32: reads only those
+  // rows (a few hyperslab runs per call), never the whole matrix.
+  at::Tensor read_row_list(const std::string& object, const std::vector<int64_t>& rows) const;
 
   // Attributes on any object ("/" for the root).
   void set_attr(const std::string& object, const std::string& name, const std::string& value);

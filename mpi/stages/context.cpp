@@ -175,11 +175,6 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
   return shard;
 }
 
-at::Tensor read_index(const Context& ctx, const std::string& dataset) {
-  auto f = h5::File::open(ctx.exp.index_file(), false);
-  return f.read_rows(schema::index(dataset), 0, f.shape(schema::index(dataset)).first).to(at::kFloat);
-}
-
 EncodeParams query_params(const Experiment& exp) {
   EncodeParams p;
   p.max_length = exp.evaluation.max_query_length;

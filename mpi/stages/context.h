@@ -85,8 +85,6 @@ struct IndexShard {
   int64_t rows() const { return vectors.defined() ? vectors.size(0) : 0; }
 };
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows);
-// The whole index of a dataset (for training, on every rank that needs it).
-at::Tensor read_index(const Context& ctx, const std::string& dataset);
 
 // Rows of Q queries computed in kQueryBlock blocks dealt round-robin (block b on rank b % P; `local` is this
 // rank's blocks in order, rows x width), in query order: Q x width on every rank (all) or on rank 0 only.

@@ -10,6 +10,8 @@
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "data/split.h"
+#include "h5data/h5_file.h"
+#include "h5data/schema.h"
 #include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
 #include "mpi/stages/train_record.h"
@@ -50,13 +52,54 @@ void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const BertTokenize
   }
 }
 
+// The index rows a trainer loads: every row of a corpus up to dev_corpus_max rows; above, the rows it trains
+// on, the dev-judged documents and a seeded sample up to dev_corpus_max (the dev search's corpus). Ascending.
+std::vector<int64_t> rows_to_load(const Dataset& d, const DatasetTraining& t, const TrainingConfig& cfg,
+                                  const std::unordered_map<std::string, int64_t>& row, uint64_t seed) {
+  const auto N = static_cast<int64_t>(d.corpus_ids.size());
+  std::vector<int64_t> rows;
+  if (N <= cfg.dev_corpus_max) {
+    rows.resize(static_cast<size_t>(N));
+    std::iota(rows.begin(), rows.end(), 0);
+    return rows;
+  }
+  for (const auto& ex : t.judged) rows.push_back(ex.doc);
+  for (const auto& ex : t.titles) rows.push_back(ex.doc);
+  rows.insert(rows.end(), t.crop_docs.begin(), t.crop_docs.end());
+  for (const auto& [q, docs] : t.dev_qrels)
+    for (const auto& [doc, rel] : docs)
+      if (auto it = row.find(doc); it != row.end()) rows.push_back(it->second);
+  const std::vector<int64_t> sample = sample_rows(d, cfg.dev_corpus_max, seed ^ 0x6465762d636f7270ULL);
+  rows.insert(rows.end(), sample.begin(), sample.end());
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+// Loads the rows the trainer needs and renumbers its examples to them.
+void load_index_rows(const Context& ctx, const Dataset& d, DatasetTraining& t, const TrainingConfig& cfg,
+                     const std::unordered_map<std::string, int64_t>& row) {
+  const std::vector<int64_t> rows = rows_to_load(d, t, cfg, row, ctx.exp.seed);
+  const auto local = [&](int64_t r) {
+    return static_cast<int64_t>(std::lower_bound(rows.begin(), rows.end(), r) - rows.begin());
+  };
+  for (auto& ex : t.judged) ex.doc = local(ex.doc);
+  for (auto& ex : t.titles) ex.doc = local(ex.doc);
+  for (auto& r : t.crop_docs) r = local(r);
+  t.doc_ids.clear();
+  for (int64_t r : rows) t.doc_ids.push_back(d.corpus_ids[r]);
+  const auto f = h5::File::open(ctx.exp.index_file(), false);
+  RR_CHECK(f.shape(schema::index(t.name)).first == static_cast<int64_t>(d.corpus_ids.size()), Input,
+           "{}: index of '{}' has {} rows, the corpus {} (re-run encode)", ctx.exp.index_file().string(),
+           t.name, f.shape(schema::index(t.name)).first, d.corpus_ids.size());
+  t.doc_embeddings = f.read_row_list(schema::index(t.name), rows);
+}
+
 // What one dataset gives a query-side trainer (see DatasetTraining).
 DatasetTraining training_material(const Context& ctx, const Dataset& d, const BertTokenizer& tok,
                                   const TrainingConfig& cfg) {
   DatasetTraining t;
   t.name = d.config->name;
-  t.doc_ids = d.corpus_ids;
-  t.doc_embeddings = read_index(ctx, t.name);
   std::unordered_map<std::string, int64_t> row;
   for (size_t i = 0; i < d.corpus_ids.size(); ++i) row[d.corpus_ids[i]] = static_cast<int64_t>(i);
   for (const auto& q : d.train.queries) {
@@ -72,9 +115,13 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
     t.dev_queries.push_back(tok.encode(q.text, cfg.max_query_length));
   }
   t.dev_qrels = d.dev.qrels;
-  spdlog::info("{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({})",
-               t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
-               t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin);
+  load_index_rows(ctx, d, t, cfg, row);
+  spdlog::info(
+      "{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({}), "
+      "{} of {} index rows loaded",
+      t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
+      t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin,
+      t.doc_ids.size(), d.corpus_ids.size());
   return t;
 }
 

@@ -50,6 +50,7 @@ void read_training(JsonObjectReader r, TrainingConfig& t) {
   r.get("patience", t.patience, 0, kMany);
   r.get("min_dev_gain", t.min_dev_gain, 0.0, 1.0);
   r.get("checkpoint_every", t.checkpoint_every, 0, kMany);
+  r.get("dev_corpus_max", t.dev_corpus_max, 1, kMany);
   r.get("bf16", t.bf16);
   r.get("model_dropout", t.model_dropout);
   r.get("full_finetune", t.full_finetune);
@@ -140,8 +141,10 @@ TrainSource parse_train_source(JsonObjectReader& d) {
 DevSource parse_dev_source(JsonObjectReader& d) {
   std::string v = "auto";
   d.get("dev_source", v);
-  static const std::map<std::string, DevSource> kSources = {
-      {"auto", DevSource::Auto}, {"split", DevSource::Split}, {"holdout", DevSource::HoldOut}, {"none", DevSource::None}};
+  static const std::map<std::string, DevSource> kSources = {{"auto", DevSource::Auto},
+                                                            {"split", DevSource::Split},
+                                                            {"holdout", DevSource::HoldOut},
+                                                            {"none", DevSource::None}};
   RR_CHECK(kSources.count(v), Usage, "{}: {}: must be auto, split, holdout or none, got '{}'", d.where(),
            d.key_path("dev_source"), v);
   return kSources.at(v);
@@ -207,9 +210,10 @@ class Parser {
     c.train_source = parse_train_source(d);
     c.dev_source = parse_dev_source(d);
     d.get("dev_holdout", c.dev_holdout, 1, kMany);
-    RR_CHECK(c.dev_source != DevSource::Split || c.dev_split != c.test_split, Usage,
-             "{}: {}: dev_source 'split' would select checkpoints on the evaluation split '{}' (use 'holdout')",
-             where_, d.key_path("dev_source"), c.test_split);
+    RR_CHECK(
+        c.dev_source != DevSource::Split || c.dev_split != c.test_split, Usage,
+        "{}: {}: dev_source 'split' would select checkpoints on the evaluation split '{}' (use 'holdout')",
+        where_, d.key_path("dev_source"), c.test_split);
     c.pseudo_queries = parse_pseudo_queries(d);
     d.get("max_pseudo_queries", c.max_pseudo_queries, 0, kMany);
     d.get("evaluate", c.evaluate);

@@ -24,10 +24,12 @@ enum class PseudoQueries { Title, Crop, None };
 // Where a dataset's training queries come from.
 struct TrainSource {
   enum class Kind {
-    Auto,    // qrels/<train_split>.tsv when it exists, else the generated queries "gen" when they exist, else none
+    Auto,    // qrels/<train_split>.tsv when it exists, else the generated queries "gen" when they exist, else
+             // none
     Qrels,   // qrels/<train_split>.tsv with queries.jsonl
-    Prefix,  // <prefix>-queries.jsonl with <prefix>-qrels/<train_split>.tsv (BEIR's GenericDataLoader(prefix=...);
-             // `convert beir-generated` writes "gen", `convert released` writes "released")
+    Prefix,  // <prefix>-queries.jsonl with <prefix>-qrels/<train_split>.tsv (BEIR's
+             // GenericDataLoader(prefix=...); `convert beir-generated` writes "gen", `convert released`
+             // writes "released")
     None,
   };
   Kind kind = Kind::Auto;
@@ -85,10 +87,13 @@ struct TrainingConfig {
   int64_t patience = 0;       // stop after this many evaluations without improvement (0: never)
   double min_dev_gain = 0.0;  // a checkpoint becomes the best only if its dev nDCG@10 beats the best so far
                               // (at first the base alone) by more than this: small dev slices are noisy
-  int64_t checkpoint_every = 100;  // steps between resumable checkpoints (and at the end)
-  bool bf16 = false;               // bfloat16 autocast where the device supports it
-  bool model_dropout = true;       // the base's own dropout (hidden, attention) while training
-  bool full_finetune = false;      // multitask only: train every weight instead of an adapter
+  int64_t checkpoint_every = 100;   // steps between resumable checkpoints (and at the end)
+  int64_t dev_corpus_max = 200000;  // rows of a dataset's index a trainer loads beyond the documents it
+                                    // trains on (the dev search's corpus): all of a corpus up to this size;
+                                    // above, the dev-judged documents and a seeded sample (docs/scaling.md)
+  bool bf16 = false;           // bfloat16 autocast where the device supports it
+  bool model_dropout = true;   // the base's own dropout (hidden, attention) while training
+  bool full_finetune = false;  // multitask only: train every weight instead of an adapter
 };
 
 // rr's own base encoder, trained from scratch by independent-crop contrastive learning (Contriever).

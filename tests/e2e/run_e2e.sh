@@ -105,6 +105,17 @@ train-ranks)
   grep -q "resuming from step 4" "$work/resume1.log" || { cat "$work/resume1.log"; fail "np 1 did not resume np 2's checkpoint"; }
   $py "$here/compare_safetensors.py" "$work/np1/adapter_model.safetensors" \
       "$work/runs/tiny/experts/astro/adapter_model.safetensors" 1e-5 || fail "the np 2 -> np 1 resumed adapter differs"
+  # Above dev_corpus_max rows, a trainer loads only the rows it trains on, the dev-judged ones and a sample.
+  $py - "$cfg" "$work/capped.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["datasets"][0]["max_pseudo_queries"] = 5
+c["expert_training"]["dev_corpus_max"] = 10
+json.dump(c, open(sys.argv[2], "w"))
+PY
+  mpi 2 train expert --expert astro --config "$work/capped.json" "${nodrop[@]}" --log-level info > "$work/capped.log" 2>&1 || { cat "$work/capped.log"; fail "training with a capped dev corpus failed"; }
+  read -r loaded _ total _ <<< "$(grep -o "[0-9]* of [0-9]* index rows loaded" "$work/capped.log" | head -1)"
+  (( loaded > 0 && loaded < total )) || fail "the capped trainer loaded $loaded of $total index rows"
   ;;
 experts)
   # Adding an expert scores only its own column; removing one drops it; nothing else is retrained or rescored.

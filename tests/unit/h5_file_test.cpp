@@ -71,6 +71,14 @@ TEST(H5File, MatricesInRowBlocksFloat32AndFloat16) {
   EXPECT_TRUE(at::equal(half, m.slice(0, 10, 40).to(at::kHalf)));
   EXPECT_TRUE(at::equal(f.read("/index/x/half"), m.to(at::kHalf).to(at::kFloat)));  // widened when whole
   EXPECT_TRUE(at::equal(f.read("/flags"), at::tensor(std::vector<int32_t>{0, 0, 0, 1, 0})));
+  // A row list: runs and single rows, across chunks; fp16 storage widened to float32.
+  const std::vector<int64_t> rows{0, 1, 2, 15, 16, 17, 30, 49};
+  const at::Tensor picked = m.index_select(0, at::tensor(rows, at::kLong));
+  EXPECT_TRUE(at::equal(f.read_row_list("/index/x/corpus", rows), picked));
+  EXPECT_TRUE(at::equal(f.read_row_list("/index/x/half", rows), picked.to(at::kHalf).to(at::kFloat)));
+  EXPECT_EQ(f.read_row_list("/index/x/corpus", {}).size(0), 0);
+  EXPECT_THROW(f.read_row_list("/index/x/corpus", {3, 2}), Error);
+  EXPECT_THROW(f.read_row_list("/index/x/corpus", {49, 50}), Error);
 }
 
 TEST(H5File, CopyMoveRemoveAndExternalLinks) {
