@@ -5,8 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <ATen/autocast_mode.h>
 #include "common/error.h"
 #include "data/jsonl_reader.h"
+
+#include "model/autocast.h"
 #include "model/bert_encoder.h"
 #include "model/device.h"
 #include "model/text_encoder.h"
@@ -221,6 +224,24 @@ TEST_F(BadCheckpoints, CorruptPytorchBin) {
   std::filesystem::remove(t_ / "m" / "model.safetensors");
   test::write_file(t_ / "m" / "pytorch_model.bin", "PK\x03\x04garbage");
   expect_error("not a readable PyTorch checkpoint");
+}
+
+// bf16 only where it is native: the flags line decides; without it, Autocast is a no-op (fp32) instead of a
+// ~100x slower emulation; with it, the previous autocast state comes back at scope end.
+TEST(Autocast, Bf16OnlyWhereTheCpuHasIt) {
+  EXPECT_TRUE(cpu_flags_have_fast_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n"));
+  EXPECT_TRUE(cpu_flags_have_fast_bf16("flags\t: fpu amx_bf16 amx_tile\n"));
+  EXPECT_FALSE(cpu_flags_have_fast_bf16("flags\t: fpu sse2 avx2 fma avx512f avx512_vnni\n"));
+  EXPECT_FALSE(cpu_flags_have_fast_bf16("flags\t: avx512_bf16x\n"));
+  EXPECT_FALSE(cpu_flags_have_fast_bf16(""));
+  const c10::Device cpu(c10::kCPU);
+  ASSERT_FALSE(at::autocast::is_cpu_enabled());
+  {
+    Autocast ac(true, cpu);
+    EXPECT_EQ(ac.active(), has_fast_bf16(cpu));
+    EXPECT_EQ(at::autocast::is_cpu_enabled(), has_fast_bf16(cpu));
+  }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
 }
 
 TEST(Device, CudaOnACpuBuildIsAClearUsageError) {
