@@ -135,8 +135,19 @@ void Comm::abort(int code) const {
   std::abort();
 }
 
+namespace {
+
+Traffic g_traffic;  // this process's payload bytes (one MPI rank per process)
+
+}  // namespace
+
+Traffic traffic() {
+  return g_traffic;
+}
+
 void Comm::bcast_bytes(void* data, int64_t bytes, int root) const {
   if (serial()) return;
+  (rank_ == root ? g_traffic.sent : g_traffic.received) += bytes;
   auto* p = static_cast<char*>(data);
   for (int64_t off = 0; off < bytes; off += kMaxPiece)
     check(MPI_Bcast(p + off, static_cast<int>(std::min(kMaxPiece, bytes - off)), MPI_BYTE, root, impl_->comm),
@@ -170,6 +181,11 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
       off += counts[r];
     }
     return out;
+  }
+  if (rank_ == root) {
+    g_traffic.received += total - counts[static_cast<size_t>(root)];
+  } else {
+    g_traffic.sent += bytes;
   }
   bool small = total < kMaxPiece && bytes < kMaxPiece;
   int small_all = 0, small_me = small ? 1 : 0;
@@ -212,6 +228,7 @@ std::vector<char> Comm::gatherv_bytes(const void* data, int64_t bytes, std::vect
 void Comm::send_bytes(const std::vector<char>& data, int dest, int tag) const {
   RR_CHECK(!serial(), Runtime, "send_bytes on a one-rank world");
   int64_t n = static_cast<int64_t>(data.size());
+  g_traffic.sent += n;
   check(MPI_Send(&n, 1, MPI_INT64_T, dest, tag, impl_->comm), "send", rank_);
   for (int64_t off = 0; off < n; off += kMaxPiece)
     check(MPI_Send(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, dest, tag,
@@ -223,6 +240,7 @@ std::vector<char> Comm::recv_bytes(int source, int tag) const {
   RR_CHECK(!serial(), Runtime, "recv_bytes on a one-rank world");
   int64_t n = 0;
   check(MPI_Recv(&n, 1, MPI_INT64_T, source, tag, impl_->comm, MPI_STATUS_IGNORE), "recv", rank_);
+  g_traffic.received += n;
   std::vector<char> data(static_cast<size_t>(n));
   for (int64_t off = 0; off < n; off += kMaxPiece)
     check(MPI_Recv(data.data() + off, static_cast<int>(std::min(kMaxPiece, n - off)), MPI_BYTE, source, tag,
@@ -235,6 +253,8 @@ namespace {
 
 void allreduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, size_t elem, MPI_Comm comm, int rank) {
   if (comm == MPI_COMM_NULL) return;  // one rank: the sum is the value
+  g_traffic.sent += n * static_cast<int64_t>(elem);
+  g_traffic.received += n * static_cast<int64_t>(elem);
   auto* p = static_cast<char*>(data);
   const int64_t piece = kMaxPiece / static_cast<int64_t>(elem);
   for (int64_t off = 0; off < n; off += piece)

@@ -120,6 +120,14 @@ class Comm {
   int rank_ = 0, size_ = 1;
 };
 
+// Payload bytes this process has sent and received through Comm since it started (a broadcast counts once
+// at its root and once at each receiver; an all-reduce counts its vector both ways): the traffic figures of
+// the stage summaries and the scale benchmark.
+struct Traffic {
+  int64_t sent = 0, received = 0;
+};
+Traffic traffic();
+
 // Runs fn on every rank of comm and agrees on the outcome: when fn throws on any rank, every rank throws the
 // same rr::Error (the kind and message of the lowest failing rank). Collective: every rank must call it.
 void collective_try(const Comm& comm, const std::function<void()>& fn);

@@ -1,5 +1,7 @@
 #include "common/runtime_info.h"
 
+#include <fstream>
+
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
@@ -40,6 +42,21 @@ void log_runtime() {
   if (r.allocator == "glibc")
     spdlog::warn(
         "glibc malloc: expect 2-3x slower encoding; rr links tcmalloc when built by scripts/setup.sh");
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
+  return 0;
+}
+
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";  // resets VmHWM to the current RSS (Linux >= 4.0)
+  out.flush();
+  return static_cast<bool>(out);
 }
 
 }  // namespace rr

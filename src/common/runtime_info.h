@@ -2,6 +2,7 @@
 // (../shared/notes/stack.md), so compute commands log them and warn loudly about the slow defaults.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace rr {
@@ -16,5 +17,10 @@ struct RuntimeInfo {
 RuntimeInfo runtime_info();
 // Logs the runtime at info level; warns when the BLAS is the reference one or malloc is glibc's.
 void log_runtime();
+
+// This process's peak resident memory in bytes (Linux VmHWM; 0 where unknown), and a reset of that peak to
+// the current RSS (so that each stage of a pipeline reports its own peak; false where the kernel refuses).
+int64_t peak_rss_bytes();
+bool reset_peak_rss();
 
 }  // namespace rr

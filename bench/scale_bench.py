@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Scale benchmark: a synthetic BEIR experiment (seeded) run stage by stage at np 1, 2 and 4, with each
+rank's peak RSS (VmHWM), MPI payload traffic and the wall time per stage, as the stages themselves record
+them in <output_dir>/resources/<stage>.json. Then the checks of the scale issue:
+  - Q x 4 training queries at fixed N and np: score's peak RSS per rank grows by <= 10%;
+  - N x 4 documents on 4x the ranks: the per-rank peak RSS stays within 15% (encode, score, evaluate);
+  - rank 0's peak exceeds the median rank's by <= 25% in every stage.
+Usage: scale_bench.py [--docs N] [--queries Q] [--experts T] [--work DIR]   (prints Markdown)"""
+import argparse, json, os, random, shutil, statistics, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RR = os.path.join(os.environ.get("RR_BUILD_DIR", os.path.join(ROOT, "build")), "mpi", "routerretriever")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_pml="ob1",
+           OMPI_MCA_btl="self,vader", RR_LOG_LEVEL="warn")
+STAGES = ["encode", "score", "pilot", "evaluate"]
+
+
+def make_dataset(path, name, docs, queries, seed):
+    """BEIR folder: `docs` short documents over a domain vocabulary, `queries` judged training queries (3-5
+    words of their document) plus 200 test queries."""
+    rng = random.Random(f"{name}-{seed}")
+    words = [f"{name}{i}" for i in range(3000)] + "the of and to in is was for on with as by".split()
+    os.makedirs(os.path.join(path, "qrels"), exist_ok=True)
+    texts = []
+    with open(os.path.join(path, "corpus.jsonl"), "w") as c:
+        for i in range(docs):
+            t = [rng.choice(words) for _ in range(rng.randint(8, 24))]
+            texts.append(t)
+            c.write(json.dumps({"_id": f"{name}-d{i}", "title": "", "text": " ".join(t)}) + "\n")
+    with open(os.path.join(path, "queries.jsonl"), "w") as q, \
+         open(os.path.join(path, "qrels", "train.tsv"), "w") as tr, \
+         open(os.path.join(path, "qrels", "test.tsv"), "w") as te:
+        tr.write("query-id\tcorpus-id\tscore\n")
+        te.write("query-id\tcorpus-id\tscore\n")
+        for i in range(queries + 200):
+            doc = rng.randrange(docs)
+            q.write(json.dumps({"_id": f"{name}-q{i}", "text": " ".join(rng.sample(texts[doc], 3))}) + "\n")
+            (tr if i < queries else te).write(f"{name}-q{i}\t{name}-d{doc}\t1\n")
+
+
+def make_experiment(work, docs, queries, experts):
+    data = os.path.join(work, "data")
+    names = [chr(ord("a") + i) * 3 for i in range(experts)]
+    for n in names:
+        make_dataset(os.path.join(data, n), n, docs, queries, 7)
+    cfg = {
+        "name": "scale", "seed": 7, "output_dir": os.path.join(work, "run"),
+        "datasets": [{"name": n, "path": os.path.join(data, n), "train_split": "train", "test_split": "test",
+                      "dev_source": "holdout", "dev_holdout": 50, "pseudo_queries": "none"} for n in names],
+        "base": {"train": True, "training": {"vocab_size": 500, "hidden_size": 32, "layers": 1, "heads": 2,
+                                             "intermediate_size": 64, "steps": 4, "batch_size": 16,
+                                             "max_length": 32, "bf16": False}},
+        "experts": [{"name": n} for n in names],
+        "expert_training": {"steps": 2, "batch_size": 16, "eval_every": 0, "max_query_length": 16},
+        "train_multitask": False,
+        "routing": {"routers": ["base", "pilot-mean", "pilot-max", "single", "instance-oracle"]},
+        "evaluation": {"max_doc_length": 32, "max_query_length": 16, "k": 100, "store_k": 10},
+    }
+    path = os.path.join(work, "scale.json")
+    json.dump(cfg, open(path, "w"), indent=1)
+    return path
+
+
+def rr(np, *args):
+    cmd = ["mpirun", "-np", str(np), "--oversubscribe", RR, *args, "--threads", "1"]
+    subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def measure(work, docs, queries, experts, ranks):
+    """Stage records for each rank count: {np: {stage: resources json}}."""
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    cfg = make_experiment(work, docs, queries, experts)
+    for stage in (["prepare"], ["train", "base"], ["encode"], ["train", "expert"]):
+        rr(1, *stage, "--config", cfg)
+    out = {}
+    for np in ranks:
+        out[np] = {}
+        for stage in STAGES:
+            rr(np, stage, "--config", cfg, "--force")
+            out[np][stage] = json.load(open(os.path.join(work, "run", "resources", stage + ".json")))
+    return out
+
+
+def mb(x):
+    return x / 1e6
+
+
+def table(title, runs):
+    lines = [f"### {title}", "",
+             "| np | stage | wall s | peak RSS rank 0 MB | median MB | max MB | rank 0 / median | sent+recv per rank MB (max) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for np, stages in runs.items():
+        for s in STAGES:
+            r = stages[s]
+            peaks = r["peak_rss_bytes"]
+            med = statistics.median(peaks)
+            traffic = max(a + b for a, b in zip(r["sent_bytes"], r["received_bytes"]))
+            lines.append(f"| {np} | {s} | {r['wall_s']:.1f} | {mb(peaks[0]):.0f} | {mb(med):.0f} | {mb(max(peaks)):.0f} "
+                         f"| {peaks[0] / med:.2f} | {mb(traffic):.1f} |")
+    return "\n".join(lines)
+
+
+def peak_max(run, stage):
+    return max(run[stage]["peak_rss_bytes"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--queries", type=int, default=2000)
+    ap.add_argument("--experts", type=int, default=2)
+    ap.add_argument("--work", default="/tmp/rr-scale-bench")
+    a = ap.parse_args()
+    base = measure(a.work, a.docs, a.queries, a.experts, [1, 2, 4])
+    more_q = measure(a.work, a.docs, 4 * a.queries, a.experts, [2])
+    more_n = measure(a.work, 4 * a.docs, a.queries, a.experts, [4])
+    print(f"N = {a.docs} documents and Q = {a.queries} training queries per dataset, T = {a.experts} experts, "
+          "tiny BERT (d = 32); one thread per rank.\n")
+    print(table(f"N {a.docs}, Q {a.queries}", base) + "\n")
+    print(table(f"Q x 4 ({4 * a.queries}) at np 2", more_q) + "\n")
+    print(table(f"N x 4 ({4 * a.docs}) at np 4", more_n) + "\n")
+    checks = []
+    g = peak_max(more_q[2], "score") / peak_max(base[2], "score") - 1
+    checks.append(("Q x 4: score's peak RSS per rank (np 2) grows", f"{100 * g:+.1f}%", g <= 0.10))
+    for s in ("encode", "score", "evaluate"):
+        g = peak_max(more_n[4], s) / peak_max(base[1], s) - 1
+        checks.append((f"N x 4 on 4x the ranks: {s} peak RSS per rank changes", f"{100 * g:+.1f}%", abs(g) <= 0.15))
+    worst = max((r["peak_rss_bytes"][0] / statistics.median(r["peak_rss_bytes"]), np, s)
+                for runs in (base, more_q, more_n) for np, st in runs.items() for s, r in st.items() if np > 1)
+    checks.append((f"rank 0 / median peak RSS, worst stage ({worst[2]} at np {worst[1]})", f"{worst[0]:.2f}",
+                   worst[0] <= 1.25))
+    print("| check | measured | target met |\n|---|---:|---|")
+    for c, v, ok in checks:
+        print(f"| {c} | {v} | {'yes' if ok else 'NO'} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
