@@ -41,15 +41,17 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     const double N = static_cast<double>(c.documents), text = corpus_in_memory(c);
     const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
     const double shard = N / P * d * 4;
-    // encode: the whole corpus text on every rank, plus one block of embeddings.
+    // The formulas of docs/scaling.md. encode: the corpus text (every rank), one block of embeddings.
     encode = std::max(encode, text + static_cast<double>(exp.evaluation.corpus_block) * d * 4);
-    // train: an expert's group holds its datasets' whole index and corpus text.
-    if (c.has_expert) train = std::max(train, text + N * d * 4);
-    // score: corpus text, the index shard, the training queries' vectors (base and one expert) on every rank,
-    // and rank 0 the top-11 lists of all of them.
-    if (c.has_expert) score = std::max(score, text + shard + 2 * Qtr * d * 4 + Qtr * 11 * 20);
-    // evaluate: corpus text, shard, query vectors of the singles and the routed runs, rank 0 every router's
-    // top-(k+1) lists (and BM25's token lists, about three times the text).
+    // train: the corpus text and the index rows it trains on (all rows up to dev_corpus_max; above, the
+    // judged and pseudo-query documents, the dev-judged ones and a dev_corpus_max sample).
+    const double rows = std::min(N, static_cast<double>(c.train_pairs + exp.expert_training.dev_corpus_max +
+                                                        20000));
+    if (c.has_expert) train = std::max(train, text + rows * d * 4);
+    // score: corpus text, the shard, one round of query vectors (256 per rank) and its top-11 lists.
+    if (c.has_expert) score = std::max(score, text + shard + 256 * P * (d * 4 + 11 * 20));
+    // evaluate: corpus text, shard, the test queries' vectors (base, singles, routed), and on rank 0 one
+    // dataset's top-(k+1) lists of every router (and BM25's token lists, about three times the text).
     if (c.evaluated)
       evaluate = std::max(evaluate, text + shard + (T + 4) * Qte * d * 4 + R * Qte * (k + 1) * 20 + 3 * text);
     index_disk += N * d * vec;
