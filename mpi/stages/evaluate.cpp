@@ -17,6 +17,7 @@
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
+#include "mpi/distributed_topk.h"
 #include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
 #include "mpi/stages/unit_file.h"
@@ -226,6 +227,28 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
   return o;
 }
 
+// search, lexically: BM25 sharded like the dense index (each rank indexes its shard's documents; N, the total
+// length and the query terms' document frequencies are summed over the ranks), so every document scores as in
+// one index of the whole corpus; the global top-k on rank 0.
+TopK search_bm25(const Context& ctx, const TestSet& t, int64_t depth) {
+  const auto& ev = ctx.exp.evaluation;
+  const int64_t begin = t.shard.begin, end = begin + t.shard.rows();
+  std::vector<std::string> docs;
+  for (int64_t i = begin; i < end; ++i) docs.push_back(t.data.corpus[i].encoder_text());
+  Bm25Index bm25(docs, std::vector<int64_t>(t.tie.begin() + begin, t.tie.begin() + end),
+                 {ev.bm25_k1, ev.bm25_b}, begin);
+  const std::vector<std::string> terms = Bm25Index::query_terms(t.texts);
+  Bm25Corpus corpus = bm25.statistics(terms);
+  std::vector<int64_t> counts{corpus.documents};
+  for (const auto& term : terms) counts.push_back(corpus.document_frequency[term]);
+  ctx.world.allreduce_sum_int64(counts.data(), static_cast<int64_t>(counts.size()));
+  ctx.world.allreduce_sum_double(&corpus.total_length, 1);  // sums of integers: exact in any order
+  corpus.documents = counts[0];
+  for (size_t i = 0; i < terms.size(); ++i) corpus.document_frequency[terms[i]] = counts[i + 1];
+  bm25.set_corpus(std::move(corpus));
+  return mpi::gather_topk(ctx.world, bm25.search(t.texts, depth));
+}
+
 // route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
 Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
                    const Method& m, const std::vector<const Outcome*>& singles) {
@@ -234,16 +257,10 @@ Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const Query
   const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
   const Routing r = m.router->route(QueryBlock{t.base, t.qids.data()});
   Outcome o{m.name, r.expert, {}, {}, m.recorded};
-  if (m.router->source() == RouterSource::Lexical) {
-    if (!ctx.root()) return o;
-    std::vector<std::string> docs;
-    for (const auto& doc : t.data.corpus) docs.push_back(doc.encoder_text());
-    const Bm25Index bm25(docs, t.tie, {ev.bm25_k1, ev.bm25_b});
-    o.top = bm25.search(t.texts, depth);
-  } else {
-    o.top = search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
-    if (!ctx.root()) return o;
-  }
+  o.top = m.router->source() == RouterSource::Lexical
+              ? search_bm25(ctx, t, depth)
+              : search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
+  if (!ctx.root()) return o;
   if (ev.ignore_identical_ids) o.top = drop_identical_ids(o.top, t.qids, t.data.corpus_ids, ev.k);
   o.per_query = measure(ctx, t, o.top, m.name);
   return o;

@@ -45,15 +45,16 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     encode = std::max(encode, text + static_cast<double>(exp.evaluation.corpus_block) * d * 4);
     // train: the corpus text and the index rows it trains on (all rows up to dev_corpus_max; above, the
     // judged and pseudo-query documents, the dev-judged ones and a dev_corpus_max sample).
-    const double rows = std::min(N, static_cast<double>(c.train_pairs + exp.expert_training.dev_corpus_max +
-                                                        20000));
+    const double rows =
+        std::min(N, static_cast<double>(c.train_pairs + exp.expert_training.dev_corpus_max + 20000));
     if (c.has_expert) train = std::max(train, text + rows * d * 4);
     // score: corpus text, the shard, one round of query vectors (256 per rank) and its top-11 lists.
     if (c.has_expert) score = std::max(score, text + shard + 256 * P * (d * 4 + 11 * 20));
-    // evaluate: corpus text, shard, the test queries' vectors (base, singles, routed), and on rank 0 one
-    // dataset's top-(k+1) lists of every router (and BM25's token lists, about three times the text).
+    // evaluate: corpus text, shard, the test queries' vectors (base, singles, routed), BM25 of the shard
+    // (about three times its text), and on rank 0 one dataset's top-(k+1) lists of every router.
     if (c.evaluated)
-      evaluate = std::max(evaluate, text + shard + (T + 4) * Qte * d * 4 + R * Qte * (k + 1) * 20 + 3 * text);
+      evaluate =
+          std::max(evaluate, text + shard + (T + 4) * Qte * d * 4 + R * Qte * (k + 1) * 20 + 3 * text / P);
     index_disk += N * d * vec;
     results_disk += 16.0 * N + (c.evaluated ? R * Qte * (exp.evaluation.store_k * 12.0 + 31 * 8) : 0) +
                     (c.has_expert ? Qtr * (T * 16 + d * 4) : 0);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
 #include "text/bert_tokenizer.h"
@@ -33,13 +35,17 @@ struct Bm25Index::Impl {
   std::vector<std::vector<std::pair<int32_t, float>>> postings;  // term -> (doc, tf)
   std::vector<float> doc_len;
   std::vector<int64_t> tie;
-  double avg_len = 0;
+  int64_t first_row = 0;
+  double total_len = 0;
+  std::optional<Bm25Corpus> corpus;  // the whole corpus's statistics when this is a shard
 };
 
-Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int64_t> tie, Bm25Params params)
+Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int64_t> tie, Bm25Params params,
+                     int64_t first_row)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.params = params;
+  m.first_row = first_row;
   m.tie = std::move(tie);
   RR_CHECK(m.tie.size() == documents.size(), Runtime, "bm25: {} tie keys for {} documents", m.tie.size(),
            documents.size());
@@ -61,7 +67,30 @@ Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int6
     m.doc_len[d] = static_cast<float>(tokens[d].size());
     total += static_cast<double>(tokens[d].size());
   }
-  m.avg_len = documents.empty() ? 0 : total / static_cast<double>(documents.size());
+  m.total_len = total;
+}
+
+Bm25Corpus Bm25Index::statistics(const std::vector<std::string>& terms) const {
+  Bm25Corpus c{documents(), impl_->total_len, {}};
+  for (const auto& t : terms) {
+    const auto it = impl_->term_id.find(t);
+    c.document_frequency[t] =
+        it == impl_->term_id.end() ? 0 : static_cast<int64_t>(impl_->postings[it->second].size());
+  }
+  return c;
+}
+
+void Bm25Index::set_corpus(Bm25Corpus corpus) {
+  impl_->corpus = std::move(corpus);
+}
+
+std::vector<std::string> Bm25Index::query_terms(const std::vector<std::string>& queries) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  for (const auto& q : queries)
+    for (auto& t : terms_of(q))
+      if (seen.insert(t).second) out.push_back(std::move(t));
+  return out;
 }
 
 Bm25Index::~Bm25Index() = default;
@@ -76,6 +105,16 @@ int64_t Bm25Index::terms() const {
 TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const {
   const auto& m = *impl_;
   const int64_t nq = static_cast<int64_t>(queries.size()), n = documents();
+  // Corpus-wide N, mean length and document frequencies (this index's own when it holds the whole corpus).
+  const double corpus_n = static_cast<double>(m.corpus ? m.corpus->documents : n);
+  const double total = m.corpus ? m.corpus->total_length : m.total_len;
+  const double avg_len = corpus_n > 0 ? total / corpus_n : 0;
+  if (m.corpus)  // checked here: the loop below runs in parallel and must not throw
+    for (const auto& t : query_terms(queries))
+      RR_CHECK(m.corpus->document_frequency.count(t), Runtime, "bm25: no corpus-wide frequency of '{}'", t);
+  const auto frequency = [&](const std::string& term, size_t local) {
+    return m.corpus ? static_cast<double>(m.corpus->document_frequency.at(term)) : static_cast<double>(local);
+  };
   TopK top(nq, k);
 #pragma omp parallel for schedule(dynamic, 4)
   for (int64_t q = 0; q < nq; ++q) {
@@ -85,10 +124,10 @@ TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const
       auto it = m.term_id.find(t);
       if (it == m.term_id.end()) continue;
       const auto& post = m.postings[it->second];
-      const double df = static_cast<double>(post.size());
-      const double idf = std::log(1.0 + (static_cast<double>(n) - df + 0.5) / (df + 0.5));
+      const double df = frequency(t, post.size());
+      const double idf = std::log(1.0 + (corpus_n - df + 0.5) / (df + 0.5));
       for (const auto& [d, tf] : post) {
-        const double norm = m.params.k1 * (1.0 - m.params.b + m.params.b * m.doc_len[d] / m.avg_len);
+        const double norm = m.params.k1 * (1.0 - m.params.b + m.params.b * m.doc_len[d] / avg_len);
         if (score[d] == 0.f) touched.push_back(d);
         score[d] += static_cast<float>(idf * tf * (m.params.k1 + 1.0) / (tf + norm));
       }
@@ -96,7 +135,7 @@ TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const
     std::sort(touched.begin(), touched.end(),
               [&](int32_t a, int32_t b) { return ranks_before(score[a], m.tie[a], score[b], m.tie[b]); });
     for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(touched.size())); ++j) {
-      top.doc[q * k + j] = touched[j];
+      top.doc[q * k + j] = m.first_row + touched[j];
       top.score[q * k + j] = score[touched[j]];
       top.tie[q * k + j] = m.tie[touched[j]];
     }

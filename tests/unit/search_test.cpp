@@ -5,6 +5,7 @@
 #include <random>
 
 #include <ATen/ATen.h>
+#include "search/bm25.h"
 #include "search/exact_search.h"
 #include "search/topk.h"
 
@@ -125,6 +126,52 @@ TEST(TieKeys, OrderLikeStrcmp) {
   EXPECT_GT(k[0], k[2]);  // "b" > "ab"
   EXPECT_GT(k[2], k[1]);  // "ab" > "a"
   EXPECT_GT(k[1], k[3]);  // "a" > "B" (bytes)
+}
+
+}  // namespace
+}  // namespace rr
+
+namespace rr {
+namespace {
+
+// BM25 over shards, each with the corpus-wide N, total length and query-term document frequencies (what
+// evaluate sums over the ranks), merged: the very scores and order of one index over the whole corpus.
+TEST(Bm25, ShardsWithCorpusStatisticsEqualOneIndex) {
+  std::mt19937 rng(5);
+  const std::vector<std::string> words{"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"};
+  std::vector<std::string> docs, ids, queries;
+  for (int i = 0; i < 157; ++i) {
+    std::string d;
+    for (int w = 0, n = 1 + static_cast<int>(rng() % 9); w < n; ++w) d += words[rng() % words.size()] + " ";
+    docs.push_back(d);
+    ids.push_back("doc" + std::to_string((i * 37) % 157));
+  }
+  for (int i = 0; i < 12; ++i) queries.push_back(words[rng() % 8] + " " + words[rng() % 8] + " unknownword");
+  const auto tie = tie_keys(ids);
+  const int64_t k = 150;
+  const TopK whole = Bm25Index(docs, tie).search(queries, k);
+  const std::vector<int64_t> cuts{0, 50, 51, 157};  // uneven, one single-document shard
+  std::vector<Bm25Index> shards;
+  Bm25Corpus corpus;
+  const auto terms = Bm25Index::query_terms(queries);
+  for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+    shards.emplace_back(std::vector<std::string>(docs.begin() + cuts[s], docs.begin() + cuts[s + 1]),
+                        std::vector<int64_t>(tie.begin() + cuts[s], tie.begin() + cuts[s + 1]), Bm25Params{},
+                        cuts[s]);
+    const Bm25Corpus own = shards.back().statistics(terms);
+    corpus.documents += own.documents;
+    corpus.total_length += own.total_length;
+    for (const auto& [t, df] : own.document_frequency) corpus.document_frequency[t] += df;
+  }
+  std::vector<TopK> parts;
+  for (auto& shard : shards) {
+    shard.set_corpus(corpus);
+    parts.push_back(shard.search(queries, k));
+  }
+  const TopK merged = merge_topk(parts, k);
+  EXPECT_EQ(merged.doc, whole.doc);
+  EXPECT_EQ(merged.score, whole.score);                              // bit-identical
+  EXPECT_GT(std::count(whole.doc.begin(), whole.doc.end(), -1), 0);  // some queries match fewer than k
 }
 
 }  // namespace
