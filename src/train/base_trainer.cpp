@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "common/error.h"
 #include "data/split.h"
 #include "model/autocast.h"
@@ -120,6 +122,8 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   AdamW opt(params, {0.9, 0.999, 1e-8, cfg.weight_decay});
   LoopSpec spec = loop_spec("base", cfg, o.checkpoint_dir);
   spec.max_minutes = cfg.max_minutes;
+  // Each query crop's candidates: the other crops of the global batch (equal shares per rank).
+  spec.chance_loss = std::log(static_cast<double>(cfg.batch_size / group.size() * group.size()));
   // Not the group size: the global batch of a step does not depend on it, so a relaunch on another rank count
   // resumes (dropout masks and the order of gradient sums then differ, as on any rank count).
   spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,

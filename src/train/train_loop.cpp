@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -73,6 +74,11 @@ class Loop {
     const double lr = linear_schedule(s_.lr, step, warmup(), s_.steps);
     const double loss = finish_step(opt_, list_, local_loss, lr, s_.grad_clip, group_);
     const int64_t done = step + 1;
+    RR_CHECK(
+        std::isfinite(loss), Runtime,
+        "{}: the loss is {} at step {} (learning rate {:.2e}): training diverged; lower the learning rate, "
+        "set a grad_clip, or turn bf16 off; no model was written",
+        s_.label, loss, done, lr);
     fault_point("train-step");
     curve_.steps.push_back(done);
     curve_.loss.push_back(loss);
@@ -95,11 +101,30 @@ class Loop {
 
   TrainCurve end(int64_t first) {
     curve_.steps_done = curve_.steps.empty() ? first : curve_.steps.back();
+    check_learned();
     if (curve_.best_dev >= 0) copy_into(params_, best_, "best checkpoint");
     return curve_;
   }
 
  private:
+  // A model whose loss stayed at or above chance learned nothing: every expert, router and table downstream
+  // would be computed on it. (Checked over the last tenth of the steps, at least 10, when there are that
+  // many.)
+  void check_learned() const {
+    const auto n = static_cast<int64_t>(curve_.loss.size());
+    const int64_t window = std::max<int64_t>(10, n / 10);
+    if (s_.chance_loss <= 0 || n < window) return;
+    double mean = 0;
+    for (int64_t i = n - window; i < n; ++i)
+      mean += curve_.loss[static_cast<size_t>(i)] / static_cast<double>(window);
+    RR_CHECK(
+        mean < s_.chance_loss, Runtime,
+        "{}: the mean loss of the last {} steps is {:.3f}, not below chance ({:.3f}, a model that learned "
+        "nothing): training failed and no model was written. Try cosine similarity (normalize: true), a "
+        "lower learning rate or more steps",
+        s_.label, window, mean, s_.chance_loss);
+  }
+
   int64_t warmup() const { return static_cast<int64_t>(s_.warmup_ratio * static_cast<double>(s_.steps)); }
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
 

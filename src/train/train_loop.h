@@ -30,6 +30,9 @@ struct LoopSpec {
   int64_t checkpoint_every = 0;
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
   std::string fingerprint;  // identity of the inputs: a checkpoint made from others is not resumed
+  double chance_loss = 0;   // the loss of a model that learned nothing (InfoNCE: ln of the candidates per
+                            // query); > 0: training whose mean loss over its last tenth (at least 10 steps)
+                            // is not below it fails instead of returning (0: no such check)
 };
 
 // The schedule and checkpoint settings every training config has (steps, lr, warm-up, clipping, checkpoints).
@@ -55,6 +58,8 @@ using EvalFn = std::function<double()>;
 
 // Trains `params` (handles; requires_grad is set for the loop and cleared after). With dev evaluation the
 // parameters end as the best evaluated ones (step 0 = the untrained start); without, as the last step's.
+// Training that fails — a loss that is not finite, or (chance_loss) one that never got below chance — throws
+// Runtime saying what was seen and what to change, so that no model is written from it.
 TrainCurve run_loop(const LoopSpec& spec, std::map<std::string, at::Tensor>& params, AdamW& opt,
                     const Collectives& group, const StepFn& step, const EvalFn& evaluate = {});
 
