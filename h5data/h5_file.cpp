@@ -288,6 +288,50 @@ std::vector<std::string> File::read_strings(const std::string& object) const {
   return out;
 }
 
+namespace {
+
+// Selects the listed rows (ascending, unique) [lo, hi) of a 1-D or 2-D dataspace: one hyperslab per run.
+void select_row_list(hid_t space, const std::vector<int64_t>& rows, size_t lo, size_t hi, hsize_t cols,
+                     const std::filesystem::path& path, const std::string& object) {
+  hsize_t dims[2] = {0, 1};
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  H5Sselect_none(space);
+  for (size_t i = lo; i < hi;) {
+    size_t j = i + 1;
+    while (j < hi && rows[j] == rows[j - 1] + 1) ++j;
+    if (rows[i] < 0 || rows[j - 1] >= static_cast<int64_t>(dims[0]) || (i > lo && rows[i] <= rows[i - 1]))
+      RR_THROW(Runtime, "HDF5 {} {}: row list not ascending within [0, {})", path.string(), object, dims[0]);
+    hsize_t start[2] = {static_cast<hsize_t>(rows[i]), 0}, count[2] = {j - i, cols};
+    H5Sselect_hyperslab(space, H5S_SELECT_OR, start, nullptr, count, nullptr);
+    i = j;
+  }
+}
+
+constexpr size_t kRowsPerRead = 4096;  // bounds the selection HDF5 builds per read
+
+}  // namespace
+
+std::vector<std::string> File::read_strings(const std::string& object,
+                                            const std::vector<int64_t>& rows) const {
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle type = string_type();
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (size_t lo = 0; lo < rows.size(); lo += kRowsPerRead) {
+    const size_t hi = std::min(rows.size(), lo + kRowsPerRead);
+    Handle fspace(H5Dget_space(ds.get()));
+    select_row_list(fspace.get(), rows, lo, hi, 1, path_, object);
+    hsize_t n = hi - lo;
+    Handle mspace(H5Screate_simple(1, &n, nullptr));
+    std::vector<char*> ptrs(hi - lo, nullptr);
+    check(H5Dread(ds.get(), type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, ptrs.data()), path_, object,
+          "read failed", 0);
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(type.get(), mspace.get(), H5P_DEFAULT, ptrs.data());
+  }
+  return out;
+}
+
 std::pair<int64_t, int64_t> File::shape(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle space(H5Dget_space(ds.get()));
@@ -389,27 +433,34 @@ at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) c
   return out;
 }
 
+at::Tensor File::read_range(const std::string& object, int64_t row0, int64_t n) const {
+  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  auto [fspace, mspace] = row_selection(ds.get(), row0, n, path_, object);
+  if (H5Sget_simple_extent_ndims(fspace.get()) != 1) fail(path_, object, "expected a 1-D dataset");
+  Handle type(H5Dget_type(ds.get()));
+  const bool is_float = H5Tget_class(type.get()) == H5T_FLOAT;
+  const size_t size = H5Tget_size(type.get());
+  const at::ScalarType t =
+      is_float ? (size == 8 ? at::kDouble : at::kFloat) : (size == 8 ? at::kLong : at::kInt);
+  at::Tensor out = at::empty({n}, at::TensorOptions().dtype(t));
+  if (n > 0)
+    check(H5Dread(ds.get(), hdf5_types(t, path_, object).second, mspace.get(), fspace.get(), H5P_DEFAULT,
+                  out.data_ptr()),
+          path_, object, "read failed", 0);
+  return out;
+}
+
 at::Tensor File::read_row_list(const std::string& object, const std::vector<int64_t>& rows) const {
-  const auto [n, cols] = shape(object);
+  const auto cols = shape(object).second;
   const bool half = storage(object) == VectorType::Float16;
   at::Tensor out = at::empty({static_cast<int64_t>(rows.size()), cols},
                              at::TensorOptions().dtype(half ? at::kHalf : at::kFloat));
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle mem_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
-  constexpr size_t kRowsPerRead = 4096;  // bounds the selection HDF5 builds per call
   for (size_t lo = 0; lo < rows.size(); lo += kRowsPerRead) {
     const size_t hi = std::min(rows.size(), lo + kRowsPerRead);
     Handle fspace(H5Dget_space(ds.get()));
-    H5Sselect_none(fspace.get());
-    for (size_t i = lo; i < hi;) {  // one hyperslab per run of consecutive rows
-      size_t j = i + 1;
-      while (j < hi && rows[j] == rows[j - 1] + 1) ++j;
-      if (rows[i] < 0 || rows[j - 1] >= n || (i > lo && rows[i] <= rows[i - 1]))
-        RR_THROW(Runtime, "HDF5 {} {}: row list not ascending within [0, {})", path_.string(), object, n);
-      hsize_t start[2] = {static_cast<hsize_t>(rows[i]), 0}, count[2] = {j - i, static_cast<hsize_t>(cols)};
-      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_OR, start, nullptr, count, nullptr);
-      i = j;
-    }
+    select_row_list(fspace.get(), rows, lo, hi, static_cast<hsize_t>(cols), path_, object);
     hsize_t mdims[2] = {hi - lo, static_cast<hsize_t>(cols)};
     Handle mspace(H5Screate_simple(2, mdims, nullptr));
     check(H5Dread(ds.get(), mem_type.get(), mspace.get(), fspace.get(), H5P_DEFAULT,
@@ -513,12 +564,13 @@ std::vector<std::string> File::members(const std::string& group) const {
   return names;
 }
 
-void File::copy_from(const File& from, const std::string& object) {
+void File::copy_from(const File& from, const std::string& object, const std::string& to) {
   if (!from.exists(object)) return;
-  remove(object);
+  const std::string& target = to.empty() ? object : to;
+  remove(target);
   Handle lcpl = link_create_props();
-  check(H5Ocopy(from.file_.get(), object.c_str(), file_.get(), object.c_str(), H5P_DEFAULT, lcpl.get()),
-        path_, object, "cannot copy from another file", 0);
+  check(H5Ocopy(from.file_.get(), object.c_str(), file_.get(), target.c_str(), H5P_DEFAULT, lcpl.get()),
+        path_, target, "cannot copy from another file", 0);
 }
 
 }  // namespace rr::h5

@@ -59,6 +59,10 @@ class File {
   void write_strings(const std::string& object, const std::vector<std::string>& values);
   void write(const std::string& object, const at::Tensor& values);
   std::vector<std::string> read_strings(const std::string& object) const;
+  // The listed entries (ascending, unique) of a 1-D string dataset, in that order.
+  std::vector<std::string> read_strings(const std::string& object, const std::vector<int64_t>& rows) const;
+  // Entries [row0, row0 + n) of a 1-D numeric dataset, in its stored type.
+  at::Tensor read_range(const std::string& object, int64_t row0, int64_t n) const;
   // A whole numeric dataset as a CPU tensor of its stored type (float16 widened to float32), 1-D or 2-D.
   at::Tensor read(const std::string& object) const;
   // rows x cols of a 1-D (cols = 1) or 2-D dataset.
@@ -88,8 +92,9 @@ class File {
   int64_t attr_int64(const std::string& object, const std::string& name) const;
   std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
 
-  // Copies `object` (a dataset or a whole group) of `from` to the same path here, replacing it.
-  void copy_from(const File& from, const std::string& object);
+  // Copies `object` (a dataset or a whole group) of `from` to `to` here (default: the same path), replacing
+  // it.
+  void copy_from(const File& from, const std::string& object, const std::string& to = "");
 
   // Names of the members of a group, sorted.
   std::vector<std::string> members(const std::string& group) const;

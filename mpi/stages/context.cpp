@@ -6,12 +6,14 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "common/fingerprint.h"
 #include "common/threads.h"
 #include "data/split.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
 #include "model/device.h"
 #include "mpi/distributed_topk.h"
+#include "mpi/stages/fingerprints.h"
 #include "mpi/tensor_comm.h"
 #include "search/exact_search.h"
 
@@ -226,7 +228,7 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
 }
 
 TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
-                  const std::vector<int64_t>& tie, int64_t k) {
+                  const std::vector<int64_t>& shard_tie, int64_t k) {
   at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
   SearchParams p;
   p.k = k;
@@ -236,8 +238,41 @@ TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShar
   TopK local =
       exact_search(q.data_ptr<float>(), q.size(0),
                    {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, VectorType::Float32},
-                   shard.begin, tie.data() + shard.begin, p);
+                   shard.begin, shard_tie.data(), p);
   return mpi::gather_topk(ctx.world, local);
+}
+
+CorpusMap open_corpus_map(const Context& ctx, const DatasetConfig& config) {
+  const std::filesystem::path corpus = std::filesystem::path(config.path) / "corpus.jsonl";
+  const std::filesystem::path map = ctx.exp.output() / "corpora" / (config.name + ".h5");
+  mpi::collective_try(ctx.world, [&] {
+    if (!ctx.root()) return;
+    RR_CHECK(std::filesystem::exists(corpus), Input, "dataset '{}': {} does not exist (run `prepare` first)",
+             config.name, corpus.string());
+    const std::string fp = fingerprint(dataset_fingerprint(ctx.exp, config) + "|" + file_identity(corpus));
+    if (CorpusMap::recorded_fingerprint(map) == fp) return;
+    spdlog::info("{}: mapping its corpus (one pass over {})", config.name, corpus.string());
+    CorpusMap::build(corpus, map, fp);
+  });
+  return CorpusMap(map, corpus);
+}
+
+HitIds hit_ids(const TopK& top, const CorpusMap& map) {
+  HitIds h{top, {}, {}};
+  for (int64_t d : top.doc)
+    if (d >= 0) h.rows.push_back(d);
+  std::sort(h.rows.begin(), h.rows.end());
+  h.rows.erase(std::unique(h.rows.begin(), h.rows.end()), h.rows.end());
+  for (int64_t& d : h.top.doc)
+    if (d >= 0) d = std::lower_bound(h.rows.begin(), h.rows.end(), d) - h.rows.begin();
+  h.ids = map.ids(h.rows);
+  return h;
+}
+
+TopK with_corpus_rows(TopK local, const std::vector<int64_t>& rows) {
+  for (int64_t& d : local.doc)
+    if (d >= 0) d = rows[static_cast<size_t>(d)];
+  return local;
 }
 
 }  // namespace rr::stages

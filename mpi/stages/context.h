@@ -10,6 +10,7 @@
 
 #include "config/experiment.h"
 #include "data/beir.h"
+#include "h5data/corpus_map.h"
 #include "model/bert_encoder.h"
 #include "model/text_encoder.h"
 #include "mpi/comm.h"
@@ -96,9 +97,25 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
                          const std::vector<const QueryModel*>& models = {},
                          const std::vector<int32_t>& row_model = {});
 
-// Exact search of Q x H queries (every rank has them) against the sharded index; the global top-k on root.
+// Exact search of Q x H queries (every rank has them) against the sharded index (shard_tie: the tie keys of
+// the shard's rows); the global top-k on root.
 TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
-                  const std::vector<int64_t>& tie, int64_t k);
+                  const std::vector<int64_t>& shard_tie, int64_t k);
+
+// The offset index of a dataset's corpus (<output_dir>/corpora/<name>.h5; see h5data/corpus_map.h): rank 0
+// builds it when it is missing or was made from other files. Collective.
+CorpusMap open_corpus_map(const Context& ctx, const DatasetConfig& config);
+
+// Hits whose documents are indexes into `ids`, the ids of their distinct rows `rows` (ascending) read from
+// the map: what topk_to_run and drop_identical_ids need, without an id table of the whole corpus.
+struct HitIds {
+  TopK top;
+  std::vector<int64_t> rows;
+  std::vector<std::string> ids;
+};
+HitIds hit_ids(const TopK& top, const CorpusMap& map);
+// The hits of `local` (documents as indexes into rows) with their corpus rows again.
+TopK with_corpus_rows(TopK local, const std::vector<int64_t>& rows);
 
 EncodeParams query_params(const Experiment& exp);
 EncodeParams doc_params(const Experiment& exp);

@@ -46,10 +46,10 @@ h5::File open_index(const Context& ctx, bool force) {
 namespace {
 
 // Encodes this rank's blocks of one dataset that are not done yet, in rounds every rank takes part in.
-void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const Dataset& d) {
-  const std::string& name = d.config->name;
+void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const std::string& name,
+                   const CorpusMap& map) {
   const std::string ds = schema::index(name), done_path = schema::index_blocks_done(name);
-  const int64_t block = ctx.exp.evaluation.corpus_block, n = static_cast<int64_t>(d.corpus.size());
+  const int64_t block = ctx.exp.evaluation.corpus_block, n = map.size();
   const at::Tensor done = index.read(done_path).contiguous();
   const mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
   std::vector<int64_t> mine;
@@ -66,7 +66,7 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
     if (r < todo) {
       const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);
       std::vector<std::string> texts;
-      for (int64_t i = lo; i < hi; ++i) texts.push_back(d.corpus[i].encoder_text());
+      for (const auto& doc : map.documents(lo, hi)) texts.push_back(doc.encoder_text());
       const TokenIds ids = tokenize_all(base.tokenizer, texts, ctx.exp.evaluation.max_doc_length);
       index.write_rows(ds, lo, encode_ids(base.model, ids, doc_params(ctx.exp), {}, {}, &progress));
       // One flag per block: written by its owner alone (independent I/O).
@@ -83,7 +83,8 @@ void record_corpora(const Context& ctx) {
   h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
   auto& f = up.file();
   for (const auto& cfg : ctx.exp.datasets)
-    f.write_strings(schema::corpus_ids(cfg.name), load_corpus(cfg).corpus_ids);
+    f.copy_from(h5::File::open(ctx.exp.output() / "corpora" / (cfg.name + ".h5"), false), "/ids",
+                schema::corpus_ids(cfg.name));
   f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
   up.commit();
 }
@@ -97,8 +98,8 @@ void encode(Context& ctx, const StageOptions& options) {
   for (const auto& cfg : ctx.exp.datasets) {
     const std::string group = schema::index_group(cfg.name), ds = schema::index(cfg.name);
     const std::string fp = index_fingerprint(ctx.exp, cfg);
-    const Dataset d = load_corpus(cfg);
-    const int64_t n = static_cast<int64_t>(d.corpus.size());
+    const CorpusMap map = open_corpus_map(ctx, cfg);  // each rank reads only its blocks' documents
+    const int64_t n = map.size();
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
     const bool reuse = !options.force && index.exists(ds) &&
                        index.has_attr(group, schema::kAttrFingerprint) &&
@@ -118,7 +119,7 @@ void encode(Context& ctx, const StageOptions& options) {
       index.set_attr(group, schema::kAttrFingerprint, fp);
       index.flush();
     }
-    encode_blocks(ctx, *base, index, d);
+    encode_blocks(ctx, *base, index, cfg.name, map);
     index.set_attr(group, schema::kAttrComplete, int64_t{1});
     index.flush();
   }

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "common/error.h"
 #include "common/fault_injection.h"
 #include "eval/dense_eval.h"
@@ -140,13 +142,14 @@ QueryModels load_models(const Context& ctx, const Base& base, const std::vector<
 
 // A dataset's test queries, their base embeddings and this rank's index shard.
 struct TestSet {
-  const DatasetConfig* config;
-  Dataset data;
+  const DatasetConfig* config = nullptr;
+  Dataset data;                  // the query sets (the corpus stays on disk behind `map`)
+  std::optional<CorpusMap> map;  // ids and documents by row
   std::vector<std::string> qids, texts;
   TokenIds tokens;
   at::Tensor base;  // Q x H
   IndexShard shard;
-  std::vector<int64_t> tie;
+  std::vector<int64_t> tie;              // the shard's tie keys
   std::map<int32_t, at::Tensor> single;  // expert -> Q x H, embedded on first use
   int64_t size() const { return static_cast<int64_t>(qids.size()); }
 };
@@ -192,10 +195,10 @@ at::Tensor embed_routed(const Context& ctx, const Base& base, TestSet& t, const 
 }
 
 // measure (rank 0): the top-k as a run with BEIR's semantics, measured per query in qids order.
-std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const TopK& top,
+std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const HitIds& hits,
                                          const std::string& method) {
   const auto& ev = ctx.exp.evaluation;
-  const TrecRun run = topk_to_run(top, t.qids, t.data.corpus_ids, ev.k, ev.ignore_identical_ids);
+  const TrecRun run = topk_to_run(hits.top, t.qids, hits.ids, ev.k, ev.ignore_identical_ids);
   const Evaluation e = evaluate_run(MeasureSet::beir(), run, t.data.test.qrels);
   std::map<std::string, size_t> row;
   for (size_t i = 0; i < e.query_ids.size(); ++i) row[e.query_ids[i]] = i;
@@ -234,9 +237,8 @@ TopK search_bm25(const Context& ctx, const TestSet& t, int64_t depth) {
   const auto& ev = ctx.exp.evaluation;
   const int64_t begin = t.shard.begin, end = begin + t.shard.rows();
   std::vector<std::string> docs;
-  for (int64_t i = begin; i < end; ++i) docs.push_back(t.data.corpus[i].encoder_text());
-  Bm25Index bm25(docs, std::vector<int64_t>(t.tie.begin() + begin, t.tie.begin() + end),
-                 {ev.bm25_k1, ev.bm25_b}, begin);
+  for (const auto& doc : t.map->documents(begin, end)) docs.push_back(doc.encoder_text());
+  Bm25Index bm25(docs, t.tie, {ev.bm25_k1, ev.bm25_b}, begin);
   const std::vector<std::string> terms = Bm25Index::query_terms(t.texts);
   Bm25Corpus corpus = bm25.statistics(terms);
   std::vector<int64_t> counts{corpus.documents};
@@ -261,21 +263,27 @@ Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const Query
               ? search_bm25(ctx, t, depth)
               : search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
   if (!ctx.root()) return o;
-  if (ev.ignore_identical_ids) o.top = drop_identical_ids(o.top, t.qids, t.data.corpus_ids, ev.k);
-  o.per_query = measure(ctx, t, o.top, m.name);
+  HitIds hits = hit_ids(o.top, *t.map);
+  if (ev.ignore_identical_ids) hits.top = drop_identical_ids(hits.top, t.qids, hits.ids, ev.k);
+  o.per_query = measure(ctx, t, hits, m.name);
+  o.top = with_corpus_rows(std::move(hits.top), hits.rows);
   return o;
 }
 
 TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig& cfg) {
-  TestSet t{&cfg, load_dataset(cfg, ctx.exp.seed), {}, {}, {}, {}, {}, {}, {}};
+  TestSet t;
+  t.config = &cfg;
+  t.data.config = &cfg;
+  load_query_sets(cfg, ctx.exp.seed, t.data);
   for (const auto& q : t.data.test.queries) {
     t.qids.push_back(q.id);
     t.texts.push_back(q.text);
     t.tokens.push_back(base.tokenizer.encode(q.text, ctx.exp.evaluation.max_query_length));
   }
   if (t.qids.empty()) return t;
-  t.shard = read_index_shard(ctx, cfg.name, static_cast<int64_t>(t.data.corpus.size()));
-  t.tie = tie_keys(t.data.corpus_ids);
+  t.map.emplace(open_corpus_map(ctx, cfg));
+  t.shard = read_index_shard(ctx, cfg.name, t.map->size());
+  t.tie = t.map->tie_keys(t.shard.begin, t.shard.rows());
   t.base = embed_queries(ctx, base.model, t.tokens);
   return t;
 }

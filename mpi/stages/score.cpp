@@ -89,15 +89,16 @@ TopK topk_rows(const TopK& t, int64_t lo, int64_t n) {
   return out;
 }
 
-// nDCG@10 of queries [lo, hi) from their global top-11 lists.
-std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const TopK& top, int64_t lo,
-                               int64_t hi) {
+// nDCG@10 of queries [lo, hi) from their global top-11 lists (only the hits' ids are read from the map).
+std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const CorpusMap& map, const TopK& top,
+                               int64_t lo, int64_t hi) {
   static const MeasureSet kNdcg10({"ndcg_cut.10"});
   std::vector<std::string> qids;
   for (int64_t i = lo; i < hi; ++i) qids.push_back(d.train.queries[i].id);
-  const Evaluation ev =
-      evaluate_run(kNdcg10, topk_to_run(top, qids, d.corpus_ids, 10, ctx.exp.evaluation.ignore_identical_ids),
-                   d.train.qrels);
+  const HitIds hits = hit_ids(top, map);
+  const Evaluation ev = evaluate_run(
+      kNdcg10, topk_to_run(hits.top, qids, hits.ids, 10, ctx.exp.evaluation.ignore_identical_ids),
+      d.train.qrels);
   std::map<std::string, double> by_id;
   for (size_t i = 0; i < ev.query_ids.size(); ++i) by_id[ev.query_ids[i]] = ev.values[i][0];
   std::vector<double> out;
@@ -106,8 +107,9 @@ std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const TopK&
 }
 
 // nDCG@10 of every training query under `expert`: Q float64 on rank 0, empty elsewhere.
-at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const IndexShard& shard,
-                        const std::vector<int64_t>& tie, const QueryModel& expert, const std::string& label) {
+at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const CorpusMap& map,
+                        const IndexShard& shard, const std::vector<int64_t>& shard_tie,
+                        const QueryModel& expert, const std::string& label) {
   const int P = ctx.world.size();
   const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), P};
   SearchParams sp;
@@ -123,14 +125,14 @@ at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, 
     const at::Tensor q = MpiCollectives(ctx.world).allgather_rows(
         embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
     const TopK local =
-        exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, tie.data() + shard.begin, sp);
+        exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, shard_tie.data(), sp);
     for (int owner = 0; owner < P; ++owner) {
       const auto [lo, hi] = rounds.block_rows(r * P + owner);
       if (lo == hi) break;
       const int64_t offset = lo - rounds.first_row(r);
       const TopK merged = mpi::gather_topk(ctx.world, topk_rows(local, offset, hi - lo), owner);
       if (owner == ctx.world.rank()) {
-        const auto values = block_ndcg(ctx, d, merged, lo, hi);
+        const auto values = block_ndcg(ctx, d, map, merged, lo, hi);
         mine.insert(mine.end(), values.begin(), values.end());
       }
     }
@@ -177,8 +179,11 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
                    std::vector<std::unique_ptr<QueryModel>>& experts) {
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
-  const Dataset d = load_dataset(cfg, exp.seed);
+  Dataset d;  // the query sets; the corpus stays on disk behind its map
+  d.config = &cfg;
+  load_query_sets(cfg, exp.seed, d);
   RR_CHECK(!d.train.empty(), Input, "{}", no_training_data_message(cfg));
+  const CorpusMap map = open_corpus_map(ctx, cfg);
   const auto Q = static_cast<int64_t>(d.train.queries.size());
   const std::string base_fp = training_queries_fingerprint(exp, cfg);
   if (!score_unit_done(ctx, score_unit(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
@@ -193,11 +198,12 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       continue;
     }
     if (!shard) {
-      shard = read_index_shard(ctx, name, static_cast<int64_t>(d.corpus.size()));
-      tie = tie_keys(d.corpus_ids);
+      shard = read_index_shard(ctx, name, map.size());
+      tie = map.tie_keys(shard->begin, shard->rows());
     }
     if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
-    const at::Tensor values = score_column(ctx, base, d, *shard, tie, *experts[e], name + " x " + x.name);
+    const at::Tensor values =
+        score_column(ctx, base, d, map, *shard, tie, *experts[e], name + " x " + x.name);
     mpi::collective_try(ctx.world, [&] {
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,

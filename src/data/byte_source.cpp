@@ -32,6 +32,12 @@ ByteSource::~ByteSource() {
   if (gz_) gzclose(static_cast<gzFile>(gz_));
 }
 
+void ByteSource::skip(int64_t n) {
+  RR_CHECK(!gz_, Runtime, "{}: cannot seek in a gzip stream", path_.string());
+  in_.seekg(n);
+  if (!in_) RR_THROW(Input, "{}: cannot seek to byte {}", path_.string(), n);
+}
+
 size_t ByteSource::read(char* out, size_t n) {
   if (!gz_) {
     in_.read(out, static_cast<std::streamsize>(n));
@@ -46,7 +52,8 @@ size_t ByteSource::read(char* out, size_t n) {
       // The end of the data, or a stream cut short: zlib reports a truncated file only here.
       int code = Z_OK;
       const std::string msg = gzerror(gz, &code);  // copied while the handle is alive
-      if (code != Z_OK && code != Z_STREAM_END) RR_THROW(Input, "{}: corrupt gzip data: {}", path_.string(), msg);
+      if (code != Z_OK && code != Z_STREAM_END)
+        RR_THROW(Input, "{}: corrupt gzip data: {}", path_.string(), msg);
       break;
     }
     if (r < 0) {

@@ -17,6 +17,8 @@ class ByteSource {
   ByteSource& operator=(const ByteSource&) = delete;
   // Reads up to n bytes; returns how many (fewer only at the end).
   size_t read(char* out, size_t n);
+  // Skips the first n bytes of an uncompressed file (a seek).
+  void skip(int64_t n);
   // Everything left.
   std::string read_all();
   // True for gzip input, whatever the extension says (by its magic bytes).

@@ -38,6 +38,9 @@ struct JsonLinesReader::Impl {
   size_t begin = 0, end = 0;
   bool eof = false;
   int64_t line = 0;
+  int64_t buf_offset = 0;     // file offset of buf[0]
+  int64_t remaining = -1;     // bytes of the range not read yet (-1: to the end of the file)
+  int64_t record_offset = 0;  // file offset of the last record's line
   simdjson::dom::parser parser;
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -52,14 +55,17 @@ struct JsonLinesReader::Impl {
       if (eof) return end > begin ? end - begin : std::string::npos;
       // Move the partial line to the front and read more (grow when one line exceeds the chunk).
       std::memmove(buf.data(), buf.data() + begin, end - begin);
+      buf_offset += static_cast<int64_t>(begin);
       end -= begin;
       begin = 0;
       if (buf.size() - simdjson::SIMDJSON_PADDING - end < std::min(kChunkBytes, buf.size()) / 2)
         buf.resize(buf.size() + std::min(kChunkBytes, buf.size()));
-      const size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
-      const size_t got = in->read(buf.data() + end, room);
+      size_t room = buf.size() - simdjson::SIMDJSON_PADDING - end;
+      if (remaining >= 0) room = std::min(room, static_cast<size_t>(remaining));
+      const size_t got = room ? in->read(buf.data() + end, room) : 0;
       end += got;
-      if (got < room) eof = true;
+      if (remaining >= 0) remaining -= static_cast<int64_t>(got);
+      if (got < room || remaining == 0) eof = true;
       skip_byte_order_mark();
     }
   }
@@ -71,8 +77,9 @@ struct JsonLinesReader::Impl {
     bom_checked = true;
     if (std::memcmp(buf.data() + begin, "\xEF\xBB\xBF", 3) != 0) return;
     begin += 3;
-    spdlog::warn("{}: starts with a UTF-8 byte-order mark; skipped (strip it with: sed -i '1s/^\\xEF\\xBB\\xBF//' {})",
-                 path.string(), path.string());
+    spdlog::warn(
+        "{}: starts with a UTF-8 byte-order mark; skipped (strip it with: sed -i '1s/^\\xEF\\xBB\\xBF//' {})",
+        path.string(), path.string());
   }
 
   std::string string_field(simdjson::dom::element v, const char* field, bool integer_ok) {
@@ -98,6 +105,7 @@ struct JsonLinesReader::Impl {
       size_t len = fill_line();
       if (len == std::string::npos) return false;
       const char* p = buf.data() + begin;
+      record_offset = buf_offset + static_cast<int64_t>(begin);
       begin += len + (begin + len < end ? 1 : 0);
       ++line;
       std::string_view text(p, len);
@@ -135,11 +143,20 @@ struct JsonLinesReader::Impl {
   }
 };
 
-JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions options)
+JsonLinesReader::JsonLinesReader(std::filesystem::path path, JsonLinesOptions options, ByteRange range)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = std::move(path);
   impl_->options = options;
   impl_->in = std::make_unique<ByteSource>(impl_->path);
+  if (range.begin > 0 || range.end >= 0) {
+    RR_CHECK(!ByteSource::is_gzip(impl_->path), Runtime, "{}: byte ranges of a gzip file",
+             impl_->path.string());
+    impl_->in->skip(range.begin);
+    impl_->buf_offset = range.begin;
+    impl_->bom_checked = range.begin > 0;
+    impl_->line = range.first_line - 1;
+    if (range.end >= 0) impl_->remaining = range.end - range.begin;
+  }
   // Small files get a small buffer (it grows as lines need).
   std::error_code ec;
   const auto size = std::filesystem::file_size(impl_->path, ec);
@@ -154,6 +171,10 @@ bool JsonLinesReader::next(TextRecord& record) {
 
 const std::filesystem::path& JsonLinesReader::path() const {
   return impl_->path;
+}
+
+int64_t JsonLinesReader::record_offset() const {
+  return impl_->record_offset;
 }
 
 }  // namespace rr

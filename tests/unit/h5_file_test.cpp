@@ -3,7 +3,10 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "data/beir.h"
+#include "h5data/corpus_map.h"
 #include "h5data/h5_file.h"
+#include "search/topk.h"
 #include "tests/test_support.h"
 
 namespace rr {
@@ -125,6 +128,55 @@ TEST(H5File, CorruptAndMissingFilesAreClearErrors) {
         f.read("/x");
       },
       Error);
+}
+
+}  // namespace
+}  // namespace rr
+
+namespace rr {
+namespace {
+
+// The corpus map reads any row range exactly as the whole-file reader does (blank lines, a BOM, escapes and
+// multi-byte text included), maps rows to ids and tie keys, and notices a corpus changed behind its back.
+TEST(CorpusMap, RowRangesEqualTheWholeCorpus) {
+  test::TempDir t;
+  std::string text = "\xEF\xBB\xBF";
+  for (int i = 0; i < 40; ++i) {
+    text += "{\"_id\": \"d" + std::to_string((i * 7) % 40) + "\", \"title\": \"t\\u00e9 " +
+            std::to_string(i) + "\", \"text\": \"caf\xC3\xA9 \\\"" + std::to_string(i) + "\\\"\"}\n";
+    if (i % 9 == 0) text += "\n  \n";
+  }
+  test::write_file(t / "corpus.jsonl", text);
+  CorpusMap::build(t / "corpus.jsonl", t / "map.h5", "fp1");
+  EXPECT_EQ(CorpusMap::recorded_fingerprint(t / "map.h5"), "fp1");
+  const auto whole = read_corpus(t / "corpus.jsonl");
+  std::vector<std::string> ids;
+  for (const auto& d : whole) ids.push_back(d.id);
+  const auto tie = tie_keys(ids);
+  CorpusMap map(t / "map.h5", t / "corpus.jsonl");
+  ASSERT_EQ(map.size(), 40);
+  for (auto [lo, hi] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, 40}, {0, 1}, {9, 10}, {10, 27}, {39, 40}}) {
+    const auto part = map.documents(lo, hi);
+    ASSERT_EQ(static_cast<int64_t>(part.size()), hi - lo);
+    for (int64_t i = lo; i < hi; ++i) {
+      EXPECT_EQ(part[i - lo].id, whole[i].id);
+      EXPECT_EQ(part[i - lo].encoder_text(), whole[i].encoder_text());
+      EXPECT_EQ(part[i - lo].line, whole[i].line);
+    }
+    EXPECT_EQ(map.tie_keys(lo, hi - lo), std::vector<int64_t>(tie.begin() + lo, tie.begin() + hi));
+  }
+  EXPECT_EQ(map.ids({0, 5, 6, 39}), (std::vector<std::string>{ids[0], ids[5], ids[6], ids[39]}));
+  test::write_file(t / "corpus.jsonl", text.substr(0, text.size() / 2));  // changed: fewer records
+  EXPECT_THROW(map.documents(0, 40), Error);
+  test::write_file(t / "dup.jsonl", "{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"a\", \"text\": \"y\"}\n");
+  try {
+    CorpusMap::build(t / "dup.jsonl", t / "dup.h5", "fp");
+    ADD_FAILURE() << "a duplicate id was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dup.jsonl:2"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(t / "dup.h5"));
 }
 
 }  // namespace
