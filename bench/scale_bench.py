@@ -5,7 +5,8 @@ them in <output_dir>/resources/<stage>.json. Then the checks of the scale issue:
   - Q x 4 training queries at fixed N and np: score's peak RSS per rank grows by <= 10%;
   - N x 4 documents on 4x the ranks: the per-rank peak RSS stays within 15% (encode, score, evaluate);
   - rank 0's peak exceeds the median rank's by <= 25% in every stage.
-Usage: scale_bench.py [--docs N] [--queries Q] [--experts T] [--work DIR]   (prints Markdown)"""
+Usage: scale_bench.py [--docs N] [--queries Q] [--experts T] [--work DIR] [--json OUT]   (prints Markdown;
+--json writes the measurements that bench/scaling_model.py projects from)"""
 import argparse, json, os, random, shutil, statistics, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -111,10 +112,14 @@ def main():
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--experts", type=int, default=2)
     ap.add_argument("--work", default="/tmp/rr-scale-bench")
+    ap.add_argument("--json", help="write the measurements here")
     a = ap.parse_args()
     base = measure(a.work, a.docs, a.queries, a.experts, [1, 2, 4])
     more_q = measure(a.work, a.docs, 4 * a.queries, a.experts, [2])
     more_n = measure(a.work, 4 * a.docs, a.queries, a.experts, [4])
+    if a.json:
+        json.dump({"docs": a.docs, "queries": a.queries, "experts": a.experts, "d": 32,
+                   "base": base, "queries_x4": more_q, "docs_x4": more_n}, open(a.json, "w"), indent=1)
     print(f"N = {a.docs} documents and Q = {a.queries} training queries per dataset, T = {a.experts} experts, "
           "tiny BERT (d = 32); one thread per rank.\n")
     print(table(f"N {a.docs}, Q {a.queries}", base) + "\n")

@@ -1,50 +1,62 @@
 #!/usr/bin/python3
-"""The scaling model of rr on MS MARCO: bytes moved and memory per rank, for T experts on P ranks.
-Every number is a formula over the sizes below (see the comments); nothing is measured here.
-Usage: scaling_model.py [P=64]"""
-import sys
+"""Projects rr's memory per rank and traffic to MS MARCO (8.84M passages, 502,939 training queries, d = 768)
+with T = 7 and 100 experts on P = 64 and 512 ranks, from the formulas of docs/scaling.md and coefficients
+measured by bench/scale_bench.py (its --json output):
+  base      the process without data (torch, MPI, the tiny model): the pilot stage's peak at np 1;
+  per_doc   resident bytes per document of a rank's shard beyond its vectors (the tie key, the index
+            read buffers; BM25 postings in evaluate): (peak at np 1 - peak at np 4) / (3/4 of the documents),
+            minus the vectors' d x 4 bytes;
+  per_query resident bytes per training query in score (the query sets every rank holds): from Q x 4;
+  time      seconds per document encoded and per query x expert scored, from the np 1 run (tiny BERT: a
+            lower bound; BERT-base costs ~110M/0.03M as much per token).
+Usage: scaling_model.py MEASURED.json"""
+import json, sys
 
-P = int(sys.argv[1]) if len(sys.argv) > 1 else 64
-N = 8_841_823          # MS MARCO passages
-d = 768                # Contriever hidden size
-Q_dev = 6_980          # MS MARCO dev queries (evaluation)
-Q_train = 500_000      # training queries scored per expert (a subsample of the 532k)
-k = 1000               # hits kept per query
-layers, r = 12, 8      # LoRA on query and value of every layer: 2 x (r x d + d x r) per layer
-hit = 8 + 4 + 8        # one hit: doc row (int64), score (float32), tie key (int64)
+m = json.load(open(sys.argv[1]))
+docs_total = m["docs"] * m["experts"]             # the bench has one dataset per expert
+q_total = m["queries"] * m["experts"]
+d_bench = m["d"]
+base, x4q = m["base"], m["queries_x4"]
 
-def mb(x): return f"{x / 2**20:,.1f} MB"
-def gb(x): return f"{x / 2**30:,.1f} GB"
 
-adapter = layers * 2 * (r * d + d * r) * 4
-rows = []
+def peak(run, np, stage):
+    return max(run[str(np)][stage]["peak_rss_bytes"])
+
+
+proc = peak(base, 1, "pilot")
+per_doc = {s: max(0.0, (peak(base, 1, s) - peak(base, 4, s)) / (0.75 * docs_total) - d_bench * 4)
+           for s in ("score", "evaluate")}
+per_query = max(0.0, (peak(x4q, 2, "score") - peak(base, 2, "score")) / (3 * q_total))
+enc_s_per_doc = base["1"]["encode"]["wall_s"] / docs_total
+score_s_per_pair = base["1"]["score"]["wall_s"] / (q_total * m["experts"])
+
+N, Q, d, Qdev, k, store_k = 8_841_823, 502_939, 768, 6_980, 1000, 100
+model = 440e6             # BERT-base fp32
+ids_bytes = 50            # one id held while a corpus is mapped (rank 0, once)
+GB = 1e9
+
+
+def row(T, P):
+    shard = N / P * d * 4
+    score = proc + model + shard + N / P * per_doc["score"] + Q * per_query + 256 * P * (d * 4 + 11 * 20)
+    evaluate = (proc + model * (1 + 0.02 * T) + shard + N / P * per_doc["evaluate"] + (T + 4) * Qdev * d * 4
+                + Qdev * (k + 1) * 20 + T * Qdev * store_k * 20)
+    score_traffic = T * (Q * d * 4 + Q * 11 * 20 * max(1, (P - 1).bit_length()))
+    return [f"T {T}, P {P}", f"{shard / GB:.2f}", f"{score / GB:.2f}", f"{evaluate / GB:.2f}",
+            f"{N * ids_bytes / GB:.2f}", f"{score_traffic / GB:.1f}"]
+
+
+print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} datasets, Q {m['queries']}, "
+      f"d {d_bench}): process {proc / 1e6:.0f} MB; beyond the vectors, score {per_doc['score']:.0f} B and "
+      f"evaluate {per_doc['evaluate']:.0f} B per shard document; score {per_query:.0f} B per training query; "
+      f"encode {1e6 * enc_s_per_doc:.0f} us per document and score {1e6 * score_s_per_pair:.0f} us per query x "
+      "expert (tiny BERT, one thread).\n")
+print("| MS MARCO | index shard GB | score peak per rank GB | evaluate peak, rank 0 GB | rank 0 ids while "
+      "mapping, once GB | score traffic per rank GB |")
+print("|---|---:|---:|---:|---:|---:|")
 for T in (7, 100):
-    index32, index16 = N * d * 4, N * d * 2
-    shard = index32 / P
-    routers = 12 + T                                     # every router and baseline row, single experts included
-    q_gather = Q_dev * d * 4                             # all-gathered query embeddings, per router
-    topk_tree = Q_dev * k * hit * max(1, (P - 1).bit_length())   # tree merge: log2 P levels into rank 0
-    score_gather = Q_train * d * 4                       # per expert: training-query embeddings, all-gathered
-    score_topk = Q_train * 11 * hit * max(1, (P - 1).bit_length())
-    rows.append((T, [
-        ("index (fp32 / fp16), whole", f"{gb(index32)} / {gb(index16)}"),
-        ("index shard per rank (fp32)", gb(shard)),
-        ("encode: bytes written per rank (fp32)", gb(shard)),
-        ("adapters held by every rank", mb(T * adapter)),
-        ("pilot library (T x T pilots)", mb(T * T * d * 4)),
-        ("score: all-gathered query vectors per rank", gb(T * score_gather)),
-        ("score: top-11 lists into rank 0 (tree)", gb(T * score_topk)),
-        ("evaluate: all-gathered query vectors per rank", gb(routers * q_gather)),
-        ("evaluate: top-k lists into rank 0 (tree)", gb(routers * topk_tree)),
-        ("evaluate: rank 0 peak for one router's lists", mb(2 * Q_dev * k * hit)),
-        ("search memory per rank (scores of 256 q x 16384 rows)", mb(256 * 16384 * 4)),
-    ]))
-
-print(f"# Scaling model: MS MARCO ({N:,} passages x {d}), {P} ranks, k = {k}\n")
-print("| quantity | " + " | ".join(f"T = {T} experts" for T, _ in rows) + " |")
-print("|---|" + "---:|" * len(rows))
-for i, (name, _) in enumerate(rows[0][1]):
-    print(f"| {name} | " + " | ".join(r[1][i][1] for r in rows) + " |")
-print(f"\nOne LoRA adapter (r {r}, query and value of {layers} layers): {adapter / 2**20:.2f} MB. "
-      "Documents never move between ranks: each rank encodes and searches only its shard; "
-      "queries are small and are all-gathered; only top-k lists travel to rank 0.")
+    for P in (64, 512):
+        print("| " + " | ".join(row(T, P)) + " |")
+print("\nFormulas: shard = N/P x d x 4; score = process + model + shard + N/P x per_doc + Q x per_query + "
+      "256 P (4d + 220); evaluate = process + model (1 + 0.02 T) + shard + N/P x per_doc + (T + 4) Q' 4d + "
+      "Q' (k + 1) 20 + T Q' store_k 20 (rank 0: one router's lists, the singles' stored hits for the oracles); score traffic = T (4 Q d + 220 Q log2 P).")

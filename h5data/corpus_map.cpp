@@ -2,11 +2,10 @@
 
 #include <ATen/ATen.h>
 
-#include <unordered_map>
-
-#include "common/atomic_output.h"
 #include "common/error.h"
+#include "data/beir.h"
 #include "data/jsonl_reader.h"
+#include "h5data/results_update.h"
 #include "search/topk.h"
 
 namespace rr {
@@ -25,39 +24,21 @@ void CorpusMap::build(const std::filesystem::path& corpus, const std::filesystem
                       const std::string& fingerprint) {
   std::vector<std::string> ids;
   std::vector<int64_t> offsets, lines;
-  {
-    JsonLinesReader reader(corpus, JsonLinesOptions{});
-    std::unordered_map<std::string, int64_t> first_line;
-    TextRecord rec;
-    while (reader.next(rec)) {
-      auto [it, inserted] = first_line.emplace(rec.id, rec.line);
-      if (!inserted)
-        RR_THROW(Input, "{}:{}: field '_id': duplicate id '{}' (first on line {})", corpus.string(), rec.line,
-                 rec.id, it->second);
-      ids.push_back(rec.id);
-      offsets.push_back(reader.record_offset());
-      lines.push_back(rec.line);
-    }
-  }
-  RR_CHECK(!ids.empty(), Input, "{}: empty corpus file (no records)", corpus.string());
+  for_each_unique_record(corpus, {}, "corpus", [&](TextRecord&& rec, const JsonLinesReader& reader) {
+    ids.push_back(std::move(rec.id));
+    offsets.push_back(reader.record_offset());
+    lines.push_back(rec.line);
+  });
   offsets.push_back(static_cast<int64_t>(std::filesystem::file_size(corpus)));
   const std::vector<int64_t> tie = rr::tie_keys(ids);
-  const auto temp = temporary_sibling(out);
-  std::filesystem::create_directories(out.parent_path());
-  try {
-    auto f = h5::File::create(temp);
-    f.write_strings(kIds, ids);
-    f.write(kTie, at::tensor(tie, at::kLong));
-    f.write(kOffsets, at::tensor(offsets, at::kLong));
-    f.write(kLines, at::tensor(lines, at::kLong));
-    f.set_attr("/", kFingerprint, fingerprint);
-    f.close();
-    rename_replacing(temp, out);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    throw;
-  }
+  h5::ResultsUpdate up(out, {}, /*keep_old=*/false);
+  auto& f = up.file();
+  f.write_strings(kIds, ids);
+  f.write(kTie, at::tensor(tie, at::kLong));
+  f.write(kOffsets, at::tensor(offsets, at::kLong));
+  f.write(kLines, at::tensor(lines, at::kLong));
+  f.set_attr("/", kFingerprint, fingerprint);
+  up.commit();
 }
 
 std::string CorpusMap::recorded_fingerprint(const std::filesystem::path& map) {

@@ -8,11 +8,12 @@
 
 namespace rr::h5 {
 
-ResultsUpdate::ResultsUpdate(const std::filesystem::path& path, const std::vector<std::string>& replaced)
+ResultsUpdate::ResultsUpdate(const std::filesystem::path& path, const std::vector<std::string>& replaced,
+                             bool keep_old)
     : path_(path), temp_(temporary_sibling(path)) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   file_ = std::make_unique<File>(File::create(temp_));
-  if (!std::filesystem::exists(path)) return;
+  if (!keep_old || !std::filesystem::exists(path)) return;
   File old = File::open(path, false);
   for (const auto& member : old.members("/")) {
     const std::string obj = "/" + member;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,10 @@ namespace rr::h5 {
 
 class ResultsUpdate {
  public:
-  // Copies every top-level group of the existing file except those in `replaced` (e.g. {"/scores"}).
-  ResultsUpdate(const std::filesystem::path& path, const std::vector<std::string>& replaced);
+  // Copies every top-level group of the existing file except those in `replaced` (e.g. {"/scores"}); with
+  // keep_old false the update starts from an empty file (a unit, a corpus map).
+  ResultsUpdate(const std::filesystem::path& path, const std::vector<std::string>& replaced,
+                bool keep_old = true);
   ~ResultsUpdate();
   File& file() { return *file_; }
   void commit();

@@ -209,6 +209,18 @@ std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, c
   return out;
 }
 
+// The first k hits of each list.
+TopK first_hits(const TopK& top, int64_t k) {
+  TopK out(top.nq, k);
+  for (int64_t i = 0; i < top.nq; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      out.doc[i * k + j] = top.doc[i * top.k + j];
+      out.score[i * k + j] = top.score[i * top.k + j];
+      out.tie[i * k + j] = top.tie[i * top.k + j];
+    }
+  return out;
+}
+
 // The oracles: each query takes the results of the single expert the router chooses for it.
 Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles, int64_t k) {
   const int ndcg10 = MeasureSet::beir().index_of("ndcg_cut_10");
@@ -372,14 +384,17 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
       mpi::collective_try(ctx.world, [&] {
         if (!ctx.root()) return;
         if (m.recorded) log_outcome(t, o);
-        UnitFile u(unit(m));
+        auto u = unit_file(unit(m));
         write_outcome(u.file(), ctx.exp, t, o);
         u.file().set_attr(schema::metrics(cfg.name, m.name), schema::kAttrFingerprint, fp);
         u.commit();
       });
       fault_point("evaluate-unit");
     }
-    if (m.expert >= 0) singles.push_back(&singles_kept.emplace_back(std::move(o)));
+    if (m.expert < 0) continue;
+    // Kept for the oracles, which take a single's measures and stored hits: store_k of them, not k.
+    o.top = first_hits(o.top, std::min(o.top.k, ctx.exp.evaluation.store_k));
+    singles.push_back(&singles_kept.emplace_back(std::move(o)));
   }
 }
 

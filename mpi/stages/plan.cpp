@@ -41,20 +41,24 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     const double N = static_cast<double>(c.documents), text = corpus_in_memory(c);
     const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
     const double shard = N / P * d * 4;
-    // The formulas of docs/scaling.md. encode: the corpus text (every rank), one block of embeddings.
-    encode = std::max(encode, text + static_cast<double>(exp.evaluation.corpus_block) * d * 4);
+    // The formulas of docs/scaling.md. encode: one block's documents and embeddings; rank 0 the ids while it
+    // maps the corpus.
+    const double block = std::min(N, static_cast<double>(exp.evaluation.corpus_block));
+    encode = std::max(encode, text * block / std::max(N, 1.0) + block * d * 4 + 50 * N);
     // train: the corpus text and the index rows it trains on (all rows up to dev_corpus_max; above, the
     // judged and pseudo-query documents, the dev-judged ones and a dev_corpus_max sample).
     const double rows =
         std::min(N, static_cast<double>(c.train_pairs + exp.expert_training.dev_corpus_max + 20000));
     if (c.has_expert) train = std::max(train, text + rows * d * 4);
-    // score: corpus text, the shard, one round of query vectors (256 per rank) and its top-11 lists.
-    if (c.has_expert) score = std::max(score, text + shard + 256 * P * (d * 4 + 11 * 20));
-    // evaluate: corpus text, shard, the test queries' vectors (base, singles, routed), BM25 of the shard
-    // (about three times its text), and on rank 0 one dataset's top-(k+1) lists of every router.
+    // score: the shard and its tie keys, one round of query vectors (256 per rank) and its top-11 lists.
+    if (c.has_expert) score = std::max(score, shard + 8 * N / P + 256 * P * (d * 4 + 11 * 20));
+    // evaluate: the shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the
+    // shard (its text and about three times that in postings), and on rank 0 one router's top-(k+1) lists and
+    // the singles' store_k hits (the oracles take them).
     if (c.evaluated)
       evaluate =
-          std::max(evaluate, text + shard + (T + 4) * Qte * d * 4 + R * Qte * (k + 1) * 20 + 3 * text / P);
+          std::max(evaluate, shard + 8 * N / P + (T + 4) * Qte * d * 4 + Qte * (k + 1) * 20 +
+                                 T * Qte * static_cast<double>(exp.evaluation.store_k) * 20 + 4 * text / P);
     index_disk += N * d * vec;
     results_disk += 16.0 * N + (c.evaluated ? R * Qte * (exp.evaluation.store_k * 12.0 + 31 * 8) : 0) +
                     (c.has_expert ? Qtr * (T * 16 + d * 4) : 0);

@@ -14,6 +14,8 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "common/error.h"
 #include "common/fault_injection.h"
 #include "common/log.h"
@@ -42,7 +44,7 @@ std::filesystem::path score_unit(const Experiment& exp, const std::string& ds, c
 bool adopt_from_results(const Experiment& exp, const std::string& object, const std::string& fp, int64_t rows,
                         const std::filesystem::path& unit) {
   if (unit_fingerprint(exp.results_file(), object, rows) != fp) return false;
-  UnitFile u(unit);
+  auto u = unit_file(unit);
   u.file().copy_from(h5::File::open(exp.results_file(), false), object);
   u.commit();
   return true;
@@ -151,9 +153,9 @@ void store_base_unit(const Context& ctx, const Base& base, const Dataset& d, con
   const std::string& name = d.config->name;
   const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), ctx.world.size()};
   const int64_t H = base.model.config().hidden_size;
-  std::unique_ptr<UnitFile> out;
+  std::optional<h5::ResultsUpdate> out;
   if (ctx.root()) {
-    out = std::make_unique<UnitFile>(unit);
+    out.emplace(unit, std::vector<std::string>{}, /*keep_old=*/false);
     std::vector<std::string> ids;
     for (const auto& q : d.train.queries) ids.push_back(q.id);
     out->file().write_strings(schema::query_ids(name, d.config->train_split), ids);
@@ -208,7 +210,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
                    values.mean().item<double>(), Q);
-      UnitFile u(score_unit(exp, name, x.name));
+      auto u = unit_file(score_unit(exp, name, x.name));
       u.file().write(column, values);
       u.file().set_attr(column, schema::kAttrFingerprint, fp);
       u.commit();

@@ -1,6 +1,5 @@
 #include "mpi/stages/unit_file.h"
 
-#include "common/atomic_output.h"
 #include "common/error.h"
 #include "h5data/schema.h"
 
@@ -28,24 +27,6 @@ bool unit_done(const Context& ctx, const std::filesystem::path& unit, const std:
   int done = 0;
   if (ctx.root() && !force) done = unit_fingerprint(unit, object, rows) == fingerprint || (adopt && adopt());
   return ctx.world.bcast_value(done) != 0;
-}
-
-UnitFile::UnitFile(std::filesystem::path path) : path_(std::move(path)), temp_(temporary_sibling(path_)) {
-  std::filesystem::create_directories(path_.parent_path());
-  file_ = std::make_unique<h5::File>(h5::File::create(temp_));
-}
-
-UnitFile::~UnitFile() {
-  if (!file_) return;
-  file_.reset();
-  std::error_code ec;
-  std::filesystem::remove(temp_, ec);
-}
-
-void UnitFile::commit() {
-  file_->close();
-  file_.reset();
-  rename_replacing(temp_, path_);
 }
 
 }  // namespace rr::stages

@@ -6,10 +6,10 @@
 
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <string>
 
 #include "h5data/h5_file.h"
+#include "h5data/results_update.h"
 #include "mpi/stages/context.h"
 
 namespace rr::stages {
@@ -27,19 +27,10 @@ bool unit_done(const Context& ctx, const std::filesystem::path& unit, const std:
                const std::string& fingerprint, int64_t rows, bool force,
                const std::function<bool()>& adopt = {});
 
-// A unit being written (rank 0): created under a temporary name, renamed by commit(), removed otherwise.
-class UnitFile {
- public:
-  explicit UnitFile(std::filesystem::path path);
-  ~UnitFile();
-  UnitFile(const UnitFile&) = delete;
-  UnitFile& operator=(const UnitFile&) = delete;
-  h5::File& file() { return *file_; }
-  void commit();
-
- private:
-  std::filesystem::path path_, temp_;
-  std::unique_ptr<h5::File> file_;
-};
+// A unit being written (rank 0): an empty file under a temporary name, renamed by commit(), removed
+// otherwise.
+inline h5::ResultsUpdate unit_file(const std::filesystem::path& path) {
+  return h5::ResultsUpdate(path, {}, /*keep_old=*/false);
+}
 
 }  // namespace rr::stages

@@ -18,18 +18,9 @@ namespace rr {
 namespace {
 
 std::vector<TextRecord> read_unique(const fs::path& path, JsonLinesOptions options, const char* what) {
-  JsonLinesReader reader(path, options);
   std::vector<TextRecord> out;
-  std::unordered_map<std::string, int64_t> first_line;
-  TextRecord rec;
-  while (reader.next(rec)) {
-    auto [it, inserted] = first_line.emplace(rec.id, rec.line);
-    if (!inserted)
-      RR_THROW(Input, "{}:{}: field '_id': duplicate id '{}' (first on line {})", path.string(), rec.line,
-               rec.id, it->second);
-    out.push_back(std::move(rec));
-  }
-  if (out.empty()) RR_THROW(Input, "{}: empty {} file (no records)", path.string(), what);
+  for_each_unique_record(path, options, what,
+                         [&](TextRecord&& rec, const JsonLinesReader&) { out.push_back(std::move(rec)); });
   return out;
 }
 
@@ -73,6 +64,21 @@ void write_records(const fs::path& path, const std::vector<TextRecord>& recs, bo
 }
 
 }  // namespace
+
+void for_each_unique_record(const fs::path& path, const JsonLinesOptions& options, const char* what,
+                            const std::function<void(TextRecord&&, const JsonLinesReader&)>& take) {
+  JsonLinesReader reader(path, options);
+  std::unordered_map<std::string, int64_t> first_line;
+  TextRecord rec;
+  while (reader.next(rec)) {
+    auto [it, inserted] = first_line.emplace(rec.id, rec.line);
+    if (!inserted)
+      RR_THROW(Input, "{}:{}: field '_id': duplicate id '{}' (first on line {})", path.string(), rec.line,
+               rec.id, it->second);
+    take(std::move(rec), reader);
+  }
+  if (first_line.empty()) RR_THROW(Input, "{}: empty {} file (no records)", path.string(), what);
+}
 
 std::vector<TextRecord> read_corpus(const fs::path& path) {
   return read_unique(path, {}, "corpus");

@@ -13,11 +13,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "data/jsonl_reader.h"
 #include "data/text_record.h"
 
 namespace rr {
@@ -26,12 +28,18 @@ namespace rr {
 using Qrels = std::map<std::string, std::map<std::string, int>>;
 
 std::vector<TextRecord> read_corpus(const std::filesystem::path& path);
+// Streams the records of a JSON-lines file whose ids must be unique (`what`: "corpus", "queries") to `take`,
+// with the reader (for record_offset()): a duplicate id or an empty file is an Input error naming the line.
+void for_each_unique_record(const std::filesystem::path& path, const JsonLinesOptions& options,
+                            const char* what,
+                            const std::function<void(TextRecord&&, const JsonLinesReader&)>& take);
 std::vector<TextRecord> read_queries(const std::filesystem::path& path);
 Qrels read_qrels_tsv(const std::filesystem::path& path);
 
 // Throws Input naming the first line of `qrels_file` whose query is not among `known` (from `queries_file`):
 // BEIR's loader raises KeyError there.
-void check_qrels_queries(const std::filesystem::path& qrels_file, const std::unordered_set<std::string>& known,
+void check_qrels_queries(const std::filesystem::path& qrels_file,
+                         const std::unordered_set<std::string>& known,
                          const std::filesystem::path& queries_file);
 
 struct BeirLoadOptions {
