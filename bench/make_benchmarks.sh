@@ -24,6 +24,10 @@ section "Expert training step vs PyTorch from Python (bench_train_step, pytorch_
 section "Exact search vs FAISS IndexFlatIP (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 200000 768 256 \
   ${RR_INDEX:+"$RR_INDEX" "${RR_INDEX_DATASET:-foldoc}"}
 section "Scaling here: encode + evaluate at -np 1 and 2 (bench/scaling.sh)" "$root/bench/scaling.sh" ${RR_SCALING_CONFIG:+"$RR_SCALING_CONFIG"}
-section "Scaling model: MS MARCO on 64 ranks (bench/scaling_model.py)" /usr/bin/python3 "$root/bench/scaling_model.py" 64
+scale_json=$(mktemp)
+section "Scale benchmark: memory per rank, traffic and time per stage at np 1, 2, 4 (bench/scale_bench.py)" \
+  /usr/bin/python3 "$root/bench/scale_bench.py" --json "$scale_json"
+section "Scaling model: MS MARCO, T 7 / 100, P 64 / 512, from the scale benchmark (bench/scaling_model.py)" \
+  /usr/bin/python3 "$root/bench/scaling_model.py" "$scale_json"
 mv "$tmp" "$out"
 echo "wrote $out"
