@@ -161,7 +161,9 @@ std::string stage_fingerprint(const Experiment& exp, const std::string& stage) {
   if (stage == "train-base") return base_fingerprint(exp);
   if (stage == "encode") return combine({{"encode", indexes}});
   if (stage == "train-expert") return combine({{"experts", all_experts(exp)}});
-  if (stage == "train-multitask") return exp.train_multitask ? multitask_fingerprint(exp) : "none";
+  if (stage == "train-multitask")  // it also stores every expert's training curve (after an expert job array)
+    return combine({{"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
+                    {"experts", all_experts(exp)}});
   if (stage == "score") return combine({{"score", score_columns(exp)}});
   if (stage == "pilot") return pilots();
   if (stage == "evaluate")

@@ -178,6 +178,13 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
                curve.best_dev, curve.best_step, curve.steps_done);
 }
 
+// Every expert's training-curve source (its directory's rr_train.json; missing ones are skipped).
+std::vector<std::pair<std::string, std::filesystem::path>> expert_curves(const Context& ctx) {
+  std::vector<std::pair<std::string, std::filesystem::path>> curves;
+  for (const auto& x : ctx.exp.experts) curves.push_back({"expert-" + x.name, x.adapter});
+  return curves;
+}
+
 }  // namespace
 
 void train_experts(Context& ctx, const StageOptions& options) {
@@ -206,22 +213,26 @@ void train_experts(Context& ctx, const StageOptions& options) {
                         false);
     }
   });
-  std::vector<std::pair<std::string, std::filesystem::path>> curves;
-  for (size_t i : todo) curves.push_back({"expert-" + experts[i].name, experts[i].adapter});
-  mpi::collective_try(ctx.world, [&] { store_curves(ctx, curves); });
+  // One expert of a job array leaves results.h5 alone: tasks running at once would each rewrite it and the
+  // last rename would drop the others' curves. Its curve stays in its directory (rr_train.json) until the
+  // next whole stage (train multitask, which runs after the array) stores every curve.
+  if (options.expert.empty()) mpi::collective_try(ctx.world, [&] { store_curves(ctx, expert_curves(ctx)); });
 }
 
 void train_multitask(Context& ctx, const StageOptions& options) {
-  if (!ctx.exp.train_multitask || ctx.exp.experts.empty()) return;
-  const std::string fp = multitask_fingerprint(ctx.exp);
-  const auto out = ctx.exp.multitask_path();
-  if (!options.force && recorded_fingerprint(out) == fp) {
-    if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
-    return;
+  auto curves = expert_curves(ctx);  // the experts' too: an expert job array left them in their directories
+  if (ctx.exp.train_multitask && !ctx.exp.experts.empty()) {
+    const std::string fp = multitask_fingerprint(ctx.exp);
+    const auto out = ctx.exp.multitask_path();
+    if (!options.force && recorded_fingerprint(out) == fp) {
+      if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
+    } else {
+      train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), ctx.exp.multitask, fp, out,
+                        ctx.exp.multitask.full_finetune);
+    }
+    curves.push_back({"multitask", out});
   }
-  train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), ctx.exp.multitask, fp, out,
-                    ctx.exp.multitask.full_finetune);
-  mpi::collective_try(ctx.world, [&] { store_curves(ctx, {{"multitask", out}}); });
+  mpi::collective_try(ctx.world, [&] { store_curves(ctx, curves); });
 }
 
 }  // namespace rr::stages

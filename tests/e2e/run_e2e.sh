@@ -141,7 +141,28 @@ experts)
   run pilot --config "$cfg" --set "$two"
   run evaluate --config "$cfg" --set "$two"
   has "Single expert: law" run report --config "$cfg" --set "$two" || fail "the report lacks the new expert"
-  echo "experts: add scored only the new column, remove dropped the old one"
+  # Two tasks of an expert job array at once: neither rewrites results.h5 (the last rename would drop the other's
+  # curve); train multitask, the next job of the chain, stores both curves.
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/training"]
+PY
+  cp "$work/runs/tiny/results.h5" "$work/before-array.h5"
+  run train expert --expert astro --config "$cfg" --force & a=$!
+  run train expert --expert cook --config "$cfg" --force & c=$!
+  wait $a && wait $c || fail "concurrent expert tasks failed"
+  cmp "$work/before-array.h5" "$work/runs/tiny/results.h5" || fail "an expert task rewrote results.h5"
+  run train multitask --config "$cfg" --force
+  for x in astro cook; do
+    $py - "$work/runs/tiny/results.h5" "$work/runs/tiny/experts/$x/rr_train.json" "expert-$x" <<'PY' || fail "curve of $x lost"
+import sys, json, h5py, numpy as np
+curve = json.load(open(sys.argv[2]))["curve"]
+stored = h5py.File(sys.argv[1], "r")["/training/" + sys.argv[3] + "/loss"][()]
+assert np.allclose(stored, curve["loss"]), (stored, curve["loss"])
+PY
+  done
+  echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve"
   ;;
 faults)
   # A rank killed mid-encode, mid-train and mid-evaluate: the re-run resumes and equals an uninterrupted run.
