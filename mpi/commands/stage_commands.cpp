@@ -30,8 +30,10 @@ bool parse_stage_args(const std::string& command, const std::string& summary, co
       "override one config key: --set expert_training.lr=5e-5 (repeatable)")(
       "force", cli::po::bool_switch(), "redo the work even when its outputs are complete");
   if (takes_expert)
-    opt.add_options()("expert", cli::po::value<std::string>()->default_value(""),
-                      "train only this expert (default: all, placed on ranks)");
+    opt.add_options()(
+        "expert", cli::po::value<std::string>()->default_value(""),
+        "only this expert (train expert: train it; score: its score columns, as one task of a job "
+        "array, leaving results.h5 to a plain `score`); default: all");
   cli::po::variables_map vm;
   const std::string synopsis = std::string("--config EXP.json [--set key=value]... [--force]") +
                                (takes_expert ? " [--expert NAME]" : "");
@@ -53,7 +55,8 @@ bool parse_stage_args(const std::string& command, const std::string& summary, co
 
 int stage(const stages::Stage& s, const Args& args) {
   StageArgs a;
-  if (!parse_stage_args(s.command, s.summary, args, s.name == "train-expert", a)) return 0;
+  if (!parse_stage_args(s.command, s.summary, args, s.name == "train-expert" || s.name == "score", a))
+    return 0;
   log_runtime();
   stages::Context ctx = stages::make_context(a.config, a.overrides);
   stages::run_stage(ctx, s, a.options);

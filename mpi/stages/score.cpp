@@ -177,8 +177,9 @@ void store_base_unit(const Context& ctx, const Base& base, const Dataset& d, con
   }
 }
 
-void score_dataset(const Context& ctx, const Base& base, const std::string& name, bool force,
+void score_dataset(const Context& ctx, const Base& base, const std::string& name, const StageOptions& options,
                    std::vector<std::unique_ptr<QueryModel>>& experts) {
+  const bool force = options.force;
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
   Dataset d;  // the query sets; the corpus stays on disk behind its map
@@ -194,6 +195,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
   std::vector<int64_t> tie;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
+    if (!options.expert.empty() && x.name != options.expert) continue;
     const std::string fp = score_column_fingerprint(exp, x, cfg), column = schema::score_column(name, x.name);
     if (score_unit_done(ctx, score_unit(exp, name, x.name), column, fp, Q, force)) {
       if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
@@ -246,9 +248,15 @@ void store_scores(const Context& ctx) {
 }  // namespace
 
 void score(Context& ctx, const StageOptions& options) {
+  const auto names = ctx.exp.expert_names();
+  RR_CHECK(options.expert.empty() || std::find(names.begin(), names.end(), options.expert) != names.end(),
+           Usage, "score: no expert named '{}'", options.expert);
   Base base = load_base(ctx);
   std::vector<std::unique_ptr<QueryModel>> experts(ctx.exp.experts.size());
-  for (const auto& name : ctx.exp.training_datasets()) score_dataset(ctx, base, name, options.force, experts);
+  for (const auto& name : ctx.exp.training_datasets()) score_dataset(ctx, base, name, options, experts);
+  // One expert's columns (a task of a job array): its units only; tasks running at once must not each rewrite
+  // results.h5. A plain `score` afterwards finds every unit done and assembles them.
+  if (!options.expert.empty()) return;
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) store_scores(ctx);
   });

@@ -162,7 +162,29 @@ stored = h5py.File(sys.argv[1], "r")["/training/" + sys.argv[3] + "/loss"][()]
 assert np.allclose(stored, curve["loss"]), (stored, curve["loss"])
 PY
   done
-  echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve"
+  # Scoring as a job array: one task per expert at once (its columns only, results.h5 untouched), then a plain
+  # score assembles them: the same scores as one score job.
+  run score --config "$cfg" > /dev/null
+  cp "$work/runs/tiny/results.h5" "$work/before-score.h5"
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/meta/score"], f["/score_columns"], f["/scores"]
+PY
+  rm -rf "$work/runs/tiny/units/score"
+  cp "$work/runs/tiny/results.h5" "$work/stripped.h5"
+  run score --expert astro --config "$cfg" & a=$!
+  mpi 2 score --expert cook --config "$cfg" & c=$!
+  wait $a && wait $c || fail "concurrent score tasks failed"
+  cmp "$work/stripped.h5" "$work/runs/tiny/results.h5" || fail "a score task rewrote results.h5"
+  run score --config "$cfg" --log-level info > "$work/assemble.log" 2>&1
+  grep -q ": mean nDCG@10" "$work/assemble.log" && fail "assembling the score columns scored again"
+  for ds in astro cook; do
+    h5diff "$work/before-score.h5" "$work/runs/tiny/results.h5" "/scores/$ds" || fail "array scores of $ds differ"
+  done
+  has "no expert named 'nobody'" run score --expert nobody --config "$cfg" || fail "score --expert nobody"
+  echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve;"\
+       "scoring as an array equals one job"
   ;;
 faults)
   # A rank killed mid-encode, mid-train and mid-evaluate: the re-run resumes and equals an uninterrupted run.
