@@ -91,9 +91,9 @@ struct TrainingConfig {
   int64_t dev_corpus_max = 200000;  // rows of a dataset's index a trainer loads beyond the documents it
                                     // trains on (the dev search's corpus): all of a corpus up to this size;
                                     // above, the dev-judged documents and a seeded sample (docs/scaling.md)
-  bool bf16 = false;           // bfloat16 autocast where the device supports it
-  bool model_dropout = true;   // the base's own dropout (hidden, attention) while training
-  bool full_finetune = false;  // multitask only: train every weight instead of an adapter
+  bool bf16 = false;                // bfloat16 autocast where the device supports it
+  bool model_dropout = true;        // the base's own dropout (hidden, attention) while training
+  bool full_finetune = false;       // multitask only: train every weight instead of an adapter
 };
 
 // rr's own base encoder, trained from scratch by independent-crop contrastive learning (Contriever).
