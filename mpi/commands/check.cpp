@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <iostream>
 #include <unordered_set>
 
@@ -149,6 +151,18 @@ void check_adapters(const Experiment& exp, std::vector<std::string>& problems) {
   });
 }
 
+// output_dir must be a directory rr can create and write: its nearest existing ancestor decides.
+void check_output_dir(const Experiment& exp, std::vector<std::string>& problems) {
+  std::filesystem::path p = exp.output();
+  while (!p.empty() && !std::filesystem::exists(p) && p != p.parent_path()) p = p.parent_path();
+  const bool writable = std::filesystem::is_directory(p) && ::access(p.c_str(), W_OK) == 0;
+  if (!writable)
+    problems.push_back(
+        fmt::format("{}: 'output_dir' = '{}' cannot be created or written ({} is not a "
+                    "writable directory)",
+                    exp.file.string(), exp.output().string(), p.string()));
+}
+
 }  // namespace
 
 int check(const Args& args) {
@@ -175,6 +189,7 @@ int check(const Args& args) {
   for (const auto& d : exp.datasets) counts.push_back(check_dataset(exp, d, problems));
   const int64_t hidden = check_base(exp, problems);
   check_adapters(exp, problems);
+  check_output_dir(exp, problems);
   std::cout << stages::plan_report(exp, counts, hidden > 0 ? hidden : 768, ranks);
   if (problems.empty()) {
     std::cout << "\ncheck: no problems found\n";

@@ -57,8 +57,7 @@ std::vector<Method> make_methods(const Experiment& exp) {
         T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix, exp.seed};
     if (!info.per_expert) {
       auto router = info.make(p);
-      const bool needs_experts = router->needs_training() || router->source() == RouterSource::FromSingles;
-      if ((needs_experts && T == 0) || (info.name == "multitask" && !exp.train_multitask)) continue;
+      if ((router->uses_experts() && T == 0) || (info.name == "multitask" && !exp.train_multitask)) continue;
       methods.push_back({info.name, info.label, std::move(router), -1, true});
       continue;
     }

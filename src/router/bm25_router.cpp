@@ -8,6 +8,7 @@ namespace {
 class Bm25Router final : public Router {
  public:
   RouterSource source() const override { return RouterSource::Lexical; }
+  bool uses_experts() const override { return false; }
   Routing route(const QueryBlock& queries) const override {
     Routing r;
     r.expert.assign(static_cast<size_t>(queries.size()), -1);

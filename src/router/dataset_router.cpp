@@ -13,7 +13,8 @@ namespace {
 // Rows of the n ids with the smallest seeded hashes (all when there are fewer), in row order.
 std::vector<int64_t> seeded_sample(const std::vector<std::string>& ids, int64_t n, uint64_t seed) {
   std::vector<std::pair<uint64_t, int64_t>> order;
-  for (size_t i = 0; i < ids.size(); ++i) order.push_back({stable_hash(ids[i], seed), static_cast<int64_t>(i)});
+  for (size_t i = 0; i < ids.size(); ++i)
+    order.push_back({stable_hash(ids[i], seed), static_cast<int64_t>(i)});
   std::sort(order.begin(), order.end());
   order.resize(std::min(order.size(), static_cast<size_t>(n)));
   std::vector<int64_t> rows;

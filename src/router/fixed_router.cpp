@@ -8,6 +8,7 @@ namespace {
 class FixedRouter final : public Router {
  public:
   FixedRouter(int32_t model, int32_t recorded) : model_(model), recorded_(recorded) {}
+  bool uses_experts() const override { return model_ != -1; }
   Routing route(const QueryBlock& queries) const override {
     Routing r;
     r.kind = Routing::Kind::Fixed;

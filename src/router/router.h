@@ -26,10 +26,10 @@ inline constexpr int32_t kMultitaskModel = -2;
 
 // What routers learn from, built from the `score` and `pilot` stages' outputs.
 struct RoutingTrainingSet {
-  std::vector<std::string> datasets;  // training datasets, configured order
+  std::vector<std::string> datasets;                // training datasets, configured order
   std::vector<std::vector<std::string>> query_ids;  // per dataset: its training queries' ids (Q_d)
-  std::vector<at::Tensor> base;       // per dataset: Q_d x H float32, base embeddings of its training queries
-  std::vector<at::Tensor> scores;     // per dataset: Q_d x T float64, per-instance nDCG@10 under each expert
+  std::vector<at::Tensor> base;    // per dataset: Q_d x H float32, base embeddings of its training queries
+  std::vector<at::Tensor> scores;  // per dataset: Q_d x T float64, per-instance nDCG@10 under each expert
   std::vector<int32_t> dataset_expert;  // per dataset: the expert trained on it (-1: none)
   PilotLibrary pilots;                  // the library built by `pilot`
   int32_t num_experts = 0;
@@ -84,6 +84,9 @@ class Router {
   virtual RouterSource source() const { return RouterSource::Dense; }
   // True when fit() needs the routing training set (scores, pilots).
   virtual bool needs_training() const { return false; }
+  // False for the routers that use no expert (BM25, the base alone): the only ones an experiment without
+  // experts evaluates.
+  virtual bool uses_experts() const { return true; }
   virtual void fit(const RoutingTrainingSet&) {}
   // The fitted state (CPU tensors), to be sent to the ranks that did not fit.
   virtual RouterState state() const { return {}; }

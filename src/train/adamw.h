@@ -33,6 +33,9 @@ class AdamW {
 };
 
 // HF get_linear_schedule_with_warmup: lr * step / warmup during warm-up, then linear decay to 0 at `total`.
+// Step 0 runs at lr 0 when warmup > 0, as in the Hugging Face Trainer the paper's code trains with (LambdaLR
+// evaluates the lambda at 0 on construction): that step only fills AdamW's moments. Kept for parity; tested
+// against torch.optim.AdamW + LambdaLR + clip_grad_norm_ (tests/unit/training_reference_test.cpp).
 double linear_schedule(double peak, int64_t step, int64_t warmup, int64_t total);
 
 // Scales gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_); returns the

@@ -11,6 +11,7 @@
 #include "model/query_model.h"
 #include "model/text_encoder.h"
 #include "train/adamw.h"
+#include "train/info_nce.h"
 #include "train/train_loop.h"
 #include "train/training_data.h"
 
@@ -84,23 +85,8 @@ double crop_step(const FullModel& net, const CropBatch& batch, const BaseTrainer
     q = embed_in_length_chunks(net, qa, o.pad_id, kChunkTokens, device, mode);
     k = embed_in_length_chunks(net, ka, o.pad_id, kChunkTokens, device, mode);
   }
-  q = q.to(at::kFloat);
-  k = k.to(at::kFloat);
-  if (cfg.normalize) {
-    q = q / q.norm(2, -1, true).clamp_min(1e-6);
-    k = k / k.norm(2, -1, true).clamp_min(1e-6);
-  }
-  // Keys of every rank; their gradient is summed over ranks and handed back to the encoding rank.
-  at::Tensor all_k = group.allgather_rows(k.detach()).set_requires_grad(true);
-  at::Tensor logits = at::matmul(q, all_k.t()) / cfg.temperature;
-  at::Tensor labels = at::arange(lo, hi, at::TensorOptions().dtype(at::kLong).device(device));
-  at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) /
-                    static_cast<double>(per * group.size());
-  loss.backward();
-  at::Tensor key_grad = all_k.grad();
-  group.allreduce_sum(key_grad);
-  k.backward(key_grad.slice(0, lo, hi));
-  return loss.item<double>();
+  return gathered_info_nce_backward(q.to(at::kFloat), k.to(at::kFloat), cfg.temperature, cfg.normalize,
+                                    group);
 }
 
 }  // namespace

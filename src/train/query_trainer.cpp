@@ -9,6 +9,7 @@
 #include "model/text_encoder.h"
 #include "search/topk.h"
 #include "train/adamw.h"
+#include "train/info_nce.h"
 #include "train/train_loop.h"
 
 namespace rr {
@@ -54,9 +55,7 @@ double query_step(const QueryModel& model, const std::vector<BatchItem>& batch, 
       Autocast ac(cfg.bf16, device);
       q = embed_in_length_chunks(model, toks, pad, 8192, device, mode);
     }
-    at::Tensor logits = at::matmul(q.to(at::kFloat), docs.t()) / cfg.temperature;
-    at::Tensor labels = at::arange(m0, m1, at::TensorOptions().dtype(at::kLong).device(device));
-    at::Tensor loss = at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(B);
+    at::Tensor loss = info_nce_share(q.to(at::kFloat), docs, m0, B, cfg.temperature);
     loss.backward();
     loss_sum += loss.item<double>();
   }
