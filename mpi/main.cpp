@@ -30,6 +30,7 @@ std::vector<Command> commands() {
       {"convert", "convert a collection (SMART, dictd) into a BEIR folder", rr::commands::convert, false},
       {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure,
        false},
+      {"bm25", "BM25 run of a BEIR folder (the evaluate stage's lexical baseline)", rr::commands::bm25, false},
       {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
        rr::commands::embed, false},
       {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",

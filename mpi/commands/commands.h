@@ -16,6 +16,7 @@ using Args = std::vector<std::string>;
 // Tools (single process).
 int convert(const Args& args);  // convert smart|dictd
 int measure(const Args& args);
+int bm25(const Args& args);  // BEIR's lexical baseline on one BEIR folder
 int tokenize(const Args& args);
 int embed(const Args& args);
 int vocab(const Args& args);

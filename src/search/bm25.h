@@ -1,5 +1,16 @@
-// BM25 (Robertson; Lucene's idf) over BERT's basic tokenization (lower-cased, accents stripped, punctuation
-// split off and dropped; no stemming, no stop words): BEIR's lexical baseline row.
+// BM25 (Robertson; Lucene's idf) over BERT's basic tokenization: BEIR's lexical baseline row. Exactly:
+//
+//   score(q, d) = sum over the terms t of q, each occurrence  idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + K(d))
+//   idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))           (Lucene's; never negative)
+//   K(d)        = k1 * (1 - b + b * |d| / avgdl)
+//
+// N documents; df(t) documents containing t; tf(t,d) occurrences of t in d; |d| the number of terms of d
+// (exact: Lucene stores it lossily in one byte); avgdl = sum |d| / N. Terms: BERT's basic tokens (lower-cased,
+// NFD accents stripped, punctuation and CJK characters split off), those made only of punctuation dropped; no
+// stemming, no stop words. A document is title + " " + text. Each term's contribution is computed in double and
+// added to the document's float32 score in query-term order; documents no term matches are not ranked; ties in
+// trec_eval's order (score desc, then doc id desc). Lucene >= 8 drops the constant (k1 + 1): same rankings.
+// Tested against an independent Python implementation and Xapian (tests/reference/test_bm25_reference.py).
 #pragma once
 
 #include <cstdint>
