@@ -57,3 +57,19 @@ int run_rr(const std::string& args, std::string* out, std::string* err) {
 }
 
 }  // namespace rr::test
+
+namespace rr::test {
+
+void expect_error(ErrorKind kind, const std::function<void()>& fn,
+                  std::initializer_list<std::string> fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    for (const auto& f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
+  }
+}
+
+}  // namespace rr::test

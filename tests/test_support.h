@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <string>
+
+#include "common/error.h"
 
 namespace rr::test {
 
@@ -29,6 +33,14 @@ std::string read_file(const std::filesystem::path& path);
 // Runs the routerretriever executable with `args` (shell-quoted by the caller); returns the exit status.
 // stdout and stderr are captured into out/err when given.
 int run_rr(const std::string& args, std::string* out = nullptr, std::string* err = nullptr);
+
+// Expects fn to throw rr::Error of `kind` whose message contains every fragment (file, line, field...).
+void expect_error(ErrorKind kind, const std::function<void()>& fn,
+                  std::initializer_list<std::string> fragments);
+inline void expect_input_error(const std::function<void()>& fn,
+                               std::initializer_list<std::string> fragments) {
+  expect_error(ErrorKind::Input, fn, fragments);
+}
 
 }  // namespace rr::test
 

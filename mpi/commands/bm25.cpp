@@ -15,10 +15,11 @@ namespace rr::commands {
 
 int bm25(const Args& args) {
   cli::po::options_description opt("bm25 options");
-  opt.add_options()("beir", cli::po::value<std::string>(), "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")(
+  opt.add_options()("beir", cli::po::value<std::string>(),
+                    "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")(
       "split", cli::po::value<std::string>()->default_value("test"),
-      "queries judged in qrels/<split>.tsv are searched")(
-      "k", cli::po::value<int64_t>()->default_value(1000), "hits per query")(
+      "queries judged in qrels/<split>.tsv are searched")("k", cli::po::value<int64_t>()->default_value(1000),
+                                                          "hits per query")(
       "k1", cli::po::value<double>()->default_value(Bm25Params{}.k1), "BM25 k1 (tf saturation)")(
       "b", cli::po::value<double>()->default_value(Bm25Params{}.b), "BM25 b (length normalisation)")(
       "output", cli::po::value<std::string>(), "the TREC run file to write")(
@@ -44,7 +45,8 @@ int bm25(const Args& args) {
   for (const auto& d : read_corpus(dir / "corpus.jsonl"))
     doc_ids.push_back(d.id), docs.push_back(d.encoder_text());
   const Bm25Index index(docs, tie_keys(doc_ids), params);
-  spdlog::info("bm25: {} documents, {} terms; {} queries", index.documents(), index.terms(), query_ids.size());
+  spdlog::info("bm25: {} documents, {} terms; {} queries", index.documents(), index.terms(),
+               query_ids.size());
   const bool drop = vm["ignore-identical-ids"].as<bool>();
   const TopK top = index.search(query_texts, k + (drop ? 1 : 0));
   write_trec_run(output, topk_to_run(top, query_ids, doc_ids, k, drop), "rr-bm25");

@@ -57,7 +57,7 @@ int stage(const stages::Stage& s, const Args& args) {
   StageArgs a;
   if (!parse_stage_args(s.command, s.summary, args, s.name == "train-expert" || s.name == "score", a))
     return 0;
-  log_runtime();
+  log_runtime(mpi::Comm::world().is_root());
   stages::Context ctx = stages::make_context(a.config, a.overrides);
   stages::run_stage(ctx, s, a.options);
   return 0;
@@ -70,7 +70,7 @@ int pipeline(const Args& args) {
   for (const auto& s : stages::stage_table()) summary += " " + s.name;
   StageArgs a;
   if (!parse_stage_args("pipeline", summary, args, false, a)) return 0;
-  log_runtime();
+  log_runtime(mpi::Comm::world().is_root());
   stages::Context ctx = stages::make_context(a.config, a.overrides);
   for (const auto& s : stages::stage_table()) {
     const auto t0 = std::chrono::steady_clock::now();

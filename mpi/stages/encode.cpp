@@ -59,9 +59,9 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
   int64_t rounds = todo, total_rows = 0;
   ctx.world.allreduce_max_int64(&rounds, 1);
   for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
-  spdlog::info("encode {}: {} of my {} blocks to do ({} documents)", name, todo,
-               (shard.size() + block - 1) / block, total_rows);
-  Progress progress("encode " + name, total_rows, "docs");
+  spdlog::log(leader_level(ctx.root()), "encode {}: {} of my {} blocks to do ({} documents)", name, todo,
+              (shard.size() + block - 1) / block, total_rows);
+  Progress progress("encode " + name, total_rows, "docs", 10.0, ctx.root());
   for (int64_t r = 0; r < rounds; ++r) {
     if (r < todo) {
       const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);

@@ -122,7 +122,7 @@ at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, 
   const at::Tensor v = shard.vectors.contiguous();
   const MatrixView corpus{v.data_ptr<float>(), shard.rows(), v.size(1), VectorType::Float32};
   std::vector<double> mine;  // my blocks' values, in block order
-  Progress progress("score " + label, rounds.queries, "queries");
+  Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
   for (int64_t r = 0; r < rounds.count(); ++r) {
     const at::Tensor q = MpiCollectives(ctx.world).allgather_rows(
         embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));

@@ -9,6 +9,7 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "data/split.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
@@ -97,7 +98,7 @@ void load_index_rows(const Context& ctx, const Dataset& d, DatasetTraining& t, c
 
 // What one dataset gives a query-side trainer (see DatasetTraining).
 DatasetTraining training_material(const Context& ctx, const Dataset& d, const BertTokenizer& tok,
-                                  const TrainingConfig& cfg) {
+                                  const TrainingConfig& cfg, bool leader) {
   DatasetTraining t;
   t.name = d.config->name;
   std::unordered_map<std::string, int64_t> row;
@@ -116,12 +117,12 @@ DatasetTraining training_material(const Context& ctx, const Dataset& d, const Be
   }
   t.dev_qrels = d.dev.qrels;
   load_index_rows(ctx, d, t, cfg, row);
-  spdlog::info(
-      "{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({}), "
-      "{} of {} index rows loaded",
-      t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
-      t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin,
-      t.doc_ids.size(), d.corpus_ids.size());
+  spdlog::log(leader_level(leader),
+              "{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({}), "
+              "{} of {} index rows loaded",
+              t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
+              t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin,
+              t.doc_ids.size(), d.corpus_ids.size());
   return t;
 }
 
@@ -160,7 +161,8 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
   std::vector<Dataset> loaded;
   for (const auto& name : datasets) loaded.push_back(load_dataset(ctx.exp.dataset(name), ctx.exp.seed));
   std::vector<DatasetTraining> data;
-  for (const auto& d : loaded) data.push_back(training_material(ctx, d, base.tokenizer, cfg));
+  for (const auto& d : loaded)
+    data.push_back(training_material(ctx, d, base.tokenizer, cfg, group.is_root()));
   QueryTrainerOptions o;
   o.config = cfg;
   o.seed = stable_hash(label, ctx.exp.seed);

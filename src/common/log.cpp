@@ -19,8 +19,12 @@ void setup_logging(const std::string& level, int rank, int ranks) {
   spdlog::set_default_logger(logger);
 }
 
-Progress::Progress(std::string what, int64_t total, std::string unit, double interval_s)
-    : what_(std::move(what)), unit_(std::move(unit)), total_(total), interval_s_(interval_s) {
+Progress::Progress(std::string what, int64_t total, std::string unit, double interval_s, bool leader)
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      total_(total),
+      interval_s_(interval_s),
+      level_(leader_level(leader)) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -51,13 +55,13 @@ void Progress::report(bool final) {
   double t = elapsed_s();
   double rate = t > 0 ? done_ / t : 0.0;
   if (final) {
-    spdlog::info("{}: {} {} in {:.1f} s ({:.1f} {}/s)", what_, done_, unit_, t, rate, unit_);
+    spdlog::log(level_, "{}: {} {} in {:.1f} s ({:.1f} {}/s)", what_, done_, unit_, t, rate, unit_);
   } else if (total_ > 0) {
     double eta = rate > 0 ? (total_ - done_) / rate : 0.0;
-    spdlog::info("{}: {}/{} {} ({:.1f}%), {:.1f} {}/s, ETA {:.0f} s", what_, done_, total_, unit_,
-                 100.0 * done_ / total_, rate, unit_, eta);
+    spdlog::log(level_, "{}: {}/{} {} ({:.1f}%), {:.1f} {}/s, ETA {:.0f} s", what_, done_, total_, unit_,
+                100.0 * done_ / total_, rate, unit_, eta);
   } else {
-    spdlog::info("{}: {} {}, {:.1f} {}/s", what_, done_, unit_, rate, unit_);
+    spdlog::log(level_, "{}: {} {}, {:.1f} {}/s", what_, done_, unit_, rate, unit_);
   }
 }
 

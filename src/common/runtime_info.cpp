@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
+
 namespace rr {
 
 RuntimeInfo runtime_info() {
@@ -30,9 +32,10 @@ RuntimeInfo runtime_info() {
   return info;
 }
 
-void log_runtime() {
+void log_runtime(bool leader) {
   RuntimeInfo r = runtime_info();
-  spdlog::info("runtime: BLAS {}, allocator {}, {} threads", r.blas, r.allocator, r.threads);
+  spdlog::log(leader_level(leader), "runtime: BLAS {}, allocator {}, {} threads", r.blas, r.allocator,
+              r.threads);
   if (r.reference_blas)
     spdlog::warn(
         "!!! the reference BLAS is selected ({}): BERT runs ~50x slower. Install libopenblas0-openmp "

@@ -15,8 +15,9 @@ struct RuntimeInfo {
 };
 
 RuntimeInfo runtime_info();
-// Logs the runtime at info level; warns when the BLAS is the reference one or malloc is glibc's.
-void log_runtime();
+// Logs the runtime (at info on a leader, debug elsewhere); warns when the BLAS is the reference one or malloc
+// is glibc's.
+void log_runtime(bool leader = true);
 
 // This process's peak resident memory in bytes (Linux VmHWM; 0 where unknown), and a reset of that peak to
 // the current RSS (so that each stage of a pipeline reports its own peak; false where the kernel refuses).

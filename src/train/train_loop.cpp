@@ -4,6 +4,8 @@
 #include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
+
 #include <chrono>
 #include <cmath>
 
@@ -35,8 +37,7 @@ double finish_step(AdamW& opt, const std::vector<at::Tensor>& params, double loc
 // Progress lines: the group's first rank at info, the others at debug.
 template <typename... Args>
 void log_progress(const Collectives& group, fmt::format_string<Args...> format, Args&&... args) {
-  spdlog::log(group.rank() == 0 ? spdlog::level::info : spdlog::level::debug, format,
-              std::forward<Args>(args)...);
+  spdlog::log(leader_level(group.rank() == 0), format, std::forward<Args>(args)...);
 }
 
 class Loop {

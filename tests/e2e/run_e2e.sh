@@ -55,6 +55,12 @@ ranks)
   done
   has '"corpus"' h5dump -H "$work/np1/index.h5" || fail "h5dump -H index.h5 lacks /index/<ds>/corpus"
   echo "ranks: routing and rankings identical under np 1, 2, 4 ($(wc -l < "$work/np1/dump.txt") lines compared)"
+  # A first run without experts (the base and BM25 on BEIR) runs the whole pipeline to a report.
+  mpi 2 pipeline --config "$cfg" --set output_dir="$work/noexperts" --set 'experts=[]' > "$work/noexperts.out"
+  for row in "| BM25 |" "| Base encoder (no expert) |"; do
+    grep -qF "$row" "$work/noexperts/report.md" || fail "the report without experts lacks $row"
+  done
+  [[ $(grep -c '^| [A-Za-z]' "$work/noexperts/report.md") -ge 2 ]] || fail "no table without experts"
   ;;
 resume)
   # Kill a real training run after a checkpoint; the rerun must end with the same weights as an

@@ -8,21 +8,9 @@
 namespace rr {
 namespace {
 
+using test::expect_input_error;
 using test::TempDir;
 using test::write_file;
-
-// Expects an Input error whose message contains every fragment.
-template <typename Fn>
-void expect_input_error(Fn&& fn, std::initializer_list<std::string> fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Input) << e.what();
-    for (const auto& f : fragments)
-      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what() << " lacks " << f;
-  }
-}
 
 void write_dataset(const TempDir& t, const std::string& corpus, const std::string& queries,
                    const std::string& qrels) {
@@ -71,6 +59,16 @@ TEST(Beir, GeneratedQueriesUseThePrefix) {
   auto ds = load_beir(t.path(), {.split = "train", .prefix = "gen"});
   ASSERT_EQ(ds.queries.size(), 1u);
   EXPECT_EQ(ds.queries[0].id, "genQ1");
+}
+
+// A UTF-8 byte-order mark at the start (some editors write one) is skipped, not "invalid JSON" at line 1.
+TEST(Beir, ByteOrderMarkIsSkipped) {
+  TempDir t;
+  write_file(t / "corpus.jsonl",
+             "\xEF\xBB\xBF{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"b\", \"text\": \"y\"}\n");
+  const auto corpus = read_corpus(t / "corpus.jsonl");
+  ASSERT_EQ(corpus.size(), 2u);
+  EXPECT_EQ(corpus[0].id, "a");
 }
 
 TEST(Beir, BadInputNamesFileLineAndField) {

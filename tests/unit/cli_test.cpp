@@ -28,6 +28,21 @@ TEST(Cli, HelpEverywhereAndExitCodes) {
   EXPECT_EQ(run_rr("convert nosuchformat", nullptr, &err), 2);
 }
 
+// An output_dir that cannot be created: exit 2 from every stage naming the key, and a problem in `check`.
+TEST(Cli, OutputDirThatCannotBeCreatedNamesTheKey) {
+  TempDir t;
+  test::write_file(t / "afile", "");
+  test::write_file(t / "exp.json",
+                   R"({"name": "x", "output_dir": "afile/out", "datasets": [{"name": "a"}]})");
+  std::string out, err;
+  EXPECT_EQ(run_rr("prepare --config " + (t / "exp.json").string(), &out, &err), 2);
+  EXPECT_NE(err.find("'output_dir' = '" + (t / "afile" / "out").string() + "' cannot be created"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(run_rr("check --config " + (t / "exp.json").string(), &out, &err), 2);
+  EXPECT_NE(out.find("'output_dir'"), std::string::npos) << out;
+}
+
 TEST(Cli, MeasurePrintsTrecEvalLayout) {
   TempDir t;
   test::write_file(t / "q", "q1 0 a 1\nq1 0 b 0\n");

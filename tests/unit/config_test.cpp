@@ -74,6 +74,19 @@ TEST(Config, BadValuesNameTheKey) {
   doc["expert_training"]["batch_size"] = 10;
   doc["expert_training"]["accumulation"] = 3;
   EXPECT_NE(usage_error(doc).find("multiple of accumulation"), std::string::npos);
+  doc = minimal();
+  doc["datasets"][0]["path"] = "";
+  EXPECT_NE(usage_error(doc).find("'datasets[0].path' must be a non-empty path"), std::string::npos);
+  doc = minimal();
+  doc["datasets"][0]["path"] = 7;
+  EXPECT_NE(usage_error(doc).find("datasets[0].path"), std::string::npos);
+  doc = minimal();
+  doc["evaluation"]["max_doc_length"] = -5;
+  EXPECT_NE(usage_error(doc).find("'evaluation.max_doc_length' = -5 must be in [2, 8192]"),
+            std::string::npos);
+  doc = minimal();
+  doc["expert_training"]["max_query_length"] = 0;
+  EXPECT_NE(usage_error(doc).find("'expert_training.max_query_length' = 0"), std::string::npos);
   EXPECT_THROW(apply_override(doc, "no-equals-sign"), Error);
   EXPECT_THROW(apply_override(doc, "datasets.9.name=x"), Error);
   EXPECT_THROW(Experiment::load("/nonexistent/exp.json"), Error);

@@ -12,8 +12,8 @@
 namespace rr {
 namespace {
 
-// Brute force in double-free float arithmetic is not bit-identical to BLAS, so the reference ranks the
-// scores the search itself reports; what is checked is selection and order (ties included).
+// Small-integer vectors make every dot product exact in float32, so brute force and BLAS agree bit for bit;
+// what is checked is selection and order (ties included) against trec_eval's ordering.
 struct Corpus {
   int64_t n, d;
   std::vector<float> x;
@@ -40,8 +40,11 @@ TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const
       for (int64_t t = 0; t < c.d; ++t) dot += q[i * c.d + t] * c.x[j * c.d + t];
       s.push_back({dot, j});
     }
-    std::sort(s.begin(), s.end(),
-              [&](auto& a, auto& b) { return ranks_before(a.first, tie[a.second], b.first, tie[b.second]); });
+    // trec_eval's order, independently of ranks_before and the tie keys: score descending, then the document
+    // id string descending.
+    std::sort(s.begin(), s.end(), [&](auto& a, auto& b) {
+      return a.first != b.first ? a.first > b.first : c.ids[a.second] > c.ids[b.second];
+    });
     for (int64_t r = 0; r < std::min<int64_t>(k, c.n); ++r) {
       out.doc[i * k + r] = s[r].second;
       out.score[i * k + r] = s[r].first;

@@ -106,6 +106,19 @@ TEST(Smart, HandlesWildLayouts) {
   }
 }
 
+// Some distributions end the queries file with a bare ".I n": skipped (counted), the others keep their ids.
+TEST(Smart, EmptyQueryRecordsAreSkipped) {
+  TempDir t;
+  write_file(t / "docs", ".I 1\n.W\nx\n.I 2\n.W\ny\n");
+  write_file(t / "qry", ".I 1\n.W\nfirst\n.I 2\n.W\nsecond\n.I 0\n");
+  write_file(t / "rel", "1 1\n2 2\n");
+  auto s = convert_smart(t / "docs", t / "qry", t / "rel", t / "out", {});
+  EXPECT_EQ(s.empty_queries, 1);
+  auto ds = load_beir(t / "out");
+  ASSERT_EQ(ds.queries.size(), 2u);
+  EXPECT_EQ(ds.queries[1].text, "second");
+}
+
 TEST(Smart, BadInputIsAClearError) {
   TempDir t;
   write_file(t / "docs", ".I 1\n.W\nx\n.I 2\n.W\ny\n");
@@ -128,6 +141,8 @@ TEST(Smart, BadInputIsAClearError) {
   expect(".I 1\n.W\nx\n", "1 1 high\n", "rel:1: field 'rel'");
   expect(".I 1\n.W\nx\n", "5 1\n", "neither the '.I' ids");
   expect("", "1 1\n", "no '.I' records");
+  write_file(t / "qry", ".I 1\n.A\nsomeone\n");  // fields, but no text
+  expect(".I 1\n.W\nx\n", "1 1\n", "qry:1: query 1 has no '.W' text");
   EXPECT_FALSE(std::filesystem::exists(t / "out"));  // nothing half-written
 }
 
