@@ -57,6 +57,25 @@ void check(herr_t status, const std::filesystem::path& file, const std::string& 
   if (status < 0) fail(file, object, what);
 }
 
+// A dataset must store what it declares before anything is allocated for reading it whole: a file cut short,
+// never fully written or forged cannot make a reader allocate more than the file holds (a compressed dataset:
+// at most 1024 times). element_bytes: 1 for variable-length strings (what each element costs at least).
+void check_stored(const std::filesystem::path& file, const std::string& object, hsize_t count,
+                  hsize_t element_bytes, hsize_t stored, hsize_t ratio = 1) {
+  if (element_bytes > 0 && count > stored * ratio / element_bytes)
+    fail(file, object,
+         fmt::format("declares {} elements of {} bytes but the file stores {} bytes (cut short, never "
+                     "written, or damaged)",
+                     count, element_bytes, stored));
+}
+
+void check_stored(hid_t ds, const std::filesystem::path& file, const std::string& object, hsize_t count,
+                  hsize_t element_bytes) {
+  Handle dcpl(H5Dget_create_plist(ds));
+  const bool filtered = dcpl.valid() && H5Pget_nfilters(dcpl.get()) > 0;
+  check_stored(file, object, count, element_bytes, H5Dget_storage_size(ds), filtered ? 1024 : 1);
+}
+
 Handle string_type() {
   Handle t(H5Tcopy(H5T_C_S1));
   H5Tset_size(t.get(), H5T_VARIABLE);
@@ -263,6 +282,10 @@ at::Tensor File::read(const std::string& object) const {
   Handle space(H5Dget_space(ds.get()));
   const int dims = H5Sget_simple_extent_ndims(space.get());
   const at::ScalarType type = tensor_type(stored.get());
+  hsize_t count = 0;
+  if (__builtin_mul_overflow(static_cast<hsize_t>(rows), static_cast<hsize_t>(cols), &count))
+    fail(path_, object, "impossible dimensions");
+  check_stored(ds.get(), path_, object, count, H5Tget_size(stored.get()));
   at::Tensor out = dims == 2 ? at::empty({rows, cols}, at::TensorOptions().dtype(type))
                              : at::empty({rows}, at::TensorOptions().dtype(type));
   if (out.numel() > 0)
@@ -276,6 +299,8 @@ std::vector<std::string> File::read_strings(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle space(H5Dget_space(ds.get()));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(path_, object, "unreadable dataspace");
+  check_stored(ds.get(), path_, object, static_cast<hsize_t>(n), 1);
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
   Handle type = string_type();
   if (n > 0)
@@ -532,6 +557,9 @@ std::vector<std::string> File::attr_strings(const std::string& object, const std
       check(H5Aopen(obj.get(), name.c_str(), H5P_DEFAULT), path_, object, ("no attribute " + name).c_str()));
   Handle space(H5Aget_space(attr.get()));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(path_, object, "unreadable attribute " + name);
+  check_stored(path_, object + " attribute " + name, static_cast<hsize_t>(n), 1,
+               H5Aget_storage_size(attr.get()));
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
   Handle type = string_type();
   check(H5Aread(attr.get(), type.get(), ptrs.data()), path_, object, "cannot read attribute", 0);

@@ -1,0 +1,14 @@
+// Any bytes as a pytorch_model.bin (torch.save zip + pickle, read by LibTorch's unpickler): tensors or an
+// rr::Error; never a crash, never code run from the pickle (LibTorch resolves no Python globals).
+#include "common/error.h"
+#include "model/pytorch_bin.h"
+#include "tests/fuzz/fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto path = rr::fuzz::scratch("pytorch_model.bin", data, size);
+  try {
+    rr::read_pytorch_bin(path);
+  } catch (const rr::Error&) {
+  }
+  return 0;
+}
