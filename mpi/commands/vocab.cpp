@@ -25,9 +25,10 @@ int vocab(const Args& args) {
   cli::po::variables_map vm;
   if (!cli::parse(
           {"vocab", "--input F.jsonl... --size N --out vocab.txt",
-           "Learns a WordPiece vocabulary as Hugging Face's BertWordPieceTokenizer trains one ([PAD] [UNK]\n"
-           "[CLS] [SEP] [MASK] first, then characters, \"##\" continuations and merged pieces). "
-           "Deterministic."},
+           "Learns a WordPiece vocabulary by the algorithm of Hugging Face's BertWordPieceTokenizer trainer\n"
+           "(BPE merges over BERT's basic tokens; [PAD] [UNK] [CLS] [SEP] [MASK] first, then characters,\n"
+           "\"##\" continuations and merged pieces). Deterministic; not an entry-for-entry copy of HF's\n"
+           "output (its tie order differs), but any vocab.txt it writes tokenizes exactly as in HF."},
           opt, args, vm))
     return 0;
   auto inputs = cli::required<std::vector<std::string>>(vm, "input");
