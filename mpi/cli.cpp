@@ -25,7 +25,16 @@ bool parse(const CommandSpec& spec, po::options_description options, const std::
   try {
     auto parser = po::command_line_parser(args).options(all);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    // Boost keeps words that belong to no option as positional ones and store() drops them silently:
+    // "--set a=1 b=2" would lose b=2.
+    if (!positional)
+      for (const auto& o : parsed.options)
+        if (o.string_key.empty() && !o.value.empty())
+          RR_THROW(Usage,
+                   "{}: unexpected argument '{}' (an option takes one value: repeat --set for each key)",
+                   spec.name, o.value[0]);
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "usage: routerretriever " << spec.name << " " << spec.synopsis << "\n\n"
                 << spec.summary << "\n\n"

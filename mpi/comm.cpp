@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/stop_request.h"
 #include "mpi/parallel_h5.h"
 
 namespace rr::mpi {
@@ -344,6 +345,18 @@ void collective_try(const Comm& comm, const std::function<void()>& fn) {
     message = comm.bcast_string(message, r);
     throw Error(static_cast<ErrorKind>(kinds[r]), message, __FILE__, __LINE__).set_agreed();
   }
+}
+
+void stop_point(const Comm& comm, const std::string& where) {
+  int64_t stop = stop_requested() ? 1 : 0;
+  comm.allreduce_max_int64(&stop, 1);
+  if (stop)
+    throw Error(ErrorKind::Stopped,
+                fmt::format("{}: stopped on request (SIGUSR1) with the work so far committed; run the same "
+                            "command again to resume",
+                            where),
+                __FILE__, __LINE__)
+        .set_agreed();
 }
 
 Shard shard_of(int64_t n, int rank, int ranks, int64_t align) {

@@ -132,6 +132,11 @@ Traffic traffic();
 // same rr::Error (the kind and message of the lowest failing rank). Collective: every rank must call it.
 void collective_try(const Comm& comm, const std::function<void()>& fn);
 
+// A unit boundary where a requested stop (SIGUSR1, common/stop_request.h) takes effect: when any rank of comm
+// has seen the signal, every rank throws the same Stopped error naming `where` (agreed). Collective; call it
+// after the unit's work is committed.
+void stop_point(const Comm& comm, const std::string& where);
+
 // Balanced contiguous shard [begin, end) of n items for `rank` of `ranks`, in units of `align` items
 // (so that shard boundaries fall on multiples of align; the last unit may be partial).
 struct Shard {

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stop_request.h"
 #include "mpi/comm.h"
 #include "mpi/commands/commands.h"
 #include "mpi/stages/stage.h"
@@ -30,7 +31,8 @@ std::vector<Command> commands() {
       {"convert", "convert a collection (SMART, dictd) into a BEIR folder", rr::commands::convert, false},
       {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure,
        false},
-      {"bm25", "BM25 run of a BEIR folder (the evaluate stage's lexical baseline)", rr::commands::bm25, false},
+      {"bm25", "BM25 run of a BEIR folder (the evaluate stage's lexical baseline)", rr::commands::bm25,
+       false},
       {"embed", "HF-identical embeddings of JSON-lines texts (base model + optional LoRA adapter)",
        rr::commands::embed, false},
       {"vocab", "learn a WordPiece vocabulary (BertTokenizer vocab.txt) from JSON-lines corpora",
@@ -92,11 +94,16 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<rr::mpi::Environment> env;
   try {
-    if (cmd->mpi) env = std::make_unique<rr::mpi::Environment>(argc, argv);
+    if (cmd->mpi) {
+      env = std::make_unique<rr::mpi::Environment>(argc, argv);
+      rr::install_stop_request_handler();  // after MPI's own signal set-up
+    }
     rr::commands::Args args(argv + 1 + words, argv + argc);
     return cmd->run(args);
   } catch (const rr::Error& e) {
-    spdlog::error("{}", e.what());
+    // An agreed error is the same on every rank: said once.
+    const bool say = !(env && e.agreed()) || rr::mpi::Comm::world().is_root();
+    spdlog::log(say ? spdlog::level::err : spdlog::level::debug, "{}", e.what());
     spdlog::debug("raised at {}", e.source());
     // An error every rank agreed on (collective_try) ends every rank normally; any other stops the job.
     if (env && !e.agreed() && rr::mpi::Comm::world().size() > 1) rr::mpi::Comm::world().abort(e.exit_code());

@@ -74,6 +74,7 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
       fault_point("encode-block");
     }
     index.flush();  // collective: every rank is at the same round
+    mpi::stop_point(ctx.world, "encode " + name);
   }
   progress.finish();
 }

@@ -389,6 +389,7 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
         u.commit();
       });
       fault_point("evaluate-unit");
+      mpi::stop_point(ctx.world, "evaluate " + cfg.name + " " + m.name);
     }
     if (m.expert < 0) continue;
     // Kept for the oracles, which take a single's measures and stored hits: store_k of them, not k.

@@ -218,6 +218,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       u.commit();
     });
     fault_point("score-column");
+    mpi::stop_point(ctx.world, "score " + name + " x " + x.name);
   }
 }
 

@@ -104,7 +104,8 @@ void train_base(Context& ctx, const StageOptions& options) {
   if (ctx.root())
     spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(),
                  cfg.layers, cfg.hidden_size, cfg.batch_size, cfg.steps);
-  const TrainCurve curve = rr::train_base(model, docs, titles, o, coll);
+  TrainCurve curve;  // every rank stops at the same step on request: agreed, so the job ends normally
+  mpi::collective_try(ctx.world, [&] { curve = rr::train_base(model, docs, titles, o, coll); });
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
     save_base(model, work, out, fp, curve);

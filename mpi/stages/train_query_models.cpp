@@ -229,8 +229,10 @@ void train_multitask(Context& ctx, const StageOptions& options) {
     if (!options.force && recorded_fingerprint(out) == fp) {
       if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
     } else {
-      train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), ctx.exp.multitask, fp, out,
-                        ctx.exp.multitask.full_finetune);
+      mpi::collective_try(ctx.world, [&] {
+        train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), ctx.exp.multitask, fp,
+                          out, ctx.exp.multitask.full_finetune);
+      });
     }
     curves.push_back({"multitask", out});
   }

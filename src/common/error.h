@@ -1,5 +1,5 @@
 // One exception type and one throw macro for all of rr.
-// Kind decides the process exit status (DESIGN.md): Usage and Input exit 2, Runtime exits 1.
+// Kind decides the process exit status (DESIGN.md): Usage and Input exit 2, Runtime exits 1, Stopped 75.
 #pragma once
 
 #include <fmt/format.h>
@@ -13,7 +13,12 @@ enum class ErrorKind {
   Usage,    // bad command line or config
   Input,    // bad input data: the message names the file, line and field
   Runtime,  // anything else (I/O failure, MPI failure, internal invariant)
+  Stopped,  // stopped on request (SIGUSR1) after committing its work: rerun to resume (exit status 75)
 };
+
+// The exit status of a stage that stopped on request (BSD's EX_TEMPFAIL: "try again"); jobs/stage.sbatch
+// requeues the job on it.
+inline constexpr int kExitStopped = 75;
 
 class Error : public std::runtime_error {
  public:
@@ -22,7 +27,9 @@ class Error : public std::runtime_error {
   ErrorKind kind() const { return kind_; }
   // Where in rr's source the error was raised ("src/data/beir.cpp:42"), for bug reports.
   const std::string& source() const { return source_; }
-  int exit_code() const { return kind_ == ErrorKind::Runtime ? 1 : 2; }
+  int exit_code() const {
+    return kind_ == ErrorKind::Runtime ? 1 : kind_ == ErrorKind::Stopped ? kExitStopped : 2;
+  }
   // True when every rank of the job raised this same error together (mpi::collective_try).
   bool agreed() const { return agreed_; }
   Error& set_agreed() {

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/fault_injection.h"
+#include "common/stop_request.h"
 #include "train/checkpoint.h"
 
 namespace rr {
@@ -88,8 +89,12 @@ class Loop {
     bool stop = false;
     if (evaluate_ && s_.eval_every > 0 && (done % s_.eval_every == 0 || done == s_.steps))
       stop = evaluate(done);
-    const bool out_of_time = s_.max_minutes > 0 && group_.broadcast(elapsed() > s_.max_minutes * 60) > 0;
-    stop = stop || out_of_time;
+    // One broadcast decides both for the whole group: rank 0's clock and rank 0's stop request (SIGUSR1).
+    const double signals = group_.broadcast((s_.max_minutes > 0 && elapsed() > s_.max_minutes * 60 ? 1 : 0) +
+                                            (stop_requested() ? 2 : 0));
+    const bool out_of_time = static_cast<int>(signals) & 1,
+               stop_requested_now = static_cast<int>(signals) & 2;
+    stop = stop || out_of_time || stop_requested_now;
     if (!s_.checkpoint_dir.empty() && group_.rank() == 0 &&
         ((s_.checkpoint_every > 0 && done % s_.checkpoint_every == 0) || done == s_.steps || stop))
       save_checkpoint(s_.checkpoint_dir, Checkpoint{done, curve_, evals_without_gain_}, params_, opt_,
@@ -97,6 +102,10 @@ class Loop {
     if (out_of_time)
       spdlog::warn("{}: stopping at step {} of {}: max_minutes {} reached", s_.label, done, s_.steps,
                    s_.max_minutes);
+    RR_CHECK(!stop_requested_now, Stopped,
+             "{}: stopped on request (SIGUSR1) at step {} of {}{}; run the same command again to resume",
+             s_.label, done, s_.steps,
+             s_.checkpoint_dir.empty() ? " (no checkpoints: it restarts)" : ", checkpoint written");
     return !stop;
   }
 

@@ -172,7 +172,7 @@ def python_bm25(corpus, queries):
 def test_scores_and_rankings_equal_an_independent_implementation(collection):
     ref = python_bm25(collection["corpus"], collection["queries"])
     rr = collection["rr"]
-    assert set(ref) == set(rr) or set(rr) <= set(ref)
+    assert set(rr) <= set(ref)
     worst = 0.0
     for qid, hits in ref.items():
         mine = rr.get(qid, [])
