@@ -56,17 +56,25 @@ int config(const Args& args) {
   cli::po::options_description opt("config options");
   opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON)")(
       "set", cli::po::value<std::vector<std::string>>()->composing(), "override one config key (repeatable)")(
-      "get", cli::po::value<std::vector<std::string>>()->composing(), "print this key's value (repeatable)");
+      "get", cli::po::value<std::vector<std::string>>()->composing(), "print this key's value (repeatable)")(
+      "slurm", cli::po::value<std::vector<std::string>>()->composing(),
+      "print the sbatch options of this job: a stage name or score-assemble (repeatable)");
   cli::po::variables_map vm;
-  if (!cli::parse({"config", "--config EXP.json --get KEY [--get KEY]... [--set key=value]...",
-                   "Prints one line per --get: the effective value (lists space-separated, objects as JSON)."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"config", "--config EXP.json (--get KEY | --slurm JOB)... [--set key=value]...",
+           "Prints one line per --get: the effective value (lists space-separated, objects as JSON);\n"
+           "one line per --slurm: the sbatch options of that job from the \"slurm\" section."},
+          opt, args, vm))
     return 0;
-  const Experiment exp = Experiment::load(cli::required<std::string>(vm, "config"),
-                                          vm.count("set") ? vm["set"].as<std::vector<std::string>>()
-                                                          : std::vector<std::string>{});
-  RR_CHECK(vm.count("get"), Usage, "config: give at least one --get KEY");
-  for (const auto& key : vm["get"].as<std::vector<std::string>>()) std::cout << value_of(exp, key) << "\n";
+  const Experiment exp = Experiment::load(
+      cli::required<std::string>(vm, "config"),
+      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  RR_CHECK(vm.count("get") || vm.count("slurm"), Usage, "config: give at least one --get KEY or --slurm JOB");
+  if (vm.count("get"))
+    for (const auto& key : vm["get"].as<std::vector<std::string>>()) std::cout << value_of(exp, key) << "\n";
+  if (vm.count("slurm"))
+    for (const auto& job : vm["slurm"].as<std::vector<std::string>>())
+      std::cout << sbatch_options(exp.slurm, job) << "\n";
   return 0;
 }
 

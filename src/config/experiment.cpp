@@ -292,6 +292,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   root.get("train_multitask", e.train_multitask);
   read_routing(root.object("routing"), e.routing);
   read_evaluation(root.object("evaluation"), e.evaluation);
+  read_slurm(root.object("slurm"), e.slurm);
   root.finish();
   return e;
 }

@@ -13,6 +13,7 @@
 #include "data/source_format.h"
 #include "data/split.h"
 #include "model/lora.h"
+#include "config/slurm_config.h"
 #include "router/router_names.h"
 
 namespace rr {
@@ -157,6 +158,7 @@ struct Experiment {
   bool train_multitask = true;
   RoutingConfig routing;
   EvaluationConfig evaluation;
+  SlurmConfig slurm;  // jobs/submit.sh's requests per stage (config/slurm_config.h)
 
   // Loads, applies "--set key.path=value" overrides, validates. Throws Usage naming file and key.
   static Experiment load(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});

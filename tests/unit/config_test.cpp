@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "config/experiment.h"
 #include "config/json_reader.h"
+#include "mpi/stages/stage.h"
 #include "tests/test_support.h"
 
 namespace rr {
@@ -90,6 +93,50 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_THROW(apply_override(doc, "no-equals-sign"), Error);
   EXPECT_THROW(apply_override(doc, "datasets.9.name=x"), Error);
   EXPECT_THROW(Experiment::load("/nonexistent/exp.json"), Error);
+}
+
+}  // namespace
+}  // namespace rr
+
+namespace rr {
+namespace {
+
+// Per-job Slurm requests: rr's defaults, the user's default, the cpu class, the stage; bad values name the
+// key.
+TEST(Config, SlurmRequestsAreLayeredPerJob) {
+  auto doc = minimal();
+  doc["slurm"] = nlohmann::json::parse(R"({"signal_seconds": 120,
+      "default": {"partition": "gpu", "gpus_per_task": 1, "ntasks": 8, "time": "12:00:00"},
+      "cpu": {"partition": "cpu"}, "train-expert": {"ntasks": 4, "mem": "64G"}})");
+  const Experiment e = Experiment::parse(doc, "/cfg/exp.json");
+  EXPECT_EQ(
+      sbatch_options(e.slurm, "encode"),
+      "--ntasks=8 --cpus-per-task=1 --time=12:00:00 --partition=gpu --gpus-per-task=1 --signal=B:USR1@120 "
+      "--requeue");
+  // The light stages: one task, no GPU, their own partition, rr's shorter time.
+  EXPECT_EQ(sbatch_options(e.slurm, "report"),
+            "--ntasks=1 --cpus-per-task=1 --time=01:00:00 --partition=cpu --signal=B:USR1@120 --requeue");
+  EXPECT_EQ(sbatch_options(e.slurm, "score-assemble"), sbatch_options(e.slurm, "pilot"));
+  EXPECT_EQ(sbatch_options(e.slurm, "train-expert"),
+            "--ntasks=4 --cpus-per-task=2 --time=08:00:00 --partition=gpu --mem=64G --gpus-per-task=1 "
+            "--signal=B:USR1@120 --requeue");
+  EXPECT_THROW(sbatch_options(e.slurm, "trian-expert"), Error);
+  std::vector<std::string> jobs = {"default", "cpu"};  // the config layer's list follows the stage table
+  for (const auto& s : stages::stage_table()) jobs.push_back(s.name);
+  std::vector<std::string> names = slurm_job_names();
+  std::sort(jobs.begin(), jobs.end());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, jobs);
+  auto bad = minimal();
+  bad["slurm"]["default"]["time"] = "twelve hours";
+  EXPECT_NE(usage_error(bad).find("'slurm.default.time' = 'twelve hours' is not a Slurm time"),
+            std::string::npos);
+  bad = minimal();
+  bad["slurm"]["evaluat"]["ntasks"] = 4;
+  EXPECT_NE(usage_error(bad).find("slurm.evaluat"), std::string::npos);
+  bad = minimal();
+  bad["slurm"]["score"]["gpus_per_task"] = -1;
+  EXPECT_NE(usage_error(bad).find("'slurm.score.gpus_per_task' = -1"), std::string::npos);
 }
 
 }  // namespace
