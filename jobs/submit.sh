@@ -2,16 +2,21 @@
 # Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok), one job per stage
 # in the order `routerretriever stages` lists them; training the experts and scoring their columns are job
 # arrays (one task per expert; a light job then assembles the score columns).
-# Logs go to <output_dir>/logs. Safe to re-submit: every stage skips or resumes completed work.
+# Each job asks for what the experiment's "slurm" section gives its stage (`routerretriever config --slurm
+# STAGE`: partition, tasks, GPUs and CPUs per task, memory, time; CPU-only stages ask for no GPU), plus
+# --signal=B:USR1@N --requeue: warned before its time limit or a preemption, a stage commits its unit and the
+# job requeues itself (jobs/stage.sbatch), so the chain's afterok dependencies still hold.
+# Logs go to <output_dir>/logs; <output_dir>/logs/jobs.tsv lists the chain's jobs (jobs/status.sh reads it).
+# Safe to re-submit: every stage skips or resumes completed work.
 # `routerretriever check` runs first: nothing is submitted when the experiment has a problem.
-# Usage: jobs/submit.sh EXP.json [sbatch options applied to every job, e.g. --partition=gpu --ntasks=8]
+# Usage: jobs/submit.sh EXP.json [sbatch options for every job; they override the slurm section]
 # Environment: RR_BIN (the executable; default: the installed one beside these scripts, else the build tree's,
-# else routerretriever on PATH), RR_EXPERT_TASKS (ranks per expert, default 1), RR_SCORE_TASKS (ranks per
-# scoring task, default 1), RR_CHECK_RANKS (P for the plan).
+# else routerretriever on PATH), RR_CHECK_RANKS (P for the plan).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 1 ]] || { echo "usage: $0 EXP.json [sbatch options]" >&2; exit 2; }
 config=$(realpath "$1"); shift
+user=("$@")
 bin=${RR_BIN:-}
 for candidate in "$here/../../../bin/routerretriever" "$here/../build/mpi/routerretriever" \
                  "$(command -v routerretriever || true)"; do
@@ -24,13 +29,18 @@ outdir=$("$bin" config --config "$config" --get output_dir)
 experts=$("$bin" config --config "$config" --get experts)
 logs=$outdir/logs
 mkdir -p "$logs"
-common=(--parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" "$@")
+: > "$logs/jobs.tsv"
 export RR_BIN=$bin RR_CONFIG=$config RR_JOBS_DIR=$here
-submit() {  # submit DEPENDENCY NAME SCRIPT [sbatch args]; prints the job id
-  local dep=$1 name=$2 script=$3; shift 3
-  local d=()
+export RR_REQUEUE_LIMIT=$("$bin" config --config "$config" --get slurm.requeue_limit)
+submit() {  # submit DEPENDENCY NAME JOB SCRIPT [sbatch args]: prints the job id and records it in jobs.tsv
+  local dep=$1 name=$2 job=$3 script=$4; shift 4
+  local d=() resources id
   [[ -n $dep ]] && d=(--dependency="afterok:$dep")
-  sbatch "${common[@]}" "${d[@]}" --job-name="rr-$name" "$@" "$script"
+  read -r -a resources <<< "$("$bin" config --config "$config" --slurm "$job")"
+  id=$(sbatch --parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" \
+         "${resources[@]}" "${d[@]}" --job-name="rr-$name" "$@" "${user[@]}" "$script")
+  printf '%s\t%s\n' "$id" "$name" >> "$logs/jobs.tsv"
+  echo "$id"
 }
 n=$(wc -w <<< "$experts")
 j=""
@@ -38,19 +48,16 @@ while IFS=$'\t' read -r name command _; do
   case $name in
   train-expert)
     (( n > 0 )) || continue
-    j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" experts "$here/array.sbatch" --array=0-$((n - 1)) \
-          --ntasks="${RR_EXPERT_TASKS:-1}") ;;
-  score)  # one task per expert writes its own score columns; then one job assembles them into results.h5
+    j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" experts "$name" "$here/array.sbatch" --array=0-$((n - 1))) ;;
+  score)  # one task per expert writes its own score columns; then one light job assembles them into results.h5
     if (( n > 0 )); then
-      j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" score-columns "$here/array.sbatch" \
-            --array=0-$((n - 1)) --ntasks="${RR_SCORE_TASKS:-1}")
+      j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" score-columns score "$here/array.sbatch" \
+            --array=0-$((n - 1)))
     fi
-    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$here/stage.sbatch") ;;
-  prepare | pilot | report)  # light, single-process stages
-    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$here/stage.sbatch" --ntasks=1) ;;
+    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" score-assemble "$here/stage.sbatch") ;;
   *)
-    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$here/stage.sbatch") ;;
+    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$name" "$here/stage.sbatch") ;;
   esac
 done < <("$bin" stages)
-echo "submitted; the last job is $j; logs in $logs"
+echo "submitted; the last job is $j; logs in $logs (jobs/status.sh $1 shows the chain)"
 echo "$j" > "$logs/last_job"

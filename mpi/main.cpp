@@ -41,6 +41,8 @@ std::vector<Command> commands() {
       {"check", "pre-flight of an experiment: every input checked, the plan for P ranks", rr::commands::check,
        false},
       {"config", "print effective config values (for scripts)", rr::commands::config, false},
+      {"status", "where an experiment stands: each stage done, or its units committed so far",
+       rr::commands::status, false},
   };
   for (const auto& s : rr::stages::stage_table())
     out.push_back({s.command, "stage: " + s.summary,

@@ -22,6 +22,7 @@ int embed(const Args& args);
 int vocab(const Args& args);
 int check(const Args& args);   // the pre-flight of an experiment
 int config(const Args& args);  // effective config values for scripts
+int status(const Args& args);  // where an experiment stands, from its output directory
 
 // MPI programs: one stage of the table (args after its command words), every stage in order, the list.
 int stage(const stages::Stage& stage, const Args& args);

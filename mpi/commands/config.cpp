@@ -30,6 +30,7 @@ std::string value_of(const Experiment& exp, const std::string& key) {
   if (key == "experts") return names(exp.experts);
   if (key == "datasets") return names(exp.datasets);
   if (key == "routers") return fmt::format("{}", fmt::join(exp.routing.routers, " "));
+  if (key == "slurm.requeue_limit") return std::to_string(exp.slurm.requeue_limit);
   const nlohmann::json* node = &exp.json;
   for (size_t start = 0;;) {
     const size_t dot = key.find('.', start);
@@ -42,7 +43,7 @@ std::string value_of(const Experiment& exp, const std::string& key) {
     else
       RR_THROW(Usage,
                "config: no key '{}' in {} (derived keys: name, seed, device, output_dir, results_file, "
-               "index_file, base.path, experts, datasets, routers)",
+               "index_file, base.path, experts, datasets, routers, slurm.requeue_limit)",
                key, exp.file.string());
     if (dot == std::string::npos) break;
     start = dot + 1;
