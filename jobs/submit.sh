@@ -6,7 +6,7 @@
 # STAGE`: partition, tasks, GPUs and CPUs per task, memory, time; CPU-only stages ask for no GPU), plus
 # --signal=B:USR1@N --requeue: warned before its time limit or a preemption, a stage commits its unit and the
 # job requeues itself (jobs/stage.sbatch), so the chain's afterok dependencies still hold.
-# Logs go to <output_dir>/logs; <output_dir>/logs/jobs.tsv lists the chain's jobs (jobs/status.sh reads it).
+# Logs go to <output_dir>/logs (a requeued job appends to its log); <output_dir>/logs/jobs.tsv lists the chain's jobs (jobs/status.sh reads it).
 # Safe to re-submit: every stage skips or resumes completed work.
 # `routerretriever check` runs first: nothing is submitted when the experiment has a problem.
 # Usage: jobs/submit.sh EXP.json [sbatch options for every job; they override the slurm section]
@@ -37,7 +37,7 @@ submit() {  # submit DEPENDENCY NAME JOB SCRIPT [sbatch args]: prints the job id
   local d=() resources id
   [[ -n $dep ]] && d=(--dependency="afterok:$dep")
   read -r -a resources <<< "$("$bin" config --config "$config" --slurm "$job")"
-  id=$(sbatch --parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" \
+  id=$(sbatch --parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" --open-mode=append \
          "${resources[@]}" "${d[@]}" --job-name="rr-$name" "$@" "${user[@]}" "$script")
   printf '%s\t%s\n' "$id" "$name" >> "$logs/jobs.tsv"
   echo "$id"
@@ -59,5 +59,5 @@ while IFS=$'\t' read -r name command _; do
     j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$name" "$here/stage.sbatch") ;;
   esac
 done < <("$bin" stages)
-echo "submitted; the last job is $j; logs in $logs (jobs/status.sh $1 shows the chain)"
+echo "submitted; the last job is $j; logs in $logs (jobs/status.sh $config shows the chain)"
 echo "$j" > "$logs/last_job"

@@ -41,6 +41,21 @@ std::string encode_progress(const Experiment& exp) {
   }
 }
 
+size_t experts_trained(const Experiment& exp) {
+  size_t done = 0;
+  for (const auto& x : exp.experts)
+    done += stages::recorded_fingerprint(x.adapter) == stages::expert_fingerprint(exp, x);
+  return done;
+}
+
+// Whether a stage's output is complete: its recorded fingerprint is the current one; the experts' stage also
+// when every expert is (a job array trains them one per task and records no stage as a whole).
+bool stage_done(const Experiment& exp, const std::string& stage) {
+  const std::string fp = stages::stage_fingerprint(exp, stage);
+  if (!fp.empty() && h5::stage_fingerprint(exp.results_file(), stage) == fp) return true;
+  return stage == "train-expert" && experts_trained(exp) == exp.experts.size();
+}
+
 int64_t units_in(const fs::path& dir) {
   int64_t n = 0;
   if (fs::is_directory(dir))
@@ -57,9 +72,7 @@ std::string progress(const Experiment& exp, const std::string& stage) {
   if (stage == "train-base") return exp.base.train ? checkpoint("base") : "";
   if (stage == "train-multitask") return checkpoint("multitask");
   if (stage == "train-expert") {
-    int64_t done = 0;
-    for (const auto& x : exp.experts)
-      done += stages::recorded_fingerprint(x.adapter) == stages::expert_fingerprint(exp, x);
+    const size_t done = experts_trained(exp);
     return done ? fmt::format("{} of {} experts trained", done, exp.experts.size()) : "";
   }
   if (stage == "score") {  // one unit per (training dataset, expert), plus each dataset's base embeddings
@@ -92,10 +105,10 @@ int status(const Args& args) {
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
   std::cout << fmt::format("{}: {}\n", exp.name, exp.output().string());
   for (const auto& s : stages::stage_table()) {
-    const std::string fp = stages::stage_fingerprint(exp, s.name);
-    const bool done = !fp.empty() && h5::stage_fingerprint(exp.results_file(), s.name) == fp;
-    const std::string more = done ? "" : fp.empty() ? "(runs each time it is called)" : progress(exp, s.name);
-    const char* state = done ? "done" : fp.empty() ? "-" : more.empty() ? "not done" : "partial";
+    const bool always = stages::stage_fingerprint(exp, s.name).empty();  // e.g. report
+    const bool done = !always && stage_done(exp, s.name);
+    const std::string more = done ? "" : always ? "(runs each time it is called)" : progress(exp, s.name);
+    const char* state = done ? "done" : always ? "-" : more.empty() ? "not done" : "partial";
     std::cout << fmt::format("  {:<16} {:<8} {}\n", s.name, state, more);
   }
   return 0;
