@@ -9,7 +9,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "common/error.h"
@@ -22,6 +25,7 @@
 #include "mpi/commands/commands.h"
 #include "mpi/stages/context.h"
 #include "mpi/stages/plan.h"
+#include "mpi/stages/stage.h"
 #include "text/bert_tokenizer.h"
 
 namespace rr::commands {
@@ -163,6 +167,34 @@ void check_output_dir(const Experiment& exp, std::vector<std::string>& problems)
                     exp.file.string(), exp.output().string(), p.string()));
 }
 
+// Suggested --time per stage from what the last run of this experiment measured (<output_dir>/resources/
+// <stage>.json: wall time on its rank count), scaled to `ranks` as perfectly parallel work with a margin of
+// 1.5 and rounded up to 10 minutes; "" when no stage has been measured.
+std::string time_suggestions(const Experiment& exp, int ranks) {
+  std::string out;
+  for (const auto& s : stages::stage_table()) {
+    const auto file = exp.output() / "resources" / (s.name + ".json");
+    std::ifstream in(file);
+    if (!in) continue;
+    try {
+      const auto j = nlohmann::json::parse(in);
+      const double wall = j.at("wall_s").get<double>();
+      const int measured = j.at("ranks").get<int>();
+      const double scaled = 1.5 * wall * measured / static_cast<double>(ranks);
+      const int64_t minutes = std::max<int64_t>(10, (static_cast<int64_t>(scaled / 60) / 10 + 1) * 10);
+      out += fmt::format("  {:<16} measured {:.1f} s on {} rank(s) -> --time={:02d}:{:02d}:00\n", s.name,
+                         wall, measured, minutes / 60, minutes % 60);
+    } catch (const std::exception&) {
+      continue;  // a damaged record suggests nothing
+    }
+  }
+  return out.empty() ? ""
+                     : fmt::format(
+                           "\ntime per stage from the last run ({}), scaled to {} ranks with a margin of "
+                           "1.5 (slurm.<stage>.time):\n{}",
+                           (exp.output() / "resources").string(), ranks, out);
+}
+
 }  // namespace
 
 int check(const Args& args) {
@@ -191,6 +223,7 @@ int check(const Args& args) {
   check_adapters(exp, problems);
   check_output_dir(exp, problems);
   std::cout << stages::plan_report(exp, counts, hidden > 0 ? hidden : 768, ranks);
+  std::cout << time_suggestions(exp, ranks);
   if (problems.empty()) {
     std::cout << "\ncheck: no problems found\n";
     return 0;
