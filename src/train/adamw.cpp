@@ -72,9 +72,16 @@ double linear_schedule(double peak, int64_t step, int64_t warmup, int64_t total)
 
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
   at::NoGradGuard no_grad;
-  double total = 0;
+  // Each tensor's sum of squares stays on its device; one transfer brings them all to the host, where they
+  // are added in parameter order (a device-side sum would change the order, and so the last bits).
+  std::vector<at::Tensor> squares;
   for (const auto& p : params)
-    if (p.grad().defined()) total += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+    if (p.grad().defined()) squares.push_back(p.grad().to(at::kDouble).pow(2).sum());
+  double total = 0;
+  if (!squares.empty()) {
+    const at::Tensor host = at::stack(squares).cpu().contiguous();
+    for (int64_t i = 0; i < host.numel(); ++i) total += host.data_ptr<double>()[i];
+  }
   total = std::sqrt(total);
   if (max_norm > 0 && total > max_norm) {
     const double scale = max_norm / (total + 1e-6);

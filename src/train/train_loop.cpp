@@ -19,13 +19,24 @@ namespace rr {
 namespace {
 
 // The end of a data-parallel step: sums the gradients (and the loss) over the group, clips, takes the AdamW
-// step at `lr` and clears the gradients. Returns the loss summed over the group.
+// step at `lr` and clears the gradients. Returns the loss summed over the group. The gradients travel as one
+// flat buffer: one all-reduce per step, not one per parameter tensor.
 double finish_step(AdamW& opt, const std::vector<at::Tensor>& params, double local_loss, double lr,
                    double grad_clip, const Collectives& group) {
+  std::vector<at::Tensor> flat;
   for (at::Tensor p : params) {  // a handle: the gradient set here is the parameter's own
     if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-    at::Tensor g = p.grad();
-    group.allreduce_sum(g);
+    flat.push_back(p.grad().reshape(-1));
+  }
+  if (group.size() > 1 && !flat.empty()) {
+    at::Tensor all = at::cat(flat);
+    group.allreduce_sum(all);
+    int64_t offset = 0;
+    for (at::Tensor p : params) {
+      const int64_t n = p.numel();
+      p.grad().copy_(all.slice(0, offset, offset + n).view_as(p));
+      offset += n;
+    }
   }
   at::Tensor loss = at::full({1}, local_loss, at::kDouble);
   group.allreduce_sum(loss);
