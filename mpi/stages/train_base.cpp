@@ -1,13 +1,20 @@
 // train-base: rr's own base encoder, trained from scratch when base.train is set: a WordPiece vocabulary
 // learned from every corpus (rank 0), then crop-contrastive training over all ranks; saved in Hugging Face's
 // format at base.path.
+#include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <unordered_set>
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "data/split.h"
+#include "eval/dense_eval.h"
 #include "mpi/stages/fingerprints.h"
 #include "mpi/stages/stage.h"
 #include "mpi/stages/train_record.h"
+#include "search/bm25.h"
 #include "text/wordpiece_trainer.h"
 #include "train/base_trainer.h"
 
@@ -60,6 +67,75 @@ void save_base(const BertEncoder& model, const std::filesystem::path& work, cons
   spdlog::info("train base: saved {} (Hugging Face format)", out.string());
 }
 
+// nDCG@10 of `top` (rows of `corpus`) against the judgments, BEIR's way.
+double ndcg10(const TopK& top, const std::vector<std::string>& qids, const std::vector<std::string>& doc_ids,
+              const Qrels& qrels, bool ignore_identical_ids) {
+  static const MeasureSet kNdcg10({"ndcg_cut.10"});
+  return evaluate_run(kNdcg10, topk_to_run(top, qids, doc_ids, 10, ignore_identical_ids), qrels).mean[0];
+}
+
+// How good the new base is, at once (rank 0): on each dataset's dev queries (at most 200; never the test
+// split) over a slice of its corpus (their judged documents plus a seeded sample, at most 5,000), the base's
+// nDCG@10 beside unstemmed BM25's on the same slice. Only reported: the model is already written.
+void report_held_back(const Context& ctx, const BertEncoder& model, const BertTokenizer& tok,
+                      std::vector<Dataset>& loaded) {
+  constexpr size_t kQueries = 200, kDocs = 5000;
+  const bool drop_own = ctx.exp.evaluation.ignore_identical_ids;
+  double base_sum = 0, bm25_sum = 0;
+  int n = 0;
+  for (auto& d : loaded) {
+    try {
+      load_query_sets(*d.config, ctx.exp.seed, d);
+    } catch (const Error& e) {
+      spdlog::warn("train base: no held-back check on {}: {}", d.config->name, e.what());
+      continue;
+    }
+    if (d.dev.empty()) continue;
+    std::vector<std::string> qids, qtexts;
+    Qrels qrels;
+    std::unordered_set<std::string> judged;
+    for (size_t i = 0; i < std::min(kQueries, d.dev.queries.size()); ++i) {
+      const auto& q = d.dev.queries[i];
+      qids.push_back(q.id);
+      qtexts.push_back(q.text);
+      qrels[q.id] = d.dev.qrels.at(q.id);
+      for (const auto& [doc, rel] : qrels[q.id]) judged.insert(doc);
+    }
+    std::vector<std::pair<uint64_t, size_t>> order;  // judged documents first, then a seeded sample
+    for (size_t i = 0; i < d.corpus.size(); ++i)
+      order.push_back(
+          {judged.count(d.corpus[i].id) ? 0 : 1 + stable_hash(d.corpus[i].id, ctx.exp.seed) / 2, i});
+    const size_t keep = std::min(kDocs, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<int64_t>(keep), order.end());
+    order.resize(keep);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::vector<std::string> doc_ids, texts;
+    for (const auto& [key, i] : order)
+      doc_ids.push_back(d.corpus[i].id), texts.push_back(d.corpus[i].encoder_text());
+    const std::vector<int64_t> tie = tie_keys(doc_ids);
+    const at::Tensor docs =
+        encode_ids(model, tokenize_all(tok, texts, ctx.exp.evaluation.max_doc_length), doc_params(ctx.exp))
+            .contiguous();
+    const at::Tensor queries = encode_ids(
+        model, tokenize_all(tok, qtexts, ctx.exp.evaluation.max_query_length), query_params(ctx.exp));
+    SearchParams sp;
+    sp.k = 11;
+    const TopK dense = exact_search(queries.contiguous().data_ptr<float>(), queries.size(0),
+                                    {docs.data_ptr<float>(), docs.size(0), docs.size(1), VectorType::Float32},
+                                    0, tie.data(), sp);
+    const Bm25Index bm25(texts, tie, {ctx.exp.evaluation.bm25_k1, ctx.exp.evaluation.bm25_b});
+    const double base = ndcg10(dense, qids, doc_ids, qrels, drop_own);
+    const double lexical = ndcg10(bm25.search(qtexts, 11), qids, doc_ids, qrels, drop_own);
+    spdlog::info(
+        "train base: held-back check on {} ({} dev queries, {} documents): nDCG@10 base {:.1f}, BM25 {:.1f}",
+        d.config->name, qids.size(), doc_ids.size(), 100 * base, 100 * lexical);
+    base_sum += base, bm25_sum += lexical, ++n;
+  }
+  if (n > 0)
+    spdlog::info("train base: held-back mean nDCG@10 base {:.1f} vs BM25 {:.1f} ({:.0f}% of BM25)",
+                 100 * base_sum / n, 100 * bm25_sum / n, bm25_sum > 0 ? 100 * base_sum / bm25_sum : 0.0);
+}
+
 }  // namespace
 
 void train_base(Context& ctx, const StageOptions& options) {
@@ -110,6 +186,7 @@ void train_base(Context& ctx, const StageOptions& options) {
     if (!ctx.root()) return;
     save_base(model, work, out, fp, curve);
     store_curves(ctx, {{"base", out}});
+    report_held_back(ctx, model, tok, loaded);
   });
 }
 
