@@ -2,7 +2,9 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -34,8 +36,11 @@ class ZipCheck {
       --end;
     }
     uint64_t entries = u16(end + 10), cd_size = u32(end + 12), cd_offset = u32(end + 16);
-    if (entries == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) {
-      if (end < 20 || u32(end - 20) != 0x07064b50) bad("zip64 fields without a zip64 locator");
+    // Like miniz: a zip64 locator just before the end record means the zip64 record's values count.
+    const bool zip64 = end >= 20 && u32(end - 20) == 0x07064b50;
+    if (!zip64 && (entries == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF))
+      bad("zip64 fields without a zip64 locator");
+    if (zip64) {
       const uint64_t record = u64(end - 20 + 8);
       need(record, 56, "zip64 end record");
       if (u32(record) != 0x06064b50) bad("bad zip64 end record");
@@ -125,28 +130,58 @@ void check_pickle(const char* p, uint64_t n, const std::filesystem::path& path) 
     if (!nl) bad(at, "unterminated line argument");
     return static_cast<uint64_t>(static_cast<const char*>(nl) - p) + 1;
   };
+  // The memo: a pickler numbers its entries 0, 1, 2, ... and LibTorch sizes its table by the index it reads,
+  // so an index out of that sequence (a forged 4-byte one would allocate gigabytes) is refused.
+  uint64_t memo = 0;
+  auto put = [&](uint64_t at, uint64_t index) {
+    if (index > memo) bad(at, "memo index out of sequence");
+    memo = std::max(memo, index + 1);
+  };
+  auto get = [&](uint64_t at, uint64_t index) {
+    if (index >= memo) bad(at, "memo index never stored");
+  };
+  auto decimal = [&](uint64_t at) {
+    return std::strtoull(std::string(p + at, line_end(at) - at).c_str(), nullptr, 10);
+  };
   // Opcodes without an argument (protocols 0-5).
   static const std::string kNoArgument =
-      std::string("}(tNRQusae)]b012dlo") + "\x85\x86\x87\x88\x89\x81\x92\x93\x94\x8f\x90\x91\x97\x98";
+      std::string("}(tNRQusae)]b012dlo") + "\x85\x86\x87\x88\x89\x81\x92\x93\x8f\x90\x91\x97\x98";
   for (uint64_t at = 0; at < n;) {
     const char op = p[at++];
     if (op == '.') return;
     if (kNoArgument.find(op) != std::string::npos) continue;
     switch (op) {
+      case '\x94':  // MEMOIZE: the next index
+        put(at - 1, memo);
+        break;
+      case 'q':  // BINPUT, LONG_BINPUT, PUT
+        put(at, le(at, 1)), at += 1;
+        break;
+      case 'r':
+        put(at, le(at, 4)), at += 4;
+        break;
+      case 'p':
+        put(at, decimal(at)), at = line_end(at);
+        break;
+      case 'h':  // BINGET, LONG_BINGET, GET
+        get(at, le(at, 1)), at += 1;
+        break;
+      case 'j':
+        get(at, le(at, 4)), at += 4;
+        break;
+      case 'g':
+        get(at, decimal(at)), at = line_end(at);
+        break;
       case '\x80':
       case 'K':
-      case 'q':
-      case 'h':
         at += 1;
-        break;  // PROTO, BININT1, BINPUT, BINGET
+        break;  // PROTO, BININT1
       case 'M':
         at += 2;
         break;  // BININT2
       case 'J':
-      case 'r':
-      case 'j':
         at += 4;
-        break;  // BININT, LONG_BINPUT, LONG_BINGET
+        break;  // BININT
       case 'G':
       case '\x95':
         at += 8;
@@ -181,8 +216,6 @@ void check_pickle(const char* p, uint64_t n, const std::filesystem::path& path) 
       case 'V':
       case 'F':
       case 'P':
-      case 'g':
-      case 'p':
         at = line_end(at);
         break;
       default:
