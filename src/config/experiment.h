@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/slurm_config.h"
 #include "data/source_format.h"
 #include "data/split.h"
 #include "model/lora.h"
-#include "config/slurm_config.h"
 #include "router/router_names.h"
 
 namespace rr {

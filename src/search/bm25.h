@@ -5,12 +5,13 @@
 //   K(d)        = k1 * (1 - b + b * |d| / avgdl)
 //
 // N documents; df(t) documents containing t; tf(t,d) occurrences of t in d; |d| the number of terms of d
-// (exact: Lucene stores it lossily in one byte); avgdl = sum |d| / N. Terms: BERT's basic tokens (lower-cased,
-// NFD accents stripped, punctuation and CJK characters split off), those made only of punctuation dropped; no
-// stemming, no stop words. A document is title + " " + text. Each term's contribution is computed in double and
-// added to the document's float32 score in query-term order; documents no term matches are not ranked; ties in
-// trec_eval's order (score desc, then doc id desc). Lucene >= 8 drops the constant (k1 + 1): same rankings.
-// Tested against an independent Python implementation and Xapian (tests/reference/test_bm25_reference.py).
+// (exact: Lucene stores it lossily in one byte); avgdl = sum |d| / N. Terms: BERT's basic tokens
+// (lower-cased, NFD accents stripped, punctuation and CJK characters split off), those made only of
+// punctuation dropped; no stemming, no stop words. A document is title + " " + text. Each term's contribution
+// is computed in double and added to the document's float32 score in query-term order; documents no term
+// matches are not ranked; ties in trec_eval's order (score desc, then doc id desc). Lucene >= 8 drops the
+// constant (k1 + 1): same rankings. Tested against an independent Python implementation and Xapian
+// (tests/reference/test_bm25_reference.py).
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,10 @@
-// Learns a WordPiece vocabulary (BertTokenizer-compatible vocab.txt) from text by the algorithm Hugging Face's
-// BertWordPieceTokenizer trainer uses: BERT's basic tokenization into words, an alphabet of the most frequent
-// characters (as word starts and as "##" continuations), then byte-pair merges of the most frequent adjacent
-// pieces until the vocabulary has the requested size. Deterministic: ties go to the pair whose merged piece
-// sorts first. Not proven to reproduce Hugging Face's vocabulary entry for entry (the `tokenizers` package is
-// not available to test against, and its tie order differs): what is exact is how a given vocab.txt
-// tokenizes (tests/unit/tokenizer_test.cpp against transformers' BertTokenizer).
+// Learns a WordPiece vocabulary (BertTokenizer-compatible vocab.txt) from text by the algorithm Hugging
+// Face's BertWordPieceTokenizer trainer uses: BERT's basic tokenization into words, an alphabet of the most
+// frequent characters (as word starts and as "##" continuations), then byte-pair merges of the most frequent
+// adjacent pieces until the vocabulary has the requested size. Deterministic: ties go to the pair whose
+// merged piece sorts first. Not proven to reproduce Hugging Face's vocabulary entry for entry (the
+// `tokenizers` package is not available to test against, and its tie order differs): what is exact is how a
+// given vocab.txt tokenizes (tests/unit/tokenizer_test.cpp against transformers' BertTokenizer).
 #pragma once
 
 #include <cstdint>
