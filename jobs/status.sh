@@ -7,12 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 1 ]] || { echo "usage: $0 EXP.json" >&2; exit 2; }
 config=$(realpath "$1")
-bin=${RR_BIN:-}
-for candidate in "$here/../../../bin/routerretriever" "$here/../build/mpi/routerretriever" \
-                 "$(command -v routerretriever || true)"; do
-  [[ -z $bin && -x $candidate ]] && bin=$candidate
-done
-[[ -n $bin && -x $bin ]] || { echo "status: no routerretriever executable (set RR_BIN)" >&2; exit 2; }
+source "$here/find_rr.sh"
 outdir=$("$bin" config --config "$config" --get output_dir)
 jobs=$outdir/logs/jobs.tsv
 field() {  # field NAME LINE: the value of NAME=value in scontrol's one-line output ("" when absent)

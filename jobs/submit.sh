@@ -17,13 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 1 ]] || { echo "usage: $0 EXP.json [sbatch options]" >&2; exit 2; }
 config=$(realpath "$1"); shift
 user=("$@")
-bin=${RR_BIN:-}
-for candidate in "$here/../../../bin/routerretriever" "$here/../build/mpi/routerretriever" \
-                 "$(command -v routerretriever || true)"; do
-  [[ -z $bin && -x $candidate ]] && bin=$candidate
-done
-[[ -n $bin && -x $bin ]] || { echo "submit: no routerretriever executable (build or install it, or set RR_BIN)" >&2; exit 2; }
-bin=$(realpath "$bin")
+source "$here/find_rr.sh"
 "$bin" check --config "$config" --ranks "${RR_CHECK_RANKS:-64}" || { echo "submit: check failed; nothing submitted" >&2; exit 2; }
 outdir=$("$bin" config --config "$config" --get output_dir)
 experts=$("$bin" config --config "$config" --get experts)

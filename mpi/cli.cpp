@@ -56,4 +56,18 @@ bool parse(const CommandSpec& spec, po::options_description options, const std::
   return true;
 }
 
+void add_experiment_options(po::options_description& options) {
+  options.add_options()("config", po::value<std::string>(), "experiment config (JSON; see experiments/)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override one config key: --set expert_training.lr=5e-5 (repeatable)");
+}
+
+std::vector<std::string> overrides(const po::variables_map& vm) {
+  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+Experiment load_experiment(const po::variables_map& vm) {
+  return Experiment::load(required<std::string>(vm, "config"), overrides(vm));
+}
+
 }  // namespace rr::cli

@@ -4,6 +4,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "config/experiment.h"
+
 #include <string>
 #include <vector>
 
@@ -29,5 +31,12 @@ T required(const po::variables_map& vm, const std::string& name) {
   if (!vm.count(name)) throw po::required_option(name);
   return vm[name].as<T>();
 }
+
+// --config EXP.json and --set key=value (repeatable): the options of every command that reads an experiment.
+void add_experiment_options(po::options_description& options);
+// The --set overrides given (empty when none).
+std::vector<std::string> overrides(const po::variables_map& vm);
+// The experiment of --config with the --set overrides applied.
+Experiment load_experiment(const po::variables_map& vm);
 
 }  // namespace rr::cli

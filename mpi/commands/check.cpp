@@ -199,9 +199,8 @@ std::string time_suggestions(const Experiment& exp, int ranks) {
 
 int check(const Args& args) {
   cli::po::options_description opt("check options");
-  opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON; see experiments/)")(
-      "set", cli::po::value<std::vector<std::string>>()->composing(), "override one config key (repeatable)")(
-      "ranks", cli::po::value<int>()->default_value(64), "ranks the plan is made for (P)");
+  cli::add_experiment_options(opt);
+  opt.add_options()("ranks", cli::po::value<int>()->default_value(64), "ranks the plan is made for (P)");
   cli::po::variables_map vm;
   if (!cli::parse(
           {"check", "--config EXP.json [--ranks P] [--set key=value]...",
@@ -211,9 +210,7 @@ int check(const Args& args) {
            "Exit status 2 when there is any problem."},
           opt, args, vm))
     return 0;
-  const Experiment exp = Experiment::load(
-      cli::required<std::string>(vm, "config"),
-      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const Experiment exp = cli::load_experiment(vm);
   const int ranks = vm["ranks"].as<int>();
   RR_CHECK(ranks >= 1, Usage, "check: --ranks must be at least 1, got {}", ranks);
   std::vector<std::string> problems;

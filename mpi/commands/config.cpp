@@ -55,9 +55,9 @@ std::string value_of(const Experiment& exp, const std::string& key) {
 
 int config(const Args& args) {
   cli::po::options_description opt("config options");
-  opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON)")(
-      "set", cli::po::value<std::vector<std::string>>()->composing(), "override one config key (repeatable)")(
-      "get", cli::po::value<std::vector<std::string>>()->composing(), "print this key's value (repeatable)")(
+  cli::add_experiment_options(opt);
+  opt.add_options()("get", cli::po::value<std::vector<std::string>>()->composing(),
+                    "print this key's value (repeatable)")(
       "slurm", cli::po::value<std::vector<std::string>>()->composing(),
       "print the sbatch options of this job: a stage name or score-assemble (repeatable)");
   cli::po::variables_map vm;
@@ -67,9 +67,7 @@ int config(const Args& args) {
            "one line per --slurm: the sbatch options of that job from the \"slurm\" section."},
           opt, args, vm))
     return 0;
-  const Experiment exp = Experiment::load(
-      cli::required<std::string>(vm, "config"),
-      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const Experiment exp = cli::load_experiment(vm);
   RR_CHECK(vm.count("get") || vm.count("slurm"), Usage, "config: give at least one --get KEY or --slurm JOB");
   if (vm.count("get"))
     for (const auto& key : vm["get"].as<std::vector<std::string>>()) std::cout << value_of(exp, key) << "\n";

@@ -89,20 +89,24 @@ int convert_dictd_command(const Args& args) {
 
 int convert_generated_command(const Args& args) {
   cli::po::options_description opt("convert beir-generated options");
-  opt.add_options()("input", cli::po::value<std::string>(),
-                    "BeIR/<name>-generated-queries train.jsonl or train.jsonl.gz (rows _id, title, text, query)")(
-      "out", cli::po::value<std::string>(), "the dataset's BEIR folder (its corpus.jsonl names the documents)")(
+  opt.add_options()(
+      "input", cli::po::value<std::string>(),
+      "BeIR/<name>-generated-queries train.jsonl or train.jsonl.gz (rows _id, title, text, query)")(
+      "out", cli::po::value<std::string>(),
+      "the dataset's BEIR folder (its corpus.jsonl names the documents)")(
       "prefix", cli::po::value<std::string>()->default_value("gen"), "query prefix written");
   cli::po::variables_map vm;
-  if (!cli::parse({"convert beir-generated", "--input train.jsonl[.gz] --out DIR [--prefix gen]",
-                   "Writes the generated queries of a BeIR/<name>-generated-queries file into a BEIR folder as\n"
-                   "<prefix>-queries.jsonl and <prefix>-qrels/train.tsv (what BEIR's QueryGenerator writes and\n"
-                   "GenericDataLoader(prefix) reads); train_source \"auto\" then trains on them when the folder\n"
-                   "has no qrels/train.tsv. Every document id must be in the folder's corpus."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"convert beir-generated", "--input train.jsonl[.gz] --out DIR [--prefix gen]",
+           "Writes the generated queries of a BeIR/<name>-generated-queries file into a BEIR folder as\n"
+           "<prefix>-queries.jsonl and <prefix>-qrels/train.tsv (what BEIR's QueryGenerator writes and\n"
+           "GenericDataLoader(prefix) reads); train_source \"auto\" then trains on them when the folder\n"
+           "has no qrels/train.tsv. Every document id must be in the folder's corpus."},
+          opt, args, vm))
     return 0;
-  const auto s = convert_beir_generated(cli::required<std::string>(vm, "input"), cli::required<std::string>(vm, "out"),
-                                        vm["prefix"].as<std::string>());
+  const auto s =
+      convert_beir_generated(cli::required<std::string>(vm, "input"), cli::required<std::string>(vm, "out"),
+                             vm["prefix"].as<std::string>());
   spdlog::info("{}: {} generated queries written as '{}'", vm["out"].as<std::string>(), s.queries,
                vm["prefix"].as<std::string>());
   return 0;
@@ -112,20 +116,23 @@ int convert_released_command(const Args& args) {
   cli::po::options_description opt("convert released options");
   opt.add_options()("train", cli::po::value<std::string>(), "the released code's train.json")(
       "dev", cli::po::value<std::string>()->default_value(""), "its dev.json (optional)")(
-      "out", cli::po::value<std::string>(), "the dataset's BEIR folder (its corpus.jsonl names the documents)")(
+      "out", cli::po::value<std::string>(),
+      "the dataset's BEIR folder (its corpus.jsonl names the documents)")(
       "prefix", cli::po::value<std::string>()->default_value("released"), "query prefix written");
   cli::po::variables_map vm;
-  if (!cli::parse({"convert released", "--train train.json [--dev dev.json] --out DIR [--prefix released]",
-                   "Writes the released RouterRetriever code's training files (a list of {question, positive_ctxs,\n"
-                   "negative_ctxs, hard_negative_ctxs}) into a BEIR folder as <prefix>-queries.jsonl and\n"
-                   "<prefix>-qrels/{train,dev}.tsv, each positive passage matched to the corpus document with the\n"
-                   "same title and text. Train on them with train_source \"released\"."},
-                  opt, args, vm))
+  if (!cli::parse(
+          {"convert released", "--train train.json [--dev dev.json] --out DIR [--prefix released]",
+           "Writes the released RouterRetriever code's training files (a list of {question, positive_ctxs,\n"
+           "negative_ctxs, hard_negative_ctxs}) into a BEIR folder as <prefix>-queries.jsonl and\n"
+           "<prefix>-qrels/{train,dev}.tsv, each positive passage matched to the corpus document with the\n"
+           "same title and text. Train on them with train_source \"released\"."},
+          opt, args, vm))
     return 0;
-  const auto s = convert_released_training(cli::required<std::string>(vm, "train"), vm["dev"].as<std::string>(),
-                                           cli::required<std::string>(vm, "out"), vm["prefix"].as<std::string>());
-  spdlog::info("{}: {} questions with {} matched positives written as '{}'", vm["out"].as<std::string>(), s.queries,
-               s.judgments, vm["prefix"].as<std::string>());
+  const auto s =
+      convert_released_training(cli::required<std::string>(vm, "train"), vm["dev"].as<std::string>(),
+                                cli::required<std::string>(vm, "out"), vm["prefix"].as<std::string>());
+  spdlog::info("{}: {} questions with {} matched positives written as '{}'", vm["out"].as<std::string>(),
+               s.queries, s.judgments, vm["prefix"].as<std::string>());
   return 0;
 }
 

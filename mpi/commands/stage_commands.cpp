@@ -25,10 +25,8 @@ struct StageArgs {
 bool parse_stage_args(const std::string& command, const std::string& summary, const Args& args,
                       bool takes_expert, StageArgs& out) {
   cli::po::options_description opt(command + " options");
-  opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON; see experiments/)")(
-      "set", cli::po::value<std::vector<std::string>>()->composing(),
-      "override one config key: --set expert_training.lr=5e-5 (repeatable)")(
-      "force", cli::po::bool_switch(), "redo the work even when its outputs are complete");
+  cli::add_experiment_options(opt);
+  opt.add_options()("force", cli::po::bool_switch(), "redo the work even when its outputs are complete");
   if (takes_expert)
     opt.add_options()(
         "expert", cli::po::value<std::string>()->default_value(""),
@@ -45,7 +43,7 @@ bool parse_stage_args(const std::string& command, const std::string& summary, co
           opt, args, vm))
     return false;
   out.config = cli::required<std::string>(vm, "config");
-  if (vm.count("set")) out.overrides = vm["set"].as<std::vector<std::string>>();
+  out.overrides = cli::overrides(vm);
   out.options.force = vm["force"].as<bool>();
   if (takes_expert) out.options.expert = vm["expert"].as<std::string>();
   return true;

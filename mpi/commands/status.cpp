@@ -91,8 +91,7 @@ std::string progress(const Experiment& exp, const std::string& stage) {
 
 int status(const Args& args) {
   cli::po::options_description opt("status options");
-  opt.add_options()("config", cli::po::value<std::string>(), "experiment config (JSON)")(
-      "set", cli::po::value<std::vector<std::string>>()->composing(), "override one config key (repeatable)");
+  cli::add_experiment_options(opt);
   cli::po::variables_map vm;
   if (!cli::parse(
           {"status", "--config EXP.json [--set key=value]...",
@@ -100,9 +99,7 @@ int status(const Args& args) {
            "from the output directory. Safe while the experiment runs; jobs/status.sh adds Slurm's view."},
           opt, args, vm))
     return 0;
-  const Experiment exp = Experiment::load(
-      cli::required<std::string>(vm, "config"),
-      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const Experiment exp = cli::load_experiment(vm);
   std::cout << fmt::format("{}: {}\n", exp.name, exp.output().string());
   for (const auto& s : stages::stage_table()) {
     const bool always = stages::stage_fingerprint(exp, s.name).empty();  // e.g. report
