@@ -4,6 +4,7 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "common/version.h"
 #include "h5data/schema.h"
 
 namespace rr::h5 {
@@ -45,7 +46,7 @@ void write_stage_meta(File& f, const std::string& stage, const std::string& conf
   for (const std::string& obj : {std::string(schema::kMeta), schema::stage_meta(stage)}) {
     f.create_group(obj);
     f.set_attr(obj, schema::kAttrConfig, config_json);
-    f.set_attr(obj, schema::kAttrVersion, std::string(RR_VERSION));
+    f.set_attr(obj, schema::kAttrVersion, std::string(version()));
     f.set_attr(obj, schema::kAttrRanks, ranks);
     f.set_attr(obj, schema::kAttrSeed, seed);
   }

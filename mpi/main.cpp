@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/stop_request.h"
+#include "common/version.h"
 #include "mpi/comm.h"
 #include "mpi/commands/commands.h"
 #include "mpi/stages/stage.h"
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
-    std::cout << "routerretriever " << RR_VERSION << "\n";  // also recorded in results.h5 (/meta, version)
+    std::cout << "routerretriever " << rr::version() << "\n";  // also recorded in results.h5 (/meta, version)
     return 0;
   }
   const auto all = commands();

@@ -25,6 +25,6 @@ if [[ ${RR_QUICK:-0} != 1 ]]; then
   (cd "$san" && ctest --output-on-failure -j "$jobs" -L sanitize) || status=1
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_FUZZ=ON >/dev/null
   cmake --build "$fuzz" -j "$jobs"
-  (cd "$fuzz" && ctest --output-on-failure -L fuzz) || status=1
+  (cd "$fuzz" && ctest --output-on-failure -j "$jobs" -L fuzz) || status=1
 fi
 exit $status

@@ -22,15 +22,21 @@ namespace rr::commands {
 
 namespace {
 
-EncodeParams encode_params(const cli::po::variables_map& vm, const BertConfig& config) {
+EncodeParams encode_params(const cli::po::variables_map& vm, const BertConfig& config,
+                           const EmbeddingOptions& model_rule) {
   EncodeParams p;
   p.max_length = vm["max-length"].as<int64_t>();
   p.max_batch = vm["batch-size"].as<int64_t>();
   p.token_budget = vm["token-budget"].as<int64_t>();
   const std::string pooling = vm["pooling"].as<std::string>();
-  RR_CHECK(pooling == "mean" || pooling == "cls", Usage, "--pooling must be mean or cls, got '{}'", pooling);
-  p.embedding.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
-  p.embedding.normalize = vm["normalize"].as<bool>();
+  RR_CHECK(pooling == "model" || pooling == "mean" || pooling == "cls", Usage,
+           "--pooling must be model, mean or cls, got '{}'", pooling);
+  if (pooling != "model" || vm["normalize"].as<bool>()) {
+    EmbeddingOptions rule = model_rule;
+    if (pooling != "model") rule.pooling = pooling == "mean" ? Pooling::Mean : Pooling::Cls;
+    rule.normalize = rule.normalize || vm["normalize"].as<bool>();
+    p.embedding = rule;
+  }
   RR_CHECK(p.max_length >= 2 && p.max_length <= config.max_position_embeddings, Usage,
            "--max-length must be in [2, {}] (the model's positions), got {}", config.max_position_embeddings,
            p.max_length);
@@ -85,8 +91,9 @@ int embed(const Args& args) {
       "batch-size", cli::po::value<int64_t>()->default_value(64), "texts per forward pass at most")(
       "token-budget", cli::po::value<int64_t>()->default_value(16384),
       "padded tokens per forward pass at most")(
-      "pooling", cli::po::value<std::string>()->default_value("mean"), "mean (Contriever) or cls")(
-      "normalize", cli::po::bool_switch(), "L2-normalise the embeddings")(
+      "pooling", cli::po::value<std::string>()->default_value("model"),
+      "model (the directory's modules.json; none: mean, as Contriever), mean or cls")(
+      "normalize", cli::po::bool_switch(), "L2-normalise the embeddings (also when modules.json says so)")(
       "device", cli::po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:<index>");
   cli::po::variables_map vm;
   if (!cli::parse(
@@ -104,7 +111,7 @@ int embed(const Args& args) {
   std::unique_ptr<QueryModel> adapter;
   if (vm.count("adapter"))
     adapter = std::make_unique<LoraExpert>(model, LoraAdapter::load(vm["adapter"].as<std::string>(), model));
-  const EncodeParams p = encode_params(vm, model.config());
+  const EncodeParams p = encode_params(vm, model.config(), model.embedding_rule());
   std::vector<const QueryModel*> models;
   if (adapter) models.push_back(adapter.get());
   stream_embeddings(cli::required<std::string>(vm, "input"), tokenizer, model, models, p);

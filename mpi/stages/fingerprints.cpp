@@ -43,7 +43,8 @@ std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
 std::string base_fingerprint(const Experiment& exp) {
   if (!exp.base.train) {
     nlohmann::json files;
-    for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt"})
+    for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "modules.json",
+                          "1_Pooling/config.json"})
       files[f] = file_identity(exp.base_path() / f);
     return combine({{"given", exp.base_path().string()}, {"files", files}});
   }

@@ -110,7 +110,12 @@ struct BaseTrainingConfig {
   double title_pairs =
       0.0;                // probability that a titled document gives (its title, a crop of its text) as the
                           // positive pair instead of two crops; a title is a natural short view of its text
-  bool normalize = true;  // cosine similarity in the loss (the encoder itself stays unnormalised)
+  double lexical_pairs = 0.0;  // probability that a document gives a BM25-imitation pair instead: a span of
+                              // lexical_span_min..max of its pieces as the query, and as the positive the
+                              // whole document that BM25 (over the corpus's pieces) ranks first for that span
+  int64_t lexical_span_min = 4, lexical_span_max = 16;
+  bool normalize = true;  // cosine similarity in the loss; the saved base then normalises its embeddings
+                          // (sentence-transformers' modules.json), so every search compares by cosine too
   bool bf16 = true;
   double max_minutes = 0;  // stop early after this long (0: no limit; breaks exact reproducibility)
   int64_t checkpoint_every = 200;

@@ -128,7 +128,9 @@ BertEncoder BertEncoder::load(const std::filesystem::path& dir) {
                  weights.string(), ignored.size(),
                  fmt::join(ignored.begin(), ignored.begin() + std::min<size_t>(4, ignored.size()), ", "),
                  ignored.size() > 4 ? ", ..." : "");
-  return BertEncoder(config, std::move(params), weights.string());
+  BertEncoder model(config, std::move(params), weights.string());
+  model.rule_ = read_embedding_rule(dir);
+  return model;
 }
 
 BertEncoder BertEncoder::random(const BertConfig& config, uint64_t seed) {
@@ -153,6 +155,7 @@ void BertEncoder::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   config_.save(dir / "config.json");
   write_safetensors(dir / "model.safetensors", params_);
+  write_embedding_rule(dir, rule_, config_.hidden_size);
 }
 
 const at::Tensor& BertEncoder::param(const std::string& name) const {
@@ -260,10 +263,11 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
 }
 
 at::Tensor BertEncoder::embed(const at::Tensor& ids, const at::Tensor& mask, const DeltaBatch* deltas,
-                              const ForwardMode& mode, const EmbeddingOptions& options) const {
+                              const ForwardMode& mode, const EmbeddingOptions* rule) const {
+  const EmbeddingOptions& r = rule ? *rule : rule_;
   at::Tensor h = forward(ids, mask, deltas, mode);
-  at::Tensor e = options.pooling == Pooling::Mean ? mean_pool(h, mask) : h.select(1, 0);
-  if (options.normalize) e = e / e.norm(2, -1, true).clamp_min(1e-12);
+  at::Tensor e = r.pooling == Pooling::Mean ? mean_pool(h, mask) : h.select(1, 0);
+  if (r.normalize) e = e / e.norm(2, -1, true).clamp_min(1e-12);
   return e;
 }
 

@@ -11,17 +11,11 @@
 #include <vector>
 
 #include "model/bert_config.h"
+#include "model/embedding_rule.h"
 #include "model/linear_delta.h"
 #include "model/safetensors.h"
 
 namespace rr {
-
-enum class Pooling { Mean, Cls };
-
-struct EmbeddingOptions {
-  Pooling pooling = Pooling::Mean;
-  bool normalize = false;  // L2-normalise the pooled vectors (Contriever: no)
-};
 
 class BertEncoder {
  public:
@@ -29,20 +23,24 @@ class BertEncoder {
   BertEncoder(BertConfig config, TensorMap params, const std::string& where = "model");
   // A model directory: config.json + model.safetensors or pytorch_model.bin. Checkpoints with a "bert."
   // prefix (BertForMaskedLM, ...) are accepted; heads and the pooler are ignored (logged).
+  // The directory's embedding rule (read_embedding_rule) becomes the model's own.
   static BertEncoder load(const std::filesystem::path& dir);
   // Hugging Face's initialisation (normal(0, initializer_range), LayerNorm 1/0, biases 0), seeded.
   static BertEncoder random(const BertConfig& config, uint64_t seed);
-  // config.json + model.safetensors that transformers' BertModel.from_pretrained reads.
+  // config.json + model.safetensors that transformers' BertModel.from_pretrained reads, and the embedding rule.
   void save(const std::filesystem::path& dir) const;
 
   // input_ids, attention_mask: B x T int64 on the encoder's device. Returns the last hidden state B x T x H.
   // mode.training: dropout on (the model's own, unless disabled below, and the deltas').
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const DeltaBatch* deltas = nullptr, const ForwardMode& mode = {}) const;
-  // Pooled B x H embeddings.
+  // Pooled B x H embeddings, by `rule` or (nullptr) the model's own.
   at::Tensor embed(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                    const DeltaBatch* deltas = nullptr, const ForwardMode& mode = {},
-                   const EmbeddingOptions& options = {}) const;
+                   const EmbeddingOptions* rule = nullptr) const;
+  // How this model's texts become vectors everywhere (encode, score, routing, expert training, search).
+  const EmbeddingOptions& embedding_rule() const { return rule_; }
+  void set_embedding_rule(const EmbeddingOptions& rule) { rule_ = rule; }
 
   const BertConfig& config() const { return config_; }
   const TensorMap& params() const { return params_; }
@@ -63,6 +61,7 @@ class BertEncoder {
   const at::Tensor& param(const std::string& name) const;
   BertConfig config_;
   TensorMap params_;
+  EmbeddingOptions rule_;
 };
 
 // Every problem with a set of tensor names and shapes as BertModel weights for `config` (missing tensors,

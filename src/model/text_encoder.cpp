@@ -104,7 +104,7 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
     auto [input, mask] = pad_batch(batch, 0, base.device());
     if (mixed) deltas.row_delta = at::tensor(choice, at::kLong).to(base.device());
     const at::Tensor emb =
-        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding).to(at::kCPU);
+        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding ? &*params.embedding : nullptr).to(at::kCPU);
     out.index_copy_(0, at::tensor(members, at::kLong), emb);
     if (progress) progress->advance(end - begin);
   }

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ struct EncodeParams {
   int64_t max_length = 512;      // ids per text, [CLS] and [SEP] included (HF truncation)
   int64_t max_batch = 128;       // texts per forward pass at most
   int64_t token_budget = 16384;  // padded tokens (texts x longest) per forward pass at most; bounds memory
-  EmbeddingOptions embedding;    // pooling and normalisation
+  std::optional<EmbeddingOptions> embedding;  // pooling and normalisation; none: the model's own rule
 };
 
 using TokenIds = std::vector<std::vector<int32_t>>;

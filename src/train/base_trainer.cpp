@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <memory>
 
 #include "common/error.h"
 #include "data/split.h"
@@ -12,6 +13,7 @@
 #include "model/text_encoder.h"
 #include "train/adamw.h"
 #include "train/info_nce.h"
+#include "train/piece_bm25.h"
 #include "train/train_loop.h"
 #include "train/training_data.h"
 
@@ -21,14 +23,25 @@ namespace {
 
 constexpr int64_t kChunkTokens = 8192;  // padded tokens per forward chunk
 
-// Global batch of `step`: distinct documents with usable text, and each one's two crops.
+// Global batch of `step`: distinct documents with usable text, and each one's pair.
 struct CropBatch {
   std::vector<std::vector<int32_t>> a, b;
 };
 
+// [CLS] tokens[begin, begin + n) [SEP], at most max_length ids.
+std::vector<int32_t> framed(const std::vector<int32_t>& tokens, size_t begin, size_t n, int64_t max_length,
+                            const BaseTrainerOptions& o) {
+  n = std::min<size_t>(n, static_cast<size_t>(max_length - 2));
+  std::vector<int32_t> out = {o.cls_id};
+  out.insert(out.end(), tokens.begin() + static_cast<int64_t>(begin),
+             tokens.begin() + static_cast<int64_t>(begin + n));
+  out.push_back(o.sep_id);
+  return out;
+}
+
 CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
                        const std::vector<std::vector<int32_t>>& titles, const std::vector<int64_t>& usable,
-                       const BaseTrainerOptions& o, int64_t step) {
+                       const PieceBm25* bm25, const BaseTrainerOptions& o, int64_t step) {
   const auto& c = o.config;
   std::mt19937_64 rng(stable_hash("crops" + std::to_string(step), o.seed));
   const int64_t B = std::min<int64_t>(c.batch_size, static_cast<int64_t>(usable.size()));
@@ -52,14 +65,21 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
   for (int64_t i = 0; i < B; ++i) {
     const auto& doc = docs[pick[i]];
     const size_t title = titles.empty() ? 0 : titles[pick[i]].size();
-    // No random draw unless title pairs are on, so runs without them keep their batches.
+    // No random draw unless title (lexical) pairs are on, so runs without them keep their batches.
     if (c.title_pairs > 0 && title > 0 && doc.size() >= title + 4 && unit(rng) < c.title_pairs) {
-      std::vector<int32_t> a = {o.cls_id};
-      a.insert(a.end(), doc.begin(),
-               doc.begin() + static_cast<int64_t>(std::min<size_t>(title, c.max_length - 2)));
-      a.push_back(o.sep_id);
-      out.a.push_back(std::move(a));
+      out.a.push_back(framed(doc, 0, title, c.max_length, o));
       out.b.push_back(crop(std::vector<int32_t>(doc.begin() + static_cast<int64_t>(title), doc.end())));
+      continue;
+    }
+    if (bm25 && doc.size() > static_cast<size_t>(c.lexical_span_min) && unit(rng) < c.lexical_pairs) {
+      const int64_t hi = std::min<int64_t>(c.lexical_span_max, static_cast<int64_t>(doc.size()) - 1);
+      const int64_t len = std::uniform_int_distribution<int64_t>(c.lexical_span_min, hi)(rng);
+      const int64_t begin = std::uniform_int_distribution<int64_t>(0, doc.size() - len)(rng);
+      const std::vector<int32_t> span(doc.begin() + begin, doc.begin() + begin + len);
+      const int64_t top = bm25->best(span);
+      const auto& positive = docs[top >= 0 ? top : pick[i]];
+      out.a.push_back(framed(span, 0, span.size(), c.max_length, o));
+      out.b.push_back(framed(positive, 0, positive.size(), c.max_length, o));
       continue;
     }
     out.a.push_back(crop(doc));
@@ -114,13 +134,19 @@ TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>
   // resumes (dropout masks and the order of gradient sums then differ, as on any rank count).
   spec.fingerprint = fmt::format("base|{}|{}|{}|{}|{}|{}", o.seed, cfg.steps, cfg.batch_size, cfg.lr,
                                  cfg.hidden_size, o.inputs);
-  return run_loop(spec, params, opt, group, [&](int64_t step) {
-    const CropBatch batch = sample_crops(documents, titles, usable, o, step);
+  std::unique_ptr<PieceBm25> bm25;
+  if (cfg.lexical_pairs > 0) bm25 = std::make_unique<PieceBm25>(documents);
+  TrainCurve curve = run_loop(spec, params, opt, group, [&](int64_t step) {
+    const CropBatch batch = sample_crops(documents, titles, usable, bm25.get(), o, step);
     const ForwardMode mode{true,
                            make_generator(device, stable_hash("dropout" + std::to_string(step), o.seed) +
                                                       static_cast<uint64_t>(group.rank()))};
     return crop_step(net, batch, o, device, mode, group);
   });
+  // Trained to compare by cosine, the model is searched by cosine: its norms were never trained and would
+  // otherwise weigh every dot product at random.
+  if (cfg.normalize) model.set_embedding_rule({Pooling::Mean, true});
+  return curve;
 }
 
 }  // namespace rr

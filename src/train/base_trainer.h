@@ -26,7 +26,7 @@ struct BaseTrainerOptions {
 
 // documents: body tokens (no [CLS]/[SEP]) of every training document; titles: each document's title tokens,
 // which begin its body (empty: no title; the whole vector may be empty when config.title_pairs is 0). Trains
-// `model` in place.
+// `model` in place; with config.normalize its embedding rule becomes cosine (normalised mean pooling).
 TrainCurve train_base(BertEncoder& model, const std::vector<std::vector<int32_t>>& documents,
                       const std::vector<std::vector<int32_t>>& titles, const BaseTrainerOptions& options,
                       const Collectives& group);

@@ -167,6 +167,53 @@ TEST(Encoder, SavedModelLoadsBackIdentically) {
   EXPECT_EQ(back.config().intermediate_size, 20);
 }
 
+// sentence-transformers' layout (as bge/e5 ship it): the directory's rule is what every encode uses, and
+// save() writes it back.
+TEST(Encoder, ModelDirectoryEmbeddingRuleIsHonoured) {
+  BertConfig c;
+  c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
+  c.intermediate_size = 20;
+  TempDir t;
+  BertEncoder::random(c, 5).save(t / "m");
+  const BertEncoder plain = BertEncoder::load(t / "m");
+  EXPECT_EQ(plain.embedding_rule().pooling, Pooling::Mean);
+  EXPECT_FALSE(plain.embedding_rule().normalize);
+  test::write_file(t / "m" / "modules.json", R"([
+  {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+  {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+  {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])");
+  std::filesystem::create_directories(t / "m" / "1_Pooling");
+  test::write_file(t / "m" / "1_Pooling" / "config.json",
+                   R"({"word_embedding_dimension": 16, "pooling_mode_cls_token": true,
+                       "pooling_mode_mean_tokens": false, "pooling_mode_max_tokens": false})");
+  const BertEncoder ruled = BertEncoder::load(t / "m");
+  EXPECT_EQ(ruled.embedding_rule().pooling, Pooling::Cls);
+  EXPECT_TRUE(ruled.embedding_rule().normalize);
+  const TokenIds ids = {{2, 7, 9, 11, 3}, {2, 5, 3}};
+  const at::Tensor got = encode_ids(ruled, ids, EncodeParams{});
+  EncodeParams cls;
+  cls.embedding = EmbeddingOptions{Pooling::Cls, false};
+  const at::Tensor raw = encode_ids(plain, ids, cls);
+  EXPECT_LE((got - raw / raw.norm(2, -1, true)).abs().max().item<double>(), 1e-6);
+  EXPECT_NEAR(got[0].norm().item<double>(), 1.0, 1e-6);
+  ruled.save(t / "copy");
+  EXPECT_EQ(BertEncoder::load(t / "copy").embedding_rule().pooling, Pooling::Cls);
+  EXPECT_TRUE(BertEncoder::load(t / "copy").embedding_rule().normalize);
+
+  // What rr cannot apply is an error naming the file and the field, never a silently different vector.
+  test::write_file(t / "m" / "1_Pooling" / "config.json", R"({"pooling_mode_max_tokens": true})");
+  test::expect_input_error([&] { BertEncoder::load(t / "m"); },
+                           {"1_Pooling/config.json", "'pooling_mode_max_tokens' is true"});
+  test::write_file(t / "m" / "1_Pooling" / "config.json", R"({"pooling_mode_mean_tokens": "yes"})");
+  test::expect_input_error([&] { BertEncoder::load(t / "m"); }, {"config.json", "'pooling_mode_mean_tokens'"});
+  test::write_file(t / "m" / "modules.json",
+                   R"([{"idx": 0, "path": "", "type": "sentence_transformers.models.Transformer"},
+                       {"idx": 1, "path": "2_Dense", "type": "sentence_transformers.models.Dense"}])");
+  test::expect_input_error([&] { BertEncoder::load(t / "m"); }, {"modules.json", "module 1", "Dense"});
+  test::write_file(t / "m" / "modules.json", "[{\"idx\": 0,");
+  test::expect_input_error([&] { BertEncoder::load(t / "m"); }, {"modules.json", "not valid JSON"});
+}
+
 class BadCheckpoints : public ::testing::Test {
  protected:
   void SetUp() override {
