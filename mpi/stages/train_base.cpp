@@ -22,6 +22,9 @@ namespace rr::stages {
 
 namespace {
 
+// The trained base must beat its untrained initial weights on the held-back slices by this much nDCG@10.
+constexpr double kMinGainOverUntrained = 0.01;
+
 std::vector<int32_t> body_tokens(const BertTokenizer& tok, const std::string& text, int64_t max_length) {
   auto ids = tok.encode(text, max_length);
   return std::vector<int32_t>(ids.begin() + 1, ids.end() - 1);
@@ -74,15 +77,20 @@ double ndcg10(const TopK& top, const std::vector<std::string>& qids, const std::
   return evaluate_run(kNdcg10, topk_to_run(top, qids, doc_ids, 10, ignore_identical_ids), qrels).mean[0];
 }
 
+// nDCG@10 means over the datasets that have dev queries: the trained base, an untrained one, BM25.
+struct HeldBack {
+  double base = 0, untrained = 0, bm25 = 0;
+  int datasets = 0;
+};
+
 // How good the new base is, at once (rank 0): on each dataset's dev queries (at most 200; never the test
 // split) over a slice of its corpus (their judged documents plus a seeded sample, at most 5,000), the base's
-// nDCG@10 beside unstemmed BM25's on the same slice. Only reported: the model is already written.
-void report_held_back(const Context& ctx, const BertEncoder& model, const BertTokenizer& tok,
-                      std::vector<Dataset>& loaded) {
+// nDCG@10 beside an untrained encoder's (the same initial weights and embedding rule) and unstemmed BM25's.
+HeldBack held_back_check(const Context& ctx, const BertEncoder& model, const BertEncoder& untrained,
+                         const BertTokenizer& tok, std::vector<Dataset>& loaded) {
   constexpr size_t kQueries = 200, kDocs = 5000;
   const bool drop_own = ctx.exp.evaluation.ignore_identical_ids;
-  double base_sum = 0, bm25_sum = 0;
-  int n = 0;
+  HeldBack sum;
   for (auto& d : loaded) {
     try {
       load_query_sets(*d.config, ctx.exp.seed, d);
@@ -113,27 +121,35 @@ void report_held_back(const Context& ctx, const BertEncoder& model, const BertTo
     for (const auto& [key, i] : order)
       doc_ids.push_back(d.corpus[i].id), texts.push_back(d.corpus[i].encoder_text());
     const std::vector<int64_t> tie = tie_keys(doc_ids);
-    const at::Tensor docs =
-        encode_ids(model, tokenize_all(tok, texts, ctx.exp.evaluation.max_doc_length), doc_params(ctx.exp))
-            .contiguous();
-    const at::Tensor queries = encode_ids(
-        model, tokenize_all(tok, qtexts, ctx.exp.evaluation.max_query_length), query_params(ctx.exp));
-    SearchParams sp;
-    sp.k = 11;
-    const TopK dense = exact_search(queries.contiguous().data_ptr<float>(), queries.size(0),
+    const TokenIds doc_tokens = tokenize_all(tok, texts, ctx.exp.evaluation.max_doc_length);
+    const TokenIds query_tokens = tokenize_all(tok, qtexts, ctx.exp.evaluation.max_query_length);
+    auto dense = [&](const BertEncoder& m) {
+      const at::Tensor docs = encode_ids(m, doc_tokens, doc_params(ctx.exp)).contiguous();
+      const at::Tensor queries = encode_ids(m, query_tokens, query_params(ctx.exp)).contiguous();
+      SearchParams sp;
+      sp.k = 11;
+      const TopK top = exact_search(queries.data_ptr<float>(), queries.size(0),
                                     {docs.data_ptr<float>(), docs.size(0), docs.size(1), VectorType::Float32},
                                     0, tie.data(), sp);
+      return ndcg10(top, qids, doc_ids, qrels, drop_own);
+    };
     const Bm25Index bm25(texts, tie, {ctx.exp.evaluation.bm25_k1, ctx.exp.evaluation.bm25_b});
-    const double base = ndcg10(dense, qids, doc_ids, qrels, drop_own);
+    const double base = dense(model), random = dense(untrained);
     const double lexical = ndcg10(bm25.search(qtexts, 11), qids, doc_ids, qrels, drop_own);
     spdlog::info(
-        "train base: held-back check on {} ({} dev queries, {} documents): nDCG@10 base {:.1f}, BM25 {:.1f}",
-        d.config->name, qids.size(), doc_ids.size(), 100 * base, 100 * lexical);
-    base_sum += base, bm25_sum += lexical, ++n;
+        "train base: held-back check on {} ({} dev queries, {} documents): nDCG@10 base {:.1f}, untrained "
+        "{:.1f}, "
+        "BM25 {:.1f}",
+        d.config->name, qids.size(), doc_ids.size(), 100 * base, 100 * random, 100 * lexical);
+    sum.base += base, sum.untrained += random, sum.bm25 += lexical, ++sum.datasets;
   }
-  if (n > 0)
-    spdlog::info("train base: held-back mean nDCG@10 base {:.1f} vs BM25 {:.1f} ({:.0f}% of BM25)",
-                 100 * base_sum / n, 100 * bm25_sum / n, bm25_sum > 0 ? 100 * base_sum / bm25_sum : 0.0);
+  if (sum.datasets > 0) {
+    sum.base /= sum.datasets, sum.untrained /= sum.datasets, sum.bm25 /= sum.datasets;
+    spdlog::info("train base: held-back mean nDCG@10 base {:.1f} ({:.0f}% of BM25 {:.1f}), untrained {:.1f}",
+                 100 * sum.base, sum.bm25 > 0 ? 100 * sum.base / sum.bm25 : 0.0, 100 * sum.bm25,
+                 100 * sum.untrained);
+  }
+  return sum;
 }
 
 }  // namespace
@@ -168,6 +184,7 @@ void train_base(Context& ctx, const StageOptions& options) {
     }
   BertEncoder model = BertEncoder::random(model_config(cfg, tok), ctx.exp.seed);
   model.to(ctx.device);
+  BertEncoder untrained = BertEncoder::random(model_config(cfg, tok), ctx.exp.seed);
   BaseTrainerOptions o;
   o.config = cfg;
   o.seed = ctx.exp.seed;
@@ -184,9 +201,19 @@ void train_base(Context& ctx, const StageOptions& options) {
   mpi::collective_try(ctx.world, [&] { curve = rr::train_base(model, docs, titles, o, coll); });
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
+    untrained.set_embedding_rule(model.embedding_rule());
+    untrained.to(ctx.device);
+    const HeldBack held = held_back_check(ctx, model, untrained, tok, loaded);
+    // A collapsed base (loss at chance is caught earlier) can still rank no better than its own initial
+    // weights: every expert, router and table downstream would be computed on it.
+    RR_CHECK(
+        held.datasets == 0 || held.base >= held.untrained + kMinGainOverUntrained, Runtime,
+        "train base: on the held-back dev queries the trained base's mean nDCG@10 is {:.1f}, the untrained "
+        "encoder's {:.1f} (BM25 {:.1f}): training made nothing usable and no model was written. Try cosine "
+        "similarity (normalize: true), a lower lr, lexical_pairs or title_pairs (experiments/README.md)",
+        100 * held.base, 100 * held.untrained, 100 * held.bm25);
     save_base(model, work, out, fp, curve);
     store_curves(ctx, {{"base", out}});
-    report_held_back(ctx, model, tok, loaded);
   });
 }
 

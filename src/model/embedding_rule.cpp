@@ -59,7 +59,8 @@ EmbeddingOptions read_embedding_rule(const std::filesystem::path& dir) {
     RR_CHECK(m.is_object() && m.contains("type") && m["type"].is_string(), Input,
              "{}: module {} has no 'type' string", modules_path.string(), i);
     const std::string type = m["type"].get<std::string>();
-    const std::string kind = type.rfind(kModuleType, 0) == 0 ? type.substr(std::string(kModuleType).size()) : type;
+    const std::string kind =
+        type.rfind(kModuleType, 0) == 0 ? type.substr(std::string(kModuleType).size()) : type;
     if (kind == "Transformer") continue;
     if (kind == "Normalize") {
       rule.normalize = true;
@@ -75,13 +76,16 @@ EmbeddingOptions read_embedding_rule(const std::filesystem::path& dir) {
   return rule;
 }
 
-void write_embedding_rule(const std::filesystem::path& dir, const EmbeddingOptions& rule, int64_t hidden_size) {
+void write_embedding_rule(const std::filesystem::path& dir, const EmbeddingOptions& rule,
+                          int64_t hidden_size) {
   nlohmann::json modules = nlohmann::json::array(
       {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", std::string(kModuleType) + "Transformer"}},
        {{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"}, {"type", std::string(kModuleType) + "Pooling"}}});
   if (rule.normalize)
-    modules.push_back(
-        {{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"}, {"type", std::string(kModuleType) + "Normalize"}});
+    modules.push_back({{"idx", 2},
+                       {"name", "2"},
+                       {"path", "2_Normalize"},
+                       {"type", std::string(kModuleType) + "Normalize"}});
   const nlohmann::json pooling = {{"word_embedding_dimension", hidden_size},
                                   {"pooling_mode_cls_token", rule.pooling == Pooling::Cls},
                                   {"pooling_mode_mean_tokens", rule.pooling == Pooling::Mean},

@@ -1,5 +1,5 @@
-// BM25 over token ids (a vocabulary's pieces) instead of words: search/bm25.h's formula with BEIR's k1 0.9 and
-// b 0.4, for labelling the base's lexical pairs (which whole document BM25 ranks first for a span).
+// BM25 over token ids (a vocabulary's pieces) instead of words: search/bm25.h's formula with BEIR's k1 0.9
+// and b 0.4, for labelling the base's lexical pairs (which whole document BM25 ranks first for a span).
 // Memory: one posting (document, term frequency) per distinct piece of each document.
 #pragma once
 

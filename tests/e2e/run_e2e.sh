@@ -61,6 +61,15 @@ ranks)
     grep -qF "$row" "$work/noexperts/report.md" || fail "the report without experts lacks $row"
   done
   [[ $(grep -c '^| [A-Za-z]' "$work/noexperts/report.md") -ge 2 ]] || fail "no table without experts"
+  # A base recipe known to collapse (dot product, lr 5e-3) fails with what was seen, and writes no model.
+  collapse=(--set output_dir="$work/collapse" --set base.training.normalize=false --set base.training.lr=5e-3)
+  run prepare --config "$cfg" "${collapse[@]}"
+  status=0
+  run train base --config "$cfg" "${collapse[@]}" > "$work/collapse.out" 2>&1 || status=$?
+  [[ $status == 1 ]] || fail "a collapsing base recipe exited $status, not 1"
+  grep -q "not below chance" "$work/collapse.out" || fail "a collapsing base recipe did not say why"
+  [[ -e $work/collapse/base ]] && fail "a collapsed base was written"
+  echo "ranks: a collapsing base recipe stops with exit 1 and writes no model"
   ;;
 resume)
   # Kill a real training run after a checkpoint; the rerun must end with the same weights as an

@@ -205,7 +205,8 @@ TEST(Encoder, ModelDirectoryEmbeddingRuleIsHonoured) {
   test::expect_input_error([&] { BertEncoder::load(t / "m"); },
                            {"1_Pooling/config.json", "'pooling_mode_max_tokens' is true"});
   test::write_file(t / "m" / "1_Pooling" / "config.json", R"({"pooling_mode_mean_tokens": "yes"})");
-  test::expect_input_error([&] { BertEncoder::load(t / "m"); }, {"config.json", "'pooling_mode_mean_tokens'"});
+  test::expect_input_error([&] { BertEncoder::load(t / "m"); },
+                           {"config.json", "'pooling_mode_mean_tokens'"});
   test::write_file(t / "m" / "modules.json",
                    R"([{"idx": 0, "path": "", "type": "sentence_transformers.models.Transformer"},
                        {"idx": 1, "path": "2_Dense", "type": "sentence_transformers.models.Dense"}])");
