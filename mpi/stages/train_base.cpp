@@ -193,6 +193,8 @@ void train_base(Context& ctx, const StageOptions& options) {
   o.cls_id = tok.cls_id();
   o.sep_id = tok.sep_id();
   o.pad_id = tok.pad_id();
+  for (const char* mark : {".", "?", "!"})
+    if (const int32_t id = tok.token_id(mark); id >= 0) o.sentence_ends.push_back(id);
   MpiCollectives coll(ctx.world);
   if (ctx.root())
     spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(),

@@ -81,14 +81,15 @@ void read_base_training(JsonObjectReader bt, BaseTrainingConfig& t) {
   bt.get("lexical_pairs", t.lexical_pairs, 0.0, 1.0);
   bt.get("lexical_span_min", t.lexical_span_min, 1, 65536);
   bt.get("lexical_span_max", t.lexical_span_max, 1, 65536);
+  bt.get("sentence_pairs", t.sentence_pairs, 0.0, 1.0);
   bt.get("normalize", t.normalize);
   bt.get("bf16", t.bf16);
   bt.get("max_minutes", t.max_minutes, 0.0, kHuge);
   bt.get("checkpoint_every", t.checkpoint_every, 0, kMany);
   bt.finish();
   RR_CHECK(t.crop_min <= t.crop_max, Usage, "{}: {}: need crop_min <= crop_max", bt.where(), bt.key_path(""));
-  RR_CHECK(t.lexical_span_min <= t.lexical_span_max, Usage, "{}: {}: need lexical_span_min <= lexical_span_max",
-           bt.where(), bt.key_path(""));
+  RR_CHECK(t.lexical_span_min <= t.lexical_span_max, Usage,
+           "{}: {}: need lexical_span_min <= lexical_span_max", bt.where(), bt.key_path(""));
   RR_CHECK(t.hidden_size % t.heads == 0, Usage, "{}: {}: hidden_size {} must be a multiple of heads {}",
            bt.where(), bt.key_path(""), t.hidden_size, t.heads);
   RR_CHECK(t.max_length <= t.max_positions, Usage, "{}: {}: max_length {} exceeds max_positions {}",

@@ -108,12 +108,17 @@ struct BaseTrainingConfig {
   int64_t max_length = 128;               // tokens per crop, [CLS]/[SEP] included
   double word_deletion = 0.0;             // probability of dropping each token of a crop
   double title_pairs =
-      0.0;                // probability that a titled document gives (its title, a crop of its text) as the
-                          // positive pair instead of two crops; a title is a natural short view of its text
-  double lexical_pairs = 0.0;  // probability that a document gives a BM25-imitation pair instead: a span of
-                              // lexical_span_min..max of its pieces as the query, and as the positive the
-                              // whole document that BM25 (over the corpus's pieces) ranks first for that span
+      0.0;  // probability that a titled document gives (its title, a crop of its text) as the
+            // positive pair instead of two crops; a title is a natural short view of its text
+  double lexical_pairs =
+      0.0;  // probability that a document gives a BM25-imitation pair instead: a span of
+            // lexical_span_min..max of its pieces as the query, and as the positive the
+            // whole document that BM25 (over the corpus's pieces) ranks first for that span
   int64_t lexical_span_min = 4, lexical_span_max = 16;
+  double sentence_pairs = 0.0;  // probability that a document of two or more sentences gives an inverse cloze
+                                // pair instead (train/inverse_cloze.h): one sentence of at least
+                                // lexical_span_min pieces as the query, the text around it, without it, as
+                                // the positive
   bool normalize = true;  // cosine similarity in the loss; the saved base then normalises its embeddings
                           // (sentence-transformers' modules.json), so every search compares by cosine too
   bool bf16 = true;

@@ -13,6 +13,7 @@
 #include "model/text_encoder.h"
 #include "train/adamw.h"
 #include "train/info_nce.h"
+#include "train/inverse_cloze.h"
 #include "train/piece_bm25.h"
 #include "train/train_loop.h"
 #include "train/training_data.h"
@@ -81,6 +82,13 @@ CropBatch sample_crops(const std::vector<std::vector<int32_t>>& docs,
       out.a.push_back(framed(span, 0, span.size(), c.max_length, o));
       out.b.push_back(framed(positive, 0, positive.size(), c.max_length, o));
       continue;
+    }
+    if (c.sentence_pairs > 0 && unit(rng) < c.sentence_pairs) {
+      if (auto ict = inverse_cloze_pair(doc, o.sentence_ends, c.lexical_span_min, c.max_length - 2, rng)) {
+        out.a.push_back(framed(ict->query, 0, ict->query.size(), c.max_length, o));
+        out.b.push_back(framed(ict->positive, 0, ict->positive.size(), c.max_length, o));
+        continue;
+      }
     }
     out.a.push_back(crop(doc));
     out.b.push_back(crop(doc));

@@ -22,6 +22,7 @@ struct BaseTrainerOptions {
   std::string inputs;  // fingerprint of everything the training depends on: a checkpoint made from other
                        // inputs is not resumed
   int32_t cls_id = 2, sep_id = 3, pad_id = 0;
+  std::vector<int32_t> sentence_ends;  // the pieces that end a sentence (for config.sentence_pairs)
 };
 
 // documents: body tokens (no [CLS]/[SEP]) of every training document; titles: each document's title tokens,

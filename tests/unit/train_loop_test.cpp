@@ -2,10 +2,13 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "common/error.h"
+#include "train/inverse_cloze.h"
 #include "train/train_loop.h"
 
 namespace rr {
@@ -65,6 +68,41 @@ TEST(TrainLoop, NonFiniteLossStopsAtOnce) {
   });
   EXPECT_NE(m.find("at step 8"), std::string::npos) << m;
   EXPECT_NE(m.find("diverged"), std::string::npos) << m;
+}
+
+// Inverse cloze pairs: the query is one whole sentence, the positive the text around it without it.
+TEST(InverseCloze, SentenceOutContextAround) {
+  const int32_t dot = 1, ask = 2;  // sentence ends
+  // sentences: [10 11 12 .] [20 21 22 23 ?] [30 31 .] [40 41 42 43] (the last without an end mark)
+  const std::vector<int32_t> doc = {10, 11, 12, dot, 20, 21, 22, 23, ask, 30, 31, dot, 40, 41, 42, 43};
+  std::mt19937_64 rng(5);
+  std::set<std::vector<int32_t>> queries;
+  for (int draw = 0; draw < 200; ++draw) {
+    const auto pair = inverse_cloze_pair(doc, {dot, ask}, 4, 100, rng);
+    ASSERT_TRUE(pair.has_value());
+    queries.insert(pair->query);
+    std::vector<int32_t> rest;  // the document less the query, in order
+    const auto at = std::search(doc.begin(), doc.end(), pair->query.begin(), pair->query.end());
+    ASSERT_NE(at, doc.end());
+    rest.assign(doc.begin(), at);
+    rest.insert(rest.end(), at + static_cast<int64_t>(pair->query.size()), doc.end());
+    EXPECT_EQ(pair->positive, rest);
+  }
+  // Every sentence of at least 4 pieces is drawn; [30 31 .] is too short.
+  const std::set<std::vector<int32_t>> expected = {
+      {10, 11, 12, dot}, {20, 21, 22, 23, ask}, {40, 41, 42, 43}};
+  EXPECT_EQ(queries, expected);
+
+  // A narrow context is a window of the rest around where the sentence was.
+  for (int draw = 0; draw < 50; ++draw) {
+    const auto pair = inverse_cloze_pair(doc, {dot, ask}, 5, 4, rng);
+    ASSERT_TRUE(pair.has_value());
+    EXPECT_EQ(pair->query, (std::vector<int32_t>{20, 21, 22, 23, ask}));
+    EXPECT_EQ(pair->positive, (std::vector<int32_t>{12, dot, 30, 31}));
+  }
+  EXPECT_FALSE(inverse_cloze_pair({10, 11, 12, 13, dot}, {dot}, 2, 100, rng));   // one sentence
+  EXPECT_FALSE(inverse_cloze_pair(doc, {dot, ask}, 6, 100, rng));                // none long enough
+  EXPECT_FALSE(inverse_cloze_pair({1, 2, 3, dot, 4, dot}, {dot}, 4, 100, rng));  // too little besides it
 }
 
 }  // namespace
