@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package rr needs (once; idempotent) and builds rr into build/.
+# Installs every Debian 12 package rr needs (once; idempotent) and builds rr's executable into build/ (the
+# tests and benches are built by scripts/test.sh, which the demo does not need).
 # Environment: RR_BUILD_DIR (default build), RR_JOBS (default 2), RR_CMAKE_ARGS (extra cmake arguments).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,5 +37,5 @@ fi
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}  # paths hashed relative to the clone: any clone hits the cache
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${RR_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "${RR_JOBS:-2}"
+cmake --build "$build" -j "${RR_JOBS:-2}" --target routerretriever
 echo "setup: built $build/mpi/routerretriever"

@@ -12,6 +12,8 @@ jobs=${RR_JOBS:-2}
 # MPI as root (CI runs as root) and the fastest single-node transports.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+cmake --build "$build" -j "$jobs"  # the tests and benches (setup.sh builds only the executable)
 status=0
 (cd "$build" && ctest --output-on-failure -j "$jobs" "$@") || status=1
 if [[ ${RR_QUICK:-0} != 1 ]]; then

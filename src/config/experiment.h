@@ -97,28 +97,29 @@ struct TrainingConfig {
   bool full_finetune = false;       // multitask only: train every weight instead of an adapter
 };
 
-// rr's own base encoder, trained from scratch by independent-crop contrastive learning (Contriever).
+// rr's own base encoder, trained from scratch by contrastive learning on pairs made from the corpora alone.
+// The defaults are the recipe chosen for transfer by leave-one-out over eight judged collections
+// (experiments/README.md, "Base recipe trials"): ~9 min of `train base` on 2 cores with bf16.
 struct BaseTrainingConfig {
-  int64_t vocab_size = 8000;  // WordPiece vocabulary learned from the corpora by `rr vocab`
-  int64_t hidden_size = 256, layers = 4, heads = 4, intermediate_size = 1024, max_positions = 512;
-  int64_t steps = 2000;
+  int64_t vocab_size = 30000;  // WordPiece vocabulary learned from the corpora by `rr vocab`
+  int64_t hidden_size = 256, layers = 1, heads = 4, intermediate_size = 512, max_positions = 512;
+  int64_t steps = 720;
   int64_t batch_size = 256;
-  double lr = 5e-4, weight_decay = 0.01, warmup_ratio = 0.05, grad_clip = 1.0, temperature = 0.05;
+  double lr = 1e-3, weight_decay = 0.01, warmup_ratio = 0.05, grad_clip = 1.0, temperature = 0.05;
   double crop_min = 0.1, crop_max = 0.5;  // crop length as a share of the document's tokens
   int64_t max_length = 128;               // tokens per crop, [CLS]/[SEP] included
   double word_deletion = 0.0;             // probability of dropping each token of a crop
-  double title_pairs =
-      0.0;  // probability that a titled document gives (its title, a crop of its text) as the
-            // positive pair instead of two crops; a title is a natural short view of its text
-  double lexical_pairs =
-      0.0;  // probability that a document gives a BM25-imitation pair instead: a span of
-            // lexical_span_min..max of its pieces as the query, and as the positive the
-            // whole document that BM25 (over the corpus's pieces) ranks first for that span
+  // Each document of a batch gives one positive pair, the first of these kinds that applies, else two
+  // independent crops (Contriever):
+  // - title pair, with probability title_pairs when it has a title: (its title, a crop of its text);
+  double title_pairs = 0.5;
+  // - lexical (BM25-imitation, SPAR) pair, with probability lexical_pairs: a span of lexical_span_min..max of
+  //   its pieces as the query, the whole document that BM25 over the corpus's pieces ranks first as positive;
+  double lexical_pairs = 0.5;
   int64_t lexical_span_min = 4, lexical_span_max = 16;
-  double sentence_pairs = 0.0;  // probability that a document of two or more sentences gives an inverse cloze
-                                // pair instead (train/inverse_cloze.h): one sentence of at least
-                                // lexical_span_min pieces as the query, the text around it, without it, as
-                                // the positive
+  // - inverse cloze pair (train/inverse_cloze.h), with probability sentence_pairs when it has two or more
+  //   sentences: one sentence of at least lexical_span_min pieces, and the text around it without it.
+  double sentence_pairs = 1.0;
   bool normalize = true;  // cosine similarity in the loss; the saved base then normalises its embeddings
                           // (sentence-transformers' modules.json), so every search compares by cosine too
   bool bf16 = true;

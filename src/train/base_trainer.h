@@ -1,7 +1,8 @@
-// rr's own base encoder: a BERT trained from scratch by contrastive learning on independent random crops of
-// the corpus documents (Contriever's recipe): two crops of one document are a positive pair, the crops of
-// the other documents of the global batch (all ranks) are negatives. Both sides are trained; the gradient of
-// keys gathered from other ranks flows back to the rank that encoded them.
+// rr's own base encoder: a BERT trained from scratch by contrastive learning on pairs made from the corpus
+// documents alone: two independent random crops (Contriever), or a title, lexical (BM25-imitation) or inverse
+// cloze pair (BaseTrainingConfig). The other pairs' positives in the global batch (all ranks) are the
+// negatives. Both sides are trained; the gradient of keys gathered from other ranks flows back to the rank
+// that encoded them.
 #pragma once
 
 #include <filesystem>
