@@ -23,18 +23,24 @@ $build/bench/bench_make_model $work/model $shared/data/vocab/bert-base-uncased/v
 $rr tokenize --vocab $work/model --input $work/docs.jsonl --max-length "$max_len" --log-level warn > $work/ids.jsonl
 n=$(wc -l < $work/docs.jsonl)
 echo "bench: $n documents, BERT-base (12 x 768) random weights, max_length $max_len, $threads threads"
-t0=$(date +%s.%N)
-$rr embed --model $work/model --input $work/docs.jsonl --max-length "$max_len" --batch-size 64 --threads "$threads" \
-  --log-level warn > $work/rr.jsonl
-t1=$(date +%s.%N)
-rr_rate=$(echo "$n / ($t1 - $t0)" | bc -l)
-printf "rr embed (end to end: read, tokenize, encode, write JSON): %.1f texts/s\n" "$rr_rate"
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
-for peer in glibc tcmalloc; do
-  preload=""
-  [[ $peer == tcmalloc ]] && { [[ -e $tcmalloc ]] || continue; preload=$tcmalloc; }
-  py_line=$(LD_PRELOAD=$preload /usr/bin/python3 "$root/bench/pytorch_embed.py" $work/model $work/ids.jsonl 64 "$threads")
-  echo "$py_line (forward passes only; malloc: $peer)"
-  py_rate=$(sed -E 's/.*= ([0-9.]+) texts.*/\1/' <<< "$py_line")
-  printf "ratio rr / pytorch (%s): %.2fx (target >= 1.2x)\n" "$peer" "$(echo "$rr_rate / $py_rate" | bc -l)"
+precisions=(fp32)
+grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo && precisions+=(bf16)  # rr refuses bf16 without fast bf16
+for precision in "${precisions[@]}"; do
+  t0=$(date +%s.%N)
+  $rr embed --model $work/model --input $work/docs.jsonl --max-length "$max_len" --batch-size 64 --threads "$threads" \
+    --precision "$precision" --log-level warn > $work/rr.jsonl
+  t1=$(date +%s.%N)
+  rr_rate=$(echo "$n / ($t1 - $t0)" | bc -l)
+  printf "rr embed %s (end to end: read, tokenize, encode, write JSON): %.1f texts/s\n" "$precision" "$rr_rate"
+  for peer in glibc tcmalloc; do
+    preload=""
+    [[ $peer == tcmalloc ]] && { [[ -e $tcmalloc ]] || continue; preload=$tcmalloc; }
+    py_line=$(LD_PRELOAD=$preload /usr/bin/python3 "$root/bench/pytorch_embed.py" $work/model $work/ids.jsonl 64 \
+              "$threads" "$precision")
+    echo "$py_line (forward passes only; $precision; malloc: $peer)"
+    py_rate=$(sed -E 's/.*= ([0-9.]+) texts.*/\1/' <<< "$py_line")
+    printf "ratio rr / pytorch (%s, %s): %.2fx (target >= 1.2x)\n" "$precision" "$peer" \
+      "$(echo "$rr_rate / $py_rate" | bc -l)"
+  done
 done

@@ -1,5 +1,6 @@
 // Bench (a): the encoder forward on BERT-base shapes as achieved GFLOP/s, beside an sgemm peak measured in
-// the same run. Usage: bench_encoder_flops [threads] [batch] [seq] [layers]
+// the same run; where the CPU has fast bf16 (AVX512_BF16/AMX), also the forward under bf16 autocast (rr's
+// precision bf16) beside a bf16 GEMM peak. Usage: bench_encoder_flops [threads] [batch] [seq] [layers]
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -10,6 +11,7 @@
 
 #include "common/runtime_info.h"
 #include "common/threads.h"
+#include "model/autocast.h"
 #include "model/bert_encoder.h"
 
 namespace {
@@ -41,8 +43,8 @@ int main(int argc, char** argv) {
   rr::BertConfig c;  // BERT-base: 768 hidden, 12 heads, 3072 intermediate
   // The sgemm peak is the best of a large square product and the encoder's own FFN shape
   // ((B*T) x H times H x I), each through at::mm (the BLAS) and at::linear (what the encoder calls).
-  auto gflops = [&](int64_t m, int64_t k, int64_t n) {
-    at::Tensor a = at::randn({m, k}), b = at::randn({k, n}), bt = b.t().contiguous();
+  auto gflops = [&](int64_t m, int64_t k, int64_t n, at::ScalarType type = at::kFloat) {
+    at::Tensor a = at::randn({m, k}).to(type), b = at::randn({k, n}).to(type), bt = b.t().contiguous();
     const double mm_s = best_seconds([&] { at::mm(a, b); }, 5);
     const double linear_s = best_seconds([&] { at::linear(a, bt); }, 5);
     return 2.0 * static_cast<double>(m * k * n) / std::min(mm_s, linear_s) / 1e9;
@@ -67,5 +69,27 @@ int main(int argc, char** argv) {
   std::printf("encoder forward B=%ld T=%ld, %ld layers: %8.1f GFLOP/s (%.0f tokens/s)\n", B, T, layers,
               achieved, bt / fwd_s);
   std::printf("ratio encoder / sgemm peak: %.2f (target >= 0.80)\n", achieved / peak);
+
+  const c10::Device cpu(c10::kCPU);
+  if (!rr::has_fast_bf16(cpu)) {
+    std::printf("bf16: this CPU has no AVX512_BF16 or AMX-BF16 (rr refuses precision bf16 here)\n");
+    return 0;
+  }
+  const double bf16_peak = std::max(gflops(2048, 2048, 2048, at::kBFloat16),
+                                    gflops(B * T, c.hidden_size, c.intermediate_size, at::kBFloat16));
+  const double bf16_s = best_seconds(
+      [&] {
+        rr::Autocast autocast(true, cpu);
+        model.forward(ids, mask);
+      },
+      3);
+  const double bf16_achieved = flops / bf16_s / 1e9;
+  std::printf("bf16 GEMM peak (2048^3 and FFN shape): %8.1f GFLOP/s\n", bf16_peak);
+  std::printf("encoder forward bf16 autocast:          %8.1f GFLOP/s (%.0f tokens/s)\n", bf16_achieved,
+              bt / bf16_s);
+  std::printf(
+      "ratio bf16 encoder / bf16 GEMM peak: %.2f (target >= 0.80); bf16 / fp32 encoder: %.2fx "
+      "(target >= 2.0x)\n",
+      bf16_achieved / bf16_peak, fwd_s / bf16_s);
   return 0;
 }

@@ -17,7 +17,9 @@ section() { printf '\n## %s\n\n```\n' "$1" >> "$tmp"; shift; "$@" >> "$tmp" 2>&1
 } > "$tmp"
 section "Tokenizer (bench_tokenizer): rr vs HF's Python BertTokenizer (~0.6 MB/s here)" \
   "$b/bench_tokenizer" "$shared/data/vocab/bert-base-uncased/vocab.txt" "$shared/fixtures/tokenizer-bert-base-uncased/texts.jsonl" 3
-section "Encoder forward vs sgemm peak (bench_encoder_flops, BERT-base shapes)" "$b/bench_encoder_flops" 2 32 128 12
+section "Encoder forward fp32 and bf16 vs GEMM peaks and PyTorch (bench_encoder_flops, pytorch_encoder_flops.py)" \
+  bash -c "'$b/bench_encoder_flops' 2 32 128 12 && LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
+           /usr/bin/python3 '$root/bench/pytorch_encoder_flops.py' 2 32 128 12"
 section "rr embed vs PyTorch from Python (bench/embed_vs_pytorch.sh)" "$root/bench/embed_vs_pytorch.sh" 300 256 2
 section "Expert training step vs PyTorch from Python (bench_train_step, pytorch_train_step.py)" \
   bash -c "'$b/bench_train_step' 2 64 32 10 && /usr/bin/python3 '$root/bench/pytorch_train_step.py' 2 64 32 10"

@@ -2,7 +2,8 @@
 """The peer of `rr embed`: BERT in plain PyTorch (Debian python3-torch) built from the same safetensors, fed
 pre-tokenized ids and batched as BEIR's exact search does (sorted by length, fixed batch size, padded to the
 batch maximum), masked mean pooling. Prints texts/s of the forward passes alone (tokenization not counted).
-Usage: pytorch_embed.py MODEL_DIR IDS.jsonl BATCH THREADS [OUT.npy]"""
+PRECISION bf16 runs the forward under PyTorch's bf16 CPU autocast (the peer of rr's --precision bf16).
+Usage: pytorch_embed.py MODEL_DIR IDS.jsonl BATCH THREADS [PRECISION fp32|bf16 [OUT.npy]]"""
 import json, math, struct, sys, time
 import numpy as np
 import torch
@@ -48,8 +49,9 @@ def main():
     rows = [json.loads(l)["input_ids"] for l in open(ids_path)]
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
     out = np.zeros((len(rows), cfg["hidden_size"]), dtype=np.float32)
+    bf16 = len(sys.argv) > 5 and sys.argv[5] == "bf16"
     t0 = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for s in range(0, len(order), batch):
             idx = order[s:s + batch]
             T = len(rows[idx[0]])
@@ -58,10 +60,11 @@ def main():
             for r, i in enumerate(idx):
                 ids[r, :len(rows[i])] = torch.tensor(rows[i])
                 mask[r, :len(rows[i])] = 1
-            out[idx] = model(ids, mask).numpy()
+            out[idx] = model(ids, mask).float().numpy()
     el = time.perf_counter() - t0
     print(f"pytorch: {len(rows)} texts in {el:.1f} s = {len(rows) / el:.1f} texts/s")
-    if len(sys.argv) > 5:
-        np.save(sys.argv[5], out)
+    if len(sys.argv) > 6:
+        np.save(sys.argv[6], out)
 
-main()
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/runtime_info.h"
+#include "config/experiment.h"
 #include "data/json_text.h"
 #include "data/jsonl_reader.h"
 #include "model/device.h"
@@ -28,6 +29,7 @@ EncodeParams encode_params(const cli::po::variables_map& vm, const BertConfig& c
   p.max_length = vm["max-length"].as<int64_t>();
   p.max_batch = vm["batch-size"].as<int64_t>();
   p.token_budget = vm["token-budget"].as<int64_t>();
+  p.bf16 = parse_precision(vm["precision"].as<std::string>(), "--precision");
   const std::string pooling = vm["pooling"].as<std::string>();
   RR_CHECK(pooling == "model" || pooling == "mean" || pooling == "cls", Usage,
            "--pooling must be model, mean or cls, got '{}'", pooling);
@@ -94,6 +96,8 @@ int embed(const Args& args) {
       "pooling", cli::po::value<std::string>()->default_value("model"),
       "model (the directory's modules.json; none: mean, as Contriever), mean or cls")(
       "normalize", cli::po::bool_switch(), "L2-normalise the embeddings (also when modules.json says so)")(
+      "precision", cli::po::value<std::string>()->default_value("fp32"),
+      "fp32, or bf16: matrix products in bfloat16 (needs AVX512_BF16/AMX or CUDA)")(
       "device", cli::po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:<index>");
   cli::po::variables_map vm;
   if (!cli::parse(

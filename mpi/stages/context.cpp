@@ -186,6 +186,7 @@ EncodeParams query_params(const Experiment& exp) {
   p.max_length = exp.evaluation.max_query_length;
   p.max_batch = exp.evaluation.batch_size;
   p.token_budget = exp.evaluation.token_budget;
+  p.bf16 = exp.evaluation.bf16;
   return p;
 }
 

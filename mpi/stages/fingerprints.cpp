@@ -43,8 +43,8 @@ std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
 std::string base_fingerprint(const Experiment& exp) {
   if (!exp.base.train) {
     nlohmann::json files;
-    for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "modules.json",
-                          "1_Pooling/config.json"})
+    for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt",
+                          "modules.json", "1_Pooling/config.json"})
       files[f] = file_identity(exp.base_path() / f);
     return combine({{"given", exp.base_path().string()}, {"files", files}});
   }
@@ -54,11 +54,13 @@ std::string base_fingerprint(const Experiment& exp) {
 }
 
 std::string index_fingerprint(const Experiment& exp, const DatasetConfig& d) {
-  return combine({{"base", base_fingerprint(exp)},
-                  {"dataset", dataset_fingerprint(exp, d)},
-                  {"max_doc_length", exp.evaluation.max_doc_length},
-                  {"float16", exp.evaluation.float16_index},
-                  {"block", exp.evaluation.corpus_block}});
+  nlohmann::json parts = {{"base", base_fingerprint(exp)},
+                          {"dataset", dataset_fingerprint(exp, d)},
+                          {"max_doc_length", exp.evaluation.max_doc_length},
+                          {"float16", exp.evaluation.float16_index},
+                          {"block", exp.evaluation.corpus_block}};
+  if (exp.evaluation.bf16) parts["precision"] = "bf16";  // fp32 indexes keep their fingerprints
+  return combine(parts);
 }
 
 namespace {

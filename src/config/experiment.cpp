@@ -96,6 +96,16 @@ void read_base_training(JsonObjectReader bt, BaseTrainingConfig& t) {
            bt.where(), bt.key_path(""), t.max_length, t.max_positions);
 }
 
+}  // namespace
+
+bool parse_precision(const std::string& precision, const std::string& where) {
+  RR_CHECK(precision == "fp32" || precision == "bf16", Usage, "{}: precision must be fp32 or bf16, got '{}'",
+           where, precision);
+  return precision == "bf16";
+}
+
+namespace {
+
 void read_evaluation(JsonObjectReader v, EvaluationConfig& ev) {
   v.get("k", ev.k, 1, 10'000'000);
   v.get("store_k", ev.store_k, 1, ev.k);
@@ -103,6 +113,9 @@ void read_evaluation(JsonObjectReader v, EvaluationConfig& ev) {
   v.get("write_trec_runs", ev.write_trec_runs);
   v.get("corpus_block", ev.corpus_block, 1, kMany);
   v.get("float16_index", ev.float16_index);
+  std::string precision = "fp32";
+  v.get("precision", precision);
+  ev.bf16 = parse_precision(precision, v.where() + ": " + v.key_path("precision"));
   v.get("max_doc_length", ev.max_doc_length, 2, 8192);
   v.get("max_query_length", ev.max_query_length, 2, 8192);
   v.get("batch_size", ev.batch_size, 1, kMany);

@@ -148,11 +148,17 @@ struct EvaluationConfig {
   bool write_trec_runs = false;      // also <output_dir>/runs/<dataset>.<router>.trec
   int64_t corpus_block = 16384;      // exact-search block (rows)
   bool float16_index = false;        // store the corpus index as float16
+  bool bf16 = false;  // "precision": "bf16" (default "fp32"): every encode (index, queries) with bf16 matrix
+                      // products (model/text_encoder.h); needs fast bf16 on the device
   int64_t max_doc_length = 256, max_query_length = 64;
   int64_t batch_size = 64;
   int64_t token_budget = 16384;
   double bm25_k1 = 0.9, bm25_b = 0.4;  // BEIR/Anserini defaults
 };
+
+// "fp32" -> false, "bf16" -> true (EvaluationConfig::bf16, `embed --precision`); anything else is a Usage
+// error naming `where`.
+bool parse_precision(const std::string& precision, const std::string& where);
 
 struct Experiment {
   std::filesystem::path file;  // where it was read from

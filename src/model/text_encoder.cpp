@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "model/autocast.h"
 
 namespace rr {
 
@@ -96,6 +97,12 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
   std::vector<const std::vector<int32_t>*> rows;
   for (const auto& t : ids) rows.push_back(&t);
   const LengthBatches plan = plan_batches(lengths_of(rows), params.max_batch, params.token_budget);
+  RR_CHECK(
+      !params.bf16 || has_fast_bf16(base.device()), Usage,
+      "precision bf16: {} has no fast bfloat16 (CUDA, or a CPU with AVX512_BF16 or AMX-BF16; bf16 would be "
+      "emulated ~100x slower than fp32); use precision fp32",
+      base.device().is_cuda() ? "this GPU" : "this CPU");
+  Autocast autocast(params.bf16, base.device());
   for (const auto& [begin, end] : plan.ranges) {
     const std::vector<int64_t> members(plan.order.begin() + begin, plan.order.begin() + end);
     std::vector<const std::vector<int32_t>*> batch;
@@ -104,7 +111,8 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
     auto [input, mask] = pad_batch(batch, 0, base.device());
     if (mixed) deltas.row_delta = at::tensor(choice, at::kLong).to(base.device());
     const at::Tensor emb =
-        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding ? &*params.embedding : nullptr).to(at::kCPU);
+        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding ? &*params.embedding : nullptr)
+            .to(at::kCPU, at::kFloat);
     out.index_copy_(0, at::tensor(members, at::kLong), emb);
     if (progress) progress->advance(end - begin);
   }

@@ -22,6 +22,10 @@ struct EncodeParams {
   int64_t max_batch = 128;       // texts per forward pass at most
   int64_t token_budget = 16384;  // padded tokens (texts x longest) per forward pass at most; bounds memory
   std::optional<EmbeddingOptions> embedding;  // pooling and normalisation; none: the model's own rule
+  // Precision "bf16": matrix products in bfloat16 under autocast (fp32 accumulation); embeddings, LayerNorm,
+  // residuals, softmax and pooling stay fp32. Needs a device with fast bf16 (has_fast_bf16), else Usage
+  // error.
+  bool bf16 = false;
 };
 
 using TokenIds = std::vector<std::vector<int32_t>>;

@@ -90,6 +90,10 @@ TEST(Config, BadValuesNameTheKey) {
   doc = minimal();
   doc["expert_training"]["max_query_length"] = 0;
   EXPECT_NE(usage_error(doc).find("'expert_training.max_query_length' = 0"), std::string::npos);
+  doc = minimal();
+  doc["evaluation"]["precision"] = "fp16";
+  EXPECT_NE(usage_error(doc).find("evaluation.precision: precision must be fp32 or bf16, got 'fp16'"),
+            std::string::npos);
   EXPECT_THROW(apply_override(doc, "no-equals-sign"), Error);
   EXPECT_THROW(apply_override(doc, "datasets.9.name=x"), Error);
   EXPECT_THROW(Experiment::load("/nonexistent/exp.json"), Error);

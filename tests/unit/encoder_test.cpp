@@ -83,6 +83,39 @@ void expect_fixture(const std::string& name, int64_t max_length, const std::stri
   }
 }
 
+// precision bf16 on the HF fixture: within bf16's rounding of the fp32 embeddings where the CPU has fast
+// bf16 (max abs diff printed: issue 14's accuracy figure); a clear Usage error where it has not.
+TEST(Encoder, Bf16PrecisionIsCloseToFp32OrRefused) {
+  RR_REQUIRE_SHARED();
+  const auto dir = test::shared_dir() / "fixtures" / "hf-bert-mini";
+  BertEncoder model = BertEncoder::load(dir);
+  BertTokenizer tok = BertTokenizer::from_directory(dir);
+  const Expected e =
+      load_expected(dir / "texts.jsonl", test::shared_dir() / "fixtures/hf-bert-mini/expected.jsonl");
+  const TokenIds ids = tokenize_all(tok, e.texts, 512);
+  EncodeParams p;
+  p.bf16 = true;
+  if (!has_fast_bf16(c10::Device(c10::kCPU))) {
+    try {
+      encode_ids(model, ids, p);
+      ADD_FAILURE() << "bf16 ran on a CPU without fast bf16";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.kind(), ErrorKind::Usage);
+      EXPECT_NE(std::string(err.what()).find("use precision fp32"), std::string::npos) << err.what();
+    }
+    GTEST_SKIP() << "no AVX512_BF16/AMX-BF16 here: checked only that bf16 is refused";
+  }
+  const at::Tensor bf16 = encode_ids(model, ids, p);
+  ASSERT_EQ(bf16.scalar_type(), at::kFloat);
+  const double diff = max_abs_diff(bf16, e);
+  const at::Tensor fp32 = encode_ids(model, ids, EncodeParams{});
+  const double cos = at::cosine_similarity(bf16, fp32, 1).min().item<double>();
+  std::printf("bf16 vs HF fp32 on hf-bert-mini: max abs diff %.3g, min cosine %.6f\n", diff, cos);
+  EXPECT_GT(diff, 0.0);  // bf16 did run
+  EXPECT_LT(diff, 0.05);
+  EXPECT_GT(cos, 0.999);
+}
+
 TEST(Encoder, MatchesHuggingFaceOnTheFixtures) {
   RR_REQUIRE_SHARED();
   expect_fixture("hf-tiny-bert", 32);
