@@ -96,5 +96,18 @@ TEST(Cli, BadTextsNameFileAndLine) {
   EXPECT_EQ(run_rr("embed --model " + t.path().string() + " --input x --device cuda:0", &out, &err), 2);
 }
 
+TEST(Cli, EmbedPrecisionMustBeFp32OrBf16) {
+  RR_REQUIRE_SHARED();
+  TempDir t;
+  test::write_file(t / "in.jsonl", "{\"id\": \"a\", \"text\": \"ok\"}\n");
+  std::string out, err;
+  EXPECT_EQ(run_rr("embed --model " + (test::shared_dir() / "fixtures/hf-tiny-bert").string() + " --input " +
+                       (t / "in.jsonl").string() + " --max-length 32 --precision fp16",
+                   &out, &err),
+            2);
+  EXPECT_NE(err.find("--precision: precision must be fp32 or bf16, got 'fp16'"), std::string::npos) << err;
+  EXPECT_TRUE(out.empty()) << out;
+}
+
 }  // namespace
 }  // namespace rr
