@@ -14,6 +14,8 @@ packages=(
   libspdlog-dev libgtest-dev nlohmann-json3-dev libsimdjson-dev libutf8proc-dev
   # speed: OpenBLAS (the OpenMP variant obeys torch's thread count) and tcmalloc
   libopenblas0-openmp libgoogle-perftools-dev
+  # oneDNN headers: the bf16 x bf16 -> fp32 GEMM of bf16 search (LibTorch already links libdnnl)
+  libdnnl-dev
   # analysis tools, tests and benches
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest python3-torch python3-faiss
   python3-sklearn python3-scipy python3-xapian

@@ -8,8 +8,10 @@
 #include <c10/util/Half.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "common/error.h"
+#include "search/bf16_corpus.h"
 
 namespace rr {
 
@@ -66,10 +68,39 @@ void fold_block(std::vector<Hit>& heap, int64_t k, const float* row, int64_t n, 
   }
 }
 
+// q . c with every product exact in double (24 + 24 significant bits fit in 53), summed in a fixed order of
+// eight lanes and rounded to float once: the same value for any caller, thread count or block shape.
+template <typename T>
+float rescore(const float* q, const T* c, int64_t d) {
+  double lane[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= d; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += static_cast<double>(q[j + l]) * static_cast<float>(c[j + l]);
+  for (int l = 0; j < d; ++j, ++l) lane[l] += static_cast<double>(q[j]) * static_cast<float>(c[j]);
+  return static_cast<float>(((lane[0] + lane[4]) + (lane[2] + lane[6])) +
+                            ((lane[1] + lane[5]) + (lane[3] + lane[7])));
+}
+
+// Replaces the bf16 scores of one query's candidates by exact ones and keeps the best k (a heap again).
+void rescore_candidates(std::vector<Hit>& heap, int64_t k, const float* q, const MatrixView& corpus,
+                        const RanksBefore& better) {
+  const int64_t d = corpus.cols;
+  for (Hit& h : heap) {
+    h.score = corpus.type == VectorType::Float16
+                  ? rescore(q, static_cast<const c10::Half*>(corpus.data) + h.row * d, d)
+                  : rescore(q, static_cast<const float*>(corpus.data) + h.row * d, d);
+  }
+  std::sort(heap.begin(), heap.end(), better);
+  if (static_cast<int64_t>(heap.size()) > k) heap.resize(static_cast<size_t>(k));
+  std::make_heap(heap.begin(), heap.end(), better);
+}
+
 }  // namespace
 
+int64_t default_bf16_margin(int64_t k) { return std::max<int64_t>(16, k / 4); }
+
 TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, int64_t first_row,
-                  const int64_t* tie, const SearchParams& p) {
+                  const int64_t* tie, const SearchParams& p, const Bf16Corpus* packed) {
   RR_CHECK(p.k > 0 && p.corpus_block > 0 && p.query_block > 0, Usage,
            "search: k ({}), corpus_block ({}) and query_block ({}) must be positive", p.k, p.corpus_block,
            p.query_block);
@@ -80,32 +111,58 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   auto f32 = at::TensorOptions().dtype(at::kFloat);
   auto stored = at::TensorOptions().dtype(corpus.type == VectorType::Float16 ? at::kHalf : at::kFloat);
   const size_t elem = corpus.type == VectorType::Float16 ? 2 : 4;
+  const bool on_cpu = device.is_cpu();
+  // Candidates kept per query while scanning: k, or k + margin for bf16 search.
+  int64_t kept = p.k;
+  std::unique_ptr<Bf16Corpus> own_packing;
+  if (p.bf16) {
+    RR_CHECK(on_cpu, Usage, "bf16 search runs on the CPU (oneDNN); on {} use precision \"fp32\"", p.device);
+    kept = p.k + (p.bf16_margin >= 0 ? p.bf16_margin : default_bf16_margin(p.k));
+    if (!packed) {
+      own_packing = std::make_unique<Bf16Corpus>(corpus, p.corpus_block, std::min(p.query_block, nq));
+      packed = own_packing.get();
+    }
+    RR_CHECK(packed->rows() == corpus.rows && packed->corpus_block() == p.corpus_block &&
+                 packed->query_rows() >= std::min(p.query_block, nq),
+             Runtime, "bf16 search: the packed corpus ({} rows, blocks of {}, {} query rows) does not fit",
+             packed->rows(), packed->corpus_block(), packed->query_rows());
+  }
   std::vector<std::vector<Hit>> heaps(static_cast<size_t>(nq));
-  for (auto& h : heaps) h.reserve(static_cast<size_t>(std::min<int64_t>(p.k, corpus.rows)));
+  for (auto& h : heaps) h.reserve(static_cast<size_t>(std::min<int64_t>(kept, corpus.rows)));
 
   const RanksBefore better{tie};
-  const bool on_cpu = device.is_cpu();
-  at::Tensor buffer =
-      at::empty({on_cpu ? std::min(p.query_block, nq) * std::min(p.corpus_block, corpus.rows) : 0}, f32);
+  const int64_t buffer_rows = p.bf16 ? packed->query_rows() : std::min(p.query_block, nq);
+  at::Tensor buffer = at::empty({on_cpu ? buffer_rows * std::min(p.corpus_block, corpus.rows) : 0}, f32);
   for (int64_t q0 = 0; q0 < nq; q0 += p.query_block) {
     const int64_t qn = std::min(p.query_block, nq - q0);
     at::Tensor q = at::from_blob(const_cast<float*>(queries + q0 * d), {qn, d}, f32).to(device);
     for (int64_t c0 = 0; c0 < corpus.rows; c0 += p.corpus_block) {
       const int64_t cn = std::min(p.corpus_block, corpus.rows - c0);
-      const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
-      at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(device, at::kFloat);
       // qn x cn, row-major; on the CPU written into one buffer reused by every block (no page faults per
       // block).
       at::Tensor scores;
-      if (on_cpu) {
+      if (p.bf16) {
+        packed->scores(queries + q0 * d, qn, c0 / p.corpus_block, buffer.data_ptr<float>());
+        scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
+      } else if (on_cpu) {
+        const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
+        at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(at::kFloat);
         scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
         at::mm_out(scores, q, c.t());
       } else {
+        const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
+        at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(device, at::kFloat);
         scores = at::mm(q, c.t()).to(at::kCPU).contiguous();
       }
       const float* s = scores.data_ptr<float>();
       at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) fold_block(heaps[q0 + i], p.k, s + i * cn, cn, c0, better);
+        for (int64_t i = lo; i < hi; ++i) fold_block(heaps[q0 + i], kept, s + i * cn, cn, c0, better);
+      });
+    }
+    if (p.bf16) {
+      at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+          rescore_candidates(heaps[q0 + i], p.k, queries + (q0 + i) * d, corpus, better);
       });
     }
   }

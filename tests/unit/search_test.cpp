@@ -5,6 +5,9 @@
 #include <random>
 
 #include <ATen/ATen.h>
+#include "common/error.h"
+#include "model/autocast.h"
+#include "search/bf16_corpus.h"
 #include "search/bm25.h"
 #include "search/exact_search.h"
 #include "search/topk.h"
@@ -123,6 +126,135 @@ TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   TopK t = exact_search(c.x.data(), 1, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
   EXPECT_EQ(t.count(0), 3);
   EXPECT_EQ(t.doc[3], -1);
+}
+
+// bf16 search is refused where bf16 is emulated; elsewhere these tests run it.
+bool bf16_search_runs() {
+  if (has_fast_bf16(c10::Device(c10::kCPU))) return true;
+  Corpus c = make_corpus(10, 4, 1, 1);
+  SearchParams p;
+  p.bf16 = true;
+  auto tie = tie_keys(c.ids);
+  EXPECT_THROW(exact_search(c.x.data(), 1, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p),
+               Error);
+  return false;
+}
+
+TEST(Bf16Search, ExactOnIntegerVectorsWithTiesAcrossBlockShapes) {
+  if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
+  // Small integers are exact in bf16 and their products exact in float: candidates and ties as fp32.
+  Corpus c = make_corpus(1000, 16, 2, 1);
+  Corpus qs = make_corpus(37, 16, 2, 2);
+  auto tie = tie_keys(c.ids);
+  for (int64_t k : {1, 10, 100}) {
+    TopK ref = brute_force(qs.x, qs.n, c, tie, k);
+    for (int64_t block : {7, 128, 5000}) {
+      SearchParams p;
+      p.k = k;
+      p.corpus_block = block;
+      p.query_block = 5;
+      p.bf16 = true;
+      p.bf16_margin = 0;
+      TopK got =
+          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
+      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block;
+      EXPECT_EQ(got.score, ref.score);
+      EXPECT_EQ(got.tie, ref.tie);
+    }
+  }
+}
+
+// Top-k by the inner product correctly rounded to float (double sums), in trec_eval's order.
+TopK rounded_reference(const std::vector<float>& q, int64_t nq, const std::vector<float>& x, int64_t n,
+                       int64_t d, const std::vector<int64_t>& tie, int64_t k) {
+  TopK out(nq, k);
+  for (int64_t i = 0; i < nq; ++i) {
+    std::vector<std::pair<float, int64_t>> s;
+    for (int64_t j = 0; j < n; ++j) {
+      double dot = 0;
+      for (int64_t t = 0; t < d; ++t) dot += static_cast<double>(q[i * d + t]) * x[j * d + t];
+      s.push_back({static_cast<float>(dot), j});
+    }
+    std::sort(s.begin(), s.end(),
+              [&](auto& a, auto& b) { return ranks_before(a.first, tie[a.second], b.first, tie[b.second]); });
+    for (int64_t r = 0; r < std::min(k, n); ++r) {
+      out.doc[i * k + r] = s[r].second;
+      out.score[i * k + r] = s[r].first;
+      out.tie[i * k + r] = tie[s[r].second];
+    }
+  }
+  return out;
+}
+
+std::vector<float> gaussian(int64_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> v(static_cast<size_t>(count));
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
+  if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
+  const int64_t n = 3000, d = 96, nq = 23;
+  const std::vector<float> x = gaussian(n * d, 11), q = gaussian(nq * d, 12);
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back("d" + std::to_string(i));
+  const auto tie = tie_keys(ids);
+  for (int64_t k : {10, 100}) {
+    const TopK ref = rounded_reference(q, nq, x, n, d, tie, k);
+    SearchParams p;
+    p.k = k;
+    p.corpus_block = 512;
+    p.query_block = 8;
+    p.bf16 = true;
+    // One call, and three shards merged, with each shard packed once and searched in two query halves.
+    const TopK whole = exact_search(q.data(), nq, {x.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
+    EXPECT_EQ(whole.doc, ref.doc) << "k " << k;
+    EXPECT_EQ(whole.score, ref.score) << "k " << k;
+    std::vector<TopK> shards;
+    for (int64_t lo : {0, 1024, 2048}) {
+      const int64_t rows = std::min<int64_t>(1024, n - lo);
+      const MatrixView shard{x.data() + lo * d, rows, d, VectorType::Float32};
+      const Bf16Corpus packed(shard, p.corpus_block, p.query_block);
+      TopK a = exact_search(q.data(), 11, shard, lo, tie.data() + lo, p, &packed);
+      TopK b = exact_search(q.data() + 11 * d, nq - 11, shard, lo, tie.data() + lo, p, &packed);
+      TopK both(nq, k);
+      std::copy(a.doc.begin(), a.doc.end(), both.doc.begin());
+      std::copy(b.doc.begin(), b.doc.end(), both.doc.begin() + 11 * k);
+      std::copy(a.score.begin(), a.score.end(), both.score.begin());
+      std::copy(b.score.begin(), b.score.end(), both.score.begin() + 11 * k);
+      std::copy(a.tie.begin(), a.tie.end(), both.tie.begin());
+      std::copy(b.tie.begin(), b.tie.end(), both.tie.begin() + 11 * k);
+      shards.push_back(both);
+    }
+    const TopK merged = merge_topk(shards, k);
+    EXPECT_EQ(merged.doc, ref.doc) << "k " << k;
+    EXPECT_EQ(merged.score, ref.score) << "k " << k;
+  }
+  // float16 storage: the reference of the rounded vectors.
+  const at::Tensor halves = at::from_blob(const_cast<float*>(x.data()), {n * d}, at::kFloat).to(at::kHalf);
+  const at::Tensor back = halves.to(at::kFloat).contiguous();
+  const std::vector<float> xr(back.data_ptr<float>(), back.data_ptr<float>() + n * d);
+  SearchParams p;
+  p.k = 10;
+  p.bf16 = true;
+  const TopK got = exact_search(q.data(), nq, {halves.data_ptr(), n, d, VectorType::Float16}, 0, tie.data(), p);
+  const TopK ref = rounded_reference(q, nq, xr, n, d, tie, 10);
+  EXPECT_EQ(got.doc, ref.doc);
+  EXPECT_EQ(got.score, ref.score);
+}
+
+TEST(Bf16Search, PackedCorpusOfAnotherShapeIsRefused) {
+  if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
+  Corpus c = make_corpus(100, 8, 2, 9);
+  auto tie = tie_keys(c.ids);
+  const MatrixView view{c.x.data(), c.n, c.d, VectorType::Float32};
+  const Bf16Corpus packed(view, 32, 4);
+  SearchParams p;
+  p.bf16 = true;
+  p.corpus_block = 64;  // packed with 32
+  EXPECT_THROW(exact_search(c.x.data(), 2, view, 0, tie.data(), p, &packed), Error);
 }
 
 TEST(TieKeys, OrderLikeStrcmp) {
