@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Peer of bench_train_step: the same expert-training step in PyTorch from Python (Debian python3-torch): BERT
 with LoRA (r 8, alpha 32, dropout 0.1 on query and value), frozen base, InfoNCE on precomputed document vectors,
-AdamW. Usage: pytorch_train_step.py [threads=2] [batch=64] [seq=32] [steps=20] [layers hidden heads inter]"""
+AdamW; fp32, then bf16 autocast where the CPU has avx512_bf16 or amx_bf16. Usage: pytorch_train_step.py [threads=2] [batch=64] [seq=32] [steps=20] [layers hidden heads inter]"""
 import math, sys, time
 import torch
 
@@ -61,9 +61,15 @@ def step():
     opt.zero_grad()
     loss.backward()
     opt.step()
-step()
-t0 = time.perf_counter()
-for _ in range(steps):
-    step()
-s = time.perf_counter() - t0
-print(f"pytorch: {steps} steps of {B} examples (seq {T}, {L} layers x {H}) in {s:.2f} s = {steps * B / s:.1f} examples/s")
+flags = open("/proc/cpuinfo").read()
+for bf16 in (False, True):
+    if bf16 and "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        break
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        step()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        s = time.perf_counter() - t0
+    print(f"pytorch {'bf16' if bf16 else 'fp32'}: {steps} steps of {B} examples (seq {T}, {L} layers x {H}) "
+          f"in {s:.2f} s = {steps * B / s:.1f} examples/s")

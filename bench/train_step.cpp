@@ -1,6 +1,8 @@
 // Bench: the expert-training step (LoRA on the query side, frozen base, documents as precomputed embeddings,
 // InfoNCE over in-batch negatives, AdamW) in examples/s. Its peer is pytorch_train_step.py on the same shapes
-// and threads. Usage: bench_train_step [threads=2] [batch=64] [seq=32] [steps=20] [layers hidden heads inter]
+// and threads; both run fp32, then bf16 autocast where the CPU has fast bf16 (as rr's trainers with
+// "bf16": true). Usage: bench_train_step [threads=2] [batch=64] [seq=32] [steps=20] [layers hidden heads
+// inter]
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <cstdlib>
 
 #include "common/threads.h"
+#include "model/autocast.h"
 #include "model/bert_encoder.h"
 #include "model/lora.h"
 #include "train/adamw.h"
@@ -46,11 +49,15 @@ int main(int argc, char** argv) {
     loss.backward();
     opt.step(1e-4);
   };
-  step();  // warm-up
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) step();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("rr: %d steps of %ld examples (seq %ld, %ld layers x %ld) in %.2f s = %.1f examples/s\n", steps,
-              B, T, c.num_hidden_layers, c.hidden_size, s, steps * B / s);
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !rr::has_fast_bf16(c10::Device(c10::kCPU))) break;
+    const rr::Autocast autocast(bf16, c10::Device(c10::kCPU));
+    step();  // warm-up
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) step();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("rr %s: %d steps of %ld examples (seq %ld, %ld layers x %ld) in %.2f s = %.1f examples/s\n",
+                bf16 ? "bf16" : "fp32", steps, B, T, c.num_hidden_layers, c.hidden_size, s, steps * B / s);
+  }
   return 0;
 }

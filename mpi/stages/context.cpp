@@ -177,8 +177,29 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
            ctx.exp.index_file().string(), dataset, n, rows);
   IndexShard shard;
   shard.begin = s.begin;
-  shard.vectors = f.read_rows(schema::index(dataset), s.begin, s.size()).to(at::kFloat);
+  // As stored: a float16 index stays float16 in memory (half the RAM); the search widens one block at a time.
+  shard.vectors = f.read_rows(schema::index(dataset), s.begin, s.size()).contiguous();
+  RR_CHECK(shard.vectors.scalar_type() == at::kFloat || shard.vectors.scalar_type() == at::kHalf, Input,
+           "{}: index of '{}' is neither float32 nor float16", ctx.exp.index_file().string(), dataset);
+  if (ctx.exp.evaluation.bf16 && shard.rows() > 0) {
+    shard.packed = std::make_shared<const Bf16Corpus>(vector_view(shard), ctx.exp.evaluation.corpus_block,
+                                                      SearchParams{}.query_block);
+  }
   return shard;
+}
+
+MatrixView vector_view(const IndexShard& shard) {
+  const at::Tensor& v = shard.vectors;
+  return {v.defined() ? v.data_ptr() : nullptr, shard.rows(), v.dim() > 1 ? v.size(1) : 0,
+          v.defined() && v.scalar_type() == at::kHalf ? VectorType::Float16 : VectorType::Float32};
+}
+
+SearchParams search_params(const Experiment& exp, const c10::Device& device) {
+  SearchParams p;
+  p.corpus_block = exp.evaluation.corpus_block;
+  p.device = device.str();
+  p.bf16 = exp.evaluation.bf16;
+  return p;
 }
 
 EncodeParams query_params(const Experiment& exp) {
@@ -235,15 +256,10 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
 TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
                   const std::vector<int64_t>& shard_tie, int64_t k) {
   at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
-  SearchParams p;
+  SearchParams p = search_params(ctx.exp, ctx.device);
   p.k = k;
-  p.corpus_block = ctx.exp.evaluation.corpus_block;
-  p.device = ctx.device.str();
-  at::Tensor v = shard.vectors.contiguous();
-  TopK local =
-      exact_search(q.data_ptr<float>(), q.size(0),
-                   {v.data_ptr<float>(), shard.rows(), v.dim() > 1 ? v.size(1) : 0, VectorType::Float32},
-                   shard.begin, shard_tie.data(), p);
+  TopK local = exact_search(q.data_ptr<float>(), q.size(0), vector_view(shard), shard.begin, shard_tie.data(),
+                            p, shard.packed.get());
   return mpi::gather_topk(ctx.world, local);
 }
 

@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "model/bert_encoder.h"
 #include "model/text_encoder.h"
 #include "mpi/comm.h"
+#include "search/bf16_corpus.h"
 #include "search/topk.h"
 #include "text/bert_tokenizer.h"
 #include "train/collectives.h"
@@ -81,11 +83,17 @@ Base load_base(const Context& ctx);
 
 // This rank's rows of the dataset's index (shard aligned to corpus_block) and the global row offset.
 struct IndexShard {
-  at::Tensor vectors;  // rows x H float32 (CPU)
+  at::Tensor vectors;  // rows x H float32, or float16 for a float16 index (CPU)
   int64_t begin = 0;
+  // With evaluation.precision "bf16": the shard packed once for bf16 search (rows x H x 2 bytes more).
+  std::shared_ptr<const Bf16Corpus> packed;
   int64_t rows() const { return vectors.defined() ? vectors.size(0) : 0; }
 };
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows);
+// The shard's vectors as exact_search reads them.
+MatrixView vector_view(const IndexShard& shard);
+// Search settings of the experiment (corpus block, device, precision); k and query_block left default.
+SearchParams search_params(const Experiment& exp, const c10::Device& device);
 
 // Rows of Q queries computed in kQueryBlock blocks dealt round-robin (block b on rank b % P; `local` is this
 // rank's blocks in order, rows x width), in query order: Q x width on every rank (all) or on rank 0 only.

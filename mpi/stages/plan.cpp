@@ -40,7 +40,8 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
   for (const auto& c : counts) {
     const double N = static_cast<double>(c.documents), text = corpus_in_memory(c);
     const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
-    const double shard = N / P * d * 4;
+    // The shard as stored (fp32 or fp16), and with bf16 precision its packed bf16 copy (Bf16Corpus).
+    const double shard = N / P * d * (vec + (exp.evaluation.bf16 ? 2 : 0));
     // The formulas of docs/scaling.md. encode: one block's documents and embeddings; rank 0 the ids while it
     // maps the corpus.
     const double block = std::min(N, static_cast<double>(exp.evaluation.corpus_block));

@@ -114,20 +114,17 @@ at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, 
                         const QueryModel& expert, const std::string& label) {
   const int P = ctx.world.size();
   const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), P};
-  SearchParams sp;
+  SearchParams sp = search_params(ctx.exp, ctx.device);
   sp.k = kScoreDepth;
-  sp.corpus_block = ctx.exp.evaluation.corpus_block;
   sp.query_block = kQueryBlock;  // rounds start at block boundaries: the same products as one whole search
-  sp.device = ctx.device.str();
-  const at::Tensor v = shard.vectors.contiguous();
-  const MatrixView corpus{v.data_ptr<float>(), shard.rows(), v.size(1), VectorType::Float32};
+  const MatrixView corpus = vector_view(shard);
   std::vector<double> mine;  // my blocks' values, in block order
   Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
   for (int64_t r = 0; r < rounds.count(); ++r) {
     const at::Tensor q = MpiCollectives(ctx.world).allgather_rows(
         embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
-    const TopK local =
-        exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, shard_tie.data(), sp);
+    const TopK local = exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, shard_tie.data(), sp,
+                                    shard.packed.get());
     for (int owner = 0; owner < P; ++owner) {
       const auto [lo, hi] = rounds.block_rows(r * P + owner);
       if (lo == hi) break;

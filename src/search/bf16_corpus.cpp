@@ -5,6 +5,7 @@
 #include <ATen/ops/from_blob.h>
 #include <c10/core/Device.h>
 
+#include <omp.h>
 #include <algorithm>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -26,6 +27,9 @@ struct Bf16Corpus::Impl {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   mutable dnnl::stream stream{engine};
   int64_t rows = 0, d = 0, block = 0, query_rows = 0;
+  // oneDNN splits a product among the threads it sees when the product is created: products are remade
+  // when the thread count changes (e.g. a bench going from 1 to 2 threads ran at 1 thread's speed).
+  int threads = 0;
   // One matmul per block width (full blocks and the last one), with the packed weights layout it chose.
   struct Product {
     dnnl::matmul matmul;
@@ -36,12 +40,24 @@ struct Bf16Corpus::Impl {
   at::Tensor queries;          // query_rows x d bf16, the rounded queries of the current product
 
   const Product& product(int64_t cn) {
+    if (threads != omp_get_max_threads()) {
+      threads = omp_get_max_threads();
+      products.clear();
+    }
     auto it = products.find(cn);
     if (it != products.end()) return it->second;
     const memory::desc src({query_rows, d}, memory::data_type::bf16, memory::format_tag::ab);
     const memory::desc any({d, cn}, memory::data_type::bf16, memory::format_tag::any);
     const memory::desc dst({query_rows, cn}, memory::data_type::f32, memory::format_tag::ab);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), engine);
+    // Blocks already packed must not need another layout with the new thread count.
+    for (size_t b = 0; b < packed.size(); ++b) {
+      RR_CHECK(std::min(block, rows - static_cast<int64_t>(b) * block) != cn ||
+                   packed[b].get_desc() == pd.weights_desc(),
+               Runtime,
+               "bf16 search: oneDNN wants another weights layout at {} threads: pack the corpus again",
+               threads);
+    }
     return products.emplace(cn, Product{dnnl::matmul(pd), src, pd.weights_desc(), dst}).first->second;
   }
 };
@@ -77,9 +93,15 @@ Bf16Corpus::Bf16Corpus(const MatrixView& corpus, int64_t corpus_block, int64_t q
 
 Bf16Corpus::~Bf16Corpus() = default;
 
-int64_t Bf16Corpus::rows() const { return impl_->rows; }
-int64_t Bf16Corpus::corpus_block() const { return impl_->block; }
-int64_t Bf16Corpus::query_rows() const { return impl_->query_rows; }
+int64_t Bf16Corpus::rows() const {
+  return impl_->rows;
+}
+int64_t Bf16Corpus::corpus_block() const {
+  return impl_->block;
+}
+int64_t Bf16Corpus::query_rows() const {
+  return impl_->query_rows;
+}
 
 void Bf16Corpus::scores(const float* q, int64_t qn, int64_t block, float* out) const {
   Impl& m = *impl_;
@@ -92,8 +114,9 @@ void Bf16Corpus::scores(const float* q, int64_t qn, int64_t block, float* out) c
   const Impl::Product& p = m.product(cn);
   memory src(p.src, m.engine, m.queries.data_ptr());
   memory dst(p.dst, m.engine, out);
-  p.matmul.execute(m.stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m.packed[static_cast<size_t>(block)]},
-                              {DNNL_ARG_DST, dst}});
+  p.matmul.execute(
+      m.stream,
+      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m.packed[static_cast<size_t>(block)]}, {DNNL_ARG_DST, dst}});
   m.stream.wait();
 }
 

@@ -38,7 +38,8 @@ struct SearchParams {
   int64_t bf16_margin = -1;      // candidates kept per query beyond k in bf16 search; -1: default_bf16_margin
 };
 
-// The default margin of bf16 search: max(16, k / 4) extra candidates (chosen in experiments/README.md).
+// The default margin of bf16 search: max(8, k / 8) extra candidates, twice what the measured misses needed
+// (experiments/README.md, "bf16 search").
 int64_t default_bf16_margin(int64_t k);
 
 class Bf16Corpus;

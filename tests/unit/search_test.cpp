@@ -239,7 +239,8 @@ TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
   SearchParams p;
   p.k = 10;
   p.bf16 = true;
-  const TopK got = exact_search(q.data(), nq, {halves.data_ptr(), n, d, VectorType::Float16}, 0, tie.data(), p);
+  const TopK got =
+      exact_search(q.data(), nq, {halves.data_ptr(), n, d, VectorType::Float16}, 0, tie.data(), p);
   const TopK ref = rounded_reference(q, nq, xr, n, d, tie, 10);
   EXPECT_EQ(got.doc, ref.doc);
   EXPECT_EQ(got.score, ref.score);
