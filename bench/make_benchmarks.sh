@@ -21,7 +21,7 @@ section "Encoder forward fp32 and bf16 vs GEMM peaks and PyTorch (bench_encoder_
   bash -c "'$b/bench_encoder_flops' 2 32 128 12 && LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
            /usr/bin/python3 '$root/bench/pytorch_encoder_flops.py' 2 32 128 12"
 section "rr embed vs PyTorch from Python (bench/embed_vs_pytorch.sh)" "$root/bench/embed_vs_pytorch.sh" 300 256 2
-section "Expert training step vs PyTorch from Python (bench_train_step, pytorch_train_step.py)" \
+section "Expert training step fp32 and bf16 vs PyTorch from Python (bench_train_step, pytorch_train_step.py)" \
   bash -c "'$b/bench_train_step' 2 64 32 10 && /usr/bin/python3 '$root/bench/pytorch_train_step.py' 2 64 32 10"
 section "Exact search fp32 and bf16 + exact rescoring vs FAISS IndexFlatIP and IndexScalarQuantizer fp16 (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 200000 768 256 \
   ${RR_INDEX:+"$RR_INDEX" "${RR_INDEX_DATASET:-foldoc}"}
