@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/vector_dtype.h"
 
 static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t must be 64-bit (HDF5 >= 1.10)");
 
@@ -83,14 +84,37 @@ Handle string_type() {
   return t;
 }
 
-// IEEE binary16, which h5py maps to numpy float16.
-Handle half_type() {
+// A 16-bit float type: sign at bit 15, then the exponent, then the mantissa.
+Handle float16_bits(size_t exponent_bits, size_t mantissa_bits, size_t bias) {
   Handle t(H5Tcopy(H5T_IEEE_F32LE));
-  H5Tset_fields(t.get(), 15, 10, 5, 0, 10);
+  H5Tset_fields(t.get(), 15, mantissa_bits, exponent_bits, 0, mantissa_bits);
   H5Tset_size(t.get(), 2);
-  H5Tset_ebias(t.get(), 15);
+  H5Tset_ebias(t.get(), bias);
   H5Tset_precision(t.get(), 16);
   return t;
+}
+
+// IEEE binary16, which h5py maps to numpy float16.
+Handle half_type() {
+  return float16_bits(5, 10, 15);
+}
+
+// bfloat16: float32's sign and 8-bit exponent, 7 mantissa bits.
+Handle bfloat16_type() {
+  return float16_bits(8, 7, 127);
+}
+
+// The HDF5 type of stored vectors, in the file and in memory alike (rr converts, HDF5 copies bytes).
+Handle vector_hdf5_type(VectorType t) {
+  switch (t) {
+    case VectorType::Float16:
+      return half_type();
+    case VectorType::BFloat16:
+      return bfloat16_type();
+    case VectorType::Float32:
+      break;
+  }
+  return Handle(H5Tcopy(H5T_IEEE_F32LE));
 }
 
 Handle link_create_props() {
@@ -369,7 +393,7 @@ std::pair<int64_t, int64_t> File::shape(const std::string& object) const {
 void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, VectorType storage,
                          int64_t chunk_rows) {
   remove(object);
-  Handle type = storage == VectorType::Float16 ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE));
+  Handle type = vector_hdf5_type(storage);
   hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
   Handle space(H5Screate_simple(2, dims, nullptr));
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
@@ -389,8 +413,10 @@ void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, 
 VectorType File::storage(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle type(H5Dget_type(ds.get()));
-  return H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 2 ? VectorType::Float16
-                                                                               : VectorType::Float32;
+  if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != 2) return VectorType::Float32;
+  size_t sign, exponent_pos, exponent_bits, mantissa_pos, mantissa_bits;
+  H5Tget_fields(type.get(), &sign, &exponent_pos, &exponent_bits, &mantissa_pos, &mantissa_bits);
+  return exponent_bits == 8 ? VectorType::BFloat16 : VectorType::Float16;
 }
 
 namespace {
@@ -430,12 +456,13 @@ void File::write_rows(const std::string& object, int64_t row0, const at::Tensor&
   (void)collective;
 #endif
   at::Tensor v = values.to(at::kCPU).contiguous();
-  Handle half;
+  Handle vector_type;
   hid_t mem_type;
-  if (storage(object) == VectorType::Float16 && v.scalar_type() == at::kFloat) {
-    v = v.to(at::kHalf);  // round to nearest even, as torch does
-    half = half_type();
-    mem_type = half.get();
+  if (const VectorType stored = storage(object);
+      stored != VectorType::Float32 && v.scalar_type() == at::kFloat) {
+    v = v.to(vector_dtype(stored));  // round to nearest even, as torch does
+    vector_type = vector_hdf5_type(stored);
+    mem_type = vector_type.get();
   } else {
     mem_type = hdf5_types(v.scalar_type(), path_, object).second;
   }
@@ -449,9 +476,9 @@ at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) c
   auto [fspace, mspace] = row_selection(ds.get(), row0, n, path_, object);
   if (H5Sget_simple_extent_ndims(fspace.get()) != 2) fail(path_, object, "expected a 2-D matrix");
   const auto cols = shape(object).second;
-  const bool half = storage(object) == VectorType::Float16;
-  Handle mem_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
-  at::Tensor out = at::empty({n, cols}, at::TensorOptions().dtype(half ? at::kHalf : at::kFloat));
+  const VectorType stored = storage(object);
+  Handle mem_type = vector_hdf5_type(stored);
+  at::Tensor out = at::empty({n, cols}, at::TensorOptions().dtype(vector_dtype(stored)));
   if (n > 0)
     check(H5Dread(ds.get(), mem_type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, out.data_ptr()), path_,
           object, "read failed", 0);
@@ -477,11 +504,11 @@ at::Tensor File::read_range(const std::string& object, int64_t row0, int64_t n) 
 
 at::Tensor File::read_row_list(const std::string& object, const std::vector<int64_t>& rows) const {
   const auto cols = shape(object).second;
-  const bool half = storage(object) == VectorType::Float16;
-  at::Tensor out = at::empty({static_cast<int64_t>(rows.size()), cols},
-                             at::TensorOptions().dtype(half ? at::kHalf : at::kFloat));
+  const VectorType stored = storage(object);
+  at::Tensor out =
+      at::empty({static_cast<int64_t>(rows.size()), cols}, at::TensorOptions().dtype(vector_dtype(stored)));
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
-  Handle mem_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT));
+  Handle mem_type = vector_hdf5_type(stored);
   for (size_t lo = 0; lo < rows.size(); lo += kRowsPerRead) {
     const size_t hi = std::min(rows.size(), lo + kRowsPerRead);
     Handle fspace(H5Dget_space(ds.get()));
@@ -492,7 +519,7 @@ at::Tensor File::read_row_list(const std::string& object, const std::vector<int6
                   static_cast<char*>(out.data_ptr()) + lo * cols * out.element_size()),
           path_, object, "read failed", 0);
   }
-  return half ? out.to(at::kFloat) : out;
+  return out.to(at::kFloat);
 }
 
 namespace {

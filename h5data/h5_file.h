@@ -63,7 +63,8 @@ class File {
   std::vector<std::string> read_strings(const std::string& object, const std::vector<int64_t>& rows) const;
   // Entries [row0, row0 + n) of a 1-D numeric dataset, in its stored type.
   at::Tensor read_range(const std::string& object, int64_t row0, int64_t n) const;
-  // A whole numeric dataset as a CPU tensor of its stored type (float16 widened to float32), 1-D or 2-D.
+  // A whole numeric dataset as a CPU tensor of its stored type (float16 and bfloat16 widened to float32),
+  // 1-D or 2-D.
   at::Tensor read(const std::string& object) const;
   // rows x cols of a 1-D (cols = 1) or 2-D dataset.
   std::pair<int64_t, int64_t> shape(const std::string& object) const;
@@ -74,10 +75,10 @@ class File {
                      int64_t chunk_rows);
   VectorType storage(const std::string& object) const;
   // Writes rows [row0, row0 + values.size(0)) of a 1-D or 2-D dataset from a CPU tensor (float32 values go
-  // into float16 storage rounded to nearest even). collective: every rank of an MPI-IO file calls it (with
-  // zero rows if it has none) and HDF5 does collective I/O.
+  // into float16 or bfloat16 storage rounded to nearest even). collective: every rank of an MPI-IO file calls
+  // it (with zero rows if it has none) and HDF5 does collective I/O.
   void write_rows(const std::string& object, int64_t row0, const at::Tensor& values, bool collective = false);
-  // Reads rows [row0, row0 + n) of a matrix of vectors: float32, or float16 storage as at::kHalf.
+  // Reads rows [row0, row0 + n) of a matrix of vectors in their stored type (at::kFloat, kHalf, kBFloat16).
   at::Tensor read_rows(const std::string& object, int64_t row0, int64_t n) const;
   // The listed rows (ascending, unique) of a matrix of vectors, in that order, as float32: reads only those
   // rows (a few hyperslab runs per call), never the whole matrix.

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/fingerprint.h"
 #include "common/threads.h"
+#include "common/vector_dtype.h"
 #include "data/split.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
@@ -177,11 +178,10 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
            ctx.exp.index_file().string(), dataset, n, rows);
   IndexShard shard;
   shard.begin = s.begin;
-  // As stored: a float16 index stays float16 in memory (half the RAM); the search widens one block at a time.
+  // As stored: a float16 or bfloat16 index stays so in memory (half the RAM); the search widens one block at
+  // a time.
   shard.vectors = f.read_rows(schema::index(dataset), s.begin, s.size()).contiguous();
-  RR_CHECK(shard.vectors.scalar_type() == at::kFloat || shard.vectors.scalar_type() == at::kHalf, Input,
-           "{}: index of '{}' is neither float32 nor float16", ctx.exp.index_file().string(), dataset);
-  if (ctx.exp.evaluation.bf16 && shard.rows() > 0) {
+  if (search_params(ctx.exp, ctx.device).bf16 && shard.rows() > 0) {
     shard.packed = std::make_shared<const Bf16Corpus>(vector_view(shard), ctx.exp.evaluation.corpus_block,
                                                       SearchParams{}.query_block);
   }
@@ -191,14 +191,14 @@ IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int6
 MatrixView vector_view(const IndexShard& shard) {
   const at::Tensor& v = shard.vectors;
   return {v.defined() ? v.data_ptr() : nullptr, shard.rows(), v.dim() > 1 ? v.size(1) : 0,
-          v.defined() && v.scalar_type() == at::kHalf ? VectorType::Float16 : VectorType::Float32};
+          v.defined() ? vector_type_of(v.scalar_type()) : VectorType::Float32};
 }
 
 SearchParams search_params(const Experiment& exp, const c10::Device& device) {
   SearchParams p;
   p.corpus_block = exp.evaluation.corpus_block;
   p.device = device.str();
-  p.bf16 = exp.evaluation.bf16;
+  p.bf16 = exp.evaluation.bf16 && device.is_cpu();  // bf16 search is oneDNN's: on CUDA the search is fp32
   return p;
 }
 

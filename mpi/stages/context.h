@@ -83,7 +83,7 @@ Base load_base(const Context& ctx);
 
 // This rank's rows of the dataset's index (shard aligned to corpus_block) and the global row offset.
 struct IndexShard {
-  at::Tensor vectors;  // rows x H float32, or float16 for a float16 index (CPU)
+  at::Tensor vectors;  // rows x H as stored: float32, float16 or bfloat16 (CPU)
   int64_t begin = 0;
   // With evaluation.precision "bf16": the shard packed once for bf16 search (rows x H x 2 bytes more).
   std::shared_ptr<const Bf16Corpus> packed;
@@ -92,7 +92,8 @@ struct IndexShard {
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows);
 // The shard's vectors as exact_search reads them.
 MatrixView vector_view(const IndexShard& shard);
-// Search settings of the experiment (corpus block, device, precision); k and query_block left default.
+// Search settings of the experiment (corpus block, device, precision: bf16 search on the CPU only); k and
+// query_block left default.
 SearchParams search_params(const Experiment& exp, const c10::Device& device);
 
 // Rows of Q queries computed in kQueryBlock blocks dealt round-robin (block b on rank b % P; `local` is this

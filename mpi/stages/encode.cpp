@@ -113,8 +113,7 @@ void encode(Context& ctx, const StageOptions& options) {
     if (!base) base = std::make_unique<Base>(load_base(ctx));
     if (!reuse) {
       index.remove(group);
-      index.create_matrix(ds, n, base->model.config().hidden_size,
-                          ctx.exp.evaluation.float16_index ? VectorType::Float16 : VectorType::Float32,
+      index.create_matrix(ds, n, base->model.config().hidden_size, ctx.exp.evaluation.index_type(),
                           std::min<int64_t>(block, 4096));
       index.write(schema::index_blocks_done(cfg.name), at::zeros({(n + block - 1) / block}, at::kInt));
       index.set_attr(group, schema::kAttrFingerprint, fp);

@@ -60,6 +60,7 @@ std::string index_fingerprint(const Experiment& exp, const DatasetConfig& d) {
                           {"float16", exp.evaluation.float16_index},
                           {"block", exp.evaluation.corpus_block}};
   if (exp.evaluation.bf16) parts["precision"] = "bf16";  // fp32 indexes keep their fingerprints
+  if (exp.evaluation.index_type() == VectorType::BFloat16) parts["stored"] = "bfloat16";
   return combine(parts);
 }
 

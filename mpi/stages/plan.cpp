@@ -34,7 +34,7 @@ int64_t recorded_routers(const Experiment& exp) {
 Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
                              int ranks) {
   const double d = static_cast<double>(hidden), P = ranks, T = static_cast<double>(exp.experts.size());
-  const double vec = exp.evaluation.float16_index ? 2.0 : 4.0, model = 4.0 * 110e6 * d / 768.0;
+  const double vec = vector_type_size(exp.evaluation.index_type()), model = 4.0 * 110e6 * d / 768.0;
   const double k = static_cast<double>(exp.evaluation.k), R = static_cast<double>(recorded_routers(exp));
   double encode = 0, train = 0, score = 0, evaluate = 0, index_disk = 0, results_disk = 0;
   for (const auto& c : counts) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/vector_type.h"
 #include "config/slurm_config.h"
 #include "data/source_format.h"
 #include "data/split.h"
@@ -147,13 +148,19 @@ struct EvaluationConfig {
   bool ignore_identical_ids = true;  // BEIR's rule
   bool write_trec_runs = false;      // also <output_dir>/runs/<dataset>.<router>.trec
   int64_t corpus_block = 16384;      // exact-search block (rows)
-  bool float16_index = false;        // store the corpus index as float16
+  bool float16_index = false;        // store the corpus index as float16 (else as `precision`: fp32 or bf16)
   bool bf16 = false;  // "precision": "bf16" (default "fp32"): every encode (index, queries) with bf16 matrix
                       // products (model/text_encoder.h); needs fast bf16 on the device
   int64_t max_doc_length = 256, max_query_length = 64;
   int64_t batch_size = 64;
   int64_t token_budget = 16384;
   double bm25_k1 = 0.9, bm25_b = 0.4;  // BEIR/Anserini defaults
+
+  // How the index stores its vectors: float16 if float16_index, else bfloat16 with precision "bf16" (half
+  // the disk and RAM; the search rescores from these values), else float32.
+  VectorType index_type() const {
+    return float16_index ? VectorType::Float16 : bf16 ? VectorType::BFloat16 : VectorType::Float32;
+  }
 };
 
 // "fp32" -> false, "bf16" -> true (EvaluationConfig::bf16, `embed --precision`); anything else is a Usage

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/vector_dtype.h"
 #include "model/autocast.h"
 
 namespace rr {
@@ -75,8 +76,8 @@ Bf16Corpus::Bf16Corpus(const MatrixView& corpus, int64_t corpus_block, int64_t q
   m.block = corpus_block;
   m.query_rows = query_rows;
   m.queries = at::empty({query_rows, m.d}, at::TensorOptions().dtype(at::kBFloat16));
-  const auto stored = at::TensorOptions().dtype(corpus.type == VectorType::Float16 ? at::kHalf : at::kFloat);
-  const size_t elem = corpus.type == VectorType::Float16 ? 2 : 4;
+  const auto stored = at::TensorOptions().dtype(vector_dtype(corpus.type));
+  const size_t elem = vector_type_size(corpus.type);
   for (int64_t c0 = 0; c0 < m.rows; c0 += corpus_block) {
     const int64_t cn = std::min(corpus_block, m.rows - c0);
     const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * m.d) * elem;

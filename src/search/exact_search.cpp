@@ -5,6 +5,7 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/mm.h>
+#include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <memory>
 
 #include "common/error.h"
+#include "common/vector_dtype.h"
 #include "search/bf16_corpus.h"
 
 namespace rr {
@@ -99,8 +101,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float rescore(const
 void rescore_candidates(std::vector<Hit>& heap, int64_t k, const float* q, const MatrixView& corpus,
                         const RanksBefore& better) {
   const int64_t d = corpus.cols;
-  const size_t elem = corpus.type == VectorType::Float16 ? 2 : 4, row_bytes = static_cast<size_t>(d) * elem;
-  std::vector<float> widened(corpus.type == VectorType::Float16 ? static_cast<size_t>(d) : 0);
+  const size_t row_bytes = static_cast<size_t>(d) * vector_type_size(corpus.type);
+  std::vector<float> widened(corpus.type != VectorType::Float32 ? static_cast<size_t>(d) : 0);
   constexpr size_t kAhead = 4;  // rows prefetched ahead: candidates are scattered over the shard (DRAM)
   for (size_t i = 0; i < heap.size(); ++i) {
     if (i + kAhead < heap.size()) {
@@ -112,6 +114,10 @@ void rescore_candidates(std::vector<Hit>& heap, int64_t k, const float* q, const
     if (corpus.type == VectorType::Float16) {
       const c10::Half* half = static_cast<const c10::Half*>(corpus.data) + h.row * d;
       std::copy(half, half + d, widened.begin());
+      c = widened.data();
+    } else if (corpus.type == VectorType::BFloat16) {
+      const c10::BFloat16* bf = static_cast<const c10::BFloat16*>(corpus.data) + h.row * d;
+      std::copy(bf, bf + d, widened.begin());
       c = widened.data();
     }
     h.score = rescore(q, c, d);
@@ -137,8 +143,8 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   const int64_t d = corpus.cols;
   const c10::Device device(p.device);
   auto f32 = at::TensorOptions().dtype(at::kFloat);
-  auto stored = at::TensorOptions().dtype(corpus.type == VectorType::Float16 ? at::kHalf : at::kFloat);
-  const size_t elem = corpus.type == VectorType::Float16 ? 2 : 4;
+  auto stored = at::TensorOptions().dtype(vector_dtype(corpus.type));
+  const size_t elem = vector_type_size(corpus.type);
   const bool on_cpu = device.is_cpu();
   // Candidates kept per query while scanning: k, or k + margin for bf16 search.
   int64_t kept = p.k;

@@ -20,7 +20,7 @@
 
 namespace rr {
 
-// A read-only n x d row-major matrix of float32 or IEEE float16 values (not owned).
+// A read-only n x d row-major matrix of float32, IEEE float16 or bfloat16 values (not owned).
 struct MatrixView {
   const void* data = nullptr;
   int64_t rows = 0, cols = 0;

@@ -22,7 +22,7 @@ TEST(ParallelH5, CollectiveRowBlocks) {
   if (w.is_root()) std::filesystem::create_directories(dir);
   w.barrier();
   const int64_t n = 1000, d = 5;
-  for (auto storage : {VectorType::Float32, VectorType::Float16}) {
+  for (auto storage : {VectorType::Float32, VectorType::Float16, VectorType::BFloat16}) {
     {
       auto access = mpio_file_access(w);
       auto f = h5::File::create(dir + "/p.h5", &access);
@@ -40,8 +40,10 @@ TEST(ParallelH5, CollectiveRowBlocks) {
       const at::Tensor all = f.read_rows("/index/ds/corpus", 0, n).to(at::kFloat);
       for (int64_t i = 0; i < n; i += 97) {
         const float v = static_cast<float>(i * 10 + 3);
-        EXPECT_EQ(all[i][3].item<float>(),
-                  storage == VectorType::Float16 ? static_cast<float>(c10::Half(v)) : v);
+        EXPECT_EQ(all[i][3].item<float>(), storage == VectorType::Float16 ? static_cast<float>(c10::Half(v))
+                                           : storage == VectorType::BFloat16
+                                               ? static_cast<float>(c10::BFloat16(v))
+                                               : v);
       }
       EXPECT_EQ(f.storage("/index/ds/corpus"), storage);
     }

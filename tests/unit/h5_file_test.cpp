@@ -84,6 +84,30 @@ TEST(H5File, MatricesInRowBlocksFloat32AndFloat16) {
   EXPECT_THROW(f.read_row_list("/index/x/corpus", {49, 50}), Error);
 }
 
+TEST(H5File, Bfloat16MatrixRoundsToNearestEvenAndWidensThroughHdf5) {
+  TempDir t;
+  // Large, tiny and negative values exercise bfloat16's 8-bit exponent, which float16 would overflow.
+  const at::Tensor m =
+      at::randn({40, 9}, at::detail::createCPUGenerator(5)) *
+      at::tensor(std::vector<float>{1e-30f, 1e-3f, 1.f, 7.f, 1e3f, 1e30f, -2.f, 0.5f, 3e38f});
+  {
+    auto f = h5::File::create(t / "b.h5");
+    f.create_matrix("/index/x/corpus", 40, 9, VectorType::BFloat16, 16);
+    f.write_rows("/index/x/corpus", 0, m.slice(0, 0, 25));
+    f.write_rows("/index/x/corpus", 25, m.slice(0, 25, 40));
+  }
+  auto f = h5::File::open(t / "b.h5", false);
+  EXPECT_EQ(f.storage("/index/x/corpus"), VectorType::BFloat16);
+  const at::Tensor rounded = m.to(at::kBFloat16);  // round to nearest even
+  const at::Tensor rows = f.read_rows("/index/x/corpus", 5, 30);
+  EXPECT_EQ(rows.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(rows, rounded.slice(0, 5, 35)));
+  // HDF5's own conversion of the custom float type to float32 (as h5py's astype does) gives the same values.
+  EXPECT_TRUE(at::equal(f.read("/index/x/corpus"), rounded.to(at::kFloat)));
+  EXPECT_TRUE(at::equal(f.read_row_list("/index/x/corpus", {0, 17, 39}),
+                        rounded.index_select(0, at::tensor(std::vector<int64_t>{0, 17, 39})).to(at::kFloat)));
+}
+
 TEST(H5File, CopyMoveRemoveAndExternalLinks) {
   TempDir t;
   {

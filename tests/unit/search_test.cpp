@@ -232,18 +232,25 @@ TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
     EXPECT_EQ(merged.doc, ref.doc) << "k " << k;
     EXPECT_EQ(merged.score, ref.score) << "k " << k;
   }
-  // float16 storage: the reference of the rounded vectors.
-  const at::Tensor halves = at::from_blob(const_cast<float*>(x.data()), {n * d}, at::kFloat).to(at::kHalf);
-  const at::Tensor back = halves.to(at::kFloat).contiguous();
-  const std::vector<float> xr(back.data_ptr<float>(), back.data_ptr<float>() + n * d);
-  SearchParams p;
-  p.k = 10;
-  p.bf16 = true;
-  const TopK got =
-      exact_search(q.data(), nq, {halves.data_ptr(), n, d, VectorType::Float16}, 0, tie.data(), p);
-  const TopK ref = rounded_reference(q, nq, xr, n, d, tie, 10);
-  EXPECT_EQ(got.doc, ref.doc);
-  EXPECT_EQ(got.score, ref.score);
+  // float16 and bfloat16 storage: the reference of the rounded vectors, for bf16 and fp32 search alike.
+  for (const VectorType type : {VectorType::Float16, VectorType::BFloat16}) {
+    const at::Tensor stored = at::from_blob(const_cast<float*>(x.data()), {n * d}, at::kFloat)
+                                  .to(type == VectorType::Float16 ? at::kHalf : at::kBFloat16);
+    const at::Tensor back = stored.to(at::kFloat).contiguous();
+    const std::vector<float> xr(back.data_ptr<float>(), back.data_ptr<float>() + n * d);
+    SearchParams p;
+    p.k = 10;
+    p.bf16 = true;
+    const TopK got = exact_search(q.data(), nq, {stored.data_ptr(), n, d, type}, 0, tie.data(), p);
+    const TopK ref = rounded_reference(q, nq, xr, n, d, tie, 10);
+    EXPECT_EQ(got.doc, ref.doc);
+    EXPECT_EQ(got.score, ref.score);
+    p.bf16 = false;
+    const TopK fp32 = exact_search(q.data(), nq, {stored.data_ptr(), n, d, type}, 0, tie.data(), p);
+    const TopK widened = exact_search(q.data(), nq, {xr.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
+    EXPECT_EQ(fp32.doc, widened.doc);
+    EXPECT_EQ(fp32.score, widened.score);
+  }
 }
 
 TEST(Bf16Search, PackedCorpusOfAnotherShapeIsRefused) {
