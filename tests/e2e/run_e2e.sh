@@ -55,6 +55,27 @@ ranks)
   done
   has '"corpus"' h5dump -H "$work/np1/index.h5" || fail "h5dump -H index.h5 lacks /index/<ds>/corpus"
   echo "ranks: routing and rankings identical under np 1, 2, 4 ($(wc -l < "$work/np1/dump.txt") lines compared)"
+  # precision bf16 (a bfloat16 index, bf16 search rescored exactly) where the CPU has fast bf16: the same under
+  # np 1 and 4, whose shards and thread splits differ.
+  if grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo; then
+    for np in 1 4; do
+      out=$work/bf16-np$np
+      mkdir -p "$out/experts"
+      for e in astro cook; do cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"; done
+      cp -r "$work/runs/tiny/multitask" "$out/multitask"
+      for stage in prepare encode score pilot evaluate; do
+        mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" \
+          --set base.train=false --set evaluation.precision=bf16 > "$out/$stage.out"
+      done
+      dump "$out/results.h5" "$out" > "$out/dump.txt"
+    done
+    cmp "$work/bf16-np1/dump.txt" "$work/bf16-np4/dump.txt" || fail "bf16: np 1 and np 4 differ"
+    has "16-bit little-endian floating-point" h5dump -H -d /index/astro/corpus "$work/bf16-np1/index.h5" ||
+      fail "the bf16 index is not a 16-bit float dataset"
+    echo "ranks: bf16 routing and rankings identical under np 1 and 4"
+  else
+    echo "ranks: bf16 part skipped (this CPU has no fast bf16)"
+  fi
   # A first run without experts (the base and BM25 on BEIR) runs the whole pipeline to a report.
   mpi 2 pipeline --config "$cfg" --set output_dir="$work/noexperts" --set 'experts=[]' > "$work/noexperts.out"
   for row in "| BM25 |" "| Base encoder (no expert) |"; do
