@@ -1,6 +1,7 @@
 #include "model/bert_encoder.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -81,8 +82,8 @@ std::vector<std::string> bert_tensor_problems(const BertConfig& config,
     if (it == shapes.end())
       problems.push_back("missing " + name);
     else if (it->second != shape)
-      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name, fmt::join(it->second, ", "),
-                                     fmt::join(shape, ", ")));
+      problems.push_back(fmt::format("{} has shape [{}], config needs [{}]", name,
+                                     fmt::join(it->second, ", "), fmt::join(shape, ", ")));
   }
   return problems;
 }
@@ -94,7 +95,8 @@ BertEncoder::BertEncoder(BertConfig config, TensorMap params, const std::string&
   const auto problems = bert_tensor_problems(config_, shapes);
   if (!problems.empty())
     RR_THROW(Input, "{}: {} tensor problem(s): {}", where, problems.size(), fmt::join(problems, "; "));
-  for (const auto& [name, shape] : expected_params(config_)) params_.emplace(name, params.at(name).to(at::kFloat).contiguous());
+  for (const auto& [name, shape] : expected_params(config_))
+    params_.emplace(name, params.at(name).to(at::kFloat).contiguous());
 }
 
 BertEncoder BertEncoder::load(const std::filesystem::path& dir) {
@@ -201,9 +203,26 @@ BertEncoder BertEncoder::with_params(const TensorMap& replaced) const {
   return m;
 }
 
+at::Tensor BertEncoder::matmul_weight(const std::string& module) const {
+  const at::Tensor& w = param(module + ".weight");
+  const bool bf16_autocast =
+      w.is_cuda() ? at::autocast::is_enabled() && at::autocast::get_autocast_gpu_dtype() == at::kBFloat16
+                  : at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+  if (!bf16_autocast || w.scalar_type() != at::kFloat || w.requires_grad()) return w;
+  // Inference tensors (made under InferenceMode, as loaded models are) keep no version counter; rr never
+  // updates them in place.
+  const uint32_t version = w.is_inference() ? 0 : w._version();
+  Bf16Weight& cached = bf16_weights_[module];
+  if (!cached.rounded.defined() || cached.source != w.data_ptr() || cached.version != version) {
+    // The same rounding (to nearest even) as autocast's own cast, so results are bit-identical.
+    cached = {w.to(at::kBFloat16), w.data_ptr(), version};
+  }
+  return cached.rounded;
+}
+
 at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
                                const ForwardMode& mode) const {
-  at::Tensor y = at::linear(x, param(module + ".weight"), param(module + ".bias"));
+  at::Tensor y = at::linear(x, matmul_weight(module), param(module + ".bias"));
   if (!deltas) return y;
   for (size_t e = 0; e < deltas->deltas.size(); ++e) {
     if (!deltas->row_delta.defined()) {

@@ -27,7 +27,8 @@ class BertEncoder {
   static BertEncoder load(const std::filesystem::path& dir);
   // Hugging Face's initialisation (normal(0, initializer_range), LayerNorm 1/0, biases 0), seeded.
   static BertEncoder random(const BertConfig& config, uint64_t seed);
-  // config.json + model.safetensors that transformers' BertModel.from_pretrained reads, and the embedding rule.
+  // config.json + model.safetensors that transformers' BertModel.from_pretrained reads, and the embedding
+  // rule.
   void save(const std::filesystem::path& dir) const;
 
   // input_ids, attention_mask: B x T int64 on the encoder's device. Returns the last hidden state B x T x H.
@@ -59,9 +60,20 @@ class BertEncoder {
   at::Tensor linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
                     const ForwardMode& mode) const;
   const at::Tensor& param(const std::string& name) const;
+  // The weight as the linear layer multiplies it: under bf16 autocast a frozen fp32 weight's bf16 rounding,
+  // cast once and kept (autocast would recast every weight on every forward), else the weight itself.
+  at::Tensor matmul_weight(const std::string& module) const;
   BertConfig config_;
   TensorMap params_;
   EmbeddingOptions rule_;
+  // bf16 roundings of linear weights, each valid while its source tensor is the same storage at the same
+  // version (an in-place update bumps the version). BERT-base: 170 MB.
+  struct Bf16Weight {
+    at::Tensor rounded;
+    const void* source = nullptr;
+    uint32_t version = 0;
+  };
+  mutable std::map<std::string, Bf16Weight> bf16_weights_;
 };
 
 // Every problem with a set of tensor names and shapes as BertModel weights for `config` (missing tensors,
