@@ -175,16 +175,15 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       // qn x cn, row-major; on the CPU written into one buffer reused by every block (no page faults per
       // block).
       at::Tensor scores;
+      const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
       if (p.bf16) {
         packed->scores(queries + q0 * d, qn, c0 / p.corpus_block, buffer.data_ptr<float>());
         scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
       } else if (on_cpu) {
-        const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
         at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(at::kFloat);
         scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
         at::mm_out(scores, q, c.t());
       } else {
-        const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
         at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(device, at::kFloat);
         scores = at::mm(q, c.t()).to(at::kCPU).contiguous();
       }
