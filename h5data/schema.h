@@ -15,7 +15,8 @@
 //   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
 //   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
 // <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
-//   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked; /index/<ds>/blocks_done [B] int8
+//   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked
+//   /index/<ds>/blocks_done    [B] int8
 #pragma once
 
 #include <string>
