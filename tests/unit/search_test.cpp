@@ -58,7 +58,9 @@ TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const
   return out;
 }
 
-TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
+// Small-integer vectors with frequent ties, against brute force, across k and block sizes; with bf16 the
+// values and products are still exact (small integers in bf16), so the candidates need no margin.
+void expect_brute_force_across_block_sizes(bool bf16) {
   Corpus c = make_corpus(1000, 16, 2, 1);
   Corpus qs = make_corpus(37, 16, 2, 2);
   auto tie = tie_keys(c.ids);
@@ -69,12 +71,19 @@ TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
       p.k = k;
       p.corpus_block = block;
       p.query_block = 5;
+      p.bf16 = bf16;
+      p.bf16_margin = 0;
       TopK got =
           exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
-      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block;
+      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " bf16 " << bf16;
       EXPECT_EQ(got.score, ref.score);
+      EXPECT_EQ(got.tie, ref.tie);
     }
   }
+}
+
+TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
+  expect_brute_force_across_block_sizes(false);
 }
 
 TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
@@ -142,26 +151,7 @@ bool bf16_search_runs() {
 
 TEST(Bf16Search, ExactOnIntegerVectorsWithTiesAcrossBlockShapes) {
   if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
-  // Small integers are exact in bf16 and their products exact in float: candidates and ties as fp32.
-  Corpus c = make_corpus(1000, 16, 2, 1);
-  Corpus qs = make_corpus(37, 16, 2, 2);
-  auto tie = tie_keys(c.ids);
-  for (int64_t k : {1, 10, 100}) {
-    TopK ref = brute_force(qs.x, qs.n, c, tie, k);
-    for (int64_t block : {7, 128, 5000}) {
-      SearchParams p;
-      p.k = k;
-      p.corpus_block = block;
-      p.query_block = 5;
-      p.bf16 = true;
-      p.bf16_margin = 0;
-      TopK got =
-          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
-      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block;
-      EXPECT_EQ(got.score, ref.score);
-      EXPECT_EQ(got.tie, ref.tie);
-    }
-  }
+  expect_brute_force_across_block_sizes(true);
 }
 
 // Top-k by the inner product correctly rounded to float (double sums), in trec_eval's order.
