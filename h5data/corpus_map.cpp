@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <numeric>
+
 #include "common/error.h"
 #include "data/beir.h"
 #include "data/jsonl_reader.h"
@@ -63,20 +65,50 @@ std::vector<std::string> CorpusMap::ids(const std::vector<int64_t>& rows) const 
   return file_.read_strings(kIds, rows);
 }
 
+void CorpusMap::for_each_id_chunk(
+    int64_t chunk, const std::function<void(int64_t, const std::vector<std::string>&)>& fn) const {
+  RR_CHECK(chunk > 0, Runtime, "CorpusMap::for_each_id_chunk: chunk {} must be positive", chunk);
+  std::vector<int64_t> rows;
+  for (int64_t row0 = 0; row0 < size_; row0 += chunk) {
+    rows.resize(static_cast<size_t>(std::min(chunk, size_ - row0)));
+    std::iota(rows.begin(), rows.end(), row0);
+    fn(row0, file_.read_strings(kIds, rows));
+  }
+}
+
 std::vector<TextRecord> CorpusMap::documents(int64_t row0, int64_t row1) const {
   std::vector<TextRecord> out;
-  if (row1 <= row0) return out;
+  append_documents(row0, row1, out);
+  return out;
+}
+
+std::vector<TextRecord> CorpusMap::documents(const std::vector<int64_t>& rows) const {
+  std::vector<TextRecord> out;
+  out.reserve(rows.size());
+  for (size_t i = 0; i < rows.size();) {
+    size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+    RR_CHECK(rows[i] >= 0 && rows[j - 1] < size_ && (i == 0 || rows[i] > rows[i - 1]), Runtime,
+             "CorpusMap::documents: rows not ascending within [0, {})", size_);
+    append_documents(rows[i], rows[j - 1] + 1, out);
+    i = j;
+  }
+  return out;
+}
+
+void CorpusMap::append_documents(int64_t row0, int64_t row1, std::vector<TextRecord>& out) const {
+  if (row1 <= row0) return;
   const at::Tensor off = file_.read_range(kOffsets, row0, row1 - row0 + 1).contiguous();
   const int64_t first_line = file_.read_range(kLines, row0, 1).item<int64_t>();
   const int64_t* o = off.data_ptr<int64_t>();
   JsonLinesReader reader(corpus_, JsonLinesOptions{}, ByteRange{o[0], o[row1 - row0], first_line});
+  const size_t before = out.size();
   TextRecord rec;
   while (reader.next(rec)) out.push_back(std::move(rec));
   RR_CHECK(
-      static_cast<int64_t>(out.size()) == row1 - row0, Input,
+      static_cast<int64_t>(out.size() - before) == row1 - row0, Input,
       "{}: {} records where its map expects {} (the corpus changed since it was mapped: run encode --force)",
-      corpus_.string(), out.size(), row1 - row0);
-  return out;
+      corpus_.string(), out.size() - before, row1 - row0);
 }
 
 }  // namespace rr

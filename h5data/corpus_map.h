@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,17 @@ class CorpusMap {
   std::vector<int64_t> tie_keys(int64_t row0, int64_t n) const;
   // Ids of the listed rows (ascending, unique).
   std::vector<std::string> ids(const std::vector<int64_t>& rows) const;
+  // Every id once, in row order, `chunk` rows at a time: fn(row0, ids of rows [row0, row0 + ids.size())).
+  // Holds one chunk, never all N ids.
+  void for_each_id_chunk(int64_t chunk,
+                         const std::function<void(int64_t, const std::vector<std::string>&)>& fn) const;
   // Documents of rows [row0, row1), parsed from the corpus file (only those bytes are read).
   std::vector<TextRecord> documents(int64_t row0, int64_t row1) const;
+  // Documents of the listed rows (ascending, unique), in that order: one read per run of consecutive rows.
+  std::vector<TextRecord> documents(const std::vector<int64_t>& rows) const;
 
  private:
+  void append_documents(int64_t row0, int64_t row1, std::vector<TextRecord>& out) const;
   h5::File file_;
   std::filesystem::path corpus_;
   int64_t size_ = 0;

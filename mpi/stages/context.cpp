@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/fingerprint.h"
+#include "common/log.h"
 #include "common/threads.h"
 #include "common/vector_dtype.h"
 #include "data/split.h"
@@ -15,6 +16,7 @@
 #include "model/device.h"
 #include "mpi/distributed_topk.h"
 #include "mpi/stages/fingerprints.h"
+#include "mpi/stages/plan.h"
 #include "mpi/tensor_comm.h"
 #include "search/exact_search.h"
 
@@ -153,12 +155,6 @@ Dataset load_corpus(const DatasetConfig& config) {
   return d;
 }
 
-Dataset load_dataset(const DatasetConfig& config, uint64_t seed) {
-  Dataset d = load_corpus(config);
-  load_query_sets(config, seed, d);
-  return d;
-}
-
 Base load_base(const Context& ctx) {
   const auto dir = ctx.exp.base_path();
   RR_CHECK(std::filesystem::exists(dir / "config.json"), Input,
@@ -170,22 +166,42 @@ Base load_base(const Context& ctx) {
   return b;
 }
 
-IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows) {
-  mpi::Shard s = mpi::shard_of(rows, ctx.world.rank(), ctx.world.size(), ctx.exp.evaluation.corpus_block);
+IndexShard read_index_shard(const Context& ctx, const std::string& dataset, const CorpusMap& map) {
+  const int64_t rows = map.size();
+  const SearchParams p = search_params(ctx.exp, ctx.device);
+  const int64_t align = search_shard_alignment(ctx.exp.evaluation, ctx.device.is_cpu());
+  const int P = ctx.world.size(), rank = ctx.world.rank();
+  IndexShard shard;
+  const int64_t units = (rows + align - 1) / align;
+  shard.group.count = units == 0 ? 1 : static_cast<int>(std::max<int64_t>(1, P / units));
+  shard.group.index = static_cast<int>(static_cast<int64_t>(rank) * shard.group.count / P);
+  shard.group.comm = std::make_shared<const mpi::Comm>(ctx.world.split(shard.group.index, rank));
+  shard.group.first_rank = rank - shard.group.comm->rank();
+  if (shard.group.count > 1)
+    spdlog::log(leader_level(ctx.root()),
+                "{}: {} rows in {} search units: {} groups of ranks each hold it all", dataset, rows, units,
+                shard.group.count);
+  const mpi::Shard s = mpi::shard_of(rows, shard.group.comm->rank(), shard.group.comm->size(), align);
   auto f = h5::File::open(ctx.exp.index_file(), false);
   const int64_t n = f.shape(schema::index(dataset)).first;
   RR_CHECK(n == rows, Input, "{}: index of '{}' has {} rows, the corpus {} (re-run encode)",
            ctx.exp.index_file().string(), dataset, n, rows);
-  IndexShard shard;
   shard.begin = s.begin;
   // As stored: a float16 or bfloat16 index stays so in memory (half the RAM); the search widens one block at
   // a time.
   shard.vectors = f.read_rows(schema::index(dataset), s.begin, s.size()).contiguous();
-  if (search_params(ctx.exp, ctx.device).bf16 && shard.rows() > 0) {
-    shard.packed = std::make_shared<const Bf16Corpus>(vector_view(shard), ctx.exp.evaluation.corpus_block,
-                                                      SearchParams{}.query_block);
-  }
+  shard.tie = map.tie_keys(s.begin, s.size());
+  if (p.bf16 && shard.rows() > 0)
+    shard.packed = std::make_shared<const Bf16Corpus>(vector_view(shard), p.corpus_block, p.query_block);
+  if (!ctx.device.is_cpu())
+    shard.resident = std::make_shared<const DeviceCorpus>(vector_view(shard), shard.tie.data(), p.device);
   return shard;
+}
+
+TopK search_shard(const float* queries, int64_t nq, const IndexShard& shard, const SearchParams& params) {
+  if (shard.resident) return shard.resident->search(queries, nq, shard.begin, params);
+  return exact_search(queries, nq, vector_view(shard), shard.begin, shard.tie.data(), params,
+                      shard.packed.get());
 }
 
 MatrixView vector_view(const IndexShard& shard) {
@@ -253,14 +269,39 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
   return gather_query_blocks(ctx.world, at::cat(mine), Q, true);
 }
 
-TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
-                  const std::vector<int64_t>& shard_tie, int64_t k) {
+std::vector<int64_t> group_query_rows(const SearchGroup& group, int64_t Q) {
+  std::vector<int64_t> rows;
+  for (int64_t b = 0; b * kQueryBlock < Q; ++b)
+    if (group.searches(b))
+      for (int64_t i = b * kQueryBlock; i < std::min(Q, (b + 1) * kQueryBlock); ++i) rows.push_back(i);
+  return rows;
+}
+
+TopK spread_rows(const TopK& local, const std::vector<int64_t>& rows, int64_t Q) {
+  TopK all(Q, local.k);
+  const auto k = static_cast<std::ptrdiff_t>(local.k);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto from = static_cast<std::ptrdiff_t>(i) * k, to = rows[i] * k;
+    std::copy_n(local.doc.begin() + from, k, all.doc.begin() + to);
+    std::copy_n(local.score.begin() + from, k, all.score.begin() + to);
+    std::copy_n(local.tie.begin() + from, k, all.tie.begin() + to);
+  }
+  return all;
+}
+
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, int64_t k) {
   at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
   SearchParams p = search_params(ctx.exp, ctx.device);
   p.k = k;
-  TopK local = exact_search(q.data_ptr<float>(), q.size(0), vector_view(shard), shard.begin, shard_tie.data(),
-                            p, shard.packed.get());
-  return mpi::gather_topk(ctx.world, local);
+  p.query_block = kQueryBlock;
+  const int64_t Q = q.size(0);
+  if (shard.group.count == 1)
+    return mpi::gather_topk(ctx.world, search_shard(q.data_ptr<float>(), Q, shard, p));
+  // My group's query blocks, searched as one matrix of whole blocks (the same products as one search of all).
+  const std::vector<int64_t> rows = group_query_rows(shard.group, Q);
+  const at::Tensor mine = q.index_select(0, at::tensor(rows, at::kLong)).contiguous();
+  return mpi::gather_topk(ctx.world,
+                          spread_rows(search_shard(mine.data_ptr<float>(), mine.size(0), shard, p), rows, Q));
 }
 
 CorpusMap open_corpus_map(const Context& ctx, const DatasetConfig& config) {

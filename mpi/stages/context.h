@@ -16,6 +16,7 @@
 #include "model/text_encoder.h"
 #include "mpi/comm.h"
 #include "search/bf16_corpus.h"
+#include "search/device_corpus.h"
 #include "search/topk.h"
 #include "text/bert_tokenizer.h"
 #include "train/collectives.h"
@@ -66,7 +67,6 @@ struct Dataset {
   std::vector<std::string> corpus_ids;
   QuerySet train, dev, test;
 };
-Dataset load_dataset(const DatasetConfig& config, uint64_t seed);
 // "dataset 'x' has no training queries" and the three ways to give it some.
 std::string no_training_data_message(const DatasetConfig& config);
 // The corpus alone (query sets empty).
@@ -81,20 +81,40 @@ struct Base {
 };
 Base load_base(const Context& ctx);
 
-// This rank's rows of the dataset's index (shard aligned to corpus_block) and the global row offset.
+// The ranks that hold one copy of a corpus's index between them: all ranks when the corpus has at least P
+// search units (rows / search_shard_alignment), else groups of consecutive ranks, each holding the whole
+// corpus (about one unit per rank) and searching its own share of the query blocks (block b: group b %
+// count), so a small corpus keeps every rank searching instead of leaving P - units ranks idle. Results are
+// unchanged: the same products per (query block x corpus block), merged over one copy of the corpus.
+struct SearchGroup {
+  std::shared_ptr<const mpi::Comm> comm;  // this rank's group
+  int index = 0, count = 1;               // which group, of how many
+  int first_rank = 0;                     // the group's first world rank
+  bool searches(int64_t query_block) const { return query_block % count == index; }
+};
+
+// This rank's rows of the dataset's index (aligned as search_shard_alignment says, sharded over its search
+// group), the global row offset and the rows' tie keys.
 struct IndexShard {
+  SearchGroup group;
   at::Tensor vectors;  // rows x H as stored: float32, float16 or bfloat16 (CPU)
   int64_t begin = 0;
+  std::vector<int64_t> tie;  // rows
   // With evaluation.precision "bf16": the shard packed once for bf16 search (rows x H x 2 bytes more).
   std::shared_ptr<const Bf16Corpus> packed;
+  // On a GPU: the shard resident there, searched without uploading it again (DeviceCorpus).
+  std::shared_ptr<const DeviceCorpus> resident;
   int64_t rows() const { return vectors.defined() ? vectors.size(0) : 0; }
 };
-IndexShard read_index_shard(const Context& ctx, const std::string& dataset, int64_t rows);
+IndexShard read_index_shard(const Context& ctx, const std::string& dataset, const CorpusMap& map);
 // The shard's vectors as exact_search reads them.
 MatrixView vector_view(const IndexShard& shard);
 // Search settings of the experiment (corpus block, device, precision: bf16 search on the CPU only); k and
 // query_block left default.
 SearchParams search_params(const Experiment& exp, const c10::Device& device);
+// This rank's search of nq x H float32 queries (host, row-major) in its shard: the resident copy on a GPU,
+// else exact_search (bf16 with the packed shard). Local top-k, global row numbers.
+TopK search_shard(const float* queries, int64_t nq, const IndexShard& shard, const SearchParams& params);
 
 // Rows of Q queries computed in kQueryBlock blocks dealt round-robin (block b on rank b % P; `local` is this
 // rank's blocks in order, rows x width), in query order: Q x width on every rank (all) or on rank 0 only.
@@ -106,10 +126,13 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
                          const std::vector<const QueryModel*>& models = {},
                          const std::vector<int32_t>& row_model = {});
 
-// Exact search of Q x H queries (every rank has them) against the sharded index (shard_tie: the tie keys of
-// the shard's rows); the global top-k on root.
-TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard,
-                  const std::vector<int64_t>& shard_tie, int64_t k);
+// The rows of Q queries that `group` searches: its query blocks, in order.
+std::vector<int64_t> group_query_rows(const SearchGroup& group, int64_t Q);
+// Q-row lists holding local's lists (one per entry of `rows`) at those rows, the others empty.
+TopK spread_rows(const TopK& local, const std::vector<int64_t>& rows, int64_t Q);
+
+// Exact search of Q x H queries (every rank has them) against the sharded index; the global top-k on root.
+TopK search_index(const Context& ctx, const at::Tensor& queries, const IndexShard& shard, int64_t k);
 
 // The offset index of a dataset's corpus (<output_dir>/corpora/<name>.h5; see h5data/corpus_map.h): rank 0
 // builds it when it is missing or was made from other files. Collective.

@@ -62,17 +62,24 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
   spdlog::log(leader_level(ctx.root()), "encode {}: {} of my {} blocks to do ({} documents)", name, todo,
               (shard.size() + block - 1) / block, total_rows);
   Progress progress("encode " + name, total_rows, "docs", 10.0, ctx.root());
+  const int64_t hidden = base.model.config().hidden_size;
   for (int64_t r = 0; r < rounds; ++r) {
+    // Every rank writes in every round (collective I/O: HDF5 aggregates the ranks' blocks into large
+    // contiguous writes); a rank whose blocks are done writes zero rows.
+    at::Tensor vectors = at::empty({0, hidden}, at::kFloat), flag = at::empty({0}, at::kInt);
+    int64_t b = 0;
     if (r < todo) {
-      const int64_t b = mine[r], lo = b * block, hi = std::min(n, lo + block);
+      b = mine[r];
+      const int64_t lo = b * block, hi = std::min(n, lo + block);
       std::vector<std::string> texts;
       for (const auto& doc : map.documents(lo, hi)) texts.push_back(doc.encoder_text());
       const TokenIds ids = tokenize_all(base.tokenizer, texts, ctx.exp.evaluation.max_doc_length);
-      index.write_rows(ds, lo, encode_ids(base.model, ids, doc_params(ctx.exp), {}, {}, &progress));
-      // One flag per block: written by its owner alone (independent I/O).
-      index.write_rows(done_path, b, at::ones({1}, at::kInt));
-      fault_point("encode-block");
+      vectors = encode_ids(base.model, ids, doc_params(ctx.exp), {}, {}, &progress);
+      flag = at::ones({1}, at::kInt);
     }
+    index.write_rows(ds, b * block, vectors, /*collective=*/true);
+    index.write_rows(done_path, b, flag, /*collective=*/true);  // after its vectors: a block done is written
+    if (r < todo) fault_point("encode-block");
     index.flush();  // collective: every rank is at the same round
     mpi::stop_point(ctx.world, "encode " + name);
   }

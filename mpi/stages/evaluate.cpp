@@ -148,7 +148,6 @@ struct TestSet {
   TokenIds tokens;
   at::Tensor base;  // Q x H
   IndexShard shard;
-  std::vector<int64_t> tie;              // the shard's tie keys
   std::map<int32_t, at::Tensor> single;  // expert -> Q x H, embedded on first use
   int64_t size() const { return static_cast<int64_t>(qids.size()); }
 };
@@ -242,24 +241,30 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
 }
 
 // search, lexically: BM25 sharded like the dense index (each rank indexes its shard's documents; N, the total
-// length and the query terms' document frequencies are summed over the ranks), so every document scores as in
-// one index of the whole corpus; the global top-k on rank 0.
+// length and the query terms' document frequencies are summed over the ranks of its search group), so every
+// document scores as in one index of the whole corpus; each group searches its query blocks; the global top-k
+// on rank 0.
 TopK search_bm25(const Context& ctx, const TestSet& t, int64_t depth) {
   const auto& ev = ctx.exp.evaluation;
   const int64_t begin = t.shard.begin, end = begin + t.shard.rows();
   std::vector<std::string> docs;
   for (const auto& doc : t.map->documents(begin, end)) docs.push_back(doc.encoder_text());
-  Bm25Index bm25(docs, t.tie, {ev.bm25_k1, ev.bm25_b}, begin);
+  Bm25Index bm25(docs, t.shard.tie, {ev.bm25_k1, ev.bm25_b}, begin);
   const std::vector<std::string> terms = Bm25Index::query_terms(t.texts);
   Bm25Corpus corpus = bm25.statistics(terms);
   std::vector<int64_t> counts{corpus.documents};
   for (const auto& term : terms) counts.push_back(corpus.document_frequency[term]);
-  ctx.world.allreduce_sum_int64(counts.data(), static_cast<int64_t>(counts.size()));
-  ctx.world.allreduce_sum_double(&corpus.total_length, 1);  // sums of integers: exact in any order
+  const mpi::Comm& group = *t.shard.group.comm;  // the ranks holding one copy of the corpus
+  group.allreduce_sum_int64(counts.data(), static_cast<int64_t>(counts.size()));
+  group.allreduce_sum_double(&corpus.total_length, 1);  // sums of integers: exact in any order
   corpus.documents = counts[0];
   for (size_t i = 0; i < terms.size(); ++i) corpus.document_frequency[terms[i]] = counts[i + 1];
   bm25.set_corpus(std::move(corpus));
-  return mpi::gather_topk(ctx.world, bm25.search(t.texts, depth));
+  const int64_t Q = t.size();
+  const std::vector<int64_t> rows = group_query_rows(t.shard.group, Q);
+  std::vector<std::string> texts;
+  for (int64_t r : rows) texts.push_back(t.texts[static_cast<size_t>(r)]);
+  return mpi::gather_topk(ctx.world, spread_rows(bm25.search(texts, depth), rows, Q));
 }
 
 // route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
@@ -272,7 +277,7 @@ Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const Query
   Outcome o{m.name, r.expert, {}, {}, m.recorded};
   o.top = m.router->source() == RouterSource::Lexical
               ? search_bm25(ctx, t, depth)
-              : search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, t.tie, depth);
+              : search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, depth);
   if (!ctx.root()) return o;
   HitIds hits = hit_ids(o.top, *t.map);
   if (ev.ignore_identical_ids) hits.top = drop_identical_ids(hits.top, t.qids, hits.ids, ev.k);
@@ -293,8 +298,7 @@ TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig&
   }
   if (t.qids.empty()) return t;
   t.map.emplace(open_corpus_map(ctx, cfg));
-  t.shard = read_index_shard(ctx, cfg.name, t.map->size());
-  t.tie = t.map->tie_keys(t.shard.begin, t.shard.rows());
+  t.shard = read_index_shard(ctx, cfg.name, *t.map);
   t.base = embed_queries(ctx, base.model, t.tokens);
   return t;
 }

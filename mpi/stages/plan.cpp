@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "mpi/comm.h"
 #include "router/router_names.h"
 
 namespace rr::stages {
@@ -29,7 +30,36 @@ int64_t recorded_routers(const Experiment& exp) {
   return n;
 }
 
+// How evenly P ranks share each corpus's search rows (mean over the largest shard), with advice where a
+// corpus leaves ranks idle.
+std::string balance_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int ranks) {
+  const int64_t align = search_shard_alignment(exp.evaluation, exp.device == "cpu");
+  std::string out = "search balance (mean shard / largest shard):";
+  std::string advice;
+  for (const auto& c : counts) {
+    if (c.documents == 0) continue;
+    const int64_t largest = mpi::shard_of(c.documents, 0, ranks, align).size();
+    const double balance = static_cast<double>(c.documents) / ranks / static_cast<double>(largest);
+    out += fmt::format(" {} {:.0f}%;", c.name, 100 * balance);
+    if (balance < 0.8 && advice.empty()) {
+      int64_t block = 256;
+      while (block * 2 <= c.documents / (8 * static_cast<int64_t>(ranks))) block *= 2;
+      advice = fmt::format(
+          "\n  {}: fp32 shards are whole blocks of evaluation.corpus_block = {} rows; on {} ranks set it to "
+          "{} "
+          "(about 8 blocks per rank; results then differ from this block size's in the last bits) or use "
+          "precision \"bf16\" (its shards are balanced to {} rows, its results independent of the block)",
+          c.name, exp.evaluation.corpus_block, ranks, block, kBalancedShardRows);
+    }
+  }
+  return out + advice + "\n";
+}
+
 }  // namespace
+
+int64_t search_shard_alignment(const EvaluationConfig& evaluation, bool cpu) {
+  return evaluation.bf16 && cpu ? kBalancedShardRows : evaluation.corpus_block;
+}
 
 Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
                              int ranks) {
@@ -46,11 +76,15 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     // maps the corpus.
     const double block = std::min(N, static_cast<double>(exp.evaluation.corpus_block));
     encode = std::max(encode, text * block / std::max(N, 1.0) + block * d * 4 + 50 * N);
-    // train: the corpus text and the index rows it trains on (all rows up to dev_corpus_max; above, the
-    // judged and pseudo-query documents, the dev-judged ones and a dev_corpus_max sample).
-    const double rows =
-        std::min(N, static_cast<double>(c.train_pairs + exp.expert_training.dev_corpus_max + 20000));
-    if (c.has_expert) train = std::max(train, text + rows * d * 4);
+    // train: the index rows it trains on (all rows up to dev_corpus_max; above, the judged and pseudo-query
+    // documents, the dev-judged ones and a dev_corpus_max sample), the text of the pseudo-query sample only
+    // (read through the corpus map), the judged ids, and one chunk of 2^20 ids of the pass over the map.
+    const double pseudo = std::min(N, 20000.0);
+    const double rows = std::min(N, c.train_pairs + exp.expert_training.dev_corpus_max + pseudo);
+    if (c.has_expert)
+      train = std::max(train, rows * d * 4 + text * pseudo / std::max(N, 1.0) +
+                                  80.0 * static_cast<double>(c.train_pairs + c.dev) +
+                                  50 * std::min(N, 1048576.0));
     // score: the shard and its tie keys, one round of query vectors (256 per rank) and its top-11 lists.
     if (c.has_expert) score = std::max(score, shard + 8 * N / P + 256 * P * (d * 4 + 11 * 20));
     // evaluate: the shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the
@@ -97,7 +131,7 @@ std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>&
   out += "peak memory per rank:";
   for (const auto& [stage, b] : f.stage_peak) out += fmt::format(" {} {};", stage, bytes(b));
   out += fmt::format("\ndisk: index.h5 {}, results.h5 {}\n", bytes(f.index_disk), bytes(f.results_disk));
-  return out;
+  return out + balance_report(exp, counts, ranks);
 }
 
 }  // namespace rr::stages

@@ -19,6 +19,13 @@ struct DatasetCounts {
   std::string train_origin, dev_origin, note;
 };
 
+// Rows a search shard is aligned to: whole corpus blocks for fp32 search (its products, hence its bits,
+// depend on the block's shape, so every rank count must run the very same blocks), kBalancedShardRows for
+// bf16 search on the CPU, whose scores are the correctly rounded inner products whatever the shape (shards
+// then differ by at most that many rows on any rank count).
+inline constexpr int64_t kBalancedShardRows = 256;
+int64_t search_shard_alignment(const EvaluationConfig& evaluation, bool cpu);
+
 // Estimated peak resident bytes per rank of each stage and the disk of index.h5 and results.h5.
 struct Footprint {
   std::vector<std::pair<std::string, double>> stage_peak;  // stage -> bytes per rank (rank 0's when larger)

@@ -3,9 +3,10 @@
 //
 // Streamed (docs/scaling.md): the training queries go through in rounds; a round is every rank's next query
 // block of kQueryBlock rows (block b belongs to rank b % P), gathered so that every rank searches its own
-// index shard for the whole round. Each block's top-11 lists then merge at the block's owner, which computes
-// its queries' nDCG@10; only the Q values of a column reach rank 0. Per rank: the shard, one round of query
-// vectors (kQueryBlock x P x H) and its top-11 lists, never O(Q x H) nor O(Q x T).
+// index shard for the whole round (a small corpus: every rank of the block's search group, context.h's
+// SearchGroup, searches that group's blocks). Each block's top-11 lists then merge at the block's owner,
+// which computes its queries' nDCG@10; only the Q values of a column reach rank 0. Per rank: the shard, one
+// round of query vectors (kQueryBlock x P x H) and its top-11 lists, never O(Q x H) nor O(Q x T).
 //
 // Units: each (dataset, expert) column, and each dataset's base embeddings, is committed to its own file
 // under <output_dir>/units/score/<dataset>/ as soon as it is done; a killed run redoes at most one unit, and
@@ -110,32 +111,32 @@ std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const Corpu
 
 // nDCG@10 of every training query under `expert`: Q float64 on rank 0, empty elsewhere.
 at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const CorpusMap& map,
-                        const IndexShard& shard, const std::vector<int64_t>& shard_tie,
-                        const QueryModel& expert, const std::string& label) {
+                        const IndexShard& shard, const QueryModel& expert, const std::string& label) {
   const int P = ctx.world.size();
   const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), P};
   SearchParams sp = search_params(ctx.exp, ctx.device);
   sp.k = kScoreDepth;
   sp.query_block = kQueryBlock;  // rounds start at block boundaries: the same products as one whole search
-  const MatrixView corpus = vector_view(shard);
-  std::vector<double> mine;  // my blocks' values, in block order
+  std::vector<double> mine;      // my blocks' values, in block order
   Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
+  // The round's blocks of my search group (all ranks, or a group holding the whole corpus: context.h).
+  const mpi::Comm& group = *shard.group.comm;
+  const int first = shard.group.first_rank;
   for (int64_t r = 0; r < rounds.count(); ++r) {
-    const at::Tensor q = MpiCollectives(ctx.world).allgather_rows(
-        embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
-    const TopK local = exact_search(q.data_ptr<float>(), q.size(0), corpus, shard.begin, shard_tie.data(), sp,
-                                    shard.packed.get());
-    for (int owner = 0; owner < P; ++owner) {
-      const auto [lo, hi] = rounds.block_rows(r * P + owner);
+    const at::Tensor q =
+        MpiCollectives(group).allgather_rows(embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
+    const TopK local = search_shard(q.data_ptr<float>(), q.size(0), shard, sp);
+    for (int member = 0; member < group.size(); ++member) {
+      const auto [lo, hi] = rounds.block_rows(r * P + first + member);
       if (lo == hi) break;
-      const int64_t offset = lo - rounds.first_row(r);
-      const TopK merged = mpi::gather_topk(ctx.world, topk_rows(local, offset, hi - lo), owner);
-      if (owner == ctx.world.rank()) {
+      const int64_t offset = lo - rounds.block_rows(r * P + first).first;
+      const TopK merged = mpi::gather_topk(group, topk_rows(local, offset, hi - lo), member);
+      if (member == group.rank()) {
         const auto values = block_ndcg(ctx, d, map, merged, lo, hi);
         mine.insert(mine.end(), values.begin(), values.end());
       }
     }
-    progress.advance(q.size(0));
+    progress.advance(rounds.first_row(r + 1) - rounds.first_row(r));
   }
   progress.finish();
   const at::Tensor column =
@@ -189,7 +190,6 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
   if (!score_unit_done(ctx, score_unit(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
     store_base_unit(ctx, base, d, base_fp, score_unit(exp, name, "base"));
   std::optional<IndexShard> shard;
-  std::vector<int64_t> tie;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
     if (!options.expert.empty() && x.name != options.expert) continue;
@@ -198,13 +198,9 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
       continue;
     }
-    if (!shard) {
-      shard = read_index_shard(ctx, name, map.size());
-      tie = map.tie_keys(shard->begin, shard->rows());
-    }
+    if (!shard) shard = read_index_shard(ctx, name, map);
     if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
-    const at::Tensor values =
-        score_column(ctx, base, d, map, *shard, tie, *experts[e], name + " x " + x.name);
+    const at::Tensor values = score_column(ctx, base, d, map, *shard, *experts[e], name + " x " + x.name);
     mpi::collective_try(ctx.world, [&] {
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,

@@ -22,24 +22,78 @@ namespace rr::stages {
 
 namespace {
 
-// A deterministic sample of at most `max` corpus rows, in row order.
-std::vector<int64_t> sample_rows(const Dataset& d, int64_t max, uint64_t seed) {
-  std::vector<int64_t> rows(d.corpus.size());
-  std::iota(rows.begin(), rows.end(), 0);
-  std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) {
-    return stable_hash(d.corpus_ids[a], seed) < stable_hash(d.corpus_ids[b], seed);
+// The `max` rows of smallest stable_hash(id, seed) (ties by row), in row order, kept in a bounded heap while
+// the ids stream past: a deterministic sample that never holds all N ids.
+class RowSample {
+ public:
+  RowSample(int64_t max, uint64_t seed) : max_(max), seed_(seed) {}
+  void offer(const std::string& id, int64_t row) {
+    if (max_ <= 0) return;
+    const std::pair<uint64_t, int64_t> entry{stable_hash(id, seed_), row};
+    if (static_cast<int64_t>(heap_.size()) < max_) {
+      heap_.push_back(entry);
+      std::push_heap(heap_.begin(), heap_.end());
+    } else if (entry < heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = entry;
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+  }
+  std::vector<int64_t> rows() const {
+    std::vector<int64_t> out;
+    for (const auto& [hash, row] : heap_) out.push_back(row);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  int64_t max_;
+  uint64_t seed_;
+  std::vector<std::pair<uint64_t, int64_t>> heap_;  // max-heap: the largest kept hash on top
+};
+
+// What a trainer needs of a corpus's ids, found in one pass over its map: the rows of the judged documents
+// (training and dev judgments), the pseudo-query sample and the dev search's sample. Memory: the judged ids
+// and the two samples, not N.
+struct CorpusRows {
+  int64_t size = 0;
+  std::unordered_map<std::string, int64_t> judged;  // judged id -> row (ids the corpus lacks are absent)
+  std::vector<int64_t> pseudo_sample, dev_sample;   // ascending
+};
+
+constexpr uint64_t kDevSampleSalt = 0x6465762d636f7270ULL;
+constexpr int64_t kIdChunk = 1 << 20;  // ids read per chunk of the pass
+
+CorpusRows corpus_rows(const CorpusMap& map, const Dataset& d, const TrainingConfig& cfg, uint64_t seed) {
+  CorpusRows out;
+  out.size = map.size();
+  for (const QuerySet* set : {&d.train, &d.dev})
+    for (const auto& [q, docs] : set->qrels)
+      for (const auto& [doc, rel] : docs) out.judged.emplace(doc, -1);
+  const int64_t pseudo = d.config->pseudo_queries == PseudoQueries::None ? 0 : d.config->max_pseudo_queries;
+  RowSample pseudo_sample(pseudo, seed);
+  RowSample dev_sample(out.size > cfg.dev_corpus_max ? cfg.dev_corpus_max : 0, seed ^ kDevSampleSalt);
+  map.for_each_id_chunk(kIdChunk, [&](int64_t row0, const std::vector<std::string>& ids) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int64_t row = row0 + static_cast<int64_t>(i);
+      if (auto it = out.judged.find(ids[i]); it != out.judged.end()) it->second = row;
+      pseudo_sample.offer(ids[i], row);
+      dev_sample.offer(ids[i], row);
+    }
   });
-  if (static_cast<int64_t>(rows.size()) > max) rows.resize(max);
-  std::sort(rows.begin(), rows.end());
-  return rows;
+  std::erase_if(out.judged, [](const auto& entry) { return entry.second < 0; });
+  out.pseudo_sample = pseudo_sample.rows();
+  out.dev_sample = dev_sample.rows();
+  return out;
 }
 
-void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const BertTokenizer& tok,
-                        const TrainingConfig& cfg, uint64_t seed) {
+void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const CorpusMap& map, const CorpusRows& rows,
+                        const BertTokenizer& tok, const TrainingConfig& cfg) {
   const PseudoQueries mode = d.config->pseudo_queries;
-  if (mode == PseudoQueries::None) return;
-  for (int64_t r : sample_rows(d, d.config->max_pseudo_queries, seed)) {
-    const auto& doc = d.corpus[r];
+  const std::vector<TextRecord> docs = map.documents(rows.pseudo_sample);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto& doc = docs[i];
+    const int64_t r = rows.pseudo_sample[i];
     if (mode == PseudoQueries::Title && !doc.title.empty() && doc.title != doc.text) {
       t.titles.push_back({tok.encode(doc.title, cfg.max_query_length), r});
       continue;
@@ -55,12 +109,11 @@ void add_pseudo_queries(DatasetTraining& t, const Dataset& d, const BertTokenize
 
 // The index rows a trainer loads: every row of a corpus up to dev_corpus_max rows; above, the rows it trains
 // on, the dev-judged documents and a seeded sample up to dev_corpus_max (the dev search's corpus). Ascending.
-std::vector<int64_t> rows_to_load(const Dataset& d, const DatasetTraining& t, const TrainingConfig& cfg,
-                                  const std::unordered_map<std::string, int64_t>& row, uint64_t seed) {
-  const auto N = static_cast<int64_t>(d.corpus_ids.size());
+std::vector<int64_t> rows_to_load(const CorpusRows& corpus, const DatasetTraining& t,
+                                  const TrainingConfig& cfg) {
   std::vector<int64_t> rows;
-  if (N <= cfg.dev_corpus_max) {
-    rows.resize(static_cast<size_t>(N));
+  if (corpus.size <= cfg.dev_corpus_max) {
+    rows.resize(static_cast<size_t>(corpus.size));
     std::iota(rows.begin(), rows.end(), 0);
     return rows;
   }
@@ -69,61 +122,72 @@ std::vector<int64_t> rows_to_load(const Dataset& d, const DatasetTraining& t, co
   rows.insert(rows.end(), t.crop_docs.begin(), t.crop_docs.end());
   for (const auto& [q, docs] : t.dev_qrels)
     for (const auto& [doc, rel] : docs)
-      if (auto it = row.find(doc); it != row.end()) rows.push_back(it->second);
-  const std::vector<int64_t> sample = sample_rows(d, cfg.dev_corpus_max, seed ^ 0x6465762d636f7270ULL);
-  rows.insert(rows.end(), sample.begin(), sample.end());
+      if (auto it = corpus.judged.find(doc); it != corpus.judged.end()) rows.push_back(it->second);
+  rows.insert(rows.end(), corpus.dev_sample.begin(), corpus.dev_sample.end());
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   return rows;
 }
 
-// Loads the rows the trainer needs and renumbers its examples to them.
-void load_index_rows(const Context& ctx, const Dataset& d, DatasetTraining& t, const TrainingConfig& cfg,
-                     const std::unordered_map<std::string, int64_t>& row) {
-  const std::vector<int64_t> rows = rows_to_load(d, t, cfg, row, ctx.exp.seed);
+// Loads the rows the trainer needs (vectors and ids) and renumbers its examples to them.
+void load_index_rows(const Context& ctx, const CorpusMap& map, const CorpusRows& corpus, DatasetTraining& t,
+                     const TrainingConfig& cfg) {
+  const std::vector<int64_t> rows = rows_to_load(corpus, t, cfg);
   const auto local = [&](int64_t r) {
     return static_cast<int64_t>(std::lower_bound(rows.begin(), rows.end(), r) - rows.begin());
   };
   for (auto& ex : t.judged) ex.doc = local(ex.doc);
   for (auto& ex : t.titles) ex.doc = local(ex.doc);
   for (auto& r : t.crop_docs) r = local(r);
-  t.doc_ids.clear();
-  for (int64_t r : rows) t.doc_ids.push_back(d.corpus_ids[r]);
+  t.doc_ids = map.ids(rows);
   const auto f = h5::File::open(ctx.exp.index_file(), false);
-  RR_CHECK(f.shape(schema::index(t.name)).first == static_cast<int64_t>(d.corpus_ids.size()), Input,
+  RR_CHECK(f.shape(schema::index(t.name)).first == corpus.size, Input,
            "{}: index of '{}' has {} rows, the corpus {} (re-run encode)", ctx.exp.index_file().string(),
-           t.name, f.shape(schema::index(t.name)).first, d.corpus_ids.size());
+           t.name, f.shape(schema::index(t.name)).first, corpus.size);
   t.doc_embeddings = f.read_row_list(schema::index(t.name), rows);
 }
 
-// What one dataset gives a query-side trainer (see DatasetTraining).
-DatasetTraining training_material(const Context& ctx, const Dataset& d, const BertTokenizer& tok,
-                                  const TrainingConfig& cfg, bool leader) {
+// What one dataset gives a query-side trainer (see DatasetTraining): its query sets, and of its corpus only
+// the documents it trains on, read through the corpus map.
+DatasetTraining training_material(const Context& ctx, const DatasetConfig& config, const CorpusMap& map,
+                                  const BertTokenizer& tok, const TrainingConfig& cfg, bool leader) {
+  Dataset d;
+  d.config = &config;
+  load_query_sets(config, ctx.exp.seed, d);
+  const CorpusRows corpus = corpus_rows(map, d, cfg, ctx.exp.seed);
   DatasetTraining t;
-  t.name = d.config->name;
-  std::unordered_map<std::string, int64_t> row;
-  for (size_t i = 0; i < d.corpus_ids.size(); ++i) row[d.corpus_ids[i]] = static_cast<int64_t>(i);
+  t.name = config.name;
   for (const auto& q : d.train.queries) {
     auto tokens = tok.encode(q.text, cfg.max_query_length);
     for (const auto& [doc, rel] : d.train.qrels.at(q.id)) {
-      auto it = row.find(doc);
-      if (rel > 0 && it != row.end()) t.judged.push_back({tokens, it->second});
+      auto it = corpus.judged.find(doc);
+      if (rel > 0 && it != corpus.judged.end()) t.judged.push_back({tokens, it->second});
     }
   }
-  add_pseudo_queries(t, d, tok, cfg, ctx.exp.seed);
+  add_pseudo_queries(t, d, map, corpus, tok, cfg);
   for (const auto& q : d.dev.queries) {
     t.dev_query_ids.push_back(q.id);
     t.dev_queries.push_back(tok.encode(q.text, cfg.max_query_length));
   }
   t.dev_qrels = d.dev.qrels;
-  load_index_rows(ctx, d, t, cfg, row);
+  load_index_rows(ctx, map, corpus, t, cfg);
   spdlog::log(leader_level(leader),
               "{}: {} judged training pairs ({}), {} title and {} crop pseudo-queries, {} dev queries ({}), "
               "{} of {} index rows loaded",
               t.name, t.judged.size(), d.train.origin.empty() ? "none" : d.train.origin, t.titles.size(),
               t.crop_docs.size(), t.dev_queries.size(), d.dev.origin.empty() ? "none" : d.dev.origin,
-              t.doc_ids.size(), d.corpus_ids.size());
+              t.doc_ids.size(), corpus.size);
   return t;
+}
+
+using CorpusMaps = std::unordered_map<std::string, CorpusMap>;
+
+// The corpus maps of `datasets` (each once), built where missing. Collective over the world.
+CorpusMaps corpus_maps(const Context& ctx, const std::vector<std::string>& datasets) {
+  CorpusMaps maps;
+  for (const auto& name : datasets)
+    if (!maps.count(name)) maps.emplace(name, open_corpus_map(ctx, ctx.exp.dataset(name)));
+  return maps;
 }
 
 // The untrained query model: a fresh LoRA adapter on the base, or a copy of every base weight.
@@ -154,15 +218,15 @@ void save_model(const Context& ctx, const QueryModel& model, const std::filesyst
 
 // Trains one query-side model (an expert's adapter, or the multi-task model) on `group`.
 void train_query_model(const Context& ctx, const mpi::Comm& group, const std::string& label,
-                       const std::vector<std::string>& datasets, const TrainingConfig& cfg,
-                       const std::string& fp, const std::filesystem::path& out, bool full_finetune) {
+                       const std::vector<std::string>& datasets, const CorpusMaps& maps,
+                       const TrainingConfig& cfg, const std::string& fp, const std::filesystem::path& out,
+                       bool full_finetune) {
   Base base = load_base(ctx);
   if (!cfg.model_dropout) base.model.disable_dropout();
-  std::vector<Dataset> loaded;
-  for (const auto& name : datasets) loaded.push_back(load_dataset(ctx.exp.dataset(name), ctx.exp.seed));
   std::vector<DatasetTraining> data;
-  for (const auto& d : loaded)
-    data.push_back(training_material(ctx, d, base.tokenizer, cfg, group.is_root()));
+  for (const auto& name : datasets)
+    data.push_back(
+        training_material(ctx, ctx.exp.dataset(name), maps.at(name), base.tokenizer, cfg, group.is_root()));
   QueryTrainerOptions o;
   o.config = cfg;
   o.seed = stable_hash(label, ctx.exp.seed);
@@ -198,8 +262,14 @@ void train_experts(Context& ctx, const StageOptions& options) {
            options.expert);
   if (todo.empty()) return;
   const int P = ctx.world.size(), T = static_cast<int>(todo.size());
-  // Placement: experts round-robin over ranks; with more ranks than experts, a group of ranks per expert.
-  const int color = P <= T ? ctx.world.rank() : ctx.world.rank() % T;
+  // Placement: experts round-robin over ranks; with more ranks than experts, a group of consecutive ranks per
+  // expert (ranks fill a node before the next, so a group shares a node where its size allows).
+  const int color =
+      P <= T ? ctx.world.rank() : static_cast<int>(static_cast<int64_t>(ctx.world.rank()) * T / P);
+  std::vector<std::string> datasets;
+  for (size_t e : todo)
+    datasets.insert(datasets.end(), experts[e].datasets.begin(), experts[e].datasets.end());
+  const CorpusMaps maps = corpus_maps(ctx, datasets);
   mpi::Comm group = ctx.world.split(color, ctx.world.rank());
   mpi::collective_try(ctx.world, [&] {
     for (int i = 0; i < T; ++i) {
@@ -211,8 +281,8 @@ void train_experts(Context& ctx, const StageOptions& options) {
         continue;
       }
       if (group.is_root()) spdlog::info("expert {}: training on {} rank(s)", x.name, group.size());
-      train_query_model(ctx, group, "expert-" + x.name, x.datasets, ctx.exp.expert_training, fp, x.adapter,
-                        false);
+      train_query_model(ctx, group, "expert-" + x.name, x.datasets, maps, ctx.exp.expert_training, fp,
+                        x.adapter, false);
     }
   });
   // One expert of a job array leaves results.h5 alone: tasks running at once would each rewrite it and the
@@ -229,9 +299,10 @@ void train_multitask(Context& ctx, const StageOptions& options) {
     if (!options.force && recorded_fingerprint(out) == fp) {
       if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
     } else {
+      const CorpusMaps maps = corpus_maps(ctx, ctx.exp.training_datasets());
       mpi::collective_try(ctx.world, [&] {
-        train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), ctx.exp.multitask, fp,
-                          out, ctx.exp.multitask.full_finetune);
+        train_query_model(ctx, ctx.world, "multitask", ctx.exp.training_datasets(), maps, ctx.exp.multitask,
+                          fp, out, ctx.exp.multitask.full_finetune);
       });
     }
     curves.push_back({"multitask", out});

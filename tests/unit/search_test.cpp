@@ -9,6 +9,7 @@
 #include "model/autocast.h"
 #include "search/bf16_corpus.h"
 #include "search/bm25.h"
+#include "search/device_corpus.h"
 #include "search/exact_search.h"
 #include "search/topk.h"
 #include "train/piece_bm25.h"
@@ -58,12 +59,17 @@ TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const
   return out;
 }
 
+enum class SearchPath { Fp32, Bf16, Resident };
+
 // Small-integer vectors with frequent ties, against brute force, across k and block sizes; with bf16 the
-// values and products are still exact (small integers in bf16), so the candidates need no margin.
-void expect_brute_force_across_block_sizes(bool bf16) {
+// values and products are still exact (small integers in bf16), so the candidates need no margin. Resident:
+// a DeviceCorpus on `device` (ties at the k-th place of a block take its full-ranking path).
+void expect_brute_force_across_block_sizes(SearchPath path, const std::string& device = "cpu") {
   Corpus c = make_corpus(1000, 16, 2, 1);
   Corpus qs = make_corpus(37, 16, 2, 2);
   auto tie = tie_keys(c.ids);
+  const MatrixView corpus{c.x.data(), c.n, c.d, VectorType::Float32};
+  const DeviceCorpus resident(corpus, tie.data(), device);
   for (int64_t k : {1, 10, 100}) {
     TopK ref = brute_force(qs.x, qs.n, c, tie, k);
     for (int64_t block : {7, 128, 5000}) {
@@ -71,11 +77,11 @@ void expect_brute_force_across_block_sizes(bool bf16) {
       p.k = k;
       p.corpus_block = block;
       p.query_block = 5;
-      p.bf16 = bf16;
+      p.bf16 = path == SearchPath::Bf16;
       p.bf16_margin = 0;
-      TopK got =
-          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
-      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " bf16 " << bf16;
+      TopK got = path == SearchPath::Resident ? resident.search(qs.x.data(), qs.n, 0, p)
+                                              : exact_search(qs.x.data(), qs.n, corpus, 0, tie.data(), p);
+      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " path " << static_cast<int>(path);
       EXPECT_EQ(got.score, ref.score);
       EXPECT_EQ(got.tie, ref.tie);
     }
@@ -83,7 +89,7 @@ void expect_brute_force_across_block_sizes(bool bf16) {
 }
 
 TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
-  expect_brute_force_across_block_sizes(false);
+  expect_brute_force_across_block_sizes(SearchPath::Fp32);
 }
 
 TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
@@ -137,6 +143,60 @@ TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   EXPECT_EQ(t.doc[3], -1);
 }
 
+TEST(DeviceCorpus, MatchesBruteForceWithTiesAcrossBlockSizes) {
+  expect_brute_force_across_block_sizes(SearchPath::Resident);
+}
+
+TEST(DeviceCorpus, OnAGpuMatchesBruteForceWithTies) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device here (this LibTorch or machine has none)";
+  expect_brute_force_across_block_sizes(SearchPath::Resident, "cuda");
+}
+
+// On the CPU the resident search runs the very products of exact_search: the same bits, for float32 and
+// float16 storage, k below and above the block size, and a shard numbered from its offset.
+TEST(DeviceCorpus, EqualsExactSearchBitForBitOnTheCpu) {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> g;
+  const int64_t n = 2500, d = 48, nq = 19;
+  std::vector<float> x(n * d), q(nq * d);
+  for (auto& v : x) v = g(rng);
+  for (auto& v : q) v = g(rng);
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back("p" + std::to_string(i));
+  const auto tie = tie_keys(ids);
+  const at::Tensor halves = at::from_blob(x.data(), {n, d}, at::kFloat).to(at::kHalf).contiguous();
+  for (const MatrixView corpus : {MatrixView{x.data(), n, d, VectorType::Float32},
+                                  MatrixView{halves.data_ptr(), n, d, VectorType::Float16}}) {
+    const DeviceCorpus resident(corpus, tie.data(), "cpu");
+    EXPECT_EQ(resident.rows(), n);
+    for (int64_t k : {10, 700}) {
+      SearchParams p;
+      p.k = k;
+      p.corpus_block = 512;
+      p.query_block = 8;
+      const TopK want = exact_search(q.data(), nq, corpus, 1000, tie.data(), p);
+      const TopK got = resident.search(q.data(), nq, 1000, p);
+      EXPECT_EQ(got.doc, want.doc) << "k " << k;
+      EXPECT_EQ(got.score, want.score);
+      EXPECT_EQ(got.tie, want.tie);
+    }
+  }
+}
+
+TEST(DeviceCorpus, EmptyShardAndFewerDocumentsThanK) {
+  Corpus c = make_corpus(3, 4, 2, 7);
+  auto tie = tie_keys(c.ids);
+  SearchParams p;
+  p.k = 5;
+  const TopK t = DeviceCorpus({c.x.data(), c.n, c.d, VectorType::Float32}, tie.data(), "cpu")
+                     .search(c.x.data(), 1, 0, p);
+  EXPECT_EQ(t.count(0), 3);
+  EXPECT_EQ(t.doc[3], -1);
+  const TopK none =
+      DeviceCorpus({nullptr, 0, c.d, VectorType::Float32}, nullptr, "cpu").search(c.x.data(), 1, 0, p);
+  EXPECT_EQ(none.count(0), 0);
+}
+
 // bf16 search is refused where bf16 is emulated; elsewhere these tests run it.
 bool bf16_search_runs() {
   if (has_fast_bf16(c10::Device(c10::kCPU))) return true;
@@ -151,7 +211,7 @@ bool bf16_search_runs() {
 
 TEST(Bf16Search, ExactOnIntegerVectorsWithTiesAcrossBlockShapes) {
   if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
-  expect_brute_force_across_block_sizes(true);
+  expect_brute_force_across_block_sizes(SearchPath::Bf16);
 }
 
 // Top-k by the inner product correctly rounded to float (double sums), in trec_eval's order.
