@@ -169,19 +169,18 @@ Base load_base(const Context& ctx) {
 IndexShard read_index_shard(const Context& ctx, const std::string& dataset, const CorpusMap& map) {
   const int64_t rows = map.size();
   const SearchParams p = search_params(ctx.exp, ctx.device);
-  const int64_t align = search_shard_alignment(ctx.exp.evaluation, ctx.device.is_cpu());
   const int P = ctx.world.size(), rank = ctx.world.rank();
+  const SearchLayout layout = search_layout(ctx.exp.evaluation, ctx.device.is_cpu(), rows, P);
   IndexShard shard;
-  const int64_t units = (rows + align - 1) / align;
-  shard.group.count = units == 0 ? 1 : static_cast<int>(std::max<int64_t>(1, P / units));
+  shard.group.count = layout.groups;
   shard.group.index = static_cast<int>(static_cast<int64_t>(rank) * shard.group.count / P);
   shard.group.comm = std::make_shared<const mpi::Comm>(ctx.world.split(shard.group.index, rank));
   shard.group.first_rank = rank - shard.group.comm->rank();
   if (shard.group.count > 1)
     spdlog::log(leader_level(ctx.root()),
-                "{}: {} rows in {} search units: {} groups of ranks each hold it all", dataset, rows, units,
-                shard.group.count);
-  const mpi::Shard s = mpi::shard_of(rows, shard.group.comm->rank(), shard.group.comm->size(), align);
+                "{}: {} rows in {} search units: {} groups of ranks each hold it all", dataset, rows,
+                layout.units, shard.group.count);
+  const mpi::Shard s = mpi::shard_of(rows, shard.group.comm->rank(), shard.group.comm->size(), layout.align);
   auto f = h5::File::open(ctx.exp.index_file(), false);
   const int64_t n = f.shape(schema::index(dataset)).first;
   RR_CHECK(n == rows, Input, "{}: index of '{}' has {} rows, the corpus {} (re-run encode)",

@@ -82,7 +82,7 @@ struct Base {
 Base load_base(const Context& ctx);
 
 // The ranks that hold one copy of a corpus's index between them: all ranks when the corpus has at least P
-// search units (rows / search_shard_alignment), else groups of consecutive ranks, each holding the whole
+// search units (plan.h's SearchLayout), else groups of consecutive ranks, each holding the whole
 // corpus (about one unit per rank) and searching its own share of the query blocks (block b: group b %
 // count), so a small corpus keeps every rank searching instead of leaving P - units ranks idle. Results are
 // unchanged: the same products per (query block x corpus block), merged over one copy of the corpus.
@@ -93,8 +93,8 @@ struct SearchGroup {
   bool searches(int64_t query_block) const { return query_block % count == index; }
 };
 
-// This rank's rows of the dataset's index (aligned as search_shard_alignment says, sharded over its search
-// group), the global row offset and the rows' tie keys.
+// This rank's rows of the dataset's index (whole SearchLayout units, sharded over its search group), the
+// global row offset and the rows' tie keys.
 struct IndexShard {
   SearchGroup group;
   at::Tensor vectors;  // rows x H as stored: float32, float16 or bfloat16 (CPU)

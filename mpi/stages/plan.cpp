@@ -30,35 +30,56 @@ int64_t recorded_routers(const Experiment& exp) {
   return n;
 }
 
-// How evenly P ranks share each corpus's search rows (mean over the largest shard), with advice where a
-// corpus leaves ranks idle.
+// How evenly P ranks share each corpus's search, with advice where ranks idle.
 std::string balance_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int ranks) {
-  const int64_t align = search_shard_alignment(exp.evaluation, exp.device == "cpu");
-  std::string out = "search balance (mean shard / largest shard):";
+  const bool cpu = exp.device == "cpu";
+  std::string out = "search balance (mean work per rank / the busiest rank's):";
   std::string advice;
   for (const auto& c : counts) {
     if (c.documents == 0) continue;
-    const int64_t largest = mpi::shard_of(c.documents, 0, ranks, align).size();
-    const double balance = static_cast<double>(c.documents) / ranks / static_cast<double>(largest);
-    out += fmt::format(" {} {:.0f}%;", c.name, 100 * balance);
-    if (balance < 0.8 && advice.empty()) {
-      int64_t block = 256;
-      while (block * 2 <= c.documents / (8 * static_cast<int64_t>(ranks))) block *= 2;
-      advice = fmt::format(
-          "\n  {}: fp32 shards are whole blocks of evaluation.corpus_block = {} rows; on {} ranks set it to "
-          "{} "
-          "(about 8 blocks per rank; results then differ from this block size's in the last bits) or use "
-          "precision \"bf16\" (its shards are balanced to {} rows, its results independent of the block)",
-          c.name, exp.evaluation.corpus_block, ranks, block, kBalancedShardRows);
+    const SearchLayout layout = search_layout(exp.evaluation, cpu, c.documents, ranks);
+    const double balance = layout.balance(c.documents, ranks);
+    out += fmt::format(" {} {:.0f}%{};", c.name, 100 * balance,
+                       layout.groups > 1 ? fmt::format(" ({} search groups)", layout.groups) : "");
+    if (balance >= 0.8 || !advice.empty()) continue;
+    if (layout.align == kBalancedShardRows && exp.evaluation.bf16) {
+      advice = fmt::format("\n  {}: {} bf16 search units of {} rows for {} ranks", c.name, layout.units,
+                           kBalancedShardRows, ranks);
+      continue;
     }
+    int64_t block = 256;
+    while (block * 2 <= c.documents / (8 * static_cast<int64_t>(ranks))) block *= 2;
+    advice = fmt::format("\n  {}: fp32 shards are whole blocks of evaluation.corpus_block = {} rows; ",
+                         c.name, layout.align);
+    if (block < layout.align)
+      advice += fmt::format(
+          "on {} ranks set it to {} (about 8 blocks per rank; results then differ from this "
+          "block size's in the last bits), or ",
+          ranks, block);
+    advice +=
+        fmt::format("use precision \"bf16\" (shards balanced to {} rows, results independent of the block)",
+                    kBalancedShardRows);
   }
   return out + advice + "\n";
 }
 
 }  // namespace
 
-int64_t search_shard_alignment(const EvaluationConfig& evaluation, bool cpu) {
-  return evaluation.bf16 && cpu ? kBalancedShardRows : evaluation.corpus_block;
+SearchLayout search_layout(const EvaluationConfig& evaluation, bool cpu, int64_t rows, int ranks) {
+  SearchLayout l;
+  l.align = evaluation.bf16 && cpu ? kBalancedShardRows : evaluation.corpus_block;
+  l.units = (rows + l.align - 1) / l.align;
+  l.groups = l.units == 0 ? 1 : static_cast<int>(std::max<int64_t>(1, ranks / l.units));
+  return l;
+}
+
+double SearchLayout::balance(int64_t rows, int ranks) const {
+  if (rows == 0) return 1.0;
+  // The smallest group (ranks / groups, rounded down) holds the largest shards; each group searches
+  // 1 / groups of the queries.
+  const int smallest = ranks / groups;
+  const auto largest = static_cast<double>(mpi::shard_of(rows, 0, smallest, align).size()) / groups;
+  return static_cast<double>(rows) / ranks / largest;
 }
 
 Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,

@@ -19,12 +19,19 @@ struct DatasetCounts {
   std::string train_origin, dev_origin, note;
 };
 
-// Rows a search shard is aligned to: whole corpus blocks for fp32 search (its products, hence its bits,
-// depend on the block's shape, so every rank count must run the very same blocks), kBalancedShardRows for
-// bf16 search on the CPU, whose scores are the correctly rounded inner products whatever the shape (shards
-// then differ by at most that many rows on any rank count).
+// How P ranks search a corpus of `rows`: in shards of whole `align`-row units; with fewer units than ranks,
+// in `groups` groups of consecutive ranks, each holding the whole corpus and searching its share of the query
+// blocks (context.h's SearchGroup). The unit is a corpus block for fp32 search (its products, hence its bits,
+// depend on the block's shape, so every rank count must run the very same blocks) and kBalancedShardRows for
+// bf16 search on the CPU, whose scores are the correctly rounded inner products whatever the shape.
 inline constexpr int64_t kBalancedShardRows = 256;
-int64_t search_shard_alignment(const EvaluationConfig& evaluation, bool cpu);
+struct SearchLayout {
+  int64_t align = 1, units = 0;
+  int groups = 1;
+  // Mean search work per rank over the busiest rank's (1: perfectly balanced).
+  double balance(int64_t rows, int ranks) const;
+};
+SearchLayout search_layout(const EvaluationConfig& evaluation, bool cpu, int64_t rows, int ranks);
 
 // Estimated peak resident bytes per rank of each stage and the disk of index.h5 and results.h5.
 struct Footprint {

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "config/experiment.h"
 #include "config/json_reader.h"
+#include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
 #include "tests/test_support.h"
 
@@ -141,6 +142,31 @@ TEST(Config, SlurmRequestsAreLayeredPerJob) {
   bad = minimal();
   bad["slurm"]["score"]["gpus_per_task"] = -1;
   EXPECT_NE(usage_error(bad).find("'slurm.score.gpus_per_task' = -1"), std::string::npos);
+}
+
+// Search layout: the figure (MS MARCO on 512 ranks in whole 16,384-row blocks: 53%), search groups
+// for corpora with fewer units than ranks, and bf16's 256-row units (on the CPU only).
+TEST(SearchLayout, UnitsGroupsAndBalance) {
+  EvaluationConfig ev;
+  ev.corpus_block = 16384;
+  const auto marco = stages::search_layout(ev, true, 8841823, 512);
+  EXPECT_EQ(marco.units, 540);
+  EXPECT_EQ(marco.groups, 1);
+  EXPECT_NEAR(marco.balance(8841823, 512), 0.527, 0.001);
+  ev.corpus_block = 16;
+  const auto tiny = stages::search_layout(ev, true, 60, 64);
+  EXPECT_EQ(tiny.units, 4);
+  EXPECT_EQ(tiny.groups, 16);  // 16 groups of 4 ranks, one 16-row block each
+  EXPECT_DOUBLE_EQ(tiny.balance(60, 64), (60.0 / 64) / (16.0 / 16));
+  const auto three = stages::search_layout(ev, true, 60, 3);
+  EXPECT_EQ(three.groups, 1);
+  EXPECT_DOUBLE_EQ(three.balance(60, 3), 20.0 / 32);  // rank 0 holds two of the four blocks
+  EXPECT_EQ(stages::search_layout(ev, true, 0, 8).groups, 1);
+  EXPECT_DOUBLE_EQ(stages::search_layout(ev, true, 0, 8).balance(0, 8), 1.0);
+  ev.bf16 = true;
+  EXPECT_EQ(stages::search_layout(ev, true, 8841823, 512).align, stages::kBalancedShardRows);
+  EXPECT_GT(stages::search_layout(ev, true, 8841823, 512).balance(8841823, 512), 0.98);
+  EXPECT_EQ(stages::search_layout(ev, false, 60, 4).align, 16);  // bf16 search is the CPU's
 }
 
 }  // namespace
