@@ -3,7 +3,8 @@
 rank's peak RSS (VmHWM), MPI payload traffic and the wall time per stage, as the stages themselves record
 them in <output_dir>/resources/<stage>.json. Then the checks of the scale issue:
   - Q x 4 training queries at fixed N and np: score's peak RSS per rank grows by <= 10%;
-  - N x 4 documents on 4x the ranks: the per-rank peak RSS stays within 15% (encode, score, evaluate);
+  - N x 4 documents on 4x the ranks: the per-rank peak RSS stays within 15% (encode, train expert, score,
+    evaluate);
   - rank 0's peak exceeds the median rank's by <= 25% in every stage.
 Usage: scale_bench.py [--docs N] [--queries Q] [--experts T] [--work DIR] [--json OUT]   (prints Markdown;
 --json writes the measurements that bench/scaling_model.py projects from)"""
@@ -13,7 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RR = os.path.join(os.environ.get("RR_BUILD_DIR", os.path.join(ROOT, "build")), "mpi", "routerretriever")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_pml="ob1",
            OMPI_MCA_btl="self,vader", RR_LOG_LEVEL="warn")
-STAGES = ["encode", "score", "pilot", "evaluate"]
+# (record name, command words): the stages measured at every rank count, in pipeline order.
+STAGES = [("encode", ["encode"]), ("train-expert", ["train", "expert"]), ("score", ["score"]),
+          ("pilot", ["pilot"]), ("evaluate", ["evaluate"])]
 
 
 def make_dataset(path, name, docs, queries, seed):
@@ -39,7 +42,7 @@ def make_dataset(path, name, docs, queries, seed):
             (tr if i < queries else te).write(f"{name}-q{i}\t{name}-d{doc}\t1\n")
 
 
-def make_experiment(work, docs, queries, experts):
+def make_experiment(work, docs, queries, experts, base_dir=None):
     data = os.path.join(work, "data")
     names = [chr(ord("a") + i) * 3 for i in range(experts)]
     for n in names:
@@ -48,9 +51,13 @@ def make_experiment(work, docs, queries, experts):
         "name": "scale", "seed": 7, "output_dir": os.path.join(work, "run"),
         "datasets": [{"name": n, "path": os.path.join(data, n), "train_split": "train", "test_split": "test",
                       "dev_source": "holdout", "dev_holdout": 50, "pseudo_queries": "none"} for n in names],
-        "base": {"train": True, "training": {"vocab_size": 500, "hidden_size": 32, "layers": 1, "heads": 2,
-                                             "intermediate_size": 64, "steps": 4, "batch_size": 16,
-                                             "max_length": 32, "bf16": False}},
+        # A vocabulary that holds the domain words and enough steps to pass train base's held-back check
+        # (a base no better than its untrained weights is refused); trained once, then given to the other
+        # experiments (their documents come from the same generator).
+        "base": {"train": True, "training": {"vocab_size": 4000, "hidden_size": 32, "layers": 1, "heads": 2,
+                                             "intermediate_size": 64, "steps": 200, "batch_size": 16,
+                                             "max_length": 32, "bf16": False}}
+                if base_dir is None else {"train": False, "path": base_dir},
         "experts": [{"name": n} for n in names],
         "expert_training": {"steps": 2, "batch_size": 16, "eval_every": 0, "max_query_length": 16},
         "train_multitask": False,
@@ -67,19 +74,24 @@ def rr(np, *args):
     subprocess.run(cmd, env=ENV, check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(work, docs, queries, experts, ranks):
-    """Stage records for each rank count: {np: {stage: resources json}}."""
+def measure(work, docs, queries, experts, ranks, base_dir=None):
+    """Stage records for each rank count: {np: {stage: resources json}}. base_dir: a trained base to use (else
+    one is trained, and kept at <work>/../rr-scale-base)."""
     if os.path.exists(work):
         shutil.rmtree(work)
-    cfg = make_experiment(work, docs, queries, experts)
-    for stage in (["prepare"], ["train", "base"], ["encode"], ["train", "expert"]):
-        rr(1, *stage, "--config", cfg)
+    cfg = make_experiment(work, docs, queries, experts, base_dir)
+    rr(1, "prepare", "--config", cfg)
+    if base_dir is None:
+        rr(1, "train", "base", "--config", cfg)
+        kept = os.path.join(os.path.dirname(work.rstrip("/")), "rr-scale-base")
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(os.path.join(work, "run", "base"), kept)
     out = {}
     for np in ranks:
         out[np] = {}
-        for stage in STAGES:
-            rr(np, stage, "--config", cfg, "--force")
-            out[np][stage] = json.load(open(os.path.join(work, "run", "resources", stage + ".json")))
+        for name, words in STAGES:
+            rr(np, *words, "--config", cfg, "--force")
+            out[np][name] = json.load(open(os.path.join(work, "run", "resources", name + ".json")))
     return out
 
 
@@ -92,7 +104,7 @@ def table(title, runs):
              "| np | stage | wall s | peak RSS rank 0 MB | median MB | max MB | rank 0 / median | sent+recv per rank MB (max) |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for np, stages in runs.items():
-        for s in STAGES:
+        for s, _ in STAGES:
             r = stages[s]
             peaks = r["peak_rss_bytes"]
             med = statistics.median(peaks)
@@ -115,8 +127,9 @@ def main():
     ap.add_argument("--json", help="write the measurements here")
     a = ap.parse_args()
     base = measure(a.work, a.docs, a.queries, a.experts, [1, 2, 4])
-    more_q = measure(a.work, a.docs, 4 * a.queries, a.experts, [2])
-    more_n = measure(a.work, 4 * a.docs, a.queries, a.experts, [4])
+    trained = os.path.join(os.path.dirname(a.work.rstrip("/")), "rr-scale-base")
+    more_q = measure(a.work, a.docs, 4 * a.queries, a.experts, [2], trained)
+    more_n = measure(a.work, 4 * a.docs, a.queries, a.experts, [4], trained)
     if a.json:
         json.dump({"docs": a.docs, "queries": a.queries, "experts": a.experts, "d": 32,
                    "base": base, "queries_x4": more_q, "docs_x4": more_n}, open(a.json, "w"), indent=1)
@@ -128,7 +141,7 @@ def main():
     checks = []
     g = peak_max(more_q[2], "score") / peak_max(base[2], "score") - 1
     checks.append(("Q x 4: score's peak RSS per rank (np 2) grows", f"{100 * g:+.1f}%", g <= 0.10))
-    for s in ("encode", "score", "evaluate"):
+    for s in ("encode", "train-expert", "score", "evaluate"):
         g = peak_max(more_n[4], s) / peak_max(base[1], s) - 1
         checks.append((f"N x 4 on 4x the ranks: {s} peak RSS per rank changes", f"{100 * g:+.1f}%", abs(g) <= 0.15))
     worst = max((r["peak_rss_bytes"][0] / statistics.median(r["peak_rss_bytes"]), np, s)

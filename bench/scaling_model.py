@@ -31,6 +31,7 @@ enc_s_per_doc = base["1"]["encode"]["wall_s"] / docs_total
 score_s_per_pair = base["1"]["score"]["wall_s"] / (q_total * m["experts"])
 
 N, Q, d, Qdev, k, store_k = 8_841_823, 502_939, 768, 6_980, 1000, 100
+pairs, dev_corpus_max, pseudo = 532_761, 200_000, 20_000   # MS MARCO's judged training pairs; rr's defaults
 model = 440e6             # BERT-base fp32
 ids_bytes = 50            # one id held while a corpus is mapped (rank 0, once)
 GB = 1e9
@@ -42,8 +43,11 @@ def row(T, P):
     evaluate = (proc + model * (1 + 0.02 * T) + shard + N / P * per_doc["evaluate"] + (T + 4) * Qdev * d * 4
                 + Qdev * (k + 1) * 20 + T * Qdev * store_k * 20)
     score_traffic = T * (Q * d * 4 + Q * 11 * 20 * max(1, (P - 1).bit_length()))
-    return [f"T {T}, P {P}", f"{shard / GB:.2f}", f"{score / GB:.2f}", f"{evaluate / GB:.2f}",
-            f"{N * ids_bytes / GB:.2f}", f"{score_traffic / GB:.1f}"]
+    # train expert (the rows it trains on and searches for dev nDCG, the judged ids, one 2^20-id chunk of the
+    # pass over the corpus map; no corpus text): independent of T and P.
+    train = proc + model + min(N, pairs + dev_corpus_max + pseudo) * d * 4 + 80 * pairs + 2**20 * ids_bytes
+    return [f"T {T}, P {P}", f"{shard / GB:.2f}", f"{train / GB:.2f}", f"{score / GB:.2f}",
+            f"{evaluate / GB:.2f}", f"{N * ids_bytes / GB:.2f}", f"{score_traffic / GB:.1f}"]
 
 
 print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} datasets, Q {m['queries']}, "
@@ -51,12 +55,13 @@ print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} dat
       f"evaluate {per_doc['evaluate']:.0f} B per shard document; score {per_query:.0f} B per training query; "
       f"encode {1e6 * enc_s_per_doc:.0f} us per document and score {1e6 * score_s_per_pair:.0f} us per query x "
       "expert (tiny BERT, one thread).\n")
-print("| MS MARCO | index shard GB | score peak per rank GB | evaluate peak, rank 0 GB | rank 0 ids while "
-      "mapping, once GB | score traffic per rank GB |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| MS MARCO | index shard GB | train expert peak per rank GB | score peak per rank GB | evaluate peak, "
+      "rank 0 GB | rank 0 ids while mapping, once GB | score traffic per rank GB |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for T in (7, 100):
     for P in (64, 512):
         print("| " + " | ".join(row(T, P)) + " |")
-print("\nFormulas: shard = N/P x d x 4; score = process + model + shard + N/P x per_doc + Q x per_query + "
+print("\nFormulas: shard = N/P x d x 4; train expert = process + model + min(N, pairs + dev_corpus_max + 20000) "
+      "x 4d + 80 pairs + 2^20 x 50 (no corpus text: it is read through the corpus map); score = process + model + shard + N/P x per_doc + Q x per_query + "
       "256 P (4d + 220); evaluate = process + model (1 + 0.02 T) + shard + N/P x per_doc + (T + 4) Q' 4d + "
       "Q' (k + 1) 20 + T Q' store_k 20 (rank 0: one router's lists, the singles' stored hits for the oracles); score traffic = T (4 Q d + 220 Q log2 P).")

@@ -191,6 +191,28 @@ TEST(CorpusMap, RowRangesEqualTheWholeCorpus) {
     EXPECT_EQ(map.tie_keys(lo, hi - lo), std::vector<int64_t>(tie.begin() + lo, tie.begin() + hi));
   }
   EXPECT_EQ(map.ids({0, 5, 6, 39}), (std::vector<std::string>{ids[0], ids[5], ids[6], ids[39]}));
+  // A row list (runs of consecutive rows and single ones) reads exactly those documents.
+  const std::vector<int64_t> rows{0, 1, 2, 9, 17, 18, 39};
+  const auto listed = map.documents(rows);
+  ASSERT_EQ(listed.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(listed[i].id, whole[rows[i]].id);
+    EXPECT_EQ(listed[i].encoder_text(), whole[rows[i]].encoder_text());
+    EXPECT_EQ(listed[i].line, whole[rows[i]].line);
+  }
+  EXPECT_TRUE(map.documents(std::vector<int64_t>{}).empty());
+  EXPECT_THROW(map.documents(std::vector<int64_t>{5, 3}), Error);  // not ascending
+  EXPECT_THROW(map.documents(std::vector<int64_t>{40}), Error);    // past the end
+  // The pass over the ids in chunks sees every id once, in row order, whatever the chunk.
+  for (int64_t chunk : {1, 7, 40, 1000}) {
+    std::vector<std::string> seen;
+    map.for_each_id_chunk(chunk, [&](int64_t row0, const std::vector<std::string>& part) {
+      EXPECT_EQ(row0, static_cast<int64_t>(seen.size()));
+      EXPECT_LE(static_cast<int64_t>(part.size()), chunk);
+      seen.insert(seen.end(), part.begin(), part.end());
+    });
+    EXPECT_EQ(seen, ids) << "chunk " << chunk;
+  }
   test::write_file(t / "corpus.jsonl", text.substr(0, text.size() / 2));  // changed: fewer records
   EXPECT_THROW(map.documents(0, 40), Error);
   test::write_file(t / "dup.jsonl", "{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"a\", \"text\": \"y\"}\n");
