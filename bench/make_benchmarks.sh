@@ -28,7 +28,7 @@ section "Exact search fp32 and bf16 + exact rescoring vs FAISS IndexFlatIP and I
 section "Scaling here: encode + evaluate at -np 1 and 2 (bench/scaling.sh)" "$root/bench/scaling.sh" ${RR_SCALING_CONFIG:+"$RR_SCALING_CONFIG"}
 scale_json=$(mktemp)
 section "Scale benchmark: memory per rank, traffic and time per stage at np 1, 2, 4 (bench/scale_bench.py)" \
-  /usr/bin/python3 "$root/bench/scale_bench.py" --json "$scale_json"
+  /usr/bin/python3 "$root/bench/scale_bench.py" --docs 100000 --queries 10000 --json "$scale_json"
 section "Scaling model: MS MARCO, T 7 / 100, P 64 / 512, from the scale benchmark (bench/scaling_model.py)" \
   /usr/bin/python3 "$root/bench/scaling_model.py" "$scale_json"
 mv "$tmp" "$out"

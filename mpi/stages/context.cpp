@@ -56,8 +56,11 @@ QuerySet read_query_set(const std::filesystem::path& queries_file, const std::fi
   QuerySet set;
   if (!std::filesystem::exists(qrels_file)) return set;
   set.qrels = read_qrels_tsv(qrels_file);
-  for (auto& q : read_queries(queries_file))
+  // Streamed: only the judged queries are kept (never the whole file at once).
+  set.queries.reserve(set.qrels.size());
+  for_each_query(queries_file, [&](TextRecord&& q) {
     if (set.qrels.count(q.id)) set.queries.push_back(std::move(q));
+  });
   if (set.queries.size() != set.qrels.size()) {
     std::unordered_set<std::string> known;
     for (const auto& q : set.queries) known.insert(q.id);
@@ -102,6 +105,7 @@ QuerySet hold_out(QuerySet& train, int64_t n, uint64_t seed) {
   std::unordered_set<std::string> chosen;
   for (int64_t i = 0; i < n; ++i) chosen.insert(order[i].second);
   std::vector<TextRecord> kept;
+  kept.reserve(train.queries.size() - static_cast<size_t>(n));
   for (auto& q : train.queries) {
     if (!chosen.count(q.id)) {
       kept.push_back(std::move(q));

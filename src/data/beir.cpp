@@ -85,7 +85,14 @@ std::vector<TextRecord> read_corpus(const fs::path& path) {
 }
 
 std::vector<TextRecord> read_queries(const fs::path& path) {
-  return read_unique(path, JsonLinesOptions{.require_text = true, .allow_title = false}, "queries");
+  std::vector<TextRecord> out;
+  for_each_query(path, [&](TextRecord&& rec) { out.push_back(std::move(rec)); });
+  return out;
+}
+
+void for_each_query(const fs::path& path, const std::function<void(TextRecord&&)>& take) {
+  for_each_unique_record(path, JsonLinesOptions{.require_text = true, .allow_title = false}, "queries",
+                         [&](TextRecord&& rec, const JsonLinesReader&) { take(std::move(rec)); });
 }
 
 Qrels read_qrels_tsv(const fs::path& path) {

@@ -34,6 +34,8 @@ void for_each_unique_record(const std::filesystem::path& path, const JsonLinesOp
                             const char* what,
                             const std::function<void(TextRecord&&, const JsonLinesReader&)>& take);
 std::vector<TextRecord> read_queries(const std::filesystem::path& path);
+// Streams the queries of a queries file, checked as read_queries checks them, without holding them all.
+void for_each_query(const std::filesystem::path& path, const std::function<void(TextRecord&&)>& take);
 Qrels read_qrels_tsv(const std::filesystem::path& path);
 
 // Throws Input naming the first line of `qrels_file` whose query is not among `known` (from `queries_file`):
