@@ -106,8 +106,9 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
       train = std::max(train, rows * d * 4 + text * pseudo / std::max(N, 1.0) +
                                   80.0 * static_cast<double>(c.train_pairs + c.dev) +
                                   50 * std::min(N, 1048576.0));
-    // score: the shard and its tie keys, one round of query vectors (256 per rank) and its top-11 lists.
-    if (c.has_expert) score = std::max(score, shard + 8 * N / P + 256 * P * (d * 4 + 11 * 20));
+    // score: the shard and its tie keys, one round of query vectors (256 per rank) and its top-11 lists, and
+    // the training queries' text and judgments every rank holds (about 190 B each, measured by scale_bench).
+    if (c.has_expert) score = std::max(score, shard + 8 * N / P + 256 * P * (d * 4 + 11 * 20) + 190 * Qtr);
     // evaluate: the shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the
     // shard (its text and about three times that in postings), and on rank 0 one router's top-(k+1) lists and
     // the singles' store_k hits (the oracles take them).
