@@ -56,7 +56,7 @@ print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} dat
       f"encode {1e6 * enc_s_per_doc:.0f} us per document and score {1e6 * score_s_per_pair:.0f} us per query x "
       "expert (tiny BERT, one thread).\n")
 print("| MS MARCO | index shard GB | train expert peak per rank GB | score peak per rank GB | evaluate peak, "
-      "rank 0 GB | rank 0 ids while mapping, once GB | score traffic per rank GB |")
+      "rank 0 GB | prepare's rank 0 ids while mapping, once GB | score traffic per rank GB |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for T in (7, 100):
     for P in (64, 512):

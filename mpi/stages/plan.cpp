@@ -93,10 +93,10 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
     // The shard as stored (fp32 or fp16), and with bf16 precision its packed bf16 copy (Bf16Corpus).
     const double shard = N / P * d * (vec + (exp.evaluation.bf16 ? 2 : 0));
-    // The formulas of docs/scaling.md. encode: one block's documents and embeddings; rank 0 the ids while it
-    // maps the corpus.
+    // The formulas of docs/scaling.md. encode: one block's documents and embeddings (the corpus map, whose
+    // build holds the N ids on rank 0, is made by prepare).
     const double block = std::min(N, static_cast<double>(exp.evaluation.corpus_block));
-    encode = std::max(encode, text * block / std::max(N, 1.0) + block * d * 4 + 50 * N);
+    encode = std::max(encode, text * block / std::max(N, 1.0) + block * d * 4);
     // train: the index rows it trains on (all rows up to dev_corpus_max; above, the judged and pseudo-query
     // documents, the dev-judged ones and a dev_corpus_max sample), the text of the pseudo-query sample only
     // (read through the corpus map), the judged ids, and one chunk of 2^20 ids of the pass over the map.

@@ -1,5 +1,6 @@
 // prepare: make each dataset's BEIR folder (through its source format) and split its judged queries into
-// train/dev/test by a seeded hash of the query id. Rank 0 works; every rank learns the outcome.
+// train/dev/test by a seeded hash of the query id, then map each corpus (mpi/stages/context.h's
+// open_corpus_map). Rank 0 works; every rank learns the outcome.
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -76,6 +77,9 @@ void prepare(Context& ctx, const StageOptions& options) {
       prepare_one(ctx.exp, d);
     }
   });
+  // Each corpus's offset index (its ids held on rank 0 while it is built, 50 B per document): made here, in a
+  // stage that runs on rank 0 anyway, so that encode's rank 0 holds no more than the other ranks.
+  for (const auto& d : ctx.exp.datasets) open_corpus_map(ctx, d);
 }
 
 }  // namespace rr::stages
