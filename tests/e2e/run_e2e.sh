@@ -55,36 +55,30 @@ ranks)
   done
   has '"corpus"' h5dump -H "$work/np1/index.h5" || fail "h5dump -H index.h5 lacks /index/<ds>/corpus"
   echo "ranks: routing and rankings identical under np 1, 2, 4 ($(wc -l < "$work/np1/dump.txt") lines compared)"
-  # Corpus blocks of 64 rows make each 60-row corpus one search unit: np 4 runs four search groups, each
-  # holding the whole corpus and searching its own query blocks; the same as np 1.
-  for np in 1 4; do
-    out=$work/groups-np$np
+  # given NAME NP SETTING...: encode -> evaluate under NP ranks with the trained models and the settings, into
+  # $work/NAME-npNP (stage logs at info level in <stage>.out), then the dump of its routing and rankings.
+  given() {
+    local name=$1 np=$2; shift 2
+    local out=$work/$name-np$np
     mkdir -p "$out/experts"
     for e in astro cook; do cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"; done
     cp -r "$work/runs/tiny/multitask" "$out/multitask"
     for stage in prepare encode score pilot evaluate; do
-      RR_LOG_LEVEL=info mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" \
-        --set base.train=false --set evaluation.corpus_block=64 > "$out/$stage.out" 2>&1
+      RR_LOG_LEVEL=info mpi "$np" $stage --config "$cfg" --set output_dir="$out" \
+        --set base.path="$work/runs/tiny/base" --set base.train=false "$@" > "$out/$stage.out" 2>&1
     done
     dump "$out/results.h5" "$out" > "$out/dump.txt"
-  done
+  }
+  # Corpus blocks of 64 rows make each 60-row corpus one search unit: np 4 runs four search groups, each
+  # holding the whole corpus and searching its own query blocks; the same as np 1.
+  for np in 1 4; do given groups "$np" --set evaluation.corpus_block=64; done
   grep -q "4 groups of ranks each hold it all" "$work/groups-np4/evaluate.out" || fail "np 4 ran no search groups"
   cmp "$work/groups-np1/dump.txt" "$work/groups-np4/dump.txt" || fail "search groups: np 1 and np 4 differ"
   echo "ranks: four search groups (np 4) give the routing and rankings of np 1"
   # precision bf16 (a bfloat16 index, bf16 search rescored exactly) where the CPU has fast bf16: the same under
   # np 1 and 4, whose shards and thread splits differ.
   if grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo; then
-    for np in 1 4; do
-      out=$work/bf16-np$np
-      mkdir -p "$out/experts"
-      for e in astro cook; do cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"; done
-      cp -r "$work/runs/tiny/multitask" "$out/multitask"
-      for stage in prepare encode score pilot evaluate; do
-        mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" \
-          --set base.train=false --set evaluation.precision=bf16 > "$out/$stage.out"
-      done
-      dump "$out/results.h5" "$out" > "$out/dump.txt"
-    done
+    for np in 1 4; do given bf16 "$np" --set evaluation.precision=bf16; done
     cmp "$work/bf16-np1/dump.txt" "$work/bf16-np4/dump.txt" || fail "bf16: np 1 and np 4 differ"
     has "16-bit little-endian floating-point" h5dump -H -d /index/astro/corpus "$work/bf16-np1/index.h5" ||
       fail "the bf16 index is not a 16-bit float dataset"

@@ -133,14 +133,21 @@ TEST(ExactSearch, Float16StorageScoresTheRoundedVectors) {
   EXPECT_EQ(a.score, b.score);
 }
 
+// Both search paths: k beyond the corpus leaves empty slots; an empty shard gives empty lists.
 TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   Corpus c = make_corpus(3, 4, 2, 7);
   auto tie = tie_keys(c.ids);
   SearchParams p;
   p.k = 5;
-  TopK t = exact_search(c.x.data(), 1, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
-  EXPECT_EQ(t.count(0), 3);
-  EXPECT_EQ(t.doc[3], -1);
+  const MatrixView corpus{c.x.data(), c.n, c.d, VectorType::Float32},
+      empty{nullptr, 0, c.d, VectorType::Float32};
+  for (const TopK& t : {exact_search(c.x.data(), 1, corpus, 0, tie.data(), p),
+                        DeviceCorpus(corpus, tie.data(), "cpu").search(c.x.data(), 1, 0, p)}) {
+    EXPECT_EQ(t.count(0), 3);
+    EXPECT_EQ(t.doc[3], -1);
+  }
+  EXPECT_EQ(exact_search(c.x.data(), 1, empty, 0, nullptr, p).count(0), 0);
+  EXPECT_EQ(DeviceCorpus(empty, nullptr, "cpu").search(c.x.data(), 1, 0, p).count(0), 0);
 }
 
 TEST(DeviceCorpus, MatchesBruteForceWithTiesAcrossBlockSizes) {
@@ -181,20 +188,6 @@ TEST(DeviceCorpus, EqualsExactSearchBitForBitOnTheCpu) {
       EXPECT_EQ(got.tie, want.tie);
     }
   }
-}
-
-TEST(DeviceCorpus, EmptyShardAndFewerDocumentsThanK) {
-  Corpus c = make_corpus(3, 4, 2, 7);
-  auto tie = tie_keys(c.ids);
-  SearchParams p;
-  p.k = 5;
-  const TopK t = DeviceCorpus({c.x.data(), c.n, c.d, VectorType::Float32}, tie.data(), "cpu")
-                     .search(c.x.data(), 1, 0, p);
-  EXPECT_EQ(t.count(0), 3);
-  EXPECT_EQ(t.doc[3], -1);
-  const TopK none =
-      DeviceCorpus({nullptr, 0, c.d, VectorType::Float32}, nullptr, "cpu").search(c.x.data(), 1, 0, p);
-  EXPECT_EQ(none.count(0), 0);
 }
 
 // bf16 search is refused where bf16 is emulated; elsewhere these tests run it.
