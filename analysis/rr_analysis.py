@@ -5,18 +5,23 @@ Command line::
 
     rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
     rr_analysis.py plots FILE... --out DIR
+    rr_analysis.py snapshot FILE OUT
 
 Several FILEs are runs of one experiment with different seeds: tables show mean ± std over them (std with
 ddof=1), the bar chart draws the std as error bars and the routing heatmap sums the counts; the PCA and the
 training curves describe a single run, the first file that has their data.
 
 As a module: ``load_results(path)`` reads one file into a dict, ``make_table(results, ...)`` renders a table
-and ``make_plots(results, out_dir)`` writes the figures. The ``/index`` external link (the corpus index, which
-may be missing) is never followed.
+and ``make_plots(results, out_dir)`` writes the figures. rr keeps a results file's bulky objects (corpus ids,
+training-query embeddings, scores, runs) in part files under ``results.parts/``, reached by external links that
+h5py follows; a link whose file is missing reads as absent. ``snapshot`` writes a self-contained copy (the parts
+copied in, the ``/index`` link to the corpus index kept as a link): a plain ``cp`` of results.h5 keeps links to
+parts that rr deletes once a later stage replaces them.
 """
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -54,21 +59,41 @@ def _strings(values):
 
 
 def _member(group, path):
-    """The object at `path` under `group`, or None when absent; external links are never followed."""
+    """The object at `path` under `group`, or None when absent (a link whose file is missing included)."""
     node = group
     for part in path.strip("/").split("/"):
-        link = node.get(part, getlink=True)
-        if link is None or isinstance(link, h5py.ExternalLink):
+        node = node.get(part) if node.get(part, getlink=True) is not None else None
+        if node is None:
             return None
-        node = node[part]
     return node
 
 
 def _children(group):
-    """Names of the members of `group` (None: no group) that are not external links, in stored order."""
+    """Names of the members of `group` (None: no group) that can be read, in stored order."""
     if group is None:
         return []
-    return [name for name in group if not isinstance(group.get(name, getlink=True), h5py.ExternalLink)]
+    return [name for name in group if _member(group, name) is not None]
+
+
+def snapshot(path, out):
+    """Writes a self-contained copy of the results file `path` to `out`: every object a link reaches (its
+    parts) is copied in, except the /index link, kept as a link (the corpus index may be tens of GB)."""
+    out = Path(out)
+    temp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(path, "r") as f, h5py.File(temp, "w") as g:
+            g.attrs.update(f.attrs)
+            for name in f:
+                link = f.get(name, getlink=True)
+                if name == "index" and isinstance(link, h5py.ExternalLink):
+                    g[name] = h5py.ExternalLink(link.filename, link.path)
+                elif _member(f, name) is None:
+                    raise MissingData(f"{path}: /{name} links to a file that is missing ({link.filename})")
+                else:
+                    f.copy(name, g, expand_external=True)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _read_meta(f):
@@ -612,7 +637,7 @@ def make_plots(results, out_dir):
 # --------------------------------------------------------------------------------------------- command line
 
 def _parser():
-    """The argparse parser with the `table` and `plots` subcommands."""
+    """The argparse parser with the `table`, `plots` and `snapshot` subcommands."""
     parser = argparse.ArgumentParser(prog="rr_analysis.py", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Run '%(prog)s COMMAND --help' for a command's options.")
@@ -632,6 +657,11 @@ def _parser():
     plots.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     plots.add_argument("--train-queries", type=int, default=TRAIN_QUERIES_PER_DATASET, metavar="N",
                        help=f"training queries per dataset in the PCA (default: {TRAIN_QUERIES_PER_DATASET})")
+    copy = commands.add_parser("snapshot", help="a self-contained copy of a results file",
+                               description="Copies FILE to OUT with the objects its parts hold copied in (the "
+                                           "/index link is kept as a link).")
+    copy.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
+    copy.add_argument("out", metavar="OUT", type=Path, help="the copy to write")
     return parser
 
 
@@ -645,6 +675,8 @@ def main(argv=None):
                 args.out.write_text(text, encoding="utf-8")
             else:
                 sys.stdout.write(text)
+        elif args.command == "snapshot":
+            snapshot(args.file, args.out)
         else:
             results = [load_results(p, args.train_queries) for p in args.files]
             for path in make_plots(results, args.out):

@@ -619,6 +619,41 @@ std::vector<std::string> File::members(const std::string& group) const {
   return names;
 }
 
+std::optional<std::pair<std::string, std::string>> File::external_target(const std::string& object) const {
+  if (!exists(object)) return std::nullopt;
+  H5L_info_t info;
+  check(H5Lget_info(file_.get(), object.c_str(), &info, H5P_DEFAULT), path_, object, "cannot read link", 0);
+  if (info.type != H5L_TYPE_EXTERNAL) return std::nullopt;
+  std::vector<char> value(info.u.val_size);
+  check(H5Lget_val(file_.get(), object.c_str(), value.data(), value.size(), H5P_DEFAULT), path_, object,
+        "cannot read external link", 0);
+  const char* target_file = nullptr;
+  const char* target_path = nullptr;
+  check(H5Lunpack_elink_val(value.data(), value.size(), nullptr, &target_file, &target_path), path_, object,
+        "cannot unpack external link", 0);
+  return std::make_pair(std::string(target_file), std::string(target_path));
+}
+
+std::vector<std::string> File::external_files() const {
+  struct Visit {
+    const File* file;
+    std::vector<std::string> targets;
+  } visit{this, {}};
+  check(H5Lvisit(
+            file_.get(), H5_INDEX_NAME, H5_ITER_INC,
+            [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+              auto* v = static_cast<Visit*>(data);
+              if (info->type == H5L_TYPE_EXTERNAL)
+                v->targets.push_back(v->file->external_target("/" + std::string(name))->first);
+              return 0;
+            },
+            &visit),
+        path_, "/", "cannot list links", 0);
+  std::sort(visit.targets.begin(), visit.targets.end());
+  visit.targets.erase(std::unique(visit.targets.begin(), visit.targets.end()), visit.targets.end());
+  return visit.targets;
+}
+
 void File::copy_from(const File& from, const std::string& object, const std::string& to) {
   if (!from.exists(object)) return;
   const std::string& target = to.empty() ? object : to;

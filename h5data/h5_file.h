@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,10 @@ class File {
 
   // Names of the members of a group, sorted.
   std::vector<std::string> members(const std::string& group) const;
+  // Where `object` links to when it is an external link: {target file, target path}; nullopt otherwise.
+  std::optional<std::pair<std::string, std::string>> external_target(const std::string& object) const;
+  // The target files of every external link in the file (at any depth, never followed), sorted, unique.
+  std::vector<std::string> external_files() const;
 
  private:
   File(std::filesystem::path path, Handle file, std::shared_ptr<void> quiet, bool mpio)

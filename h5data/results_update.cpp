@@ -9,6 +9,10 @@
 
 namespace rr::h5 {
 
+std::filesystem::path parts_folder(const std::filesystem::path& results) {
+  return results.parent_path() / (results.stem().string() + ".parts");
+}
+
 ResultsUpdate::ResultsUpdate(const std::filesystem::path& path, const std::vector<std::string>& replaced,
                              bool keep_old)
     : path_(path), temp_(temporary_sibling(path)) {
@@ -19,26 +23,62 @@ ResultsUpdate::ResultsUpdate(const std::filesystem::path& path, const std::vecto
   for (const auto& member : old.members("/")) {
     const std::string obj = "/" + member;
     if (std::find(replaced.begin(), replaced.end(), obj) != replaced.end()) continue;
-    if (obj == schema::kIndexRoot) continue;  // an external link, re-made by whoever owns the index
-    file_->copy_from(old, obj);
+    // Links are re-made, never followed (a part or index.h5 is not copied); links deeper down are copied as
+    // links.
+    if (const auto target = old.external_target(obj))
+      file_->external_link(obj, target->first, target->second);
+    else
+      file_->copy_from(old, obj);
   }
-  if (old.exists(schema::kIndexRoot) &&
-      std::find(replaced.begin(), replaced.end(), schema::kIndexRoot) == replaced.end())
-    file_->external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
 }
 
 ResultsUpdate::~ResultsUpdate() {
   if (committed_) return;
-  file_.reset();
   std::error_code ec;
+  for (auto& part : parts_) {
+    part.file.reset();
+    std::filesystem::remove(part.path, ec);
+  }
+  file_.reset();
   std::filesystem::remove(temp_, ec);
 }
 
+File& ResultsUpdate::apart(const std::string& name, const std::vector<std::string>& objects) {
+  const std::string folder = parts_folder(path_).filename().string();
+  const std::string file_name = name + "-" + unique_suffix() + ".h5";
+  std::filesystem::create_directories(parts_folder(path_));
+  Part& part = parts_.emplace_back();
+  part.path = parts_folder(path_) / file_name;
+  part.file = std::make_unique<File>(File::create(part.path));
+  part.objects = objects;
+  for (const auto& obj : objects) file_->external_link(obj, folder + "/" + file_name, obj);
+  return *part.file;
+}
+
 void ResultsUpdate::commit() {
+  for (auto& part : parts_) {
+    for (const auto& obj : part.objects)
+      if (!part.file->exists(obj)) part.file->create_group(obj);
+    part.file->close();
+    part.file.reset();
+  }
   file_->close();
   file_.reset();
   rename_replacing(temp_, path_);
   committed_ = true;
+  remove_unlinked_parts();
+}
+
+// Parts of earlier updates that the new file no longer links, and those of updates killed before their
+// rename.
+void ResultsUpdate::remove_unlinked_parts() const {
+  const auto folder = parts_folder(path_);
+  if (!std::filesystem::is_directory(folder)) return;
+  const auto linked = File::open(path_, false).external_files();
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string name = folder.filename().string() + "/" + entry.path().filename().string();
+    if (!std::binary_search(linked.begin(), linked.end(), name)) std::filesystem::remove(entry.path());
+  }
 }
 
 void write_stage_meta(File& f, const std::string& stage, const std::string& config_json, int64_t ranks,

@@ -1,16 +1,17 @@
 // Every path and attribute name of rr's results files, in one place (DESIGN.md, "Results file").
 //
-// <output_dir>/results.h5   small results, rewritten atomically by each stage (copy, add, rename):
+// <output_dir>/results.h5   small results, rewritten atomically by each stage (copy, add, rename); the bulky
+//   objects marked [part] are external links into <output_dir>/results.parts/ (h5data/results_update.h):
 //   /meta                      attrs: config (JSON), version, ranks, seed; /meta/<stage> the same per stage
 //   /experts                   [T] expert names in configured order
-//   /datasets/<ds>/corpus_ids  [N], /datasets/<ds>/query_ids/<split> [Q]
+//   /datasets/<ds>/corpus_ids  [N] [part], /datasets/<ds>/query_ids/<split> [Q]
 //   /index                     external link to index.h5:/index
-//   /scores/<ds>               [Q x T] per-instance nDCG@10 of each training query under each expert
-//   /score_columns/<ds>/<expert>  [Q] cached columns (attr fingerprint): adding an expert scores only its own
-//   /train_queries/<ds>/base   [Q x H] base embeddings of the training queries (pilot input)
+//   /scores/<ds>               [Q x T] [part] per-instance nDCG@10 of each training query under each expert
+//   /score_columns/<ds>/<expert>  [Q] [part] cached columns (attr fingerprint): adding an expert scores only
+//   its own /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot input)
 //   /pilots/{emb [P x H], expert [P], dataset [P], count [P]}
 //   /routing/<ds>/<router>     [Q] chosen expert index per test query (-1: base / not applicable)
-//   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32}
+//   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32} [part]
 //   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
 //   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
 //   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves

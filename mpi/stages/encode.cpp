@@ -89,11 +89,13 @@ void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const 
 // Corpus ids and the link to index.h5 in results.h5 (rank 0).
 void record_corpora(const Context& ctx) {
   h5::ResultsUpdate up(ctx.exp.results_file(), {"/datasets"});
-  auto& f = up.file();
+  std::vector<std::string> objects;
+  for (const auto& cfg : ctx.exp.datasets) objects.push_back(schema::corpus_ids(cfg.name));
+  auto& ids = up.apart("corpus_ids", objects);
   for (const auto& cfg : ctx.exp.datasets)
-    f.copy_from(h5::File::open(ctx.exp.output() / "corpora" / (cfg.name + ".h5"), false), "/ids",
-                schema::corpus_ids(cfg.name));
-  f.external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
+    ids.copy_from(h5::File::open(ctx.exp.output() / "corpora" / (cfg.name + ".h5"), false), "/ids",
+                  schema::corpus_ids(cfg.name));
+  up.file().external_link(schema::kIndexRoot, schema::kIndexFile, schema::kIndexRoot);
   up.commit();
 }
 

@@ -408,6 +408,7 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
   const auto& exp = ctx.exp;
   h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics", "/routers"});
   auto& f = up.file();
+  auto& runs = up.apart("runs", {"/runs"});
   std::vector<std::string> names, labels;
   for (const auto& m : methods)
     if (m.recorded) names.push_back(m.name), labels.push_back(m.label);
@@ -419,9 +420,10 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
       if (!cfg.evaluate || !m.recorded || !std::filesystem::exists(path)) continue;
       const auto u = h5::File::open(path, false);
       f.copy_from(u, schema::query_ids(cfg.name, cfg.test_split));
-      for (const auto& object : {schema::routing(cfg.name, m.name), schema::run_doc(cfg.name, m.name),
-                                 schema::run_score(cfg.name, m.name), schema::metrics(cfg.name, m.name)})
+      for (const auto& object : {schema::routing(cfg.name, m.name), schema::metrics(cfg.name, m.name)})
         f.copy_from(u, object);
+      for (const auto& object : {schema::run_doc(cfg.name, m.name), schema::run_score(cfg.name, m.name)})
+        runs.copy_from(u, object);
     }
   up.commit();
 }

@@ -221,20 +221,22 @@ void store_scores(const Context& ctx) {
   const auto& exp = ctx.exp;
   h5::ResultsUpdate up(exp.results_file(), {"/scores", "/score_columns", "/train_queries", schema::kExperts});
   auto& f = up.file();
+  auto& bulk = up.apart("scores", {"/scores", "/score_columns", "/train_queries"});
   f.write_strings(schema::kExperts, exp.expert_names());
   for (const auto& name : exp.training_datasets()) {
     const auto base_unit = h5::File::open(score_unit(exp, name, "base"), false);
-    f.copy_from(base_unit, schema::train_query_base(name));
+    bulk.copy_from(base_unit, schema::train_query_base(name));
     f.copy_from(base_unit, schema::query_ids(name, exp.dataset(name).train_split));
     std::vector<at::Tensor> columns;
     for (const auto& x : exp.experts) {
       const auto unit = h5::File::open(score_unit(exp, name, x.name), false);
-      f.copy_from(unit, schema::score_column(name, x.name));
+      bulk.copy_from(unit, schema::score_column(name, x.name));
       columns.push_back(unit.read(schema::score_column(name, x.name)));
     }
-    const int64_t Q = f.shape(schema::train_query_base(name)).first;
-    f.write(schema::scores(name), columns.empty() ? at::zeros({Q, 0}, at::kDouble) : at::stack(columns, 1));
-    f.set_attr(schema::scores(name), schema::kAttrExperts, exp.expert_names());
+    const int64_t Q = bulk.shape(schema::train_query_base(name)).first;
+    bulk.write(schema::scores(name),
+               columns.empty() ? at::zeros({Q, 0}, at::kDouble) : at::stack(columns, 1));
+    bulk.set_attr(schema::scores(name), schema::kAttrExperts, exp.expert_names());
   }
   up.commit();
 }

@@ -14,18 +14,12 @@ namespace fs = std::filesystem;
 
 namespace rr {
 
-namespace {
-
-// host-pid-random: unique among the processes of a cluster job writing into one shared folder (two nodes
-// can run the same PID; a requeued job can reuse one).
 std::string unique_suffix() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
   std::random_device rd;
   return fmt::format("{}-{}-{:08x}", host, ::getpid(), rd());
 }
-
-}  // namespace
 
 fs::path temporary_sibling(const fs::path& path) {
   return fs::path(path.string() + ".tmp-" + unique_suffix());

@@ -8,6 +8,10 @@
 
 namespace rr {
 
+// host-pid-random: unique among the processes of a cluster job writing into one shared folder (two nodes
+// can run the same PID; a requeued job can reuse one).
+std::string unique_suffix();
+
 // A text or binary file written through stream(); commit() flushes, checks for write errors
 // (e.g. a full disk) and renames it to `path`.
 class AtomicFile {

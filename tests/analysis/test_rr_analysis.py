@@ -5,6 +5,7 @@ Run with: /usr/bin/python3 -m pytest -q tests/analysis
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,9 +93,17 @@ def write_training(f, rng):
 
 
 def write_results(path, offset=0.0, parts=ALL_PARTS, seed=1, skip=()):
-    """A synthetic rr results file following the schema; `parts` chooses the optional groups written."""
+    """A synthetic rr results file following the schema; `parts` chooses the optional groups written. As rr
+    does, the bulky objects (corpus ids, training-query embeddings, scores, runs) are written into a part file
+    under results.parts/ and reached by external links."""
     rng = np.random.default_rng(seed)
-    with h5py.File(path, "w") as f:
+    part_name = f"{Path(path).stem}.parts/bulk-{seed}.h5"
+    (Path(path).parent / part_name).parent.mkdir(exist_ok=True)
+    with h5py.File(path, "w") as f, h5py.File(Path(path).parent / part_name, "w") as bulk:
+        for name in ("train_queries", "scores", "runs"):
+            if name in parts:
+                bulk.create_group(name)
+                f[name] = h5py.ExternalLink(part_name, f"/{name}")
         f["experts"] = strings(EXPERTS)
         config = {"name": "synthetic", "seed": seed, "datasets": [{"name": ds} for ds in CONFIG_DATASETS]}
         f.create_group("meta").attrs.update({"config": json.dumps(config), "version": "test", "ranks": 1,
@@ -104,19 +113,20 @@ def write_results(path, offset=0.0, parts=ALL_PARTS, seed=1, skip=()):
             f["routers/name"] = strings(RECORDED)
             f["routers/label"] = strings([f"Label of {name}" for name in RECORDED])
         for ds in CONFIG_DATASETS:
-            f[f"datasets/{ds}/corpus_ids"] = strings([f"{ds}-d{i}" for i in range(30)])
+            bulk[f"ids/{ds}"] = strings([f"{ds}-d{i}" for i in range(30)])
+            f[f"datasets/{ds}/corpus_ids"] = h5py.ExternalLink(part_name, f"/ids/{ds}")
             f[f"datasets/{ds}/query_ids/test"] = strings([f"{ds}-q{i}" for i in range(TEST_QUERIES)])
             f[f"datasets/{ds}/query_ids/train"] = strings([f"{ds}-t{i}" for i in range(TRAIN_QUERIES)])
             centre = rng.normal(size=HIDDEN)
             if "train_queries" in parts:
-                f[f"train_queries/{ds}/base"] = (centre + 0.3 * rng.normal(size=(TRAIN_QUERIES, HIDDEN))
+                bulk[f"train_queries/{ds}/base"] = (centre + 0.3 * rng.normal(size=(TRAIN_QUERIES, HIDDEN))
                                                  ).astype(np.float32)
             if "scores" in parts:
-                f[f"scores/{ds}"] = rng.random((TRAIN_QUERIES, len(EXPERTS)))
-                f[f"scores/{ds}"].attrs["experts"] = strings(EXPERTS)
+                bulk[f"scores/{ds}"] = rng.random((TRAIN_QUERIES, len(EXPERTS)))
+                bulk[f"scores/{ds}"].attrs["experts"] = strings(EXPERTS)
             if "runs" in parts:
-                f[f"runs/{ds}/bm25/doc"] = rng.integers(0, 30, (TEST_QUERIES, 5))
-                f[f"runs/{ds}/bm25/score"] = rng.random((TEST_QUERIES, 5)).astype(np.float32)
+                bulk[f"runs/{ds}/bm25/doc"] = rng.integers(0, 30, (TEST_QUERIES, 5))
+                bulk[f"runs/{ds}/bm25/score"] = rng.random((TEST_QUERIES, 5)).astype(np.float32)
         if "metrics" in parts:
             write_metrics(f, offset, skip)
         if "routing" in parts:
@@ -162,6 +172,24 @@ def test_load_results_reads_the_schema_without_following_the_index_link(results_
     assert set(results["train_queries"]) == set(CONFIG_DATASETS)
     assert results["training"]["expert-beta"]["dev_ndcg10"].shape == (4,)
     assert results["meta"]["config"]["name"] == "synthetic"
+
+
+def test_snapshot_is_self_contained_and_reads_the_same(results_file, tmp_path):
+    copy = tmp_path / "kept" / "copy.h5"
+    copy.parent.mkdir()
+    assert rr_analysis.main(["snapshot", str(results_file), str(copy)]) == 0
+    shutil.rmtree(tmp_path / "results.parts")  # what rr does to replaced parts
+    assert rr_analysis.load_results(results_file)["train_queries"] == {}  # the original's links now dangle
+    with h5py.File(copy, "r") as f:
+        assert isinstance(f.get("index", getlink=True), h5py.ExternalLink)
+        assert not isinstance(f.get("scores", getlink=True), h5py.ExternalLink)
+        assert f["datasets/alpha/corpus_ids"][0] == b"alpha-d0"
+        assert f["runs/beta/bm25/doc"].shape == (TEST_QUERIES, 5)
+    kept = rr_analysis.load_results(copy)
+    assert set(kept["train_queries"]) == set(CONFIG_DATASETS)
+    assert kept["metrics"]["alpha"]["pilot-mean"]["ndcg_cut_10"] == pytest.approx(0.4567)
+    assert rr_analysis.main(["snapshot", str(results_file), str(tmp_path / "x.h5")]) == 2  # parts missing
+    assert not (tmp_path / "x.h5").exists() and not list(tmp_path.glob("x.h5.tmp-*"))
 
 
 def test_markdown_table_numbers_avg_and_row_order(results_file):

@@ -18,8 +18,10 @@ has() { local pat=$1; shift; "$@" > "$work/has.txt" 2>&1 || true; grep -q -- "$p
 export RR_LOG_LEVEL=warn
 run() { "$rr" "$@" --threads 1; }
 mpi() { local np=$1; shift; mpirun -np "$np" --oversubscribe "$rr" "$@" --threads 1; }
-dump() {  # the routing decisions and rankings of a results file, as text
-  h5dump -g /routing "$1" | grep -v -E "HDF5|^}" ; h5dump -d '/runs' "$1" 2>/dev/null | grep -v HDF5 || true
+# snapshot RESULTS COPY: a self-contained copy (a plain cp keeps links to parts that a later update deletes).
+snapshot() { $py "$here/../../analysis/rr_analysis.py" snapshot "$1" "$2"; }
+dump() {  # the routing decisions and rankings (rows and scores) of a results file, as text
+  h5dump -g /routing "$1" | grep -v -E "HDF5|^}" ; h5dump -g /runs "$1" | grep -v HDF5
   for f in "$2"/runs/*.trec; do cut -d' ' -f1-4 "$f"; done
 }
 
@@ -211,7 +213,7 @@ PY
   # Scoring as a job array: one task per expert at once (its columns only, results.h5 untouched), then a plain
   # score assembles them: the same scores as one score job.
   run score --config "$cfg" > /dev/null
-  cp "$work/runs/tiny/results.h5" "$work/before-score.h5"
+  snapshot "$work/runs/tiny/results.h5" "$work/before-score.h5"
   $py - "$work/runs/tiny/results.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "a") as f:
@@ -253,7 +255,7 @@ faults)
   cmp "$work/clean/experts/cook/adapter_model.safetensors" "$work/runs/tiny/experts/cook/adapter_model.safetensors" ||
     fail "the resumed expert differs from the uninterrupted one"
   run pipeline --config "$cfg" >/dev/null
-  cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  snapshot "$work/runs/tiny/results.h5" "$work/before.h5"
   # Evaluate: a rank killed after its third committed (dataset, router) unit; results.h5 is untouched, and the
   # re-run computes only the units not yet committed and gives the same measures, routing and runs. (The
   # completed run's record is removed first, as if the kill had come during the pipeline.)
@@ -278,7 +280,7 @@ PY
   # Score: a rank killed after the second committed column; the re-run scores only the columns not yet
   # committed and ends with the same scores. (The completed run's record and cached columns are removed first,
   # as if the kill had come during the pipeline.)
-  cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  snapshot "$work/runs/tiny/results.h5" "$work/before.h5"
   $py - "$work/runs/tiny/results.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "a") as f:
@@ -292,13 +294,16 @@ PY
     h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/scores/$ds" || fail "resumed scores of $ds differ"
     h5diff "$work/before.h5" "$work/runs/tiny/results.h5" "/train_queries/$ds/base" || fail "resumed base embeddings of $ds differ"
   done
-  # A full disk (file size limit) while evaluate writes: a clear error, no temp file left, earlier results intact.
+  # A full disk (file size limit) while evaluate writes: a clear error, no temp file or part left, earlier results
+  # intact.
   cp "$work/runs/tiny/results.h5" "$work/before.h5"
+  ls "$work/runs/tiny/results.parts" > "$work/parts-before.txt"
   (trap '' XFSZ; ulimit -f 64; exec "$rr" evaluate --config "$cfg" --force --threads 1) > "$work/full.log" 2>&1 &&
     fail "evaluate succeeded on a full disk"
   grep -qi "disk full\|write failed\|cannot" "$work/full.log" || { cat "$work/full.log"; fail "no clear full-disk error"; }
   cmp "$work/before.h5" "$work/runs/tiny/results.h5" || fail "a failed write damaged results.h5"
   ls "$work/runs/tiny/" | grep -q "tmp-" && fail "a temporary file was left behind"
+  [[ $(ls "$work/runs/tiny/results.parts") == "$(cat "$work/parts-before.txt")" ]] || fail "a failed write left a part"
   # Corrupt inputs: clear errors (exit 2 or 1 with the file named), never a crash.
   cp "$work/runs/tiny/results.h5" "$work/good.h5"
   head -c 3000 "$work/good.h5" > "$work/runs/tiny/results.h5"

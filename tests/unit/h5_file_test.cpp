@@ -6,6 +6,7 @@
 #include "data/beir.h"
 #include "h5data/corpus_map.h"
 #include "h5data/h5_file.h"
+#include "h5data/results_update.h"
 #include "search/topk.h"
 #include "tests/test_support.h"
 
@@ -129,6 +130,65 @@ TEST(H5File, CopyMoveRemoveAndExternalLinks) {
   EXPECT_FALSE(b.exists("/index/ds/corpus"));
   EXPECT_FALSE(b.exists("/gone"));
   EXPECT_TRUE(at::equal(b.read("/linked/ds/corpus"), expected));
+}
+
+size_t count_files(const std::filesystem::path& folder) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(folder)) ++n;
+  return n;
+}
+
+// Bulky objects live in part files linked from results.h5: an update copies the small objects and re-makes
+// the links (never copying a part), an abandoned update leaves nothing behind, and parts no longer linked
+// (replaced, or left by a killed update) are removed when an update commits.
+TEST(ResultsUpdate, PartsAreLinkedKeptAndCollected) {
+  TempDir t;
+  const auto results = t / "results.h5", parts = t / "results.parts";
+  const at::Tensor scores = at::arange(200000, at::kDouble).reshape({100000, 2});
+  {
+    h5::ResultsUpdate up(results, {"/scores", "/datasets"});
+    up.apart("scores", {"/scores"}).write("/scores/a", scores);
+    up.apart("ids", {"/datasets/a/corpus_ids", "/datasets/b/corpus_ids"})
+        .write_strings("/datasets/a/corpus_ids", {"d1", "d2"});
+    up.file().write_strings("/datasets/a/query_ids/test", {"q1"});
+    up.commit();
+  }
+  EXPECT_EQ(count_files(parts), 2u);
+  EXPECT_LT(std::filesystem::file_size(results), 64u << 10);  // the 1.6 MB of scores stay in their part
+  auto read_back = [&] {
+    auto f = h5::File::open(results, false);
+    EXPECT_TRUE(at::equal(f.read("/scores/a"), scores));
+    EXPECT_EQ(f.read_strings("/datasets/a/corpus_ids"), (std::vector<std::string>{"d1", "d2"}));
+    EXPECT_EQ(f.read_strings("/datasets/a/query_ids/test"), std::vector<std::string>{"q1"});
+    EXPECT_TRUE(f.members("/datasets/b/corpus_ids").empty());  // never written: an empty group
+    return f.external_target("/scores")->first;
+  };
+  const std::string scores_part = read_back();
+  EXPECT_EQ(scores_part.rfind("results.parts/scores-", 0), 0u);
+  {
+    h5::ResultsUpdate up(results, {"/runs"});
+    up.apart("runs", {"/runs"}).write("/runs/a/x/doc", at::ones({2, 3}, at::kLong));
+    up.commit();
+  }
+  EXPECT_EQ(read_back(), scores_part);  // kept as a link, deeper links inside /datasets too
+  EXPECT_TRUE(h5::File::open(results, false).external_target("/datasets/a/corpus_ids").has_value());
+  EXPECT_EQ(count_files(parts), 3u);
+  {
+    h5::ResultsUpdate abandoned(results, {"/scores"});
+    abandoned.apart("scores", {"/scores"}).write("/scores/a", at::zeros({1, 2}, at::kDouble));
+  }
+  EXPECT_EQ(count_files(parts), 3u);
+  EXPECT_EQ(read_back(), scores_part);
+  test::write_file(parts / "scores-killed.h5", "left by a killed update");
+  {
+    h5::ResultsUpdate up(results, {"/scores"});
+    up.apart("scores", {"/scores"}).write("/scores/a", scores);
+    up.commit();
+  }
+  EXPECT_NE(read_back(), scores_part);
+  EXPECT_FALSE(std::filesystem::exists(t / scores_part));
+  EXPECT_EQ(count_files(parts), 3u);
+  EXPECT_EQ(h5::File::open(results, false).external_files().size(), 3u);
 }
 
 TEST(H5File, CorruptAndMissingFilesAreClearErrors) {
