@@ -46,8 +46,11 @@ def row(T, P):
     # train expert (the rows it trains on and searches for dev nDCG, the judged ids, one 2^20-id chunk of the
     # pass over the corpus map; no corpus text): independent of T and P.
     train = proc + model + min(N, pairs + dev_corpus_max + pseudo) * d * 4 + 80 * pairs + 2**20 * ids_bytes
+    # pilot (one rank): the routing training set (base embeddings, scores, query ids) and the classifiers'
+    # standardised copy of the labelled rows.
+    pilot = proc + Q * (d * 4 * 2 + T * 8 + 50)
     return [f"T {T}, P {P}", f"{shard / GB:.2f}", f"{train / GB:.2f}", f"{score / GB:.2f}",
-            f"{evaluate / GB:.2f}", f"{N * ids_bytes / GB:.2f}", f"{score_traffic / GB:.1f}"]
+            f"{evaluate / GB:.2f}", f"{pilot / GB:.2f}", f"{N * ids_bytes / GB:.2f}", f"{score_traffic / GB:.1f}"]
 
 
 print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} datasets, Q {m['queries']}, "
@@ -56,12 +59,14 @@ print(f"Coefficients measured by scale_bench (N {m['docs']} x {m['experts']} dat
       f"encode {1e6 * enc_s_per_doc:.0f} us per document and score {1e6 * score_s_per_pair:.0f} us per query x "
       "expert (tiny BERT, one thread).\n")
 print("| MS MARCO | index shard GB | train expert peak per rank GB | score peak per rank GB | evaluate peak, "
-      "rank 0 GB | prepare's rank 0 ids while mapping, once GB | score traffic per rank GB |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+      "rank 0 GB | pilot, one rank GB | prepare's rank 0 ids while mapping, once GB | score traffic per rank GB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for T in (7, 100):
     for P in (64, 512):
         print("| " + " | ".join(row(T, P)) + " |")
 print("\nFormulas: shard = N/P x d x 4; train expert = process + model + min(N, pairs + dev_corpus_max + 20000) "
       "x 4d + 80 pairs + 2^20 x 50 (no corpus text: it is read through the corpus map); score = process + model + shard + N/P x per_doc + Q x per_query + "
       "256 P (4d + 220); evaluate = process + model (1 + 0.02 T) + shard + N/P x per_doc + (T + 4) Q' 4d + "
-      "Q' (k + 1) 20 + T Q' store_k 20 (rank 0: one router's lists, the singles' stored hits for the oracles); score traffic = T (4 Q d + 220 Q log2 P).")
+      "Q' (k + 1) 20 + T Q' store_k 20 (rank 0: one router's lists, the singles' stored hits for the oracles; the "
+      "routers come fitted from pilot); pilot = process + Q (8d + 8T + 50) (one rank: the routing training set and "
+      "the classifiers' copy); score traffic = T (4 Q d + 220 Q log2 P).")

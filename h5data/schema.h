@@ -14,6 +14,8 @@
 //   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32} [part]
 //   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
 //   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
+//   /router_states/<method>/<key>  the fitted state of each router that learns (written by pilot, read by
+//                              evaluate): classifier weights, the dataset router's instances, the pilots
 //   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
 // <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
 //   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked
@@ -45,6 +47,7 @@ inline constexpr const char* kPilotDataset = "/pilots/dataset";
 inline constexpr const char* kPilotCount = "/pilots/count";
 inline constexpr const char* kPilots = "/pilots";
 inline constexpr const char* kRouterNames = "/routers/name";
+inline constexpr const char* kRouterStates = "/router_states";
 inline constexpr const char* kRouterLabels = "/routers/label";
 
 inline std::string stage_meta(const std::string& stage) {
@@ -91,6 +94,9 @@ inline std::string metrics_per_query(const std::string& ds, const std::string& r
 }
 inline std::string metrics_mean(const std::string& ds, const std::string& router) {
   return metrics(ds, router) + "/mean";
+}
+inline std::string router_state(const std::string& method) {
+  return std::string(kRouterStates) + "/" + method;
 }
 inline std::string training_curve(const std::string& model) {
   return "/training/" + model;

@@ -1,6 +1,7 @@
 // evaluate: every configured router (a row of Table 1) on every evaluated dataset's test queries, as a short
 // pipeline of named steps: route -> embed -> search -> measure -> record.
-//   route    the router's decision for the queries (from their base embeddings), fitted once beforehand;
+//   route    the router's decision for the queries (from their base embeddings); routers that learn were
+//            fitted by `pilot` (their states are in results.h5);
 //   embed    the query vectors the routing asks for (one model for all, mixed-expert batches, or mixtures);
 //   search   the sharded base index, global top-k on rank 0 (BM25 searches the texts instead);
 //   measure  trec_eval's measures per query with BEIR's semantics (rank 0);
@@ -21,6 +22,7 @@
 #include "h5data/schema.h"
 #include "mpi/distributed_topk.h"
 #include "mpi/stages/fingerprints.h"
+#include "mpi/stages/methods.h"
 #include "mpi/stages/stage.h"
 #include "mpi/stages/unit_file.h"
 #include "mpi/tensor_comm.h"
@@ -31,87 +33,30 @@ namespace rr::stages {
 
 namespace {
 
-// One row of Table 1: a router instance under its results name ("pilot-mean", "single-cisi").
-struct Method {
-  std::string name, label;
-  std::unique_ptr<Router> router;
-  int32_t expert = -1;   // a per-expert router's expert
-  bool recorded = true;  // false: evaluated only because an oracle needs it
-};
-
-std::vector<Method> make_methods(const Experiment& exp) {
-  const auto& wanted = exp.routing.routers;
-  const auto wants = [&](const std::string& n) {
-    return std::find(wanted.begin(), wanted.end(), n) != wanted.end();
-  };
-  bool needs_singles = false;
-  for (const auto& n : wanted)
-    needs_singles =
-        needs_singles || router_info(n).make(RouterParams{})->source() == RouterSource::FromSingles;
-  const auto T = static_cast<int32_t>(exp.experts.size());
-  std::vector<Method> methods;
-  for (const auto& info : router_registry()) {
-    const bool single = info.name == "single";
-    if (!wants(info.name) && !(single && needs_singles)) continue;
-    RouterParams p{
-        T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix, exp.seed};
-    if (!info.per_expert) {
-      auto router = info.make(p);
-      if ((router->uses_experts() && T == 0) || (info.name == "multitask" && !exp.train_multitask)) continue;
-      methods.push_back({info.name, info.label, std::move(router), -1, true});
-      continue;
-    }
-    for (int32_t e = 0; e < T; ++e) {
-      p.expert = e;
-      methods.push_back({info.name + "-" + exp.experts[e].name,
-                         fmt::format(fmt::runtime(info.label), exp.experts[e].name), info.make(p), e,
-                         wants(info.name)});
-    }
-  }
-  return methods;
-}
-
-// What routers learn from, read from results.h5 on rank 0; checks that the scores and pilots were made
-// for the current experts.
-RoutingTrainingSet read_training_set(const Experiment& exp) {
-  auto f = h5::File::open(exp.results_file(), false);
-  const std::string file = exp.results_file().string();
-  RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)", file);
-  const auto built_for = f.attr_strings(schema::kPilots, schema::kAttrExperts);
-  RR_CHECK(built_for == exp.expert_names(), Input,
-           "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)",
-           file, fmt::join(built_for, ", "), fmt::join(exp.expert_names(), ", "));
-  RoutingTrainingSet t;
-  t.num_experts = static_cast<int32_t>(exp.experts.size());
-  t.datasets = f.attr_strings(schema::kPilots, "datasets");
-  t.pilots.emb = f.read(schema::kPilotEmb);
-  const at::Tensor expert = f.read(schema::kPilotExpert).contiguous();
-  t.pilots.expert.assign(expert.data_ptr<int32_t>(), expert.data_ptr<int32_t>() + expert.numel());
-  for (const auto& ds : t.datasets) {
-    t.query_ids.push_back(f.read_strings(schema::query_ids(ds, exp.dataset(ds).train_split)));
-    t.scores.push_back(f.read(schema::scores(ds)));
-    t.base.push_back(f.read(schema::train_query_base(ds)));
-    t.dataset_expert.push_back(exp.expert_of(ds));
-  }
-  return t;
-}
-
-// route, step 0: fits every router that learns (rank 0) and sends the fitted states to every rank.
-void fit_routers(const Context& ctx, std::vector<Method>& methods) {
+// route, step 0: the routers that learn were fitted by `pilot`; rank 0 reads their states (pilots, classifier
+// weights: O(P x H + H x T), never the training queries) and sends them to every rank.
+void load_routers(const Context& ctx, std::vector<Method>& methods) {
   bool any = false;
   for (const auto& m : methods) any = any || m.router->needs_training();
   if (!any) return;
+  std::vector<RouterState> states(methods.size());
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
-    const RoutingTrainingSet train = read_training_set(ctx.exp);
-    for (auto& m : methods)
-      if (m.router->needs_training()) m.router->fit(train);
+    const auto f = h5::File::open(ctx.exp.results_file(), false);
+    const std::string file = ctx.exp.results_file().string();
+    RR_CHECK(f.exists(schema::kPilotEmb), Input, "{}: no pilots (run `pilot` first)", file);
+    const auto built_for = f.attr_strings(schema::kPilots, schema::kAttrExperts);
+    RR_CHECK(
+        built_for == ctx.exp.expert_names(), Input,
+        "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)",
+        file, fmt::join(built_for, ", "), fmt::join(ctx.exp.expert_names(), ", "));
+    for (size_t i = 0; i < methods.size(); ++i)
+      if (methods[i].router->needs_training()) states[i] = read_router_state(f, methods[i].name);
   });
-  for (auto& m : methods) {
-    if (!m.router->needs_training()) continue;
-    RouterState state = ctx.root() ? m.router->state() : RouterState{};
-    mpi::bcast(ctx.world, state);
-    if (!ctx.root()) m.router->set_state(state);
+  for (size_t i = 0; i < methods.size(); ++i) {
+    if (!methods[i].router->needs_training()) continue;
+    mpi::bcast(ctx.world, states[i]);
+    methods[i].router->set_state(states[i]);
   }
 }
 
@@ -432,7 +377,7 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
 
 void evaluate(Context& ctx, const StageOptions& options) {
   std::vector<Method> methods = make_methods(ctx.exp);
-  fit_routers(ctx, methods);
+  load_routers(ctx, methods);
   const Base base = load_base(ctx);
   const QueryModels models = load_models(ctx, base, methods);
   const std::string fp = stage_fingerprint(ctx.exp, "evaluate");

@@ -169,7 +169,9 @@ std::string stage_fingerprint(const Experiment& exp, const std::string& stage) {
     return combine({{"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
                     {"experts", all_experts(exp)}});
   if (stage == "score") return combine({{"score", score_columns(exp)}});
-  if (stage == "pilot") return pilots();
+  // pilot also stores the fitted routers (since 2026-12-02): a results file from before reruns pilot once,
+  // while evaluate's fingerprint (pilots(): the same inputs) is unchanged.
+  if (stage == "pilot") return combine({{"pilots", pilots()}, {"router_states", true}});
   if (stage == "evaluate")
     return combine({{"pilots", pilots()},
                     {"experts", all_experts(exp)},

@@ -1,13 +1,18 @@
 // pilot: the pilot-embedding library from the per-instance scores (DESIGN.md, "Pilot library"): per training
 // dataset each query's best expert (routing.tie_rule), then the centroid (or k-means centroids) of the base
 // embeddings of each non-empty (dataset, expert) group. Prints the share of tied queries per dataset.
+// It also fits every configured router that learns (classifiers, the dataset router, the pilot-based ones)
+// on this routing training set and stores their states, so that evaluate, which runs on every rank, never
+// holds the training queries: a rank-0 stage (one task), like prepare.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
+#include "mpi/stages/methods.h"
 #include "mpi/stages/stage.h"
 #include "router/pilot_library.h"
 
@@ -15,28 +20,39 @@ namespace rr::stages {
 
 namespace {
 
+// The routing training set (rank 0): every training dataset's base embeddings, scores and query ids.
+RoutingTrainingSet read_training_set(const Experiment& exp) {
+  const auto f = h5::File::open(exp.results_file(), false);
+  RR_CHECK(f.exists(schema::kExperts), Input, "{}: no scores yet (run `score` first)",
+           exp.results_file().string());
+  RR_CHECK(f.read_strings(schema::kExperts) == exp.expert_names(), Input,
+           "{}: the scores are for other experts (run `score` again)", exp.results_file().string());
+  RoutingTrainingSet t;
+  t.num_experts = static_cast<int32_t>(exp.experts.size());
+  t.datasets = exp.training_datasets();
+  for (const auto& ds : t.datasets) {
+    t.query_ids.push_back(f.read_strings(schema::query_ids(ds, exp.dataset(ds).train_split)));
+    t.scores.push_back(f.read(schema::scores(ds)));
+    t.base.push_back(f.read(schema::train_query_base(ds)));
+    t.dataset_expert.push_back(exp.expert_of(ds));
+  }
+  return t;
+}
+
 void build_and_store(const Context& ctx) {
   const auto& exp = ctx.exp;
-  const auto names = exp.training_datasets();
-  std::vector<at::Tensor> base;
+  const auto& names = exp.training_datasets();
+  RoutingTrainingSet train = read_training_set(exp);
   std::vector<std::vector<int32_t>> labels;
-  {
-    auto f = h5::File::open(exp.results_file(), false);
-    RR_CHECK(f.exists(schema::kExperts), Input, "{}: no scores yet (run `score` first)",
-             exp.results_file().string());
-    RR_CHECK(f.read_strings(schema::kExperts) == exp.expert_names(), Input,
-             "{}: the scores are for other experts (run `score` again)", exp.results_file().string());
-    for (const auto& ds : names) {
-      const at::Tensor scores = f.read(schema::scores(ds));
-      labels.push_back(best_experts(scores, exp.routing.tie_rule));
-      base.push_back(f.read(schema::train_query_base(ds)));
-      spdlog::info("pilot: {}: {:.1f}% of {} training queries tie between experts (rule: {})", ds,
-                   100 * tied_share(scores), scores.size(0),
-                   exp.routing.tie_rule == TieRule::First ? "first expert" : "skipped");
-    }
+  for (size_t d = 0; d < names.size(); ++d) {
+    const at::Tensor& scores = train.scores[d];
+    labels.push_back(best_experts(scores, exp.routing.tie_rule));
+    spdlog::info("pilot: {}: {:.1f}% of {} training queries tie between experts (rule: {})", names[d],
+                 100 * tied_share(scores), scores.size(0),
+                 exp.routing.tie_rule == TieRule::First ? "first expert" : "skipped");
   }
-  const PilotLibrary lib = build_pilots(base, labels, exp.routing.pilots_per_group, exp.seed);
-  h5::ResultsUpdate up(exp.results_file(), {schema::kPilots});
+  const PilotLibrary lib = build_pilots(train.base, labels, exp.routing.pilots_per_group, exp.seed);
+  h5::ResultsUpdate up(exp.results_file(), {schema::kPilots, schema::kRouterStates});
   auto& f = up.file();
   f.write(schema::kPilotEmb, lib.emb.size(1) > 0 ? lib.emb : lib.emb.reshape({0, 1}));
   f.write(schema::kPilotExpert, at::tensor(lib.expert, at::kInt));
@@ -44,9 +60,21 @@ void build_and_store(const Context& ctx) {
   f.write(schema::kPilotCount, at::tensor(lib.count, at::kLong));
   f.set_attr(schema::kPilots, schema::kAttrExperts, exp.expert_names());
   f.set_attr(schema::kPilots, "datasets", names);
+  // The routers learn from the library as evaluate used to read it back: its embeddings and experts.
+  train.pilots.emb = lib.emb.size(1) > 0 ? lib.emb : lib.emb.reshape({0, 1});
+  train.pilots.expert = lib.expert;
+  std::vector<std::string> fitted;
+  f.create_group(schema::kRouterStates);
+  for (auto& m : make_methods(exp)) {
+    if (!m.router->needs_training()) continue;
+    m.router->fit(train);
+    write_router_state(f, m.name, m.router->state());
+    fitted.push_back(m.name);
+  }
   up.commit();
-  spdlog::info("pilot: {} pilots for {} experts from {} training datasets", lib.expert.size(),
-               exp.experts.size(), names.size());
+  spdlog::info("pilot: {} pilots for {} experts from {} training datasets; fitted routers: {}",
+               lib.expert.size(), exp.experts.size(), names.size(),
+               fitted.empty() ? "none" : fmt::format("{}", fmt::join(fitted, ", ")));
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
   const double d = static_cast<double>(hidden), P = ranks, T = static_cast<double>(exp.experts.size());
   const double vec = vector_type_size(exp.evaluation.index_type()), model = 4.0 * 110e6 * d / 768.0;
   const double k = static_cast<double>(exp.evaluation.k), R = static_cast<double>(recorded_routers(exp));
-  double encode = 0, train = 0, score = 0, evaluate = 0, index_disk = 0, results_disk = 0;
+  double encode = 0, train = 0, score = 0, pilot = 0, evaluate = 0, index_disk = 0, results_disk = 0;
   for (const auto& c : counts) {
     const double N = static_cast<double>(c.documents), text = corpus_in_memory(c);
     const double Qtr = static_cast<double>(c.train), Qte = static_cast<double>(c.test);
@@ -109,6 +109,9 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
     // score: the shard and its tie keys, one round of query vectors (256 per rank) and its top-11 lists, and
     // the training queries' text and judgments every rank holds (about 190 B each, measured by scale_bench).
     if (c.has_expert) score = std::max(score, shard + 8 * N / P + 256 * P * (d * 4 + 11 * 20) + 190 * Qtr);
+    // pilot (one rank): every training dataset's base embeddings, scores and query ids, and the classifier
+    // routers' standardised copy of the labelled rows.
+    if (c.has_expert) pilot += Qtr * (d * 4 * 2 + T * 8 + 50);
     // evaluate: the shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the
     // shard (its text and about three times that in postings), and on rank 0 one router's top-(k+1) lists and
     // the singles' store_k hits (the oracles take them).
@@ -124,6 +127,7 @@ Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCou
   f.stage_peak = {{"encode", model + encode},
                   {"train-expert", 3 * model + train},
                   {"score", model + score},
+                  {"pilot", pilot},
                   {"evaluate", (T + 2) * model * 0.02 + model + evaluate}};
   f.index_disk = index_disk;
   f.results_disk = results_disk;

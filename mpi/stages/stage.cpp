@@ -28,7 +28,10 @@ const std::vector<Stage>& stage_table() {
       {"train-multitask", "train multitask", "train the multi-task baseline on every expert's data",
        train_multitask},
       {"score", "score", "per-instance nDCG@10 of every training query under every expert (/scores)", score},
-      {"pilot", "pilot", "build the pilot-embedding library from the per-instance scores (/pilots)", pilot},
+      {"pilot", "pilot",
+       "build the pilot-embedding library from the per-instance scores and fit the routers (/pilots, "
+       "/router_states)",
+       pilot},
       {"evaluate", "evaluate",
        "route, embed, search and measure every router and baseline on the test queries", evaluate},
       {"report", "report", "print the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5",

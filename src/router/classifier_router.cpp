@@ -9,6 +9,7 @@
 
 #include <cmath>
 
+#include "common/error.h"
 #include "router/router.h"
 
 namespace rr {
@@ -19,16 +20,33 @@ struct LinearClassifier {
   at::Tensor W, b, mean, std;  // H x C, C, H, H
 };
 
-LinearClassifier fit_classifier(const at::Tensor& train_x, const std::vector<int32_t>& labels, int classes,
-                                bool one_vs_rest, uint64_t seed) {
-  std::vector<int64_t> keep, y;
-  for (size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] >= 0) keep.push_back(static_cast<int64_t>(i)), y.push_back(labels[i]);
-  const int64_t H = train_x.size(1);
-  if (keep.empty()) return {at::zeros({H, classes}), at::zeros({classes}), at::zeros({H}), at::ones({H})};
-  at::Tensor x = train_x.to(at::kFloat).index_select(0, at::tensor(keep, at::kLong));
+// The labelled rows of the datasets' base embeddings (Q_d x H each; labels: one per row of every dataset, in
+// order, -1 left out) gathered into one standardised kept x H buffer: the training set is copied once, and
+// standardised in place.
+LinearClassifier fit_classifier(const std::vector<at::Tensor>& base, const std::vector<int32_t>& labels,
+                                int classes, bool one_vs_rest, uint64_t seed) {
+  std::vector<int64_t> y;
+  for (const int32_t label : labels)
+    if (label >= 0) y.push_back(label);
+  int64_t rows = 0;
+  for (const auto& b : base) rows += b.size(0);
+  RR_CHECK(rows == static_cast<int64_t>(labels.size()), Runtime,
+           "classifier router: {} embeddings, {} labels", rows, labels.size());
+  const int64_t H = base.empty() ? 0 : base[0].size(1);
+  if (y.empty()) return {at::zeros({H, classes}), at::zeros({classes}), at::zeros({H}), at::ones({H})};
+  at::Tensor x = at::empty({static_cast<int64_t>(y.size()), H});
+  int64_t first_label = 0, row = 0;
+  for (const auto& b : base) {
+    std::vector<int64_t> keep;
+    for (int64_t i = 0; i < b.size(0); ++i)
+      if (labels[first_label + i] >= 0) keep.push_back(i);
+    first_label += b.size(0);
+    auto out = x.narrow(0, row, static_cast<int64_t>(keep.size()));
+    at::index_select_out(out, b.to(at::kFloat), 0, at::tensor(keep, at::kLong));
+    row += static_cast<int64_t>(keep.size());
+  }
   LinearClassifier c{{}, {}, x.mean(0), x.std(0).clamp_min(1e-6)};
-  x = (x - c.mean) / c.std;
+  x.sub_(c.mean).div_(c.std);
   const at::Tensor target = at::tensor(y, at::kLong);
   at::Generator gen = at::detail::createCPUGenerator(seed);
   at::Tensor W = (at::randn({H, classes}, gen) * 0.01).set_requires_grad(true);
@@ -77,7 +95,7 @@ class ClassifierRouter final : public Router {
       auto best = best_experts(s, TieRule::Skip);
       labels.insert(labels.end(), best.begin(), best.end());
     }
-    c_ = fit_classifier(at::cat(train.base), labels, classes_, one_vs_rest_, seed_);
+    c_ = fit_classifier(train.base, labels, classes_, one_vs_rest_, seed_);
   }
   RouterState state() const override {
     return {{"W", c_.W}, {"b", c_.b}, {"mean", c_.mean}, {"std", c_.std}};

@@ -28,14 +28,14 @@ struct MatrixView {
 };
 
 struct SearchParams {
-  int64_t k = 1000;              // hits kept per query
-  int64_t corpus_block = 16384;  // corpus rows scored per matrix product; shards should start at multiples
-                                 // of it, so that every rank count runs the very same products
-  int64_t query_block = 256;     // queries per matrix product; with corpus_block, bounds the score buffer
-                                 // to query_block x corpus_block x 4 B (16 MiB by default)
-  std::string device = "cpu";    // torch device of the products ("cpu", "cuda", "cuda:1")
-  bool bf16 = false;             // bf16 candidates rescored exactly (above); needs a CPU with fast bf16
-  int64_t bf16_margin = -1;      // candidates kept per query beyond k in bf16 search; -1: default_bf16_margin
+  int64_t k = 1000;             // hits kept per query
+  int64_t corpus_block = 4096;  // corpus rows scored per matrix product; shards should start at multiples
+                                // of it, so that every rank count runs the very same products
+  int64_t query_block = 256;    // queries per matrix product; with corpus_block, bounds the score buffer
+                                // to query_block x corpus_block x 4 B (4 MiB by default)
+  std::string device = "cpu";   // torch device of the products ("cpu", "cuda", "cuda:1")
+  bool bf16 = false;            // bf16 candidates rescored exactly (above); needs a CPU with fast bf16
+  int64_t bf16_margin = -1;     // candidates kept per query beyond k in bf16 search; -1: default_bf16_margin
 };
 
 // The default margin of bf16 search: max(8, k / 8) extra candidates, twice what the measured misses needed

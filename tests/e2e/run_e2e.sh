@@ -310,6 +310,17 @@ PY
   code=0; run report --config "$cfg" > "$work/corrupt.log" 2>&1 || code=$?
   (( code == 1 || code == 2 )) && grep -q "results.h5" "$work/corrupt.log" || fail "truncated results.h5: no clear error ($code)"
   cp "$work/good.h5" "$work/runs/tiny/results.h5"
+  # A router's fitted state missing (pilot fits them): evaluate says to run pilot again and writes nothing.
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/router_states/classification-head"]
+PY
+  cp "$work/runs/tiny/results.h5" "$work/no-state.h5"
+  has "no fitted state for the router 'classification-head' (run \`pilot\` again" run evaluate --config "$cfg" --force ||
+    fail "evaluate without a router's state: no clear error"
+  cmp "$work/no-state.h5" "$work/runs/tiny/results.h5" || fail "evaluate without a router's state changed results.h5"
+  cp "$work/good.h5" "$work/runs/tiny/results.h5"
   # A damaged index.h5 is an error at np 2 and is left as it is (it may hold hours of encoding).
   cp "$work/runs/tiny/index.h5" "$work/good-index.h5"
   head -c 5000 "$work/good-index.h5" > "$work/bad-index.h5"

@@ -144,15 +144,17 @@ TEST(Config, SlurmRequestsAreLayeredPerJob) {
   EXPECT_NE(usage_error(bad).find("'slurm.score.gpus_per_task' = -1"), std::string::npos);
 }
 
-// Search layout: the figure (MS MARCO on 512 ranks in whole 16,384-row blocks: 53%), search groups
-// for corpora with fewer units than ranks, and bf16's 256-row units (on the CPU only).
+// Search layout: the figure (MS MARCO on 512 ranks in whole 16,384-row blocks: 53%; the default
+// 4,096: 84%), search groups for corpora with fewer units than ranks, and bf16's 256-row units (CPU only).
 TEST(SearchLayout, UnitsGroupsAndBalance) {
   EvaluationConfig ev;
-  ev.corpus_block = 16384;
   const auto marco = stages::search_layout(ev, true, 8841823, 512);
-  EXPECT_EQ(marco.units, 540);
+  EXPECT_EQ(marco.units, 2159);
   EXPECT_EQ(marco.groups, 1);
-  EXPECT_NEAR(marco.balance(8841823, 512), 0.527, 0.001);
+  EXPECT_NEAR(marco.balance(8841823, 512), 0.843, 0.001);
+  ev.corpus_block = 16384;
+  EXPECT_EQ(stages::search_layout(ev, true, 8841823, 512).units, 540);
+  EXPECT_NEAR(stages::search_layout(ev, true, 8841823, 512).balance(8841823, 512), 0.527, 0.001);
   ev.corpus_block = 16;
   const auto tiny = stages::search_layout(ev, true, 60, 64);
   EXPECT_EQ(tiny.units, 4);
