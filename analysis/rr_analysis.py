@@ -75,10 +75,24 @@ def _children(group):
     return [name for name in group if _member(group, name) is not None]
 
 
+def _dangling_links(group, prefix=""):
+    """(path, target file) of every external link under `group` whose object cannot be read."""
+    found = []
+    for name in group:
+        link = group.get(name, getlink=True)
+        node = group.get(name)
+        if node is None:
+            found.append((f"{prefix}/{name}", getattr(link, "filename", "?")))
+        elif isinstance(node, h5py.Group):
+            found += _dangling_links(node, f"{prefix}/{name}")
+    return found
+
+
 def snapshot(path, out):
     """Writes a self-contained copy of the results file `path` to `out`: every object a link reaches (its
-    parts) is copied in, except the /index link, kept as a link (the corpus index may be tens of GB)."""
-    out = Path(out)
+    parts) is copied in, except the /index link to the corpus index (tens of GB), kept as a link re-aimed from
+    the copy's folder."""
+    path, out = Path(path), Path(out)
     temp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     try:
         with h5py.File(path, "r") as f, h5py.File(temp, "w") as g:
@@ -86,11 +100,17 @@ def snapshot(path, out):
             for name in f:
                 link = f.get(name, getlink=True)
                 if name == "index" and isinstance(link, h5py.ExternalLink):
-                    g[name] = h5py.ExternalLink(link.filename, link.path)
-                elif _member(f, name) is None:
-                    raise MissingData(f"{path}: /{name} links to a file that is missing ({link.filename})")
+                    target = os.path.relpath(path.parent / link.filename, out.parent.resolve())
+                    g[name] = h5py.ExternalLink(target, link.path)
+                    continue
+                node = f.get(name)
+                if node is None:
+                    missing = [(f"/{name}", getattr(link, "filename", "?"))]
                 else:
-                    f.copy(name, g, expand_external=True)
+                    missing = _dangling_links(node, f"/{name}") if isinstance(node, h5py.Group) else []
+                if missing:
+                    raise MissingData(f"{path}: {missing[0][0]} links to a file that is missing ({missing[0][1]})")
+                f.copy(name, g, expand_external=True)
         os.replace(temp, out)
     finally:
         temp.unlink(missing_ok=True)

@@ -587,6 +587,7 @@ std::vector<std::string> File::attr_strings(const std::string& object, const std
   if (n < 0) fail(path_, object, "unreadable attribute " + name);
   check_stored(path_, object + " attribute " + name, static_cast<hsize_t>(n), 1,
                H5Aget_storage_size(attr.get()));
+  if (n == 0) return {};  // an empty list (HDF5 reads no buffer of no elements)
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
   Handle type = string_type();
   check(H5Aread(attr.get(), type.get(), ptrs.data()), path_, object, "cannot read attribute", 0);
@@ -635,23 +636,30 @@ std::optional<std::pair<std::string, std::string>> File::external_target(const s
 }
 
 std::vector<std::string> File::external_files() const {
-  struct Visit {
-    const File* file;
-    std::vector<std::string> targets;
-  } visit{this, {}};
+  std::vector<std::string> targets;
+  // No exception may leave HDF5's callback: a link that cannot be read stops the visit with an error.
   check(H5Lvisit(
             file_.get(), H5_INDEX_NAME, H5_ITER_INC,
-            [](hid_t, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-              auto* v = static_cast<Visit*>(data);
-              if (info->type == H5L_TYPE_EXTERNAL)
-                v->targets.push_back(v->file->external_target("/" + std::string(name))->first);
-              return 0;
+            [](hid_t group, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+              if (info->type != H5L_TYPE_EXTERNAL) return 0;
+              try {
+                std::vector<char> value(info->u.val_size);
+                const char* target_file = nullptr;
+                const char* target_path = nullptr;
+                if (H5Lget_val(group, name, value.data(), value.size(), H5P_DEFAULT) < 0 ||
+                    H5Lunpack_elink_val(value.data(), value.size(), nullptr, &target_file, &target_path) < 0)
+                  return -1;
+                static_cast<std::vector<std::string>*>(data)->emplace_back(target_file);
+                return 0;
+              } catch (...) {
+                return -1;
+              }
             },
-            &visit),
+            &targets),
         path_, "/", "cannot list links", 0);
-  std::sort(visit.targets.begin(), visit.targets.end());
-  visit.targets.erase(std::unique(visit.targets.begin(), visit.targets.end()), visit.targets.end());
-  return visit.targets;
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  return targets;
 }
 
 void File::copy_from(const File& from, const std::string& object, const std::string& to) {

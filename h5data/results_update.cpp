@@ -1,5 +1,7 @@
 #include "h5data/results_update.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "common/atomic_output.h"
@@ -57,8 +59,8 @@ File& ResultsUpdate::apart(const std::string& name, const std::vector<std::strin
 
 void ResultsUpdate::commit() {
   for (auto& part : parts_) {
-    for (const auto& obj : part.objects)
-      if (!part.file->exists(obj)) part.file->create_group(obj);
+    for (const auto& obj : part.objects)  // never written: absent, as without parts
+      if (!part.file->exists(obj)) file_->remove(obj);
     part.file->close();
     part.file.reset();
   }
@@ -70,14 +72,23 @@ void ResultsUpdate::commit() {
 }
 
 // Parts of earlier updates that the new file no longer links, and those of updates killed before their
-// rename.
+// rename. Best effort: the update is in place already, so a part that cannot be removed is only reported.
 void ResultsUpdate::remove_unlinked_parts() const {
   const auto folder = parts_folder(path_);
-  if (!std::filesystem::is_directory(folder)) return;
-  const auto linked = File::open(path_, false).external_files();
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    const std::string name = folder.filename().string() + "/" + entry.path().filename().string();
-    if (!std::binary_search(linked.begin(), linked.end(), name)) std::filesystem::remove(entry.path());
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec)) return;
+  try {
+    const auto linked = File::open(path_, false).external_files();
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+      const auto& file = entry.path();
+      const std::string name = folder.filename().string() + "/" + file.filename().string();
+      if (file.extension() != ".h5" || std::binary_search(linked.begin(), linked.end(), name)) continue;
+      if (!std::filesystem::remove(file, ec) && ec)
+        spdlog::warn("{}: cannot remove the unlinked part {}: {}", path_.string(), file.string(),
+                     ec.message());
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: unlinked parts not removed: {}", path_.string(), e.what());
   }
 }
 

@@ -6,8 +6,9 @@
 // part file <stem>.parts/<name>-<unique>.h5 that the results file reaches by an external link at the object's
 // own path (h5py, h5dump and rr follow it; the paths of the schema are unchanged). An update copies only the
 // small objects and re-makes the links, so its cost is what it writes, not the whole file; parts no longer
-// linked are removed once the update is renamed into place. One update of a results file at a time (as for
-// any rename-over: the last rename wins).
+// linked are removed once the update is renamed into place. One update of a results file at a time: with two
+// at once the last rename wins and the other's parts are deleted as unlinked (rr's stages run one after
+// another; job-array tasks write unit files, never results.h5).
 #pragma once
 
 #include <filesystem>

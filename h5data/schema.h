@@ -7,15 +7,17 @@
 //   /datasets/<ds>/corpus_ids  [N] [part], /datasets/<ds>/query_ids/<split> [Q]
 //   /index                     external link to index.h5:/index
 //   /scores/<ds>               [Q x T] [part] per-instance nDCG@10 of each training query under each expert
-//   /score_columns/<ds>/<expert>  [Q] [part] cached columns (attr fingerprint): adding an expert scores only
-//   its own /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot input)
+//   /score_columns/<ds>/<expert>  [Q] [part] cached columns (attr fingerprint): adding an expert scores
+//                              only its own
+//   /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot input)
 //   /pilots/{emb [P x H], expert [P], dataset [P], count [P]}
 //   /routing/<ds>/<router>     [Q] chosen expert index per test query (-1: base / not applicable)
 //   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32} [part]
 //   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
 //   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
 //   /router_states/<method>/<key>  the fitted state of each router that learns (written by pilot, read by
-//                              evaluate): classifier weights, the dataset router's instances, the pilots
+//                              evaluate): classifier weights, the dataset router's instances, the pilots;
+//                              stored flat, attr shape [dims] (strings)
 //   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
 // <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
 //   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked

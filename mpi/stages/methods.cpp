@@ -10,6 +10,10 @@
 
 namespace rr::stages {
 
+namespace {
+constexpr const char* kShape = "shape";
+}  // namespace
+
 std::vector<Method> make_methods(const Experiment& exp) {
   const auto& wanted = exp.routing.routers;
   const auto wants = [&](const std::string& n) {
@@ -42,12 +46,16 @@ std::vector<Method> make_methods(const Experiment& exp) {
   return methods;
 }
 
+// Each tensor is stored flat with its shape as an attribute: File::write keeps matrices of 1 or 2 dimensions
+// and an n x 1 one as 1-D, and a router's H x 1 weights (one expert) must come back H x 1.
 void write_router_state(h5::File& f, const std::string& method, const RouterState& state) {
   f.create_group(schema::router_state(method));
   for (const auto& [key, tensor] : state) {
-    // HDF5 holds no 0 x 0 matrix: an empty state matrix is stored 0 x 1.
-    const at::Tensor t = tensor.numel() == 0 && tensor.dim() == 2 ? tensor.reshape({0, 1}) : tensor;
-    f.write(schema::router_state(method) + "/" + key, t.contiguous());
+    const std::string object = schema::router_state(method) + "/" + key;
+    f.write(object, tensor.contiguous().reshape({-1}));
+    std::vector<std::string> shape;
+    for (const int64_t size : tensor.sizes()) shape.push_back(std::to_string(size));
+    f.set_attr(object, kShape, shape);
   }
 }
 
@@ -57,7 +65,19 @@ RouterState read_router_state(const h5::File& f, const std::string& method) {
            "{}: no fitted state for the router '{}' (run `pilot` again: it fits the routers)",
            f.path().string(), method);
   RouterState state;
-  for (const auto& key : f.members(group)) state[key] = f.read(group + "/" + key);
+  for (const auto& key : f.members(group)) {
+    const std::string object = group + "/" + key;
+    std::vector<int64_t> shape;
+    try {
+      for (const auto& size : f.attr_strings(object, kShape)) shape.push_back(std::stoll(size));
+    } catch (const std::logic_error&) {
+      RR_THROW(Input, "{} {}: the attribute '{}' is not a list of sizes", f.path().string(), object, kShape);
+    }
+    const at::Tensor flat = f.read(object);
+    RR_CHECK(flat.numel() == c10::multiply_integers(shape), Input, "{} {}: {} values for the shape [{}]",
+             f.path().string(), object, flat.numel(), fmt::join(shape, ", "));
+    state[key] = flat.reshape(shape);
+  }
   return state;
 }
 

@@ -54,14 +54,16 @@ void build_and_store(const Context& ctx) {
   const PilotLibrary lib = build_pilots(train.base, labels, exp.routing.pilots_per_group, exp.seed);
   h5::ResultsUpdate up(exp.results_file(), {schema::kPilots, schema::kRouterStates});
   auto& f = up.file();
-  f.write(schema::kPilotEmb, lib.emb.size(1) > 0 ? lib.emb : lib.emb.reshape({0, 1}));
+  // The embeddings as written and as the routers learn from them (evaluate used to read them back): HDF5
+  // holds no 0 x 0 matrix, so an empty library is 0 x 1.
+  const at::Tensor emb = lib.emb.size(1) > 0 ? lib.emb : lib.emb.reshape({0, 1});
+  f.write(schema::kPilotEmb, emb);
   f.write(schema::kPilotExpert, at::tensor(lib.expert, at::kInt));
   f.write(schema::kPilotDataset, at::tensor(lib.dataset, at::kInt));
   f.write(schema::kPilotCount, at::tensor(lib.count, at::kLong));
   f.set_attr(schema::kPilots, schema::kAttrExperts, exp.expert_names());
   f.set_attr(schema::kPilots, "datasets", names);
-  // The routers learn from the library as evaluate used to read it back: its embeddings and experts.
-  train.pilots.emb = lib.emb.size(1) > 0 ? lib.emb : lib.emb.reshape({0, 1});
+  train.pilots.emb = emb;
   train.pilots.expert = lib.expert;
   std::vector<std::string> fitted;
   f.create_group(schema::kRouterStates);

@@ -5,6 +5,7 @@ Run with: /usr/bin/python3 -m pytest -q tests/analysis
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -174,14 +175,15 @@ def test_load_results_reads_the_schema_without_following_the_index_link(results_
     assert results["meta"]["config"]["name"] == "synthetic"
 
 
-def test_snapshot_is_self_contained_and_reads_the_same(results_file, tmp_path):
+def test_snapshot_is_self_contained_and_reads_the_same(results_file, tmp_path, capsys):
     copy = tmp_path / "kept" / "copy.h5"
     copy.parent.mkdir()
     assert rr_analysis.main(["snapshot", str(results_file), str(copy)]) == 0
     shutil.rmtree(tmp_path / "results.parts")  # what rr does to replaced parts
     assert rr_analysis.load_results(results_file)["train_queries"] == {}  # the original's links now dangle
     with h5py.File(copy, "r") as f:
-        assert isinstance(f.get("index", getlink=True), h5py.ExternalLink)
+        # the index link is re-aimed from the copy's folder: kept/copy.h5 -> ../missing-index.h5
+        assert f.get("index", getlink=True).filename == os.path.join("..", "missing-index.h5")
         assert not isinstance(f.get("scores", getlink=True), h5py.ExternalLink)
         assert f["datasets/alpha/corpus_ids"][0] == b"alpha-d0"
         assert f["runs/beta/bm25/doc"].shape == (TEST_QUERIES, 5)
@@ -190,6 +192,8 @@ def test_snapshot_is_self_contained_and_reads_the_same(results_file, tmp_path):
     assert kept["metrics"]["alpha"]["pilot-mean"]["ndcg_cut_10"] == pytest.approx(0.4567)
     assert rr_analysis.main(["snapshot", str(results_file), str(tmp_path / "x.h5")]) == 2  # parts missing
     assert not (tmp_path / "x.h5").exists() and not list(tmp_path.glob("x.h5.tmp-*"))
+    err = capsys.readouterr().err
+    assert "/datasets/alpha/corpus_ids links to a file that is missing" in err, err
 
 
 def test_markdown_table_numbers_avg_and_row_order(results_file):

@@ -160,7 +160,7 @@ TEST(ResultsUpdate, PartsAreLinkedKeptAndCollected) {
     EXPECT_TRUE(at::equal(f.read("/scores/a"), scores));
     EXPECT_EQ(f.read_strings("/datasets/a/corpus_ids"), (std::vector<std::string>{"d1", "d2"}));
     EXPECT_EQ(f.read_strings("/datasets/a/query_ids/test"), std::vector<std::string>{"q1"});
-    EXPECT_TRUE(f.members("/datasets/b/corpus_ids").empty());  // never written: an empty group
+    EXPECT_FALSE(f.exists("/datasets/b/corpus_ids"));  // never written: absent
     return f.external_target("/scores")->first;
   };
   const std::string scores_part = read_back();
@@ -180,6 +180,7 @@ TEST(ResultsUpdate, PartsAreLinkedKeptAndCollected) {
   EXPECT_EQ(count_files(parts), 3u);
   EXPECT_EQ(read_back(), scores_part);
   test::write_file(parts / "scores-killed.h5", "left by a killed update");
+  test::write_file(parts / "notes.txt", "not a part: left alone");
   {
     h5::ResultsUpdate up(results, {"/scores"});
     up.apart("scores", {"/scores"}).write("/scores/a", scores);
@@ -187,8 +188,25 @@ TEST(ResultsUpdate, PartsAreLinkedKeptAndCollected) {
   }
   EXPECT_NE(read_back(), scores_part);
   EXPECT_FALSE(std::filesystem::exists(t / scores_part));
-  EXPECT_EQ(count_files(parts), 3u);
+  EXPECT_EQ(count_files(parts), 4u);  // three parts and notes.txt
   EXPECT_EQ(h5::File::open(results, false).external_files().size(), 3u);
+  // A commit whose rename fails (the name is taken by a folder) leaves neither its parts nor its temp file.
+  std::filesystem::create_directories(t / "taken.h5" / "x");
+  {
+    h5::ResultsUpdate up(t / "taken.h5", {}, /*keep_old=*/false);
+    up.apart("runs", {"/runs"}).write("/runs/a", at::ones({2}));
+    EXPECT_THROW(up.commit(), Error);
+  }
+  EXPECT_EQ(count_files(t / "taken.parts"), 0u);
+  for (const auto& e : std::filesystem::directory_iterator(t.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  // external_files lists a link whose file is missing too (the parts it names are the ones kept).
+  {
+    auto f = h5::File::create(t / "dangling.h5");
+    f.external_link("/x/y", "missing.h5", "/y");
+  }
+  EXPECT_EQ(h5::File::open(t / "dangling.h5", false).external_files(),
+            std::vector<std::string>{"missing.h5"});
 }
 
 TEST(H5File, CorruptAndMissingFilesAreClearErrors) {

@@ -9,7 +9,10 @@
 #include <limits>
 
 #include "common/error.h"
+#include "h5data/h5_file.h"
+#include "mpi/stages/methods.h"
 #include "router/router.h"
+#include "tests/test_support.h"
 
 namespace rr {
 namespace {
@@ -220,6 +223,37 @@ TEST(Routers, RegistryNamesAreUniqueAndUnknownOnesAreUsageErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Usage);
     EXPECT_NE(std::string(e.what()).find("pilot-mean"), std::string::npos);
+  }
+}
+
+// pilot stores the fitted states and evaluate reads them back: every shape (a one-expert classifier's H x 1
+// weights, an empty library's 0 x 0 pilots, scalars) and type comes back as it was; a missing state says
+// which router and to run pilot again.
+TEST(RouterStates, RoundTripKeepsShapesAndTypes) {
+  test::TempDir t;
+  const RouterState state = {{"W", at::randn({5, 1})},
+                             {"b", at::randn({1})},
+                             {"emb", at::empty({0, 0})},
+                             {"labels", at::tensor(std::vector<int32_t>{2, 0, 1}, at::kInt)},
+                             {"m", at::randn({2, 3}, at::kDouble)},
+                             {"s", at::scalar_tensor(0.5, at::kFloat)}};
+  {
+    auto f = h5::File::create(t / "r.h5");
+    stages::write_router_state(f, "expert-classifier", state);
+  }
+  const auto f = h5::File::open(t / "r.h5", false);
+  const RouterState back = stages::read_router_state(f, "expert-classifier");
+  ASSERT_EQ(back.size(), state.size());
+  for (const auto& [key, tensor] : state) {
+    EXPECT_EQ(back.at(key).sizes(), tensor.sizes()) << key;
+    EXPECT_EQ(back.at(key).scalar_type(), tensor.scalar_type()) << key;
+    EXPECT_TRUE(at::equal(back.at(key), tensor)) << key;
+  }
+  try {
+    stages::read_router_state(f, "dataset");
+    FAIL() << "a missing state was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'dataset' (run `pilot` again"), std::string::npos) << e.what();
   }
 }
 
