@@ -160,8 +160,8 @@ DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::
   Qrels qrels;
   for (size_t i = 0; i < usable.size(); ++i) {
     const std::string doc_id = o.prefix + "-" + std::to_string(i), query_id = "q-" + doc_id;
-    corpus.push_back({doc_id, usable[i].head, usable[i].doc, 0});
-    queries.push_back({query_id, "", usable[i].query, 0});
+    corpus.push_back({.id = doc_id, .title = usable[i].head, .text = usable[i].doc, .line = 0, .extra = {}});
+    queries.push_back({.id = query_id, .title = {}, .text = usable[i].query, .line = 0, .extra = {}});
     qrels[query_id][doc_id] = 1;
   }
   RR_CHECK(!corpus.empty(), Input, "{}: no usable entries", dict.string());

@@ -26,8 +26,8 @@ std::unordered_set<std::string> corpus_ids(const std::filesystem::path& beir_dir
 
 }  // namespace
 
-GeneratedSummary convert_beir_generated(const std::filesystem::path& input, const std::filesystem::path& beir_dir,
-                                        const std::string& prefix) {
+GeneratedSummary convert_beir_generated(const std::filesystem::path& input,
+                                        const std::filesystem::path& beir_dir, const std::string& prefix) {
   const auto docs = corpus_ids(beir_dir);
   JsonLinesReader reader(input, {.require_text = false, .allow_title = true, .extra_field = "query"});
   std::vector<TextRecord> queries;
@@ -40,7 +40,7 @@ GeneratedSummary convert_beir_generated(const std::filesystem::path& input, cons
                (beir_dir / "corpus.jsonl").string());
     RR_CHECK(!r.extra.empty(), Input, "{}:{}: field 'query' is empty", input.string(), r.line);
     const std::string qid = "genQ" + std::to_string(queries.size() + 1);
-    queries.push_back({.id = qid, .text = r.extra, .line = r.line});
+    queries.push_back({.id = qid, .title = {}, .text = r.extra, .line = r.line, .extra = {}});
     qrels[qid][r.id] = 1;
   }
   RR_CHECK(!queries.empty(), Input, "{}: no generated queries", input.string());
@@ -97,13 +97,14 @@ void read_released(const std::filesystem::path& path, const std::string& split, 
     simdjson::ondemand::array positives;
     if (item.get_object().get(obj) || obj["question"].get_string().get(question) ||
         obj["positive_ctxs"].get_array().get(positives))
-      RR_THROW(Input, "{}: entry {}: needs \"question\" (a string) and \"positive_ctxs\" (a list)", path.string(),
-               entry);
+      RR_THROW(Input, "{}: entry {}: needs \"question\" (a string) and \"positive_ctxs\" (a list)",
+               path.string(), entry);
     const std::string qid = split + "-" + std::to_string(entry++);
     ++s.rows;
     for (auto ctx : positives) {
       simdjson::ondemand::object p;
-      if (ctx.get_object().get(p)) RR_THROW(Input, "{}: entry {}: a positive_ctxs item is not an object", path.string(), entry - 1);
+      if (ctx.get_object().get(p))
+        RR_THROW(Input, "{}: entry {}: a positive_ctxs item is not an object", path.string(), entry - 1);
       const std::string title(field_or_empty(p, "title")), text(field_or_empty(p, "text"));
       const std::string doc = passages.find(title, text);
       if (doc.empty()) {
@@ -117,13 +118,14 @@ void read_released(const std::filesystem::path& path, const std::string& split, 
       ++s.dropped;
       continue;
     }
-    queries.push_back({.id = qid, .text = std::string(question)});
+    queries.push_back({.id = qid, .title = {}, .text = std::string(question), .line = 0, .extra = {}});
   }
 }
 
 }  // namespace
 
-GeneratedSummary convert_released_training(const std::filesystem::path& train, const std::filesystem::path& dev,
+GeneratedSummary convert_released_training(const std::filesystem::path& train,
+                                           const std::filesystem::path& dev,
                                            const std::filesystem::path& beir_dir, const std::string& prefix) {
   const PassageIndex passages(beir_dir);
   GeneratedSummary s;

@@ -200,8 +200,11 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   std::vector<TextRecord> corpus;
   corpus.reserve(doc_recs.size());
   for (const auto& r : doc_recs) {
-    TextRecord d{.id = r.id, .title = join_fields(r, opt.title_field), .text = join_fields(r, opt.text_fields),
-                 .line = r.line};
+    TextRecord d{.id = r.id,
+                 .title = join_fields(r, opt.title_field),
+                 .text = join_fields(r, opt.text_fields),
+                 .line = r.line,
+                 .extra = {}};
     if (d.text.empty() && d.title.empty()) ++sum.empty_documents;
     corpus.push_back(std::move(d));
   }
@@ -210,7 +213,7 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   std::vector<TextRecord> queries;
   std::vector<bool> empty_record;
   for (const auto& r : query_recs) {
-    TextRecord q{.id = r.id, .text = join_fields(r, "W"), .line = r.line};
+    TextRecord q{.id = r.id, .title = {}, .text = join_fields(r, "W"), .line = r.line, .extra = {}};
     if (q.text.empty()) q.text = join_fields(r, "T");
     if (q.text.empty() && !r.fields.empty())
       RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
