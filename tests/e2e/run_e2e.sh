@@ -189,6 +189,10 @@ experts)
   run pilot --config "$cfg" --set "$two"
   run evaluate --config "$cfg" --set "$two"
   has "Single expert: law" run report --config "$cfg" --set "$two" || fail "the report lacks the new expert"
+  # One expert: every router still runs (the classifiers' fitted H x 1 weights come back from results.h5 whole).
+  one='experts=[{"name":"astro"}]'
+  for stage in score pilot evaluate; do run $stage --config "$cfg" --set "$one" > /dev/null || fail "one expert: $stage failed"; done
+  has "ExpertClassifierRouter" run report --config "$cfg" --set "$one" || fail "one expert: no classifier row"
   # Two tasks of an expert job array at once: neither rewrites results.h5 (the last rename would drop the other's
   # curve); train multitask, the next job of the chain, stores both curves.
   $py - "$work/runs/tiny/results.h5" <<'PY'
