@@ -319,6 +319,11 @@ at::Tensor File::read(const std::string& object) const {
   return out;
 }
 
+at::Tensor File::read_matrix(const std::string& object) const {
+  const at::Tensor t = read(object);
+  return t.dim() == 1 ? t.unsqueeze(1) : t;
+}
+
 std::vector<std::string> File::read_strings(const std::string& object) const {
   Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
   Handle space(H5Dget_space(ds.get()));

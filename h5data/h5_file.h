@@ -67,6 +67,8 @@ class File {
   // A whole numeric dataset as a CPU tensor of its stored type (float16 and bfloat16 widened to float32),
   // 1-D or 2-D.
   at::Tensor read(const std::string& object) const;
+  // The same as a rows x cols matrix: a 1-D dataset (what write() stores for an n x 1 matrix) is n x 1.
+  at::Tensor read_matrix(const std::string& object) const;
   // rows x cols of a 1-D (cols = 1) or 2-D dataset.
   std::pair<int64_t, int64_t> shape(const std::string& object) const;
 

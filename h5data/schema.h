@@ -7,7 +7,7 @@
 //   /datasets/<ds>/corpus_ids  [N] [part], /datasets/<ds>/query_ids/<split> [Q]
 //   /index                     external link to index.h5:/index
 //   /scores/<ds>               [Q x T] [part] per-instance nDCG@10 of each training query under each expert
-//                              ([Q] when T = 1: File::write stores an n x 1 matrix as 1-D)
+//                              ([Q] when T = 1: File::write stores an n x 1 matrix as 1-D; read_matrix)
 //   /score_columns/<ds>/<expert>  [Q] [part] cached columns (attr fingerprint): adding an expert scores
 //                              only its own
 //   /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot input)

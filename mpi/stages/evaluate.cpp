@@ -282,12 +282,12 @@ Outcome read_outcome(const h5::File& f, const std::string& ds, const Method& m) 
   Outcome o{m.name, {}, {}, {}, m.recorded};
   const at::Tensor routing = f.read(schema::routing(ds, m.name)).contiguous();
   o.routing.assign(routing.data_ptr<int32_t>(), routing.data_ptr<int32_t>() + routing.numel());
-  const at::Tensor docs = f.read(schema::run_doc(ds, m.name)).contiguous();
-  const at::Tensor scores = f.read(schema::run_score(ds, m.name)).contiguous();
+  const at::Tensor docs = f.read_matrix(schema::run_doc(ds, m.name)).contiguous();  // Q x k ([Q] if k = 1)
+  const at::Tensor scores = f.read_matrix(schema::run_score(ds, m.name)).contiguous();
   o.top = TopK(docs.size(0), docs.size(1));
   std::copy_n(docs.data_ptr<int64_t>(), docs.numel(), o.top.doc.begin());
   std::copy_n(scores.data_ptr<float>(), scores.numel(), o.top.score.begin());
-  const at::Tensor per = f.read(schema::metrics_per_query(ds, m.name)).contiguous();
+  const at::Tensor per = f.read_matrix(schema::metrics_per_query(ds, m.name)).contiguous();
   for (int64_t i = 0; i < per.size(0); ++i)
     o.per_query.emplace_back(per.data_ptr<double>() + i * per.size(1),
                              per.data_ptr<double>() + (i + 1) * per.size(1));

@@ -32,8 +32,7 @@ RoutingTrainingSet read_training_set(const Experiment& exp) {
   t.datasets = exp.training_datasets();
   for (const auto& ds : t.datasets) {
     t.query_ids.push_back(f.read_strings(schema::query_ids(ds, exp.dataset(ds).train_split)));
-    const at::Tensor scores = f.read(schema::scores(ds));  // Q x T; with one expert stored as [Q]
-    t.scores.push_back(scores.dim() == 1 ? scores.unsqueeze(1) : scores);
+    t.scores.push_back(f.read_matrix(schema::scores(ds)));  // Q x T (stored [Q] when T = 1)
     t.base.push_back(f.read(schema::train_query_base(ds)));
     t.dataset_expert.push_back(exp.expert_of(ds));
   }

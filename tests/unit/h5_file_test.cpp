@@ -109,6 +109,21 @@ TEST(H5File, Bfloat16MatrixRoundsToNearestEvenAndWidensThroughHdf5) {
                         rounded.index_select(0, at::tensor(std::vector<int64_t>{0, 17, 39})).to(at::kFloat)));
 }
 
+// An n x 1 matrix is stored 1-D (h5py reads a vector) and read_matrix gives it back n x 1.
+TEST(H5File, ColumnMatrixStoredAsVectorReadBackAsMatrix) {
+  TempDir t;
+  const at::Tensor column = at::arange(5, at::kDouble).reshape({5, 1});
+  {
+    auto f = h5::File::create(t / "c.h5");
+    f.write("/c", column);
+    f.write("/m", column.repeat({1, 3}));
+  }
+  const auto f = h5::File::open(t / "c.h5", false);
+  EXPECT_EQ(f.read("/c").dim(), 1);
+  EXPECT_TRUE(at::equal(f.read_matrix("/c"), column));
+  EXPECT_TRUE(at::equal(f.read_matrix("/m"), column.repeat({1, 3})));
+}
+
 TEST(H5File, CopyMoveRemoveAndExternalLinks) {
   TempDir t;
   {
