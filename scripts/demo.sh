@@ -17,5 +17,5 @@ if /usr/bin/python3 -c "import h5py, matplotlib" 2>/dev/null; then
   /usr/bin/python3 "$root/analysis/rr_analysis.py" plots "$out/results.h5" --out "$out/figures" >/dev/null
   echo "figures: $out/figures"
 fi
-echo "results: $out/results.h5 (h5dump -H, h5py), table: $out/report.md"
+echo "results: $out/results.h5 with its parts in $out/results.parts/ (h5dump -H, h5py), table: $out/report.md"
 echo "demo took $(( $(date +%s) - start )) s"
