@@ -297,9 +297,24 @@ void File::write(const std::string& object, const at::Tensor& values) {
           "write failed (disk full?)", 0);
 }
 
+Handle File::open_dataset(const std::string& object) const {
+  const hid_t id = H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT);
+  if (id >= 0) return Handle(id);
+  // Through a link to a file that is missing (a results part moved away or deleted): name that file.
+  for (size_t end = object.find('/', 1);; end = object.find('/', end + 1)) {
+    if (const auto target = external_target(object.substr(0, end))) {
+      const auto file = path_.parent_path() / target->first;
+      if (!std::filesystem::exists(file))
+        fail(path_, object, "no such dataset: it lies in " + file.string() + ", which is missing");
+    }
+    if (end == std::string::npos) break;
+  }
+  fail(path_, object, "no such dataset");
+}
+
 at::Tensor File::read(const std::string& object) const {
   const auto [rows, cols] = shape(object);
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle stored(H5Dget_type(ds.get()));
   if (H5Tget_class(stored.get()) != H5T_INTEGER && H5Tget_class(stored.get()) != H5T_FLOAT)
     fail(path_, object, "not a numeric dataset");
@@ -325,7 +340,7 @@ at::Tensor File::read_matrix(const std::string& object) const {
 }
 
 std::vector<std::string> File::read_strings(const std::string& object) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle space(H5Dget_space(ds.get()));
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) fail(path_, object, "unreadable dataspace");
@@ -367,7 +382,7 @@ constexpr size_t kRowsPerRead = 4096;  // bounds the selection HDF5 builds per r
 
 std::vector<std::string> File::read_strings(const std::string& object,
                                             const std::vector<int64_t>& rows) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle type = string_type();
   std::vector<std::string> out;
   out.reserve(rows.size());
@@ -387,7 +402,7 @@ std::vector<std::string> File::read_strings(const std::string& object,
 }
 
 std::pair<int64_t, int64_t> File::shape(const std::string& object) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle space(H5Dget_space(ds.get()));
   hsize_t dims[2] = {0, 1};
   int rank = H5Sget_simple_extent_dims(space.get(), dims, nullptr);
@@ -416,7 +431,7 @@ void File::create_matrix(const std::string& object, int64_t rows, int64_t cols, 
 }
 
 VectorType File::storage(const std::string& object) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle type(H5Dget_type(ds.get()));
   if (H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) != 2) return VectorType::Float32;
   size_t sign, exponent_pos, exponent_bits, mantissa_pos, mantissa_bits;
@@ -449,7 +464,7 @@ std::pair<Handle, Handle> row_selection(hid_t ds, int64_t row0, int64_t n, const
 }  // namespace
 
 void File::write_rows(const std::string& object, int64_t row0, const at::Tensor& values, bool collective) {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   auto [fspace, mspace] = row_selection(ds.get(), row0, values.dim() > 0 ? values.size(0) : 0, path_, object);
   Handle dxpl(H5Pcreate(H5P_DATASET_XFER));
 #ifdef H5_HAVE_PARALLEL
@@ -477,7 +492,7 @@ void File::write_rows(const std::string& object, int64_t row0, const at::Tensor&
 }
 
 at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   auto [fspace, mspace] = row_selection(ds.get(), row0, n, path_, object);
   if (H5Sget_simple_extent_ndims(fspace.get()) != 2) fail(path_, object, "expected a 2-D matrix");
   const auto cols = shape(object).second;
@@ -491,7 +506,7 @@ at::Tensor File::read_rows(const std::string& object, int64_t row0, int64_t n) c
 }
 
 at::Tensor File::read_range(const std::string& object, int64_t row0, int64_t n) const {
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   auto [fspace, mspace] = row_selection(ds.get(), row0, n, path_, object);
   if (H5Sget_simple_extent_ndims(fspace.get()) != 1) fail(path_, object, "expected a 1-D dataset");
   Handle type(H5Dget_type(ds.get()));
@@ -512,7 +527,7 @@ at::Tensor File::read_row_list(const std::string& object, const std::vector<int6
   const VectorType stored = storage(object);
   at::Tensor out =
       at::empty({static_cast<int64_t>(rows.size()), cols}, at::TensorOptions().dtype(vector_dtype(stored)));
-  Handle ds(check(H5Dopen2(file_.get(), object.c_str(), H5P_DEFAULT), path_, object, "no such dataset"));
+  Handle ds = open_dataset(object);
   Handle mem_type = vector_hdf5_type(stored);
   for (size_t lo = 0; lo < rows.size(); lo += kRowsPerRead) {
     const size_t hi = std::min(rows.size(), lo + kRowsPerRead);

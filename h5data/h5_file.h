@@ -111,6 +111,7 @@ class File {
   File(std::filesystem::path path, Handle file, std::shared_ptr<void> quiet, bool mpio)
       : path_(std::move(path)), quiet_(std::move(quiet)), file_(std::move(file)), mpio_(mpio) {}
   Handle create_dataset(const std::string& object, int64_t type, int64_t rows, int64_t cols);
+  Handle open_dataset(const std::string& object) const;  // an error names a missing linked file
   std::filesystem::path path_;
   std::shared_ptr<void> quiet_;  // HDF5's error printing stays off while the file is open (outlives file_)
   Handle file_;

@@ -203,6 +203,17 @@ TEST(ResultsUpdate, PartsAreLinkedKeptAndCollected) {
   }
   EXPECT_NE(read_back(), scores_part);
   EXPECT_FALSE(std::filesystem::exists(t / scores_part));
+  {  // a part gone: reading through its link names it
+    h5::File::create(t / "lost.h5").external_link("/scores", scores_part, "/scores");
+    const auto lost = h5::File::open(t / "lost.h5", false);
+    try {
+      lost.read("/scores/a");
+      FAIL() << "read through a dangling link";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(scores_part + ", which is missing"), std::string::npos)
+          << e.what();
+    }
+  }
   EXPECT_EQ(count_files(parts), 4u);  // three parts and notes.txt
   EXPECT_EQ(h5::File::open(results, false).external_files().size(), 3u);
   // A commit whose rename fails (the name is taken by a folder) leaves neither its parts nor its temp file.
