@@ -241,19 +241,36 @@ TEST(RouterStates, RoundTripKeepsShapesAndTypes) {
     auto f = h5::File::create(t / "r.h5");
     stages::write_router_state(f, "expert-classifier", state);
   }
-  const auto f = h5::File::open(t / "r.h5", false);
-  const RouterState back = stages::read_router_state(f, "expert-classifier");
-  ASSERT_EQ(back.size(), state.size());
-  for (const auto& [key, tensor] : state) {
-    EXPECT_EQ(back.at(key).sizes(), tensor.sizes()) << key;
-    EXPECT_EQ(back.at(key).scalar_type(), tensor.scalar_type()) << key;
-    EXPECT_TRUE(at::equal(back.at(key), tensor)) << key;
+  {
+    const auto f = h5::File::open(t / "r.h5", false);
+    const RouterState back = stages::read_router_state(f, "expert-classifier");
+    ASSERT_EQ(back.size(), state.size());
+    for (const auto& [key, tensor] : state) {
+      EXPECT_EQ(back.at(key).sizes(), tensor.sizes()) << key;
+      EXPECT_EQ(back.at(key).scalar_type(), tensor.scalar_type()) << key;
+      EXPECT_TRUE(at::equal(back.at(key), tensor)) << key;
+    }
+    try {
+      stages::read_router_state(f, "dataset");
+      FAIL() << "a missing state was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'dataset' (run `pilot` again"), std::string::npos) << e.what();
+    }
   }
-  try {
-    stages::read_router_state(f, "dataset");
-    FAIL() << "a missing state was read";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'dataset' (run `pilot` again"), std::string::npos) << e.what();
+  // A damaged state (a size that is not a number, sizes that do not match the values) is a clear error.
+  for (const std::vector<std::string>& shape :
+       {std::vector<std::string>{"x"}, std::vector<std::string>{"4", "2"}}) {
+    {
+      auto g = h5::File::open(t / "r.h5", true);
+      g.set_attr("/router_states/expert-classifier/W", "shape", shape);
+    }
+    try {
+      stages::read_router_state(h5::File::open(t / "r.h5", false), "expert-classifier");
+      FAIL() << "a damaged shape was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("/router_states/expert-classifier/W"), std::string::npos)
+          << e.what();
+    }
   }
 }
 
