@@ -8,6 +8,8 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/bf16_attention.h"
+#include "model/bf16_dense.h"
 #include "model/pytorch_bin.h"
 
 namespace rr {
@@ -51,6 +53,31 @@ at::Tensor activation(const at::Tensor& x, const std::string& act) {
   if (act == "gelu") return at::gelu(x);
   if (act == "relu") return at::relu(x);
   return at::gelu(x, "tanh");
+}
+
+// `activation` as a fused epilogue of the bf16 product.
+Bf16Dense::Epilogue activation_epilogue(const std::string& act) {
+  if (act == "gelu") return Bf16Dense::Epilogue::GeluErf;
+  if (act == "relu") return Bf16Dense::Epilogue::Relu;
+  return Bf16Dense::Epilogue::GeluTanh;
+}
+
+// Calls add(rows, c) for each delta's contribution c to the Linear at `module` for its input x (B x ...):
+// rows, the batch rows c belongs to, is undefined when c covers every row.
+template <typename Add>
+void for_each_contribution(const at::Tensor& x, const std::string& module, const DeltaBatch& deltas,
+                           const ForwardMode& mode, Add&& add) {
+  for (size_t e = 0; e < deltas.deltas.size(); ++e) {
+    if (!deltas.row_delta.defined()) {
+      at::Tensor c = deltas.deltas[e]->contribution(module, x, mode);
+      if (c.defined()) add(at::Tensor(), c);
+      continue;
+    }
+    at::Tensor rows = (deltas.row_delta == static_cast<int64_t>(e)).nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    at::Tensor c = deltas.deltas[e]->contribution(module, x.index_select(0, rows), mode);
+    if (c.defined()) add(rows, c);
+  }
 }
 
 }  // namespace
@@ -224,18 +251,117 @@ at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, c
                                const ForwardMode& mode) const {
   at::Tensor y = at::linear(x, matmul_weight(module), param(module + ".bias"));
   if (!deltas) return y;
-  for (size_t e = 0; e < deltas->deltas.size(); ++e) {
-    if (!deltas->row_delta.defined()) {
-      at::Tensor c = deltas->deltas[e]->contribution(module, x, mode);
-      if (c.defined()) y = y + c;
-      continue;
-    }
-    at::Tensor rows = (deltas->row_delta == static_cast<int64_t>(e)).nonzero().squeeze(1);
-    if (rows.numel() == 0) continue;
-    at::Tensor c = deltas->deltas[e]->contribution(module, x.index_select(0, rows), mode);
-    if (c.defined()) y = y.index_add(0, rows, c);
-  }
+  for_each_contribution(x, module, *deltas, mode, [&](const at::Tensor& rows, const at::Tensor& c) {
+    y = rows.defined() ? y.index_add(0, rows, c) : y + c;
+  });
   return y;
+}
+
+struct BertEncoder::PackedBf16 {
+  struct Layer {
+    Bf16Dense qkv, attention_output, intermediate, output;
+  };
+  std::vector<Layer> layers;
+  Bf16Attention attention;
+  // Every packed weight and bias as (storage, version) when packed (version 0 for inference tensors).
+  std::vector<std::pair<const void*, uint32_t>> sources;
+};
+
+namespace {
+
+const char* const kPackedModules[] = {"attention.self.query",   "attention.self.key", "attention.self.value",
+                                      "attention.output.dense", "intermediate.dense", "output.dense"};
+
+}  // namespace
+
+bool BertEncoder::runs_packed_bf16(const ForwardMode& mode) const {
+  return !mode.training && !at::GradMode::is_enabled() && device().is_cpu() &&
+         at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+}
+
+const BertEncoder::PackedBf16& BertEncoder::packed_bf16() const {
+  std::vector<std::pair<const void*, uint32_t>> sources;
+  for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    for (const char* m : kPackedModules)
+      for (const char* part : {".weight", ".bias"}) {
+        const at::Tensor& t = param(layer_prefix(i) + m + part);
+        sources.emplace_back(t.data_ptr(), t.is_inference() ? 0 : t._version());
+      }
+  if (packed_bf16_ && packed_bf16_->sources == sources) return *packed_bf16_;
+  const auto& c = config_;
+  auto packed = std::make_shared<PackedBf16>(
+      PackedBf16{{},
+                 Bf16Attention(c.hidden_size, c.num_attention_heads,
+                               1.0 / std::sqrt(static_cast<double>(c.hidden_size / c.num_attention_heads))),
+                 std::move(sources)});
+  auto dense = [&](const std::string& l, std::initializer_list<const char*> modules) {
+    std::vector<at::Tensor> weights, biases;
+    for (const char* m : modules) {
+      weights.push_back(param(l + m + ".weight"));
+      biases.push_back(param(l + m + ".bias"));
+    }
+    return Bf16Dense(weights, biases);
+  };
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string l = layer_prefix(i);
+    packed->layers.push_back({dense(l, {kPackedModules[0], kPackedModules[1], kPackedModules[2]}),
+                              dense(l, {kPackedModules[3]}), dense(l, {kPackedModules[4]}),
+                              dense(l, {kPackedModules[5]})});
+  }
+  packed_bf16_ = std::move(packed);
+  return *packed_bf16_;
+}
+
+at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask, const DeltaBatch* deltas,
+                                           const ForwardMode& mode) const {
+  const PackedBf16& packed = packed_bf16();
+  const auto& c = config_;
+  const int64_t B = h.size(0), T = h.size(1), H = c.hidden_size, M = B * T;
+  const auto bf16 = h.options().dtype(at::kBFloat16);
+  const at::Tensor mask_bias =
+      (1.0 - mask.to(at::kFloat)).mul(std::numeric_limits<float>::lowest()).contiguous();
+  // Adds the deltas' contributions for input x (M x in) to y (M x out, a view is fine), in place.
+  auto add_deltas = [&](const at::Tensor& y, const at::Tensor& x, const std::string& module) {
+    const at::Tensor y3 = y.view({B, T, y.size(1)});
+    for_each_contribution(x.view({B, T, x.size(1)}), module, *deltas, mode,
+                          [&](const at::Tensor& rows, const at::Tensor& d) {
+                            if (rows.defined())
+                              y3.index_add_(0, rows, d.to(y.scalar_type()));
+                            else
+                              y3.add_(d);
+                          });
+  };
+  h = h.reshape({M, H}).contiguous();  // the fp32 residual stream
+  at::Tensor x = h.to(at::kBFloat16);  // its bf16 rounding, the products' input
+  at::Tensor qkv = at::empty({M, 3 * H}, bf16), ctx = at::empty({M, H}, bf16);
+  at::Tensor f = at::empty({M, c.intermediate_size}, bf16);
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string l = layer_prefix(i);
+    const PackedBf16::Layer& layer = packed.layers[static_cast<size_t>(i)];
+    layer.qkv.forward(x, Bf16Dense::Epilogue::None, qkv);
+    if (deltas)
+      for (int64_t j = 0; j < 3; ++j) add_deltas(qkv.narrow(1, j * H, H), x, l + kPackedModules[j]);
+    packed.attention.forward(qkv, mask_bias, ctx);
+    layer.attention_output.forward(ctx, Bf16Dense::Epilogue::Accumulate, h);  // h += ctx W^T + b
+    if (deltas) add_deltas(h, ctx, l + kPackedModules[3]);
+    h = at::layer_norm(h, {H}, param(l + "attention.output.LayerNorm.weight"),
+                       param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
+    x = h.to(at::kBFloat16);
+    if (!deltas) {
+      layer.intermediate.forward(x, activation_epilogue(c.hidden_act), f);
+    } else {  // the deltas come before the activation: not fused
+      at::Tensor pre = at::empty({M, c.intermediate_size}, h.options());
+      layer.intermediate.forward(x, Bf16Dense::Epilogue::None, pre);
+      add_deltas(pre, x, l + kPackedModules[4]);
+      f = activation(pre, c.hidden_act).to(at::kBFloat16);
+    }
+    layer.output.forward(f, Bf16Dense::Epilogue::Accumulate, h);  // h += f W^T + b
+    if (deltas) add_deltas(h, f, l + kPackedModules[5]);
+    h = at::layer_norm(h, {H}, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
+                       c.layer_norm_eps);
+    if (i + 1 < c.num_hidden_layers) x = h.to(at::kBFloat16);
+  }
+  return h.view({B, T, H});
 }
 
 at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, const DeltaBatch* deltas,
@@ -255,6 +381,7 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
   h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"),
                      c.layer_norm_eps);
   if (hp > 0) h = dropout(h, hp, mode);
+  if (runs_packed_bf16(mode)) return packed_bf16_layers(h, mask, deltas, mode);
   // HF's extended attention mask: 0 where attended, the float minimum where padded.
   at::Tensor bias =
       (1.0 - mask.to(h.scalar_type())).mul(std::numeric_limits<float>::lowest()).view({B, 1, 1, T});

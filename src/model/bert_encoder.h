@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ class BertEncoder {
  private:
   at::Tensor linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
                     const ForwardMode& mode) const;
+  // Inference under CPU bf16 autocast (gradients and dropout off) runs the layers on packed bf16 weights
+  // with fused epilogues (model/bf16_dense.h, model/bf16_attention.h); else the layers below.
+  bool runs_packed_bf16(const ForwardMode& mode) const;
+  at::Tensor packed_bf16_layers(at::Tensor h, const at::Tensor& mask, const DeltaBatch* deltas,
+                                const ForwardMode& mode) const;
   const at::Tensor& param(const std::string& name) const;
   // The weight as the linear layer multiplies it: under bf16 autocast a frozen fp32 weight's bf16 rounding,
   // cast once and kept (autocast would recast every weight on every forward), else the weight itself.
@@ -74,6 +80,11 @@ class BertEncoder {
     uint32_t version = 0;
   };
   mutable std::map<std::string, Bf16Weight> bf16_weights_;
+  // The packed weights of runs_packed_bf16, made on first use and remade when a weight or bias is another
+  // tensor or was updated in place. BERT-base: 170 MB.
+  struct PackedBf16;
+  mutable std::shared_ptr<const PackedBf16> packed_bf16_;
+  const PackedBf16& packed_bf16() const;
 };
 
 // Every problem with a set of tensor names and shapes as BertModel weights for `config` (missing tensors,
