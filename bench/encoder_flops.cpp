@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
         rr::Autocast autocast(true, cpu);
         model.forward(ids, mask);
       },
-      3);
+      5);  // as many tries as each GEMM peak measurement
   const double bf16_achieved = flops / bf16_s / 1e9;
   std::printf(
       "bf16 GEMM (2048^3 and FFN shape): at::mm/at::linear %.1f GFLOP/s, packed weights %.1f GFLOP/s -> peak "

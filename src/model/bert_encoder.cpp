@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/autocast.h"
 #include "model/bf16_attention.h"
 #include "model/bf16_dense.h"
 #include "model/pytorch_bin.h"
@@ -221,6 +222,7 @@ std::pair<int64_t, int64_t> BertEncoder::linear_shape(const std::string& module_
 
 BertEncoder BertEncoder::with_params(const TensorMap& replaced) const {
   BertEncoder m = *this;
+  m.packed_slot_ = std::make_shared<PackedSlot>();
   for (const auto& [name, t] : replaced) {
     at::Tensor& w = m.params_.at(name);
     RR_CHECK(w.sizes() == t.sizes(), Runtime, "with_params: {} has shape [{}], the model [{}]", name,
@@ -263,8 +265,9 @@ struct BertEncoder::PackedBf16 {
   };
   std::vector<Layer> layers;
   Bf16Attention attention;
-  // Every packed weight and bias as (storage, version) when packed (version 0 for inference tensors).
-  std::vector<std::pair<const void*, uint32_t>> sources;
+  // Every packed weight and bias, and its version when packed (0 for inference tensors).
+  std::vector<at::Tensor> sources;
+  std::vector<uint32_t> versions;
 };
 
 namespace {
@@ -276,24 +279,31 @@ const char* const kPackedModules[] = {"attention.self.query",   "attention.self.
 
 bool BertEncoder::runs_packed_bf16(const ForwardMode& mode) const {
   return !mode.training && !at::GradMode::is_enabled() && device().is_cpu() &&
-         at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+         at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16 &&
+         has_fast_bf16(device());
 }
 
 const BertEncoder::PackedBf16& BertEncoder::packed_bf16() const {
-  std::vector<std::pair<const void*, uint32_t>> sources;
+  std::vector<at::Tensor> sources;
+  std::vector<uint32_t> versions;
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
     for (const char* m : kPackedModules)
       for (const char* part : {".weight", ".bias"}) {
-        const at::Tensor& t = param(layer_prefix(i) + m + part);
-        sources.emplace_back(t.data_ptr(), t.is_inference() ? 0 : t._version());
+        sources.push_back(param(layer_prefix(i) + m + part));
+        versions.push_back(sources.back().is_inference() ? 0 : sources.back()._version());
       }
-  if (packed_bf16_ && packed_bf16_->sources == sources) return *packed_bf16_;
+  const std::shared_ptr<const PackedBf16>& cached = packed_slot_->packed;
+  if (cached && cached->versions == versions &&
+      std::equal(sources.begin(), sources.end(), cached->sources.begin(), cached->sources.end(),
+                 [](const at::Tensor& a, const at::Tensor& b) { return a.is_same(b); }))
+    return *cached;
   const auto& c = config_;
   auto packed = std::make_shared<PackedBf16>(
       PackedBf16{{},
                  Bf16Attention(c.hidden_size, c.num_attention_heads,
                                1.0 / std::sqrt(static_cast<double>(c.hidden_size / c.num_attention_heads))),
-                 std::move(sources)});
+                 std::move(sources),
+                 std::move(versions)});
   auto dense = [&](const std::string& l, std::initializer_list<const char*> modules) {
     std::vector<at::Tensor> weights, biases;
     for (const char* m : modules) {
@@ -308,8 +318,8 @@ const BertEncoder::PackedBf16& BertEncoder::packed_bf16() const {
                               dense(l, {kPackedModules[3]}), dense(l, {kPackedModules[4]}),
                               dense(l, {kPackedModules[5]})});
   }
-  packed_bf16_ = std::move(packed);
-  return *packed_bf16_;
+  packed_slot_->packed = std::move(packed);
+  return *packed_slot_->packed;
 }
 
 at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask, const DeltaBatch* deltas,

@@ -81,9 +81,14 @@ class BertEncoder {
   };
   mutable std::map<std::string, Bf16Weight> bf16_weights_;
   // The packed weights of runs_packed_bf16, made on first use and remade when a weight or bias is another
-  // tensor or was updated in place. BERT-base: 170 MB.
+  // tensor or was updated in place (the tensors packed are kept, so no other tensor can take their memory
+  // meanwhile). Copies share the slot (inference_encoder() of a full model packs once); with_params gives its
+  // copy a slot of its own. Like the rest of the model, not for concurrent forwards. BERT-base: 170 MB.
   struct PackedBf16;
-  mutable std::shared_ptr<const PackedBf16> packed_bf16_;
+  struct PackedSlot {
+    std::shared_ptr<const PackedBf16> packed;
+  };
+  std::shared_ptr<PackedSlot> packed_slot_ = std::make_shared<PackedSlot>();
   const PackedBf16& packed_bf16() const;
 };
 

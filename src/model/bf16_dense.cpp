@@ -6,6 +6,7 @@
 
 #include <omp.h>
 #include <map>
+#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <tuple>
@@ -64,8 +65,16 @@ struct Bf16Dense::Impl {
     const memory::desc b({1, out}, memory::data_type::f32, memory::format_tag::ab);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, packed_desc, b, dst), attr, engine);
     const std::string impl = pd.impl_info_str();
+    // The packed layout was chosen for 512 rows; on avx512_bf16 every row count from 1 up gets brgemm
+    // for it. Should another CPU pick a generic kernel instead, say so once.
+    static std::once_flag told;
     if (impl.rfind("brg", 0) != 0)
-      spdlog::debug("bf16 dense {} x {} x {}: oneDNN runs {} (not its bf16 brgemm)", rows, in, out, impl);
+      std::call_once(told, [&] {
+        spdlog::warn(
+            "bf16 dense {} x {} x {}: oneDNN runs {} on the packed weights, not its bf16 brgemm: "
+            "precision bf16 may be slow on this CPU",
+            rows, in, out, impl);
+      });
     return products.emplace(key, dnnl::matmul(pd)).first->second;
   }
 };
@@ -85,7 +94,7 @@ Bf16Dense::Bf16Dense(const std::vector<at::Tensor>& weights, const std::vector<a
   RR_CHECK(m.bias.size(1) == m.out, Runtime, "Bf16Dense: {} bias values for {} outputs", m.bias.size(1),
            m.out);
   // The layout depends on the shapes and the CPU, not on the rows of the products (checked on avx512_bf16
-  // from 32 to 8192 rows); products of other rows are made for this layout.
+  // from 1 to 100,000 rows); products of other rows are made for this layout.
   const memory::desc any({m.in, m.out}, memory::data_type::bf16, memory::format_tag::any);
   const memory::desc src({512, m.in}, memory::data_type::bf16, memory::format_tag::ab);
   const memory::desc dst({512, m.out}, memory::data_type::bf16, memory::format_tag::ab);

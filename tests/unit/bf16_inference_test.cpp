@@ -74,6 +74,20 @@ TEST(Bf16Dense, EveryEpilogueMatchesTheProductOfTheRoundedInputs) {
   dense.forward(x, E::Accumulate, acc);
   EXPECT_LE((acc.to(at::kDouble) - (residual.to(at::kDouble) + pre)).abs().max().item<double>(),
             sum_bound * 4);
+  // One Bf16Dense serves any number of rows (the packed layout is chosen once), here with a long K that
+  // oneDNN may split among threads while accumulating the residual.
+  const at::Tensor ww = at::randn({24, 1024}), wb = at::randn({24});
+  const Bf16Dense wide({ww}, {wb});
+  for (int64_t rows : {1, 5, 31, 300, 7}) {
+    const at::Tensor xw = at::randn({rows, 1024}).to(at::kBFloat16), start = at::randn({rows, 24});
+    at::Tensor sum = start.clone();
+    wide.forward(xw, E::Accumulate, sum);
+    const at::Tensor want =
+        start.to(at::kDouble) + at::linear(xw.to(at::kDouble), bf16_round(ww), wb.to(at::kDouble));
+    const double bound =
+        4e-5 * at::linear(xw.to(at::kDouble).abs(), bf16_round(ww).abs()).max().item<double>();
+    EXPECT_LE((sum.to(at::kDouble) - want).abs().max().item<double>(), bound) << rows << " rows";
+  }
   // Misuse is an error, not a wrong product.
   at::Tensor wrong = at::empty({37, 63});
   EXPECT_THROW(dense.forward(x, E::None, wrong), Error);
@@ -171,7 +185,29 @@ TEST(Bf16Encoder, PackedLayersAgreeWithAutocastAndFp32) {
       EXPECT_LT(packed_err, 0.1) << what;
       EXPECT_LT(packed_err, 2 * autocast_err + 0.01) << what;
       EXPECT_LT((packed - autocast.to(at::kFloat)).abs().index({attended}).max().item<double>(), 0.1) << what;
+      // Not the op-by-op path under another name: it rounds differently (scores, epilogues, residual).
+      EXPECT_FALSE(at::equal(packed, autocast.to(at::kFloat))) << what;
     }
+  }
+}
+
+// Shapes that batches of real texts produce: one token, one text, a fully padded row (uniform attention, as
+// in HF), and the padded length changing from batch to batch on the same packed model.
+TEST(Bf16Encoder, PackedLayersHandleEveryBatchShape) {
+  RR_REQUIRE_FAST_BF16();
+  SmallModel s = small_model("gelu", 6);
+  at::manual_seed(2);
+  for (const auto& [B, T] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {1, 12}, {3, 2}, {4, 33}, {2, 5}}) {
+    at::Tensor ids = at::randint(5, 60, {B, T}, at::kLong), mask = at::ones({B, T}, at::kLong);
+    if (B > 2) mask[1].zero_();  // a row with no token at all
+    at::NoGradGuard no_grad;
+    const at::Tensor fp32 = s.model.forward(ids, mask);
+    Autocast ac(true, c10::Device(c10::kCPU));
+    const at::Tensor packed = s.model.forward(ids, mask);
+    ASSERT_EQ(packed.sizes(), fp32.sizes());
+    EXPECT_FALSE(packed.isnan().any().item<bool>()) << B << " x " << T;
+    EXPECT_LT((packed - fp32).abs().max().item<double>(), 0.05) << B << " x " << T;
   }
 }
 
