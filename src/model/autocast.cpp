@@ -16,7 +16,8 @@ bool cpu_flags_have_fast_bf16(std::string_view cpuinfo) {
     if (end == std::string_view::npos) end = cpuinfo.size();
     const std::string_view l = cpuinfo.substr(line, end - line);
     if (l.rfind("flags", 0) == 0) {
-      const std::string padded = " " + std::string(l.substr(l.find(':') + 1)) + " ";
+      std::string padded(" ");
+      padded.append(l.substr(l.find(':') + 1)).push_back(' ');
       return padded.find(" avx512_bf16 ") != std::string::npos ||
              padded.find(" amx_bf16 ") != std::string::npos;
     }

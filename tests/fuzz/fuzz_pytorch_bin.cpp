@@ -1,5 +1,5 @@
-// Any bytes as a pytorch_model.bin (torch.save zip + pickle, read by LibTorch's unpickler): tensors or an
-// rr::Error; never a crash, never code run from the pickle (LibTorch resolves no Python globals).
+// Any bytes as a pytorch_model.bin (torch.save zip + pickle, run by rr's state-dict unpickler): tensors or
+// an rr::Error; never a crash, never code run from the pickle (only the globals of a state dict resolve).
 #include "common/error.h"
 #include "model/pytorch_bin.h"
 #include "tests/fuzz/fuzz_support.h"
