@@ -173,6 +173,11 @@ TEST(TorchSave, APickleThatWouldRunCodeIsOnlyAnError) {
   const TensorMap ok = read_pytorch_bin(std::string(RR_SOURCE_DIR) + "/tests/fuzz/corpus/pytorch_bin/seed1");
   ASSERT_EQ(ok.size(), 2u);
   EXPECT_EQ(ok.at("encoder.layer.0.attention.self.query.weight").sizes(), (std::vector<int64_t>{2, 3}));
+  // What CI's fuzzer found (LibTorch's unpickler popped an empty stack: SEGV): seed1 with TUPLE1 first.
+  const std::string regression =
+      std::string(RR_SOURCE_DIR) + "/tests/fuzz/corpus/pytorch_bin/regression-stack-underflow";
+  test::expect_input_error([&] { read_pytorch_bin(regression); },
+                           {"regression-stack-underflow", "pickle byte 2: stack underflow"});
   test::TempDir t;
   const std::string whole =
       test::read_file(std::string(RR_SOURCE_DIR) + "/tests/fuzz/corpus/pytorch_bin/seed1");
