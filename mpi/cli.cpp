@@ -15,7 +15,7 @@ bool parse(const CommandSpec& spec, po::options_description options, const std::
   po::options_description common("Common options");
   common.add_options()("help,h", "show this help")(
       "threads", po::value<int>()->default_value(0),
-      "torch and OpenMP threads per rank (0: cores / ranks on node)")(
+      "torch and OpenMP threads per rank (0: cores / ranks on node, at most the CPUs the rank may run on)")(
       "log-level",
       po::value<std::string>()->default_value(std::getenv("RR_LOG_LEVEL") ? std::getenv("RR_LOG_LEVEL")
                                                                           : "info"),
@@ -52,7 +52,8 @@ bool parse(const CommandSpec& spec, po::options_description options, const std::
     ranks = world.size();
   }
   setup_logging(vm["log-level"].as<std::string>(), rank, ranks);
-  set_threads(vm["threads"].as<int>(), mpi::Environment::node_placement().size);
+  const auto node = mpi::Environment::node_placement();
+  set_threads(vm["threads"].as<int>(), node.size, node.rank == 0);
   return true;
 }
 

@@ -11,7 +11,7 @@ config=${RR_CONFIG:-$root/experiments/demo.json}
 ranks=${RR_RANKS:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
 start=$(date +%s)
-mpirun -np "$ranks" --oversubscribe "$rr" pipeline --config "$config" --threads $(( $(nproc) / ranks > 0 ? $(nproc) / ranks : 1 ))
+mpirun -np "$ranks" --oversubscribe --bind-to none "$rr" pipeline --config "$config" --threads $(( $(nproc) / ranks > 0 ? $(nproc) / ranks : 1 ))
 out=$(/usr/bin/python3 -c "import json,os,sys; c=json.load(open(sys.argv[1])); print(os.path.normpath(os.path.join(os.path.dirname(sys.argv[1]), c.get('output_dir', 'runs/' + c['name']))))" "$config")
 if /usr/bin/python3 -c "import h5py, matplotlib" 2>/dev/null; then
   /usr/bin/python3 "$root/analysis/rr_analysis.py" plots "$out/results.h5" --out "$out/figures" >/dev/null

@@ -1,5 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+#include <sched.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "common/threads.h"
 #include "tests/test_support.h"
 
 namespace rr {
@@ -107,6 +115,36 @@ TEST(Cli, EmbedPrecisionMustBeFp32OrBf16) {
             2);
   EXPECT_NE(err.find("--precision: precision must be fp32 or bf16, got 'fp16'"), std::string::npos) << err;
   EXPECT_TRUE(out.empty()) << out;
+}
+
+// A process confined to one CPU, as mpirun binds a rank when it starts one or two: --threads 0 takes that
+// one CPU, and --threads 2 there is a warning naming the fix.
+TEST(Threads, FollowTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  const int threads_before = at::get_num_threads();
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  std::ostringstream log;
+  const auto logger_before = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  EXPECT_EQ(usable_cpus(), 1);
+  EXPECT_EQ(set_threads(0), 1);
+  EXPECT_EQ(log.str(), "");
+  EXPECT_EQ(set_threads(2, 1, /*leader=*/false), 2);  // not the node's leader: debug, not shown
+  EXPECT_EQ(log.str(), "");
+  EXPECT_EQ(set_threads(2), 2);
+  EXPECT_NE(log.str().find("2 threads but this process may run on 1 CPU(s)"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("--bind-to none"), std::string::npos);
+  spdlog::set_default_logger(logger_before);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_EQ(usable_cpus(), CPU_COUNT(&saved));
+  set_threads(threads_before);
 }
 
 }  // namespace
