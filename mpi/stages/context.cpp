@@ -261,13 +261,19 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
                          const std::vector<const QueryModel*>& models,
                          const std::vector<int32_t>& row_model) {
   const int64_t Q = static_cast<int64_t>(queries.size()), H = base.config().hidden_size;
+  // One model for every row: its inference encoder once for all blocks (LoRA merged, and in bf16 packed,
+  // once).
+  const bool one_model = row_model.empty() && models.size() == 1;
+  const BertEncoder encoder = one_model ? models[0]->inference_encoder() : base;
+  const std::vector<const QueryModel*> block_models = one_model ? std::vector<const QueryModel*>{} : models;
   std::vector<at::Tensor> mine{at::empty({0, H}, at::kFloat)};
   for (int64_t lo = ctx.world.rank() * kQueryBlock; lo < Q; lo += ctx.world.size() * kQueryBlock) {
     const int64_t hi = std::min(Q, lo + kQueryBlock);
     TokenIds block(queries.begin() + lo, queries.begin() + hi);
     std::vector<int32_t> choice;
     if (!row_model.empty()) choice.assign(row_model.begin() + lo, row_model.begin() + hi);
-    mine.push_back(encode_ids(base, block, query_params(ctx.exp), models, choice).to(at::kCPU, at::kFloat));
+    mine.push_back(
+        encode_ids(encoder, block, query_params(ctx.exp), block_models, choice).to(at::kCPU, at::kFloat));
   }
   return gather_query_blocks(ctx.world, at::cat(mine), Q, true);
 }

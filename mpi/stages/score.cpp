@@ -69,17 +69,15 @@ struct Rounds {
   }
 };
 
-// This rank's block of the round, embedded (0 rows when it has none).
-at::Tensor embed_my_block(const Context& ctx, const Base& base, const Rounds& rounds, int64_t round,
-                          const std::vector<TextRecord>& queries, const QueryModel* expert) {
+// This rank's block of the round, embedded by `encoder` (0 rows when it has none).
+at::Tensor embed_my_block(const Context& ctx, const Base& base, const BertEncoder& encoder,
+                          const Rounds& rounds, int64_t round, const std::vector<TextRecord>& queries) {
   const auto [lo, hi] = rounds.block_rows(round * rounds.ranks + ctx.world.rank());
-  if (lo == hi) return at::empty({0, base.model.config().hidden_size}, at::kFloat);
+  if (lo == hi) return at::empty({0, encoder.config().hidden_size}, at::kFloat);
   TokenIds tokens;
   for (int64_t i = lo; i < hi; ++i)
     tokens.push_back(base.tokenizer.encode(queries[i].text, ctx.exp.evaluation.max_query_length));
-  std::vector<const QueryModel*> models;
-  if (expert) models.push_back(expert);
-  return encode_ids(base.model, tokens, query_params(ctx.exp), models, {}).to(at::kCPU).contiguous();
+  return encode_ids(encoder, tokens, query_params(ctx.exp)).to(at::kCPU).contiguous();
 }
 
 // Rows [lo, lo + n) of a top-k list.
@@ -122,9 +120,12 @@ at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, 
   // The round's blocks of my search group (all ranks, or a group holding the whole corpus: context.h).
   const mpi::Comm& group = *shard.group.comm;
   const int first = shard.group.first_rank;
+  // The expert's inference encoder once for every block (LoRA merged, and in bf16 packed, once: was per
+  // block).
+  const BertEncoder encoder = expert.inference_encoder();
   for (int64_t r = 0; r < rounds.count(); ++r) {
     const at::Tensor q =
-        MpiCollectives(group).allgather_rows(embed_my_block(ctx, base, rounds, r, d.train.queries, &expert));
+        MpiCollectives(group).allgather_rows(embed_my_block(ctx, base, encoder, rounds, r, d.train.queries));
     const TopK local = search_shard(q.data_ptr<float>(), q.size(0), shard, sp);
     for (int member = 0; member < group.size(); ++member) {
       const auto [lo, hi] = rounds.block_rows(r * P + first + member);
@@ -161,7 +162,7 @@ void store_base_unit(const Context& ctx, const Base& base, const Dataset& d, con
                               kQueryBlock);
   }
   for (int64_t r = 0; r < rounds.count(); ++r) {
-    const at::Tensor mine = embed_my_block(ctx, base, rounds, r, d.train.queries, nullptr);
+    const at::Tensor mine = embed_my_block(ctx, base, base.model, rounds, r, d.train.queries);
     std::vector<float> rows =
         ctx.world.gatherv(std::vector<float>(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel()));
     if (out)
