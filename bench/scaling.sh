@@ -13,7 +13,7 @@ for np in 1 2; do
   s=$(date +%s.%N)
   mpirun -np $np --oversubscribe --bind-to none "$rr" encode --config "$config" --force --threads $threads
   m=$(date +%s.%N)
-  mpirun -np $np --oversubscribe --bind-to none "$rr" evaluate --config "$config" --threads $threads
+  mpirun -np $np --oversubscribe --bind-to none "$rr" evaluate --config "$config" --force --threads $threads
   e=$(date +%s.%N)
   t[encode$np]=$(echo "$m - $s" | bc -l)
   t[evaluate$np]=$(echo "$e - $m" | bc -l)
