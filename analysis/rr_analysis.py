@@ -6,6 +6,7 @@ Command line::
     rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
     rr_analysis.py plots FILE... --out DIR
     rr_analysis.py snapshot FILE OUT
+    rr_analysis.py digest FILE [--skip PREFIX]...
 
 Several FILEs are runs of one experiment with different seeds: tables show mean ± std over them (std with
 ddof=1), the bar chart draws the std as error bars and the routing heatmap sums the counts; the PCA and the
@@ -114,6 +115,37 @@ def snapshot(path, out):
         os.replace(temp, out)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def digest(path, skip=()):
+    """One line per dataset of the results file `path`, external links followed (its parts and the /index link
+    to index.h5), in path order: 'PATH DTYPE SHAPE SHA256' of the values' bytes. Two files whose digests are
+    equal hold the same numbers bit for bit. Paths that start with one of `skip` are left out."""
+    import hashlib
+    lines = []
+
+    def visit(group, prefix):
+        for name in sorted(group):
+            full = f"{prefix}/{name}"
+            if any(full.startswith(s) for s in skip):
+                continue
+            node = group.get(name)
+            if node is None:
+                raise MissingData(f"{path}: {full} links to a file that is missing")
+            if isinstance(node, h5py.Group):
+                visit(node, full)
+                continue
+            values = node[()]
+            if node.dtype.kind == "O":
+                data = "\x00".join(_strings(values)).encode()
+            else:
+                data = np.ascontiguousarray(values).tobytes()
+            lines.append(f"{full} {node.dtype} {'x'.join(map(str, node.shape)) or 'scalar'} "
+                         f"{hashlib.sha256(data).hexdigest()}")
+
+    with h5py.File(path, "r") as f:
+        visit(f, "")
+    return "\n".join(lines) + "\n"
 
 
 def _read_meta(f):
@@ -682,6 +714,11 @@ def _parser():
                                            "/index link is kept as a link).")
     copy.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
     copy.add_argument("out", metavar="OUT", type=Path, help="the copy to write")
+    sums = commands.add_parser("digest", help="a content hash of every dataset (links followed)",
+                               description="Prints 'PATH DTYPE SHAPE SHA256' per dataset, links followed: equal "
+                                           "digests mean bit-identical results.")
+    sums.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
+    sums.add_argument("--skip", action="append", default=[], metavar="PREFIX", help="leave out paths under PREFIX")
     return parser
 
 
@@ -697,6 +734,8 @@ def main(argv=None):
                 sys.stdout.write(text)
         elif args.command == "snapshot":
             snapshot(args.file, args.out)
+        elif args.command == "digest":
+            sys.stdout.write(digest(args.file, args.skip))
         else:
             results = [load_results(p, args.train_queries) for p in args.files]
             for path in make_plots(results, args.out):
