@@ -18,7 +18,7 @@
 #include "model/bert_encoder.h"
 #include "model/lora.h"
 #include "mpi/comm.h"
-#include "mpi/stages/context.h"
+#include "mpi/mpi_collectives.h"
 #include "train/adamw.h"
 #include "train/info_nce.h"
 #include "train/train_loop.h"
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   const rr::DeltaBatch lora{{&adapter}, {}};
   // Dropout off: its masks are drawn per rank, and the checksum must compare the same arithmetic.
   const rr::ForwardMode mode{false, {}};
-  const rr::stages::MpiCollectives group(world);
+  const rr::mpi::MpiCollectives group(world);
   const rr::Autocast autocast(bf16, c10::Device(c10::kCPU));
   const rr::StepFn step = [&](int64_t) {
     const at::Tensor q = base.embed(my_ids, my_mask, &lora, mode);

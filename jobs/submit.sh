@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits the whole pipeline for an experiment as chained Slurm jobs (--dependency=afterok), one job per stage
-# in the order `routerretriever stages` lists them; training the experts and scoring their columns are job
-# arrays (one task per expert; a light job then assembles the score columns).
+# in the order `routerretriever stages` lists them; array stages (training the experts, scoring their columns)
+# are job arrays, one task per expert, and an array that is assembled (score) gets a light job after it.
 # Each job asks for what the experiment's "slurm" section gives its stage (`routerretriever config --slurm
 # STAGE`: partition, tasks, GPUs and CPUs per task, memory, time; CPU-only stages ask for no GPU), plus
 # --signal=B:USR1@N --requeue: warned before its time limit or a preemption, a stage commits its unit and the
@@ -38,17 +38,19 @@ submit() {  # submit DEPENDENCY NAME JOB SCRIPT [sbatch args]: prints the job id
 }
 n=$(wc -w <<< "$experts")
 j=""
-while IFS=$'\t' read -r name command _; do
-  case $name in
-  train-expert)
+# The stage table's columns: name, command, class, array, summary. An array stage runs one task per expert
+# (`--expert NAME`); per-expert+assemble then runs the stage whole in a one-task job <name>-assemble.
+while IFS=$'\t' read -r name command _ array _; do
+  case $array in
+  per-expert)
     (( n > 0 )) || continue
-    j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" experts "$name" "$here/array.sbatch" --array=0-$((n - 1))) ;;
-  score)  # one task per expert writes its own score columns; then one light job assembles them into results.h5
+    j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" "$name" "$name" "$here/array.sbatch" --array=0-$((n - 1))) ;;
+  per-expert+assemble)
     if (( n > 0 )); then
-      j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" score-columns score "$here/array.sbatch" \
+      j=$(RR_EXPERTS="$experts" RR_STAGE=$command submit "$j" "$name-array" "$name" "$here/array.sbatch" \
             --array=0-$((n - 1)))
     fi
-    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" score-assemble "$here/stage.sbatch") ;;
+    j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$name-assemble" "$here/stage.sbatch") ;;
   *)
     j=$(RR_STAGE=$command RR_ARGS="" submit "$j" "$name" "$name" "$here/stage.sbatch") ;;
   esac

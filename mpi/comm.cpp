@@ -359,14 +359,4 @@ void stop_point(const Comm& comm, const std::string& where) {
         .set_agreed();
 }
 
-Shard shard_of(int64_t n, int rank, int ranks, int64_t align) {
-  RR_CHECK(ranks > 0 && rank >= 0 && rank < ranks && align > 0, Runtime, "shard_of: rank {} of {}, align {}",
-           rank, ranks, align);
-  const int64_t units = (n + align - 1) / align;
-  const int64_t base = units / ranks, extra = units % ranks;
-  const int64_t u0 = rank * base + std::min<int64_t>(rank, extra);
-  const int64_t u1 = u0 + base + (rank < extra ? 1 : 0);
-  return {std::min(n, u0 * align), std::min(n, u1 * align)};
-}
-
 }  // namespace rr::mpi

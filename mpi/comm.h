@@ -137,12 +137,4 @@ void collective_try(const Comm& comm, const std::function<void()>& fn);
 // after the unit's work is committed.
 void stop_point(const Comm& comm, const std::string& where);
 
-// Balanced contiguous shard [begin, end) of n items for `rank` of `ranks`, in units of `align` items
-// (so that shard boundaries fall on multiples of align; the last unit may be partial).
-struct Shard {
-  int64_t begin = 0, end = 0;
-  int64_t size() const { return end - begin; }
-};
-Shard shard_of(int64_t n, int rank, int ranks, int64_t align = 1);
-
 }  // namespace rr::mpi

@@ -45,10 +45,10 @@ int bm25(const Args& args) {
   for (const auto& d : read_corpus(dir / "corpus.jsonl"))
     doc_ids.push_back(d.id), docs.push_back(d.encoder_text());
   const Bm25Index index(docs, tie_keys(doc_ids), params);
-  spdlog::info("bm25: {} documents, {} terms; {} queries", index.documents(), index.terms(),
-               query_ids.size());
+  spdlog::info("bm25: {} documents, {} terms; {} queries", index.ntotal(), index.terms(), query_ids.size());
   const bool drop = vm["ignore-identical-ids"].as<bool>();
-  const TopK top = index.search(query_texts, k + (drop ? 1 : 0));
+  const SearchQueries queries{nullptr, 0, query_texts.data(), static_cast<int64_t>(query_texts.size())};
+  const TopK top = index.search(queries, k + (drop ? 1 : 0));
   write_trec_run(output, topk_to_run(top, query_ids, doc_ids, k, drop), "rr-bm25");
   return 0;
 }

@@ -23,7 +23,7 @@
 #include "model/safetensors_format.h"
 #include "mpi/cli.h"
 #include "mpi/commands/commands.h"
-#include "mpi/stages/context.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
 #include "text/bert_tokenizer.h"

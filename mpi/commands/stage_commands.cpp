@@ -1,5 +1,5 @@
 // The stage subcommands (`routerretriever prepare|train base|...|report --config EXP.json`), `pipeline` and
-// `stages`, all driven by the stage table (mpi/stages/stage.h).
+// `stages`, all driven by the stage table (mpi/stages/stage.h); array stages take --expert.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -53,8 +53,7 @@ bool parse_stage_args(const std::string& command, const std::string& summary, co
 
 int stage(const stages::Stage& s, const Args& args) {
   StageArgs a;
-  if (!parse_stage_args(s.command, s.summary, args, s.name == "train-expert" || s.name == "score", a))
-    return 0;
+  if (!parse_stage_args(s.command, s.summary, args, s.array != StageArray::None, a)) return 0;
   log_runtime(mpi::Comm::world().is_root());
   stages::Context ctx = stages::make_context(a.config, a.overrides);
   stages::run_stage(ctx, s, a.options);
@@ -83,14 +82,18 @@ int pipeline(const Args& args) {
 
 int list_stages(const Args& args) {
   cli::po::options_description opt("stages options");
+  opt.add_options()("markdown", cli::po::bool_switch(),
+                    "the stage table of docs/architecture.md instead (class, array, inputs, unit of commit, "
+                    "peak memory per rank)");
   cli::po::variables_map vm;
   if (!cli::parse(
-          {"stages", "",
-           "Lists the stages in pipeline order, one per line: name, command, summary (tab-separated)."},
+          {"stages", "[--markdown]",
+           "Lists the stages in pipeline order, one per line, tab-separated: name, command, class\n"
+           "(one-task | ranks), array (- | per-expert | per-expert+assemble), summary. jobs/submit.sh\n"
+           "reads it."},
           opt, args, vm))
     return 0;
-  for (const auto& s : stages::stage_table())
-    std::cout << s.name << "\t" << s.command << "\t" << s.summary << "\n";
+  std::cout << (vm["markdown"].as<bool>() ? stages::stage_markdown() : stages::stage_lines());
   return 0;
 }
 

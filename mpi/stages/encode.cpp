@@ -12,8 +12,12 @@
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
 #include "mpi/parallel_h5.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
+#include "mpi/stages/models.h"
+#include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
+#include "search/search_layout.h"
 
 namespace rr::stages {
 
@@ -41,17 +45,13 @@ h5::File open_index(const Context& ctx, bool force) {
   return h5::File::create(path, &access);
 }
 
-}  // namespace
-
-namespace {
-
 // Encodes this rank's blocks of one dataset that are not done yet, in rounds every rank takes part in.
 void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const std::string& name,
                    const CorpusMap& map) {
   const std::string ds = schema::index(name), done_path = schema::index_blocks_done(name);
   const int64_t block = ctx.exp.evaluation.corpus_block, n = map.size();
   const at::Tensor done = index.read(done_path).contiguous();
-  const mpi::Shard shard = mpi::shard_of(n, ctx.world.rank(), ctx.world.size(), block);
+  const Shard shard = shard_of(n, ctx.world.rank(), ctx.world.size(), block);
   std::vector<int64_t> mine;
   for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
     if (!done.data_ptr<int32_t>()[b]) mine.push_back(b);
@@ -99,8 +99,6 @@ void record_corpora(const Context& ctx) {
   up.commit();
 }
 
-}  // namespace
-
 void encode(Context& ctx, const StageOptions& options) {
   std::unique_ptr<Base> base;
   h5::File index = open_index(ctx, options.force);
@@ -136,6 +134,34 @@ void encode(Context& ctx, const StageOptions& options) {
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) record_corpora(ctx);
   });
+}
+
+std::string encode_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"encode", index_fingerprints(exp)}});
+}
+
+// One block's documents and embeddings (the corpus map, whose build holds the N ids on rank 0, is made by
+// prepare).
+double encode_peak(const PlanInputs& in) {
+  double most = 0;
+  for (const auto& c : in.counts) {
+    const double N = static_cast<double>(c.documents);
+    const double block = std::min(N, static_cast<double>(in.exp.evaluation.corpus_block));
+    most = std::max(most, PlanInputs::text_bytes(c) * block / std::max(N, 1.0) + block * in.d * 4);
+  }
+  return in.model_bytes() + most;
+}
+
+}  // namespace
+
+StageDefinition encode_stage() {
+  return {"encode every corpus once with the base into the sharded index (index.h5)",
+          encode_fingerprint,
+          encode,
+          UnitKind::IndexBlock,
+          "the base model, each corpus (through its corpus map)",
+          "M + text(C) + C × d × 4 (one block's documents and vectors)",
+          encode_peak};
 }
 
 }  // namespace rr::stages

@@ -3,7 +3,8 @@
 //   route    the router's decision for the queries (from their base embeddings); routers that learn were
 //            fitted by `pilot` (their states are in results.h5);
 //   embed    the query vectors the routing asks for (one model for all, mixed-expert batches, or mixtures);
-//   search   the sharded base index, global top-k on rank 0 (BM25 searches the texts instead);
+//   search   the dataset's sharded index (mpi/sharded_index.h): the base corpus index, or BM25 over the
+//            texts for the lexical router; global top-k on rank 0;
 //   measure  trec_eval's measures per query with BEIR's semantics (rank 0);
 //   record   routing, stored hits and measures into results.h5.
 // Routers that take their results from the single experts (the oracles) skip embed and search.
@@ -20,14 +21,15 @@
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
-#include "mpi/distributed_topk.h"
+#include "mpi/stages/corpus_index.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
+#include "mpi/stages/ledger.h"
 #include "mpi/stages/methods.h"
-#include "mpi/stages/stage.h"
-#include "mpi/stages/unit_file.h"
+#include "mpi/stages/models.h"
+#include "mpi/stages/plan.h"
 #include "mpi/tensor_comm.h"
 #include "router/router.h"
-#include "search/bm25.h"
 
 namespace rr::stages {
 
@@ -60,40 +62,15 @@ void load_routers(const Context& ctx, std::vector<Method>& methods) {
   }
 }
 
-// The query models a routing may pick: the experts (0..T-1) and the multi-task model.
-struct QueryModels {
-  std::vector<std::unique_ptr<QueryModel>> experts;
-  std::unique_ptr<QueryModel> multitask;
-  std::vector<const QueryModel*> expert_list() const {
-    std::vector<const QueryModel*> out;
-    for (const auto& e : experts) out.push_back(e.get());
-    return out;
-  }
-};
-
-QueryModels load_models(const Context& ctx, const Base& base, const std::vector<Method>& methods) {
-  QueryModels m;
-  bool experts = false, multitask = false;
-  for (const auto& x : methods) {
-    experts = experts || (x.name != "base" && x.name != "bm25" && x.name != "multitask");
-    multitask = multitask || x.name == "multitask";
-  }
-  if (experts)
-    for (const auto& x : ctx.exp.experts) m.experts.push_back(load_query_model(x.adapter, base.model));
-  if (multitask) m.multitask = load_query_model(ctx.exp.multitask_path(), base.model);
-  return m;
-}
-
-// A dataset's test queries, their base embeddings and this rank's index shard.
+// A dataset's test queries (their vectors as each routing asks), and its index: this rank's shard of the
+// dense index, and of BM25 once the lexical router asks for it.
 struct TestSet {
   const DatasetConfig* config = nullptr;
   Dataset data;                  // the query sets (the corpus stays on disk behind `map`)
   std::optional<CorpusMap> map;  // ids and documents by row
   std::vector<std::string> qids, texts;
-  TokenIds tokens;
-  at::Tensor base;  // Q x H
-  IndexShard shard;
-  std::map<int32_t, at::Tensor> single;  // expert -> Q x H, embedded on first use
+  std::optional<RoutedQueries> queries;
+  std::optional<mpi::ShardedIndex> dense, lexical;
   int64_t size() const { return static_cast<int64_t>(qids.size()); }
 };
 
@@ -105,37 +82,6 @@ struct Outcome {
   std::vector<std::vector<double>> per_query;  // query x measure, in qids order
   bool recorded = true;
 };
-
-const at::Tensor& single_vectors(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
-                                 int32_t e) {
-  auto it = t.single.find(e);
-  if (it == t.single.end())
-    it = t.single.emplace(e, embed_queries(ctx, base.model, t.tokens, {models.experts[e].get()})).first;
-  return it->second;
-}
-
-// embed: the query vectors a routing asks for.
-at::Tensor embed_routed(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
-                        const Routing& r) {
-  switch (r.kind) {
-    case Routing::Kind::Fixed:
-      if (r.model == -1) return t.base;
-      if (r.model == kMultitaskModel)
-        return embed_queries(ctx, base.model, t.tokens, {models.multitask.get()});
-      return single_vectors(ctx, base, t, models, r.model);
-    case Routing::Kind::PerQuery:
-      return embed_queries(ctx, base.model, t.tokens, models.expert_list(), r.expert);
-    case Routing::Kind::Mixture: {
-      // Linear fusion of dot products is a dot product with the weighted sum of the experts' query vectors.
-      at::Tensor q = at::zeros_like(t.base);
-      for (int64_t i = 0; i < t.size(); ++i)
-        for (size_t j = 0; j < r.mix_experts[i].size(); ++j)
-          q[i] += single_vectors(ctx, base, t, models, r.mix_experts[i][j])[i] * r.mix_weights[i][j];
-      return q;
-    }
-  }
-  RR_THROW(Runtime, "unknown routing kind");
-}
 
 // measure (rank 0): the top-k as a run with BEIR's semantics, measured per query in qids order.
 std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const HitIds& hits,
@@ -185,66 +131,49 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
   return o;
 }
 
-// search, lexically: BM25 sharded like the dense index (each rank indexes its shard's documents; N, the total
-// length and the query terms' document frequencies are summed over the ranks of its search group), so every
-// document scores as in one index of the whole corpus; each group searches its query blocks; the global top-k
-// on rank 0.
-TopK search_bm25(const Context& ctx, const TestSet& t, int64_t depth) {
-  const auto& ev = ctx.exp.evaluation;
-  const int64_t begin = t.shard.begin, end = begin + t.shard.rows();
-  std::vector<std::string> docs;
-  for (const auto& doc : t.map->documents(begin, end)) docs.push_back(doc.encoder_text());
-  Bm25Index bm25(docs, t.shard.tie, {ev.bm25_k1, ev.bm25_b}, begin);
-  const std::vector<std::string> terms = Bm25Index::query_terms(t.texts);
-  Bm25Corpus corpus = bm25.statistics(terms);
-  std::vector<int64_t> counts{corpus.documents};
-  for (const auto& term : terms) counts.push_back(corpus.document_frequency[term]);
-  const mpi::Comm& group = *t.shard.group.comm;  // the ranks holding one copy of the corpus
-  group.allreduce_sum_int64(counts.data(), static_cast<int64_t>(counts.size()));
-  group.allreduce_sum_double(&corpus.total_length, 1);  // sums of integers: exact in any order
-  corpus.documents = counts[0];
-  for (size_t i = 0; i < terms.size(); ++i) corpus.document_frequency[terms[i]] = counts[i + 1];
-  bm25.set_corpus(std::move(corpus));
-  const int64_t Q = t.size();
-  const std::vector<int64_t> rows = group_query_rows(t.shard.group, Q);
-  std::vector<std::string> texts;
-  for (int64_t r : rows) texts.push_back(t.texts[static_cast<size_t>(r)]);
-  return mpi::gather_topk(ctx.world, spread_rows(bm25.search(texts, depth), rows, Q));
+// embed -> search: the index the router's results come from, with the queries it reads (their routed vectors,
+// or their texts for BM25, whose sharded index is built on first use).
+TopK search(const Context& ctx, TestSet& t, const Method& m, const Routing& r, int64_t depth) {
+  if (m.router->source() == RouterSource::Lexical) {
+    if (!t.lexical) t.lexical = open_lexical_index(ctx, *t.dense, *t.map);
+    return t.lexical->search({nullptr, 0, t.texts.data(), t.size()}, depth);
+  }
+  const at::Tensor v = t.queries->embed(r).to(at::kCPU, at::kFloat).contiguous();
+  return t.dense->search({v.data_ptr<float>(), v.size(1), nullptr, v.size(0)}, depth);
 }
 
 // route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
-Outcome run_method(const Context& ctx, const Base& base, TestSet& t, const QueryModels& models,
-                   const Method& m, const std::vector<const Outcome*>& singles) {
+Outcome run_method(const Context& ctx, TestSet& t, const Method& m,
+                   const std::vector<const Outcome*>& singles) {
   const auto& ev = ctx.exp.evaluation;
   if (m.router->source() == RouterSource::FromSingles) return from_singles(m, singles, ev.k);
   const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
-  const Routing r = m.router->route(QueryBlock{t.base, t.qids.data()});
-  Outcome o{m.name, r.expert, {}, {}, m.recorded};
-  o.top = m.router->source() == RouterSource::Lexical
-              ? search_bm25(ctx, t, depth)
-              : search_index(ctx, embed_routed(ctx, base, t, models, r), t.shard, depth);
+  const Routing r = m.router->route(QueryBlock{t.queries->base(), t.qids.data()});
+  Outcome o{m.name, r.expert, search(ctx, t, m, r, depth), {}, m.recorded};
   if (!ctx.root()) return o;
   HitIds hits = hit_ids(o.top, *t.map);
   if (ev.ignore_identical_ids) hits.top = drop_identical_ids(hits.top, t.qids, hits.ids, ev.k);
   o.per_query = measure(ctx, t, hits, m.name);
-  o.top = with_corpus_rows(std::move(hits.top), hits.rows);
+  o.top = hits.with_corpus_rows();
   return o;
 }
 
-TestSet load_test_set(const Context& ctx, const Base& base, const DatasetConfig& cfg) {
+TestSet load_test_set(const Context& ctx, const Base& base, const QueryModels& models,
+                      const DatasetConfig& cfg) {
   TestSet t;
   t.config = &cfg;
   t.data.config = &cfg;
   load_query_sets(cfg, ctx.exp.seed, t.data);
+  TokenIds tokens;
   for (const auto& q : t.data.test.queries) {
     t.qids.push_back(q.id);
     t.texts.push_back(q.text);
-    t.tokens.push_back(base.tokenizer.encode(q.text, ctx.exp.evaluation.max_query_length));
+    tokens.push_back(base.tokenizer.encode(q.text, ctx.exp.evaluation.max_query_length));
   }
   if (t.qids.empty()) return t;
   t.map.emplace(open_corpus_map(ctx, cfg));
-  t.shard = read_index_shard(ctx, cfg.name, *t.map);
-  t.base = embed_queries(ctx, base.model, t.tokens);
+  t.dense.emplace(open_dense_index(ctx, cfg.name, *t.map));
+  t.queries.emplace(ctx, base, models, std::move(tokens));
   return t;
 }
 
@@ -306,15 +235,16 @@ void log_outcome(const TestSet& t, const Outcome& o) {
 void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig& cfg,
                       const QueryModels& models, const std::vector<Method>& methods, const std::string& fp,
                       bool force) {
-  const auto unit = [&](const Method& m) { return unit_path(ctx.exp, "evaluate", cfg.name, m.name); };
+  const Ledger ledger(ctx.exp);
+  const auto unit = [&](const Method& m) { return ledger.unit("evaluate", cfg.name, m.name); };
   std::vector<char> done;
   for (const auto& m : methods)
-    done.push_back(unit_done(ctx, unit(m), schema::metrics(cfg.name, m.name), fp, -1, force));
+    done.push_back(ledger.unit_done(ctx, unit(m), schema::metrics(cfg.name, m.name), fp, -1, force));
   if (std::all_of(done.begin(), done.end(), [](char d) { return d != 0; })) {
     if (ctx.root()) spdlog::info("evaluate {}: up to date", cfg.name);
     return;
   }
-  TestSet t = load_test_set(ctx, base, cfg);
+  TestSet t = load_test_set(ctx, base, models, cfg);
   if (t.qids.empty()) {
     if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
     return;
@@ -328,7 +258,7 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
     if (done[i]) {
       if (ctx.root() && m.expert >= 0) o = read_outcome(h5::File::open(unit(m), false), cfg.name, m);
     } else {
-      o = run_method(ctx, base, t, models, m, singles);
+      o = run_method(ctx, t, m, singles);
       mpi::collective_try(ctx.world, [&] {
         if (!ctx.root()) return;
         if (m.recorded) log_outcome(t, o);
@@ -351,6 +281,7 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
 // router table (names in Table 1 order with their labels) that the report and the analysis tools read.
 void record(const Context& ctx, const std::vector<Method>& methods) {
   const auto& exp = ctx.exp;
+  const Ledger ledger(exp);
   h5::ResultsUpdate up(exp.results_file(), {"/routing", "/runs", "/metrics", "/routers"});
   auto& f = up.file();
   auto& runs = up.apart("runs", {"/runs"});
@@ -361,7 +292,7 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
   f.write_strings(schema::kRouterLabels, labels);
   for (const auto& cfg : exp.datasets)
     for (const auto& m : methods) {
-      const auto path = unit_path(exp, "evaluate", cfg.name, m.name);
+      const auto path = ledger.unit("evaluate", cfg.name, m.name);
       if (!cfg.evaluate || !m.recorded || !std::filesystem::exists(path)) continue;
       const auto u = h5::File::open(path, false);
       f.copy_from(u, schema::query_ids(cfg.name, cfg.test_split));
@@ -373,19 +304,59 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
   up.commit();
 }
 
-}  // namespace
+std::string evaluate_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"pilots", pilot_inputs_fingerprint(exp)},
+                         {"experts", expert_fingerprints(exp)},
+                         {"model_files", model_file_identities(exp)},
+                         {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
+                         {"indexes", index_fingerprints(exp)},
+                         {"evaluation", config_section(exp, "evaluation")},
+                         {"datasets", dataset_fingerprints(exp)}});
+}
+
+// The shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the shard (its text
+// and about three times that in postings), and on rank 0 one router's top-(k+1) lists and the singles'
+// store_k hits (the oracles take them); the models, the experts' adapters 2% of M each.
+double evaluate_peak(const PlanInputs& in) {
+  const auto& ev = in.exp.evaluation;
+  const double T = in.T(), k = static_cast<double>(ev.k), store_k = static_cast<double>(ev.store_k);
+  double most = 0;
+  for (const auto& c : in.counts) {
+    if (!c.evaluated) continue;
+    const double Q = static_cast<double>(c.test);
+    most = std::max(most, in.shard_bytes(c) + 8 * static_cast<double>(c.documents) / in.P +
+                              (T + 4) * Q * in.d * 4 + Q * (k + 1) * 20 + T * Q * store_k * 20 +
+                              4 * PlanInputs::text_bytes(c) / in.P);
+  }
+  return (T + 2) * in.model_bytes() * 0.02 + in.model_bytes() + most;
+}
 
 void evaluate(Context& ctx, const StageOptions& options) {
   std::vector<Method> methods = make_methods(ctx.exp);
   load_routers(ctx, methods);
   const Base base = load_base(ctx);
-  const QueryModels models = load_models(ctx, base, methods);
-  const std::string fp = stage_fingerprint(ctx.exp, "evaluate");
+  std::vector<const Router*> routers;
+  for (const auto& m : methods) routers.push_back(m.router.get());
+  const QueryModels models = load_query_models(ctx, base, routers);
+  const std::string fp = evaluate_fingerprint(ctx.exp);
   for (const auto& cfg : ctx.exp.datasets)
     if (cfg.evaluate) evaluate_dataset(ctx, base, cfg, models, methods, fp, options.force);
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) record(ctx, methods);
   });
+}
+
+}  // namespace
+
+StageDefinition evaluate_stage() {
+  return {"route, embed, search and measure every router and baseline on the test queries",
+          evaluate_fingerprint,
+          evaluate,
+          UnitKind::EvaluateUnit,
+          "index.h5, the experts and multi-task model, /router_states, the test queries",
+          "M × (1 + 0.02 T) + N/P × (d × v + 8) + (T + 4) × Q' × d × 4 + BM25 of the shard ≈ 4 × text(N)/P; "
+          "rank 0: one router's Q' × (k + 1) × 20 B lists and the singles' T × Q' × store_k × 20 B",
+          evaluate_peak};
 }
 
 }  // namespace rr::stages

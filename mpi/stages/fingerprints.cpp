@@ -8,17 +8,13 @@
 
 namespace rr::stages {
 
-namespace {
-
-nlohmann::json section(const Experiment& exp, const char* key) {
-  return exp.json.value(key, nlohmann::json::object());
-}
-
-std::string combine(const nlohmann::json& parts) {
+std::string fingerprint_of(const nlohmann::json& parts) {
   return fingerprint(parts.dump());
 }
 
-}  // namespace
+nlohmann::json config_section(const Experiment& exp, const char* key) {
+  return exp.json.value(key, nlohmann::json::object());
+}
 
 std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
   nlohmann::json files;
@@ -32,12 +28,12 @@ std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
     files["queries"] = file_identity(dir / "queries.jsonl");
   }
   // What the prepared folder and its splits depend on (not where it lies, nor whether it is evaluated).
-  return combine({{"files", files},
-                  {"qrels", d.qrels},
-                  {"split", {d.split.train, d.split.dev}},
-                  {"split_queries", d.split_queries},
-                  {"splits", {d.train_split, d.dev_split, d.test_split}},
-                  {"seed", exp.seed}});
+  return fingerprint_of({{"files", files},
+                         {"qrels", d.qrels},
+                         {"split", {d.split.train, d.split.dev}},
+                         {"split_queries", d.split_queries},
+                         {"splits", {d.train_split, d.dev_split, d.test_split}},
+                         {"seed", exp.seed}});
 }
 
 std::string base_fingerprint(const Experiment& exp) {
@@ -46,11 +42,12 @@ std::string base_fingerprint(const Experiment& exp) {
     for (const char* f : {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt",
                           "modules.json", "1_Pooling/config.json"})
       files[f] = file_identity(exp.base_path() / f);
-    return combine({{"given", exp.base_path().string()}, {"files", files}});
+    return fingerprint_of({{"given", exp.base_path().string()}, {"files", files}});
   }
   nlohmann::json corpora = nlohmann::json::array();
   for (const auto& d : exp.datasets) corpora.push_back(dataset_fingerprint(exp, d));
-  return combine({{"training", section(exp, "base")}, {"seed", exp.seed}, {"corpora", corpora}});
+  return fingerprint_of(
+      {{"training", config_section(exp, "base")}, {"seed", exp.seed}, {"corpora", corpora}});
 }
 
 std::string index_fingerprint(const Experiment& exp, const DatasetConfig& d) {
@@ -61,7 +58,7 @@ std::string index_fingerprint(const Experiment& exp, const DatasetConfig& d) {
                           {"block", exp.evaluation.corpus_block}};
   if (exp.evaluation.bf16) parts["precision"] = "bf16";  // fp32 indexes keep their fingerprints
   if (exp.evaluation.index_type() == VectorType::BFloat16) parts["stored"] = "bfloat16";
-  return combine(parts);
+  return fingerprint_of(parts);
 }
 
 namespace {
@@ -83,25 +80,28 @@ std::string query_side_fingerprint(const Experiment& exp, const std::string& wha
                                    const nlohmann::json& training, const std::vector<std::string>& datasets) {
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& name : datasets) inputs.push_back(training_queries(exp, exp.dataset(name)));
-  return combine({{"what", what},
-                  {"training", training},
-                  {"seed", exp.seed},
-                  {"datasets", datasets},
-                  {"inputs", inputs}});
+  return fingerprint_of({{"what", what},
+                         {"training", training},
+                         {"seed", exp.seed},
+                         {"datasets", datasets},
+                         {"inputs", inputs}});
 }
 
 }  // namespace
 
 std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& x) {
-  return query_side_fingerprint(exp, "expert:" + x.name, section(exp, "expert_training"), x.datasets);
+  return query_side_fingerprint(exp, "expert:" + x.name, config_section(exp, "expert_training"), x.datasets);
 }
 
 std::string multitask_fingerprint(const Experiment& exp) {
   // The multi-task settings start from the expert settings: both sections count.
   return query_side_fingerprint(
-      exp, "multitask", nlohmann::json::array({section(exp, "expert_training"), section(exp, "multitask")}),
+      exp, "multitask",
+      nlohmann::json::array({config_section(exp, "expert_training"), config_section(exp, "multitask")}),
       exp.training_datasets());
 }
+
+namespace {
 
 // The files of a trained model as they are now: a model replaced behind rr's back (or damaged) is new input.
 nlohmann::json model_files(const std::filesystem::path& dir) {
@@ -112,75 +112,58 @@ nlohmann::json model_files(const std::filesystem::path& dir) {
   return files;
 }
 
+}  // namespace
+
 std::string training_queries_fingerprint(const Experiment& exp, const DatasetConfig& d) {
-  return combine(
+  return fingerprint_of(
       {{"queries", training_queries(exp, d)}, {"max_query_length", exp.evaluation.max_query_length}});
 }
 
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& x, const DatasetConfig& d) {
-  return combine({{"expert", expert_fingerprint(exp, x)},
-                  {"files", model_files(x.adapter)},
-                  {"queries", training_queries(exp, d)},
-                  {"ignore_identical_ids", exp.evaluation.ignore_identical_ids},
-                  {"max_query_length", exp.evaluation.max_query_length}});
+  return fingerprint_of({{"expert", expert_fingerprint(exp, x)},
+                         {"files", model_files(x.adapter)},
+                         {"queries", training_queries(exp, d)},
+                         {"ignore_identical_ids", exp.evaluation.ignore_identical_ids},
+                         {"max_query_length", exp.evaluation.max_query_length}});
 }
 
-namespace {
+nlohmann::json dataset_fingerprints(const Experiment& exp) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : exp.datasets) out.push_back(dataset_fingerprint(exp, d));
+  return out;
+}
 
-nlohmann::json all_experts(const Experiment& exp) {
+nlohmann::json index_fingerprints(const Experiment& exp) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : exp.datasets) out.push_back(index_fingerprint(exp, d));
+  return out;
+}
+
+nlohmann::json expert_fingerprints(const Experiment& exp) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& x : exp.experts) out.push_back(expert_fingerprint(exp, x));
   return out;
 }
 
-nlohmann::json all_model_files(const Experiment& exp) {
+nlohmann::json model_file_identities(const Experiment& exp) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& x : exp.experts) out.push_back(model_files(x.adapter));
   out.push_back(model_files(exp.multitask_path()));
   return out;
 }
 
-nlohmann::json score_columns(const Experiment& exp) {
+nlohmann::json score_column_fingerprints(const Experiment& exp) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& name : exp.training_datasets())
     for (const auto& x : exp.experts) out.push_back(score_column_fingerprint(exp, x, exp.dataset(name)));
   return out;
 }
 
-}  // namespace
-
-std::string stage_fingerprint(const Experiment& exp, const std::string& stage) {
-  nlohmann::json datasets = nlohmann::json::array(), indexes = nlohmann::json::array();
-  for (const auto& d : exp.datasets) {
-    datasets.push_back(dataset_fingerprint(exp, d));
-    indexes.push_back(index_fingerprint(exp, d));
-  }
-  const auto pilots = [&] {
-    return combine({{"scores", score_columns(exp)},
-                    {"routing", section(exp, "routing")},
-                    {"max_query_length", exp.evaluation.max_query_length},
-                    {"seed", exp.seed}});
-  };
-  if (stage == "prepare") return combine({{"prepare", datasets}});
-  if (stage == "train-base") return base_fingerprint(exp);
-  if (stage == "encode") return combine({{"encode", indexes}});
-  if (stage == "train-expert") return combine({{"experts", all_experts(exp)}});
-  if (stage == "train-multitask")  // it also stores every expert's training curve (after an expert job array)
-    return combine({{"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
-                    {"experts", all_experts(exp)}});
-  if (stage == "score") return combine({{"score", score_columns(exp)}});
-  // pilot also stores the fitted routers (since 2026-12-02): a results file from before reruns pilot once,
-  // while evaluate's fingerprint (pilots(): the same inputs) is unchanged.
-  if (stage == "pilot") return combine({{"pilots", pilots()}, {"router_states", true}});
-  if (stage == "evaluate")
-    return combine({{"pilots", pilots()},
-                    {"experts", all_experts(exp)},
-                    {"model_files", all_model_files(exp)},
-                    {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
-                    {"indexes", indexes},
-                    {"evaluation", section(exp, "evaluation")},
-                    {"datasets", datasets}});
-  return "";
+std::string pilot_inputs_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"scores", score_column_fingerprints(exp)},
+                         {"routing", config_section(exp, "routing")},
+                         {"max_query_length", exp.evaluation.max_query_length},
+                         {"seed", exp.seed}});
 }
 
 }  // namespace rr::stages

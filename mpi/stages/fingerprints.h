@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "config/experiment.h"
 
 namespace rr::stages {
@@ -23,7 +25,16 @@ std::string training_queries_fingerprint(const Experiment& exp, const DatasetCon
 std::string score_column_fingerprint(const Experiment& exp, const ExpertConfig& expert,
                                      const DatasetConfig& dataset);
 
-// Whole stages (by name, see stage.h); "" for a stage that always runs.
-std::string stage_fingerprint(const Experiment& exp, const std::string& stage);
+// What the stages' fingerprints (each in its stage's file) are made of.
+std::string fingerprint_of(const nlohmann::json& parts);                // the hash of a canonical JSON dump
+nlohmann::json config_section(const Experiment& exp, const char* key);  // {} when absent
+nlohmann::json dataset_fingerprints(const Experiment& exp);             // every dataset's, configured order
+nlohmann::json index_fingerprints(const Experiment& exp);               // every dataset's index
+nlohmann::json expert_fingerprints(const Experiment& exp);              // every expert's
+nlohmann::json score_column_fingerprints(const Experiment& exp);        // training dataset x expert
+// The trained models' files as they are now (every expert's, then the multi-task model's).
+nlohmann::json model_file_identities(const Experiment& exp);
+// What the pilots and the fitted routers depend on (pilot's and evaluate's inputs).
+std::string pilot_inputs_fingerprint(const Experiment& exp);
 
 }  // namespace rr::stages

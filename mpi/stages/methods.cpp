@@ -24,19 +24,25 @@ std::vector<Method> make_methods(const Experiment& exp) {
     needs_singles =
         needs_singles || router_info(n).make(RouterParams{})->source() == RouterSource::FromSingles;
   const auto T = static_cast<int32_t>(exp.experts.size());
+  const RouterParams params{.num_experts = T,
+                            .tie_rule = exp.routing.tie_rule,
+                            .dataset_instances = exp.routing.dataset_router_instances,
+                            .top_k = exp.routing.top_k_mix,
+                            .seed = exp.seed};
   std::vector<Method> methods;
   for (const auto& info : router_registry()) {
-    const bool single = info.name == "single";
-    if (!wants(info.name) && !(single && needs_singles)) continue;
-    RouterParams p{
-        T, -1, exp.routing.tie_rule, exp.routing.dataset_router_instances, exp.routing.top_k_mix, exp.seed};
+    // The per-expert routers (the single experts) also run, unrecorded, for the oracles that choose among
+    // them.
+    if (!wants(info.name) && !(info.per_expert && needs_singles)) continue;
     if (!info.per_expert) {
-      auto router = info.make(p);
-      if ((router->uses_experts() && T == 0) || (info.name == "multitask" && !exp.train_multitask)) continue;
+      auto router = info.make(params);
+      const bool needs_models = router->uses_experts() || router->uses_multitask();
+      if ((needs_models && T == 0) || (router->uses_multitask() && !exp.train_multitask)) continue;
       methods.push_back({info.name, info.label, std::move(router), -1, true});
       continue;
     }
     for (int32_t e = 0; e < T; ++e) {
+      RouterParams p = params;
       p.expert = e;
       methods.push_back({info.name + "-" + exp.experts[e].name,
                          fmt::format(fmt::runtime(info.label), exp.experts[e].name), info.make(p), e,

@@ -12,7 +12,9 @@
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
+#include "mpi/stages/fingerprints.h"
 #include "mpi/stages/methods.h"
+#include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
 #include "router/pilot_library.h"
 
@@ -79,12 +81,39 @@ void build_and_store(const Context& ctx) {
                fitted.empty() ? "none" : fmt::format("{}", fmt::join(fitted, ", ")));
 }
 
-}  // namespace
-
 void pilot(Context& ctx, const StageOptions&) {
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) build_and_store(ctx);
   });
+}
+
+// It also stores the fitted routers (since 2026-12-02): a results file from before reruns pilot once, while
+// evaluate's fingerprint (the same inputs) is unchanged.
+std::string pilot_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"pilots", pilot_inputs_fingerprint(exp)}, {"router_states", true}});
+}
+
+// One rank: every training dataset's base embeddings, scores and query ids, and the classifier routers'
+// standardised copy of the labelled rows.
+double pilot_peak(const PlanInputs& in) {
+  double sum = 0;
+  for (const auto& c : in.counts)
+    if (c.has_expert) sum += static_cast<double>(c.train) * (in.d * 4 * 2 + in.T() * 8 + 50);
+  return sum;
+}
+
+}  // namespace
+
+StageDefinition pilot_stage() {
+  return {
+      "build the pilot-embedding library from the per-instance scores and fit the routers (/pilots, "
+      "/router_states)",
+      pilot_fingerprint,
+      pilot,
+      UnitKind::Stage,
+      "/scores and /train_queries of results.h5",
+      "rank 0: ΣQ × (d × 4 × 2 + T × 8 + 50) over the training datasets + the pilots",
+      pilot_peak};
 }
 
 }  // namespace rr::stages

@@ -1,6 +1,6 @@
 // The plan of an experiment for P ranks: per dataset the counts, per stage the work, and the peak memory per
-// rank and the disk the stages need, each as the formula the code's shape gives (docs/scale.md explains
-// them). Used by `routerretriever check`.
+// rank and the disk the stages need, each as the formula the code's shape gives (docs/scaling.md explains
+// them; each stage's estimate is in its own file, stage.h's peak_bytes). Used by `routerretriever check`.
 #pragma once
 
 #include <cstdint>
@@ -19,21 +19,21 @@ struct DatasetCounts {
   std::string train_origin, dev_origin, note;
 };
 
-// How P ranks search a corpus of `rows`: in shards of whole `align`-row units; with fewer units than ranks,
-// in `groups` groups of consecutive ranks, each holding the whole corpus and searching its share of the query
-// blocks (context.h's SearchGroup). The unit is a corpus block for fp32 search (its products, hence its bits,
-// depend on the block's shape, so every rank count must run the very same blocks) and kBalancedShardRows for
-// bf16 search on the CPU, whose scores are the correctly rounded inner products whatever the shape.
-inline constexpr int64_t kBalancedShardRows = 256;
-struct SearchLayout {
-  int64_t align = 1, units = 0;
-  int groups = 1;
-  // Mean search work per rank over the busiest rank's (1: perfectly balanced).
-  double balance(int64_t rows, int ranks) const;
+// What a stage's memory estimate reads: the experiment, the counts of its datasets, the hidden size d and the
+// rank count P. The helpers give the terms of docs/scaling.md's formulas.
+struct PlanInputs {
+  const Experiment& exp;
+  const std::vector<DatasetCounts>& counts;
+  double d = 768, P = 1;
+  double T() const { return static_cast<double>(exp.experts.size()); }
+  double model_bytes() const;                        // M: BERT-base scaled by d (fp32)
+  double vector_bytes() const;                       // v: bytes per stored index value
+  double shard_bytes(const DatasetCounts& c) const;  // N/P x d x v, + the bf16 packed copy
+  static double text_bytes(const DatasetCounts& c);  // text(N): the corpus held as text records
 };
-SearchLayout search_layout(const EvaluationConfig& evaluation, bool cpu, int64_t rows, int ranks);
 
-// Estimated peak resident bytes per rank of each stage and the disk of index.h5 and results.h5.
+// Estimated peak resident bytes per rank of each stage with an estimate (stage.h's peak_bytes, in table
+// order) and the disk of index.h5 and results.h5.
 struct Footprint {
   std::vector<std::pair<std::string, double>> stage_peak;  // stage -> bytes per rank (rank 0's when larger)
   double index_disk = 0, results_disk = 0;

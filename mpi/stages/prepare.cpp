@@ -1,21 +1,18 @@
 // prepare: make each dataset's BEIR folder (through its source format) and split its judged queries into
-// train/dev/test by a seeded hash of the query id, then map each corpus (mpi/stages/context.h's
+// train/dev/test by a seeded hash of the query id, then map each corpus (mpi/stages/datasets.h's
 // open_corpus_map). Rank 0 works; every rank learns the outcome.
 #include <spdlog/spdlog.h>
-
-#include <fstream>
 
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "data/split.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
-#include "mpi/stages/stage.h"
+#include "mpi/stages/ledger.h"
 
 namespace rr::stages {
 
 namespace {
-
-constexpr const char* kMarker = ".rr-prepared";
 
 // Moves a converter's output folder (tmp/converted) into tmp itself.
 void adopt_converted(const std::filesystem::path& tmp) {
@@ -37,16 +34,13 @@ void split_queries(const DatasetConfig& d, const std::filesystem::path& dir, con
                parts[0].size(), parts[1].size(), parts[2].size(), seed);
 }
 
-void prepare_one(const Experiment& exp, const DatasetConfig& d) {
+void prepare_one(const Experiment& exp, const DatasetConfig& d, bool force) {
   const std::filesystem::path out = d.path;
   const std::string fp = dataset_fingerprint(exp, d);
-  {
-    std::ifstream in(out / kMarker);
-    std::string have;
-    if (in >> have && have == fp) {
-      spdlog::info("prepare: {} is up to date", d.name);
-      return;
-    }
+  const Ledger ledger(exp);
+  if (!force && ledger.folder_done(out, fp)) {
+    spdlog::info("prepare: {} is up to date", d.name);
+    return;
   }
   AtomicDirectory dir(out);
   const auto tmp = dir.temp_path();
@@ -54,15 +48,9 @@ void prepare_one(const Experiment& exp, const DatasetConfig& d) {
   if (all_split.empty()) all_split = d.qrels;
   adopt_converted(tmp);
   if (d.split_queries) split_queries(d, tmp, all_split, exp.seed);
-  {
-    AtomicFile marker(tmp / kMarker);
-    marker.stream() << fp << "\n";
-    marker.commit();
-  }
+  ledger.record_folder(tmp, fp);
   dir.commit();
 }
-
-}  // namespace
 
 void prepare(Context& ctx, const StageOptions& options) {
   mpi::collective_try(ctx.world, [&] {
@@ -73,13 +61,27 @@ void prepare(Context& ctx, const StageOptions& options) {
                  "dataset '{}': {} has no corpus.jsonl and no source to make it from", d.name, d.path);
         continue;
       }
-      if (options.force) std::filesystem::remove(std::filesystem::path(d.path) / kMarker);
-      prepare_one(ctx.exp, d);
+      prepare_one(ctx.exp, d, options.force);
     }
   });
   // Each corpus's offset index (its ids held on rank 0 while it is built, 50 B per document): made here, in a
   // stage that runs on rank 0 anyway, so that encode's rank 0 holds no more than the other ranks.
   for (const auto& d : ctx.exp.datasets) open_corpus_map(ctx, d);
+}
+
+std::string prepare_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"prepare", dataset_fingerprints(exp)}});
+}
+
+}  // namespace
+
+StageDefinition prepare_stage() {
+  return {"make each dataset's BEIR folder and split its judged queries (train/dev/test)",
+          prepare_fingerprint,
+          prepare,
+          UnitKind::Dataset,
+          "each dataset's source (a converter's files, or a BEIR folder)",
+          "text(N) of one dataset (converter sources only); ids(N) while it maps a corpus"};
 }
 
 }  // namespace rr::stages

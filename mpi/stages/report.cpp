@@ -84,8 +84,6 @@ std::string make_report(const Context& ctx) {
   return md;
 }
 
-}  // namespace
-
 void report(Context& ctx, const StageOptions&) {
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
@@ -97,6 +95,17 @@ void report(Context& ctx, const StageOptions&) {
     spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(),
                  ctx.exp.results_file().string());
   });
+}
+
+}  // namespace
+
+StageDefinition report_stage() {
+  return {"print the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5",
+          nullptr,
+          report,
+          UnitKind::Stage,
+          "results.h5 (/metrics, /routing, /routers)",
+          "rank 0: results.h5's tables"};
 }
 
 }  // namespace rr::stages

@@ -3,10 +3,10 @@
 //
 // Streamed (docs/scaling.md): the training queries go through in rounds; a round is every rank's next query
 // block of kQueryBlock rows (block b belongs to rank b % P), gathered so that every rank searches its own
-// index shard for the whole round (a small corpus: every rank of the block's search group, context.h's
-// SearchGroup, searches that group's blocks). Each block's top-11 lists then merge at the block's owner,
-// which computes its queries' nDCG@10; only the Q values of a column reach rank 0. Per rank: the shard, one
-// round of query vectors (kQueryBlock x P x H) and its top-11 lists, never O(Q x H) nor O(Q x T).
+// index shard for the whole round (a small corpus: every rank of the block's search group,
+// mpi/sharded_index.h, searches that group's blocks). Each block's top-11 lists then merge at the block's
+// owner, which computes its queries' nDCG@10; only the Q values of a column reach rank 0. Per rank: the
+// shard, one round of query vectors (kQueryBlock x P x H) and its top-11 lists, never O(Q x H) nor O(Q x T).
 //
 // Units: each (dataset, expert) column, and each dataset's base embeddings, is committed to its own file
 // under <output_dir>/units/score/<dataset>/ as soon as it is done; a killed run redoes at most one unit, and
@@ -24,11 +24,13 @@
 #include "h5data/h5_file.h"
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
-#include "mpi/distributed_topk.h"
+#include "mpi/query_blocks.h"
+#include "mpi/stages/corpus_index.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
-#include "mpi/stages/stage.h"
-#include "mpi/stages/unit_file.h"
-#include "search/exact_search.h"
+#include "mpi/stages/ledger.h"
+#include "mpi/stages/models.h"
+#include "mpi/stages/plan.h"
 
 namespace rr::stages {
 
@@ -37,7 +39,7 @@ namespace {
 constexpr int64_t kScoreDepth = 11;  // nDCG@10 after dropping the query's own document
 
 std::filesystem::path score_unit(const Experiment& exp, const std::string& ds, const std::string& unit) {
-  return unit_path(exp, "score", ds, unit);
+  return Ledger(exp).unit("score", ds, unit);
 }
 
 // A column of an earlier run's results.h5 with the same inputs becomes a unit (rank 0): runs made before
@@ -53,8 +55,8 @@ bool adopt_from_results(const Experiment& exp, const std::string& object, const 
 
 bool score_unit_done(const Context& ctx, const std::filesystem::path& unit, const std::string& object,
                      const std::string& fp, int64_t rows, bool force) {
-  return unit_done(ctx, unit, object, fp, rows, force,
-                   [&] { return adopt_from_results(ctx.exp, object, fp, rows, unit); });
+  return Ledger(ctx.exp).unit_done(ctx, unit, object, fp, rows, force,
+                                   [&] { return adopt_from_results(ctx.exp, object, fp, rows, unit); });
 }
 
 // The training queries in rounds: round r holds blocks [rP, rP + P), this rank's block is rP + rank.
@@ -80,16 +82,6 @@ at::Tensor embed_my_block(const Context& ctx, const Base& base, const BertEncode
   return encode_ids(encoder, tokens, query_params(ctx.exp)).to(at::kCPU).contiguous();
 }
 
-// Rows [lo, lo + n) of a top-k list.
-TopK topk_rows(const TopK& t, int64_t lo, int64_t n) {
-  TopK out(n, t.k);
-  const auto a = static_cast<std::ptrdiff_t>(lo * t.k), b = static_cast<std::ptrdiff_t>((lo + n) * t.k);
-  std::copy(t.doc.begin() + a, t.doc.begin() + b, out.doc.begin());
-  std::copy(t.score.begin() + a, t.score.begin() + b, out.score.begin());
-  std::copy(t.tie.begin() + a, t.tie.begin() + b, out.tie.begin());
-  return out;
-}
-
 // nDCG@10 of queries [lo, hi) from their global top-11 lists (only the hits' ids are read from the map).
 std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const CorpusMap& map, const TopK& top,
                                int64_t lo, int64_t hi) {
@@ -109,39 +101,28 @@ std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const Corpu
 
 // nDCG@10 of every training query under `expert`: Q float64 on rank 0, empty elsewhere.
 at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const CorpusMap& map,
-                        const IndexShard& shard, const QueryModel& expert, const std::string& label) {
-  const int P = ctx.world.size();
-  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), P};
-  SearchParams sp = search_params(ctx.exp, ctx.device);
-  sp.k = kScoreDepth;
-  sp.query_block = kQueryBlock;  // rounds start at block boundaries: the same products as one whole search
-  std::vector<double> mine;      // my blocks' values, in block order
+                        mpi::ShardedIndex& index, const QueryModel& expert, const std::string& label) {
+  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), ctx.world.size()};
+  std::vector<double> mine;  // my blocks' values, in block order
   Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
-  // The round's blocks of my search group (all ranks, or a group holding the whole corpus: context.h).
-  const mpi::Comm& group = *shard.group.comm;
-  const int first = shard.group.first_rank;
   // The expert's inference encoder once for every block (LoRA merged, and in bf16 packed, once: was per
   // block).
   const BertEncoder encoder = expert.inference_encoder();
   for (int64_t r = 0; r < rounds.count(); ++r) {
-    const at::Tensor q =
-        MpiCollectives(group).allgather_rows(embed_my_block(ctx, base, encoder, rounds, r, d.train.queries));
-    const TopK local = search_shard(q.data_ptr<float>(), q.size(0), shard, sp);
-    for (int member = 0; member < group.size(); ++member) {
-      const auto [lo, hi] = rounds.block_rows(r * P + first + member);
-      if (lo == hi) break;
-      const int64_t offset = lo - rounds.block_rows(r * P + first).first;
-      const TopK merged = mpi::gather_topk(group, topk_rows(local, offset, hi - lo), member);
-      if (member == group.rank()) {
-        const auto values = block_ndcg(ctx, d, map, merged, lo, hi);
-        mine.insert(mine.end(), values.begin(), values.end());
-      }
+    // My block's lists, searched with the blocks of my search group (rounds start at block boundaries: the
+    // same products as one whole search).
+    const at::Tensor q = embed_my_block(ctx, base, encoder, rounds, r, d.train.queries);
+    const TopK merged = index.search_own({q.data_ptr<float>(), q.size(1), nullptr, q.size(0)}, kScoreDepth);
+    if (q.size(0) > 0) {
+      const auto [lo, hi] = rounds.block_rows(r * rounds.ranks + ctx.world.rank());
+      const auto values = block_ndcg(ctx, d, map, merged, lo, hi);
+      mine.insert(mine.end(), values.begin(), values.end());
     }
     progress.advance(rounds.first_row(r + 1) - rounds.first_row(r));
   }
   progress.finish();
-  const at::Tensor column =
-      gather_query_blocks(ctx.world, at::tensor(mine, at::kDouble).reshape({-1, 1}), rounds.queries, false);
+  const at::Tensor column = mpi::gather_query_blocks(
+      ctx.world, at::tensor(mine, at::kDouble).reshape({-1, 1}), rounds.queries, false);
   return column.defined() ? column.reshape({-1}) : column;
 }
 
@@ -190,7 +171,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
   const std::string base_fp = training_queries_fingerprint(exp, cfg);
   if (!score_unit_done(ctx, score_unit(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
     store_base_unit(ctx, base, d, base_fp, score_unit(exp, name, "base"));
-  std::optional<IndexShard> shard;
+  std::optional<mpi::ShardedIndex> index;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
     if (!options.expert.empty() && x.name != options.expert) continue;
@@ -199,9 +180,9 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
       continue;
     }
-    if (!shard) shard = read_index_shard(ctx, name, map);
+    if (!index) index.emplace(open_dense_index(ctx, name, map));
     if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
-    const at::Tensor values = score_column(ctx, base, d, map, *shard, *experts[e], name + " x " + x.name);
+    const at::Tensor values = score_column(ctx, base, d, map, *index, *experts[e], name + " x " + x.name);
     mpi::collective_try(ctx.world, [&] {
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
@@ -242,8 +223,6 @@ void store_scores(const Context& ctx) {
   up.commit();
 }
 
-}  // namespace
-
 void score(Context& ctx, const StageOptions& options) {
   const auto names = ctx.exp.expert_names();
   RR_CHECK(options.expert.empty() || std::find(names.begin(), names.end(), options.expert) != names.end(),
@@ -257,6 +236,36 @@ void score(Context& ctx, const StageOptions& options) {
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) store_scores(ctx);
   });
+}
+
+std::string score_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"score", score_column_fingerprints(exp)}});
+}
+
+// The shard and its tie keys, one round of query vectors (B per rank) and its top-11 lists, and the training
+// queries' text and judgments every rank holds (about 190 B each, measured by scale_bench).
+double score_peak(const PlanInputs& in) {
+  double most = 0;
+  for (const auto& c : in.counts)
+    if (c.has_expert)
+      most = std::max(most, in.shard_bytes(c) + 8 * static_cast<double>(c.documents) / in.P +
+                                static_cast<double>(kQueryBlock) * in.P * (in.d * 4 + kScoreDepth * 20) +
+                                190 * static_cast<double>(c.train));
+  return in.model_bytes() + most;
+}
+
+}  // namespace
+
+StageDefinition score_stage() {
+  return {
+      "per-instance nDCG@10 of every training query under every expert (/scores)",
+      score_fingerprint,
+      score,
+      UnitKind::ScoreUnit,
+      "index.h5, the experts, the training queries",
+      "M + 190 B × Q (the query set's text and judgments) + N/P × (d × v + 8) + B × P × (d × 4 + 11 × 20 B); "
+      "rank 0: Q × T doubles while it writes /scores",
+      score_peak};
 }
 
 }  // namespace rr::stages

@@ -10,33 +10,46 @@
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "common/runtime_info.h"
-#include "h5data/results_update.h"
-#include "mpi/stages/fingerprints.h"
+#include "config/stage_list.h"
+#include "mpi/stages/ledger.h"
 
 namespace rr::stages {
 
+#define RR_DECLARE_STAGE(id, name, command, klass, array) StageDefinition id##_stage();
+RR_STAGES(RR_DECLARE_STAGE)
+#undef RR_DECLARE_STAGE
+
+const char* unit_kind_name(UnitKind kind) {
+  switch (kind) {
+    case UnitKind::Stage:
+      return "the stage";
+    case UnitKind::Dataset:
+      return "one dataset's folder";
+    case UnitKind::IndexBlock:
+      return "one corpus block";
+    case UnitKind::Checkpoint:
+      return "a checkpoint";
+    case UnitKind::Expert:
+      return "one expert (its checkpoints)";
+    case UnitKind::ScoreUnit:
+      return "one (dataset, expert) column";
+    case UnitKind::EvaluateUnit:
+      return "one (dataset, method) result";
+  }
+  return "?";
+}
+
 const std::vector<Stage>& stage_table() {
-  static const std::vector<Stage> stages = {
-      {"prepare", "prepare", "make each dataset's BEIR folder and split its judged queries (train/dev/test)",
-       prepare},
-      {"train-base", "train base", "train rr's own base encoder from scratch (when base.train is set)",
-       train_base},
-      {"encode", "encode", "encode every corpus once with the base into the sharded index (index.h5)",
-       encode},
-      {"train-expert", "train expert", "train one LoRA expert per domain on the query side (placed on ranks)",
-       train_experts},
-      {"train-multitask", "train multitask", "train the multi-task baseline on every expert's data",
-       train_multitask},
-      {"score", "score", "per-instance nDCG@10 of every training query under every expert (/scores)", score},
-      {"pilot", "pilot",
-       "build the pilot-embedding library from the per-instance scores and fit the routers (/pilots, "
-       "/router_states)",
-       pilot},
-      {"evaluate", "evaluate",
-       "route, embed, search and measure every router and baseline on the test queries", evaluate},
-      {"report", "report", "print the Table 1 layout (nDCG@10 x 100) and routing counts from results.h5",
-       report},
-  };
+  static const std::vector<Stage> stages = [] {
+    const std::vector<StageDefinition> definitions = {
+#define RR_STAGE_DEFINITION(id, name, command, klass, array) id##_stage(),
+        RR_STAGES(RR_STAGE_DEFINITION)
+#undef RR_STAGE_DEFINITION
+    };
+    std::vector<Stage> out;
+    for (size_t i = 0; i < definitions.size(); ++i) out.push_back({stage_names()[i], definitions[i]});
+    return out;
+  }();
   return stages;
 }
 
@@ -47,6 +60,29 @@ const Stage& find_stage(std::string_view name) {
     names.push_back(s.name);
   }
   RR_THROW(Usage, "unknown stage '{}' (stages: {})", name, fmt::join(names, ", "));
+}
+
+std::string stage_lines() {
+  std::string out;
+  for (const auto& s : stage_table())
+    out += fmt::format("{}\t{}\t{}\t{}\t{}\n", s.name, s.command,
+                       s.klass == StageClass::OneTask ? "one-task" : "ranks",
+                       s.array == StageArray::None        ? "-"
+                       : s.array == StageArray::PerExpert ? "per-expert"
+                                                          : "per-expert+assemble",
+                       s.summary);
+  return out;
+}
+
+std::string stage_markdown() {
+  std::string out =
+      "| stage | command | class | array | reads | unit of commit | peak memory per rank |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const auto& s : stage_table())
+    out += fmt::format("| {} | `routerretriever {}` | {} | {} | {} | {} | {} |\n", s.name, s.command,
+                       stage_class_name(s.klass), stage_array_name(s.array), s.inputs,
+                       s.fingerprint ? unit_kind_name(s.unit) : "— (runs each time)", s.memory);
+  return out;
 }
 
 namespace {
@@ -94,26 +130,18 @@ class StageMeter {
 }  // namespace
 
 void run_stage(Context& ctx, const Stage& stage, const StageOptions& options) {
-  const std::string fp = stage_fingerprint(ctx.exp, stage.name);
+  const Ledger ledger(ctx.exp);
+  const std::string fp = stage.fingerprint ? stage.fingerprint(ctx.exp) : "";
   // Partial runs (one expert of an array) neither skip nor record the stage as a whole.
   const bool whole = options.expert.empty();
-  const bool complete = whole && !fp.empty() && !options.force &&
-                        h5::stage_fingerprint(ctx.exp.results_file(), stage.name) == fp;
-  if (complete) {
+  if (whole && !options.force && ledger.stage_done(stage)) {
     if (ctx.root()) spdlog::info("{}: up to date (inputs unchanged since it last completed)", stage.name);
     return;
   }
   const StageMeter meter;
   stage.run(ctx, options);
   meter.report(ctx, stage.name);
-  if (!whole || fp.empty()) return;
-  mpi::collective_try(ctx.world, [&] {
-    if (!ctx.root()) return;
-    h5::ResultsUpdate up(ctx.exp.results_file(), {});
-    h5::write_stage_meta(up.file(), stage.name, ctx.config_json(), ctx.world.size(),
-                         static_cast<int64_t>(ctx.exp.seed), fp);
-    up.commit();
-  });
+  if (whole && !fp.empty()) ledger.record_stage(ctx, stage, fp);
 }
 
 }  // namespace rr::stages

@@ -9,12 +9,16 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "eval/dense_eval.h"
+#include "mpi/mpi_collectives.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
-#include "mpi/stages/stage.h"
+#include "mpi/stages/ledger.h"
+#include "mpi/stages/models.h"
 #include "mpi/stages/train_record.h"
 #include "search/bm25.h"
+#include "search/flat_index.h"
 #include "text/wordpiece_trainer.h"
 #include "train/base_trainer.h"
 
@@ -124,18 +128,15 @@ HeldBack held_back_check(const Context& ctx, const BertEncoder& model, const Ber
     const TokenIds doc_tokens = tokenize_all(tok, texts, ctx.exp.evaluation.max_doc_length);
     const TokenIds query_tokens = tokenize_all(tok, qtexts, ctx.exp.evaluation.max_query_length);
     auto dense = [&](const BertEncoder& m) {
-      const at::Tensor docs = encode_ids(m, doc_tokens, doc_params(ctx.exp)).contiguous();
+      const FlatIndex docs(encode_ids(m, doc_tokens, doc_params(ctx.exp)).contiguous(), tie, 0, {});
       const at::Tensor queries = encode_ids(m, query_tokens, query_params(ctx.exp)).contiguous();
-      SearchParams sp;
-      sp.k = 11;
-      const TopK top = exact_search(queries.data_ptr<float>(), queries.size(0),
-                                    {docs.data_ptr<float>(), docs.size(0), docs.size(1), VectorType::Float32},
-                                    0, tie.data(), sp);
-      return ndcg10(top, qids, doc_ids, qrels, drop_own);
+      const SearchQueries q{queries.data_ptr<float>(), queries.size(1), nullptr, queries.size(0)};
+      return ndcg10(docs.search(q, 11), qids, doc_ids, qrels, drop_own);
     };
     const Bm25Index bm25(texts, tie, {ctx.exp.evaluation.bm25_k1, ctx.exp.evaluation.bm25_b});
     const double base = dense(model), random = dense(untrained);
-    const double lexical = ndcg10(bm25.search(qtexts, 11), qids, doc_ids, qrels, drop_own);
+    const SearchQueries texts_only{nullptr, 0, qtexts.data(), static_cast<int64_t>(qtexts.size())};
+    const double lexical = ndcg10(bm25.search(texts_only, 11), qids, doc_ids, qrels, drop_own);
     spdlog::info(
         "train base: held-back check on {} ({} dev queries, {} documents): nDCG@10 base {:.1f}, untrained "
         "{:.1f}, "
@@ -152,8 +153,6 @@ HeldBack held_back_check(const Context& ctx, const BertEncoder& model, const Ber
   return sum;
 }
 
-}  // namespace
-
 void train_base(Context& ctx, const StageOptions& options) {
   if (!ctx.exp.base.train) {
     if (ctx.root()) spdlog::info("train base: base.train is false; using {}", ctx.exp.base_path().string());
@@ -162,7 +161,7 @@ void train_base(Context& ctx, const StageOptions& options) {
   const auto& cfg = ctx.exp.base.training;
   const std::string fp = base_fingerprint(ctx.exp);
   const auto out = ctx.exp.base_path();
-  if (!options.force && recorded_fingerprint(out) == fp) {
+  if (!options.force && Ledger(ctx.exp).model_done(out, fp)) {
     if (ctx.root()) spdlog::info("train base: {} is up to date", out.string());
     return;
   }
@@ -195,7 +194,7 @@ void train_base(Context& ctx, const StageOptions& options) {
   o.pad_id = tok.pad_id();
   for (const char* mark : {".", "?", "!"})
     if (const int32_t id = tok.token_id(mark); id >= 0) o.sentence_ends.push_back(id);
-  MpiCollectives coll(ctx.world);
+  mpi::MpiCollectives coll(ctx.world);
   if (ctx.root())
     spdlog::info("train base: {} documents, {} layers x {} hidden, batch {}, {} steps", docs.size(),
                  cfg.layers, cfg.hidden_size, cfg.batch_size, cfg.steps);
@@ -217,6 +216,17 @@ void train_base(Context& ctx, const StageOptions& options) {
     save_base(model, work, out, fp, curve);
     store_curves(ctx, {{"base", out}});
   });
+}
+
+}  // namespace
+
+StageDefinition train_base_stage() {
+  return {"train rr's own base encoder from scratch (when base.train is set)",
+          base_fingerprint,
+          train_base,
+          UnitKind::Checkpoint,
+          "every corpus (base.train), or the given model's files",
+          "M × 4 (weights, gradients, AdamW) + the corpora's text"};
 }
 
 }  // namespace rr::stages

@@ -10,11 +10,15 @@
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
+#include "mpi/mpi_collectives.h"
+#include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
-#include "mpi/stages/stage.h"
+#include "mpi/stages/ledger.h"
+#include "mpi/stages/models.h"
+#include "mpi/stages/plan.h"
 #include "mpi/stages/train_record.h"
 #include "train/query_trainer.h"
 
@@ -237,7 +241,7 @@ void train_query_model(const Context& ctx, const mpi::Comm& group, const std::st
   o.sep_id = base.tokenizer.sep_id();
   o.pad_id = base.tokenizer.pad_id();
   auto model = fresh_model(ctx, base, cfg, full_finetune, o.seed);
-  const TrainCurve curve = train_query_side(base.model, *model, data, o, MpiCollectives(group));
+  const TrainCurve curve = train_query_side(base.model, *model, data, o, mpi::MpiCollectives(group));
   if (!group.is_root()) return;
   save_model(ctx, *model, out, fp, curve);
   spdlog::info("{}: saved to {} (best dev nDCG@10 {:.4f} at step {} of {})", label, out.string(),
@@ -250,8 +254,6 @@ std::vector<std::pair<std::string, std::filesystem::path>> expert_curves(const C
   for (const auto& x : ctx.exp.experts) curves.push_back({"expert-" + x.name, x.adapter});
   return curves;
 }
-
-}  // namespace
 
 void train_experts(Context& ctx, const StageOptions& options) {
   const auto& experts = ctx.exp.experts;
@@ -276,7 +278,7 @@ void train_experts(Context& ctx, const StageOptions& options) {
       if ((P <= T ? i % P : i) != color) continue;
       const auto& x = experts[todo[i]];
       const std::string fp = expert_fingerprint(ctx.exp, x);
-      if (!options.force && recorded_fingerprint(x.adapter) == fp) {
+      if (!options.force && Ledger(ctx.exp).model_done(x.adapter, fp)) {
         if (group.is_root()) spdlog::info("expert {}: {} is up to date", x.name, x.adapter);
         continue;
       }
@@ -296,7 +298,7 @@ void train_multitask(Context& ctx, const StageOptions& options) {
   if (ctx.exp.train_multitask && !ctx.exp.experts.empty()) {
     const std::string fp = multitask_fingerprint(ctx.exp);
     const auto out = ctx.exp.multitask_path();
-    if (!options.force && recorded_fingerprint(out) == fp) {
+    if (!options.force && Ledger(ctx.exp).model_done(out, fp)) {
       if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
     } else {
       const CorpusMaps maps = corpus_maps(ctx, ctx.exp.training_datasets());
@@ -308,6 +310,57 @@ void train_multitask(Context& ctx, const StageOptions& options) {
     curves.push_back({"multitask", out});
   }
   mpi::collective_try(ctx.world, [&] { store_curves(ctx, curves); });
+}
+
+std::string train_expert_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"experts", expert_fingerprints(exp)}});
+}
+
+// It also stores every expert's training curve (after an expert job array).
+std::string train_multitask_fingerprint(const Experiment& exp) {
+  return fingerprint_of({{"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
+                         {"experts", expert_fingerprints(exp)}});
+}
+
+// The index rows it trains on (all rows up to dev_corpus_max; above, the judged and pseudo-query documents,
+// the dev-judged ones and a dev_corpus_max sample), the text of the pseudo-query sample only (read through
+// the corpus map), the judged ids, one chunk of 2^20 ids of the pass over the map; the model, its gradients
+// and AdamW's moments.
+double train_expert_peak(const PlanInputs& in) {
+  double most = 0;
+  for (const auto& c : in.counts) {
+    if (!c.has_expert) continue;
+    const double N = static_cast<double>(c.documents), pseudo = std::min(N, 20000.0);
+    const double rows = std::min(N, static_cast<double>(c.train_pairs) +
+                                        static_cast<double>(in.exp.expert_training.dev_corpus_max) + pseudo);
+    most =
+        std::max(most, rows * in.d * 4 + PlanInputs::text_bytes(c) * pseudo / std::max(N, 1.0) +
+                           80.0 * static_cast<double>(c.train_pairs + c.dev) + 50 * std::min(N, 1048576.0));
+  }
+  return 3 * in.model_bytes() + most;
+}
+
+}  // namespace
+
+StageDefinition train_expert_stage() {
+  return {
+      "train one LoRA expert per domain on the query side (placed on ranks)",
+      train_expert_fingerprint,
+      train_experts,
+      UnitKind::Expert,
+      "index.h5 (the rows it trains on), the training and dev queries of the expert's datasets",
+      "M + adapter × 4 + min(N, pairs + pseudo + dev_corpus_max) × d × 4 + text of the pseudo-query sample "
+      "+ 80 B × judged documents + 2^20 ids (one chunk of the pass over the map)",
+      train_expert_peak};
+}
+
+StageDefinition train_multitask_stage() {
+  return {"train the multi-task baseline on every expert's data",
+          train_multitask_fingerprint,
+          train_multitask,
+          UnitKind::Checkpoint,
+          "as train-expert, over every training dataset",
+          "as train-expert, over every training dataset (M × 4 with full_finetune)"};
 }
 
 }  // namespace rr::stages

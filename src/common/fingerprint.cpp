@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "data/split.h"
+#include "common/stable_hash.h"
 
 namespace rr {
 

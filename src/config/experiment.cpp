@@ -9,7 +9,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "config/json_reader.h"
+#include "data/json_reader.h"
 
 namespace fs = std::filesystem;
 

@@ -7,25 +7,28 @@
 #include <regex>
 
 #include "common/error.h"
-#include "config/json_reader.h"
+#include "config/stage_names.h"
+#include "data/json_reader.h"
 
 namespace rr {
 
 namespace {
 
-// rr's own layer: every job, the light ones, and one task of each array.
-const std::map<std::string, SlurmResources>& builtin() {
-  static const std::map<std::string, SlurmResources> jobs = {
-      {"default", {"", "", "04:00:00", 2, 0, 1}},
-      {"cpu", {"", "", "01:00:00", 1, 0, 1}},
-      {"train-expert", {"", "", "08:00:00", 1, -1, 2}},
-      {"score", {"", "", "08:00:00", 1, -1, 2}},
-  };
-  return jobs;
+// rr's own layers: every job, the light ones ("cpu"), and one task of an array stage.
+const SlurmResources kDefault{"", "", "04:00:00", 2, 0, 1}, kCpu{"", "", "01:00:00", 1, 0, 1},
+    kArrayTask{"", "", "08:00:00", 1, -1, 2};
+
+// One-task stages and the jobs that assemble an array's output get the "cpu" layer.
+bool light(const std::string& job) {
+  for (const auto& s : stage_names())
+    if ((s.name == job && s.klass == StageClass::OneTask) || s.assemble_job() == job) return true;
+  return false;
 }
 
-bool light(const std::string& job) {
-  return job == "prepare" || job == "pilot" || job == "report" || job == "score-assemble";
+bool array_task(const std::string& job) {
+  for (const auto& s : stage_names())
+    if (s.name == job) return s.array != StageArray::None;
+  return false;
 }
 
 void overlay(SlurmResources& into, const SlurmResources& layer) {
@@ -68,9 +71,11 @@ SlurmResources read_resources(JsonObjectReader r) {
 }  // namespace
 
 const std::vector<std::string>& slurm_job_names() {
-  static const std::vector<std::string> names = {"default", "cpu",          "prepare",         "train-base",
-                                                 "encode",  "train-expert", "train-multitask", "score",
-                                                 "pilot",   "evaluate",     "report"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out{"default", "cpu"};
+    for (const auto& s : stage_names()) out.push_back(s.name);
+    return out;
+  }();
   return names;
 }
 
@@ -83,20 +88,24 @@ void read_slurm(JsonObjectReader r, SlurmConfig& slurm) {
 
 SlurmResources slurm_resources(const SlurmConfig& slurm, const std::string& job) {
   SlurmResources out;
-  const auto layer = [&](const std::string& name) {
-    if (auto it = builtin().find(name); it != builtin().end()) overlay(out, it->second);
+  const auto layer = [&](const std::string& name, const SlurmResources* ours) {
+    if (ours) overlay(out, *ours);
     if (auto it = slurm.jobs.find(name); it != slurm.jobs.end()) overlay(out, it->second);
   };
-  layer("default");
-  if (light(job)) layer("cpu");
-  layer(job);
+  layer("default", &kDefault);
+  if (light(job)) layer("cpu", &kCpu);
+  layer(job, array_task(job) ? &kArrayTask : nullptr);
   return out;
 }
 
 std::string sbatch_options(const SlurmConfig& slurm, const std::string& job) {
-  const auto& names = slurm_job_names();
-  RR_CHECK(job == "score-assemble" || std::find(names.begin(), names.end(), job) != names.end(), Usage,
-           "no Slurm job '{}' (jobs: {}, score-assemble)", job, fmt::join(names, ", "));
+  std::vector<std::string> jobs;
+  for (const auto& s : stage_names()) {
+    jobs.push_back(s.name);
+    if (!s.assemble_job().empty()) jobs.push_back(s.assemble_job());
+  }
+  RR_CHECK(std::find(jobs.begin(), jobs.end(), job) != jobs.end(), Usage, "no Slurm job '{}' (jobs: {})", job,
+           fmt::join(jobs, ", "));
   const SlurmResources r = slurm_resources(slurm, job);
   std::string out =
       fmt::format("--ntasks={} --cpus-per-task={} --time={}", r.ntasks, r.cpus_per_task, r.time);

@@ -1,8 +1,8 @@
 // The experiment's "slurm" section: what each job of jobs/submit.sh asks Slurm for, and how a job warned of
 // its end (time limit, preemption) stops and requeues. Layered, later wins: rr's defaults for every job, the
-// user's "default", the class "cpu" (prepare, pilot, report and the score assembly: one task, no GPU), the
-// stage's own entry. Array stages (train-expert, score) describe one task of the array. The command line of
-// submit.sh still overrides everything (its sbatch options come last).
+// user's "default", the class "cpu" (the one-task stages of config/stage_list.h and the jobs that assemble an
+// array's output: one task, no GPU), the stage's own entry. Array stages (train-expert, score) describe one
+// task of the array. The command line of submit.sh still overrides everything (its sbatch options come last).
 //
 //   "slurm": {"requeue_limit": 3, "signal_seconds": 300,
 //             "default": {"partition": "gpu", "ntasks": 8, "gpus_per_task": 1, "cpus_per_task": 8,
@@ -31,12 +31,12 @@ struct SlurmConfig {
   std::map<std::string, SlurmResources> jobs;  // "default", "cpu" or a stage name -> the user's layer
 };
 
-// The names a "slurm" entry may have: default, cpu, and every stage.
+// The names a "slurm" entry may have: default, cpu, and every stage (config/stage_list.h).
 const std::vector<std::string>& slurm_job_names();
 
 void read_slurm(JsonObjectReader r, SlurmConfig& slurm);
 
-// The resolved request of a job: a stage name, or "score-assemble" (the light job after the score array).
+// The resolved request of a job: a stage name, or an array's assembly job ("score-assemble").
 SlurmResources slurm_resources(const SlurmConfig& slurm, const std::string& job);
 
 // sbatch options for the job: --ntasks, --cpus-per-task, --time, and --partition, --mem, --gpus-per-task when

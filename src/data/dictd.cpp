@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/stable_hash.h"
 #include "data/beir.h"
 #include "data/byte_source.h"
-#include "data/split.h"
 #include "text/utf8.h"
 
 namespace rr {

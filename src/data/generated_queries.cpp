@@ -7,10 +7,10 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "common/stable_hash.h"
 #include "data/beir.h"
 #include "data/byte_source.h"
 #include "data/jsonl_reader.h"
-#include "data/split.h"
 
 namespace rr {
 

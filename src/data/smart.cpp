@@ -190,16 +190,13 @@ RelevanceScale parse_relevance_scale(const std::string& n) {
   RR_THROW(Usage, "--relevance: unknown '{}' (keep, binary, rank)", n);
 }
 
-SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& queries_path,
-                                  const fs::path& qrels_path, const fs::path& out,
-                                  const SmartConvertOptions& opt) {
-  SmartConvertSummary sum;
-  auto doc_recs = read_smart_records(docs_path);
-  auto query_recs = read_smart_records(queries_path);
+namespace {
 
+std::vector<TextRecord> smart_corpus(const std::vector<SmartRecord>& recs, const SmartConvertOptions& opt,
+                                     SmartConvertSummary& sum) {
   std::vector<TextRecord> corpus;
-  corpus.reserve(doc_recs.size());
-  for (const auto& r : doc_recs) {
+  corpus.reserve(recs.size());
+  for (const auto& r : recs) {
     TextRecord d{.id = r.id,
                  .title = join_fields(r, opt.title_field),
                  .text = join_fields(r, opt.text_fields),
@@ -208,26 +205,44 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
     if (d.text.empty() && d.title.empty()) ++sum.empty_documents;
     corpus.push_back(std::move(d));
   }
-  // Queries keep their place in the file (Cranfield's qrels number them by position); an empty record (an id
-  // and nothing else, as some distributions end with) holds its place and is then left out.
+  return corpus;
+}
+
+// Queries keep their place in the file (Cranfield's qrels number them by position); an empty record (an id
+// and nothing else, as some distributions end with) holds its place and is left out later.
+struct SmartQueries {
   std::vector<TextRecord> queries;
   std::vector<bool> empty_record;
-  for (const auto& r : query_recs) {
+};
+
+SmartQueries smart_queries(const std::vector<SmartRecord>& recs, const fs::path& path,
+                           SmartConvertSummary& sum) {
+  SmartQueries out;
+  for (const auto& r : recs) {
     TextRecord q{.id = r.id, .title = {}, .text = join_fields(r, "W"), .line = r.line, .extra = {}};
     if (q.text.empty()) q.text = join_fields(r, "T");
     if (q.text.empty() && !r.fields.empty())
-      RR_THROW(Input, "{}:{}: query {} has no '.W' text", queries_path.string(), r.line, r.id);
-    empty_record.push_back(r.fields.empty());
+      RR_THROW(Input, "{}:{}: query {} has no '.W' text", path.string(), r.line, r.id);
+    out.empty_record.push_back(r.fields.empty());
     sum.empty_queries += r.fields.empty();
-    queries.push_back(std::move(q));
+    out.queries.push_back(std::move(q));
   }
   if (sum.empty_queries)
-    spdlog::warn("{}: {} empty query record(s) (an id and no fields) left out", queries_path.string(),
+    spdlog::warn("{}: {} empty query record(s) (an id and no fields) left out", path.string(),
                  sum.empty_queries);
+  return out;
+}
 
-  // Qrels lines.
-  std::ifstream in(qrels_path, std::ios::binary);
-  if (!in) RR_THROW(Input, "{}: cannot open file", qrels_path.string());
+// One judgment as the qrels file gives it (ids normalised; rel 1 in layouts without grades).
+struct RawJudgment {
+  std::string qid, did;
+  long rel;
+  int64_t line;
+};
+
+std::vector<RawJudgment> read_smart_qrels(const fs::path& path, QrelsLayout& layout) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) RR_THROW(Input, "{}: cannot open file", path.string());
   std::vector<QrelLine> lines;
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
@@ -235,74 +250,69 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
     auto f = split_ws(line);
     if (!f.empty()) lines.push_back({std::move(f), n});
   }
-  if (lines.empty()) RR_THROW(Input, "{}: empty qrels file", qrels_path.string());
-  QrelsLayout layout =
-      opt.qrels_layout == QrelsLayout::Auto ? detect_layout(qrels_path, lines) : opt.qrels_layout;
-  size_t want_cols = layout == QrelsLayout::Pairs ? 2 : layout == QrelsLayout::Graded ? 3 : 4;
-
-  struct Raw {
-    std::string qid, did;
-    long rel;
-    int64_t line;
-  };
-  std::vector<Raw> raw;
-  long max_code = 0;
+  if (lines.empty()) RR_THROW(Input, "{}: empty qrels file", path.string());
+  if (layout == QrelsLayout::Auto) layout = detect_layout(path, lines);
+  const size_t want_cols = layout == QrelsLayout::Pairs ? 2 : layout == QrelsLayout::Graded ? 3 : 4;
+  std::vector<RawJudgment> raw;
   for (const auto& l : lines) {
     if (l.f.size() != want_cols)
-      RR_THROW(Input, "{}:{}: {} fields, the '{}' layout has {}", qrels_path.string(), l.line, l.f.size(),
+      RR_THROW(Input, "{}:{}: {} fields, the '{}' layout has {}", path.string(), l.line, l.f.size(),
                layout_name(layout), want_cols);
-    Raw r{normalise_id(l.f[0]), "", 1, l.line};
-    switch (layout) {
-      case QrelsLayout::Pairs:
-      case QrelsLayout::Smart:
-        r.did = normalise_id(l.f[1]);
-        break;
-      case QrelsLayout::Graded:
-        r.did = normalise_id(l.f[1]);
-        if (!parse_long(l.f[2], r.rel))
-          RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", qrels_path.string(), l.line, l.f[2]);
-        break;
-      case QrelsLayout::Trec:
-        r.did = normalise_id(l.f[2]);
-        if (!parse_long(l.f[3], r.rel))
-          RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", qrels_path.string(), l.line, l.f[3]);
-        break;
-      case QrelsLayout::Auto:
-        break;
+    RawJudgment r{normalise_id(l.f[0]), "", 1, l.line};
+    const bool trec = layout == QrelsLayout::Trec;
+    r.did = normalise_id(l.f[trec ? 2 : 1]);
+    if (layout == QrelsLayout::Graded || trec) {
+      const std::string& grade = l.f[trec ? 3 : 2];
+      if (!parse_long(grade, r.rel))
+        RR_THROW(Input, "{}:{}: field 'rel': '{}' is not an integer", path.string(), l.line, grade);
     }
-    max_code = std::max(max_code, r.rel);
     raw.push_back(std::move(r));
   }
+  return raw;
+}
 
-  // Query numbering.
-  std::unordered_set<std::string> query_ids;
-  for (const auto& q : queries) query_ids.insert(q.id);
-  QueryNumbering numbering = opt.query_numbering;
+// How the qrels number queries (opt's choice, or detected), the queries renumbered 1..n when by position.
+QueryNumbering number_queries(QueryNumbering numbering, const std::vector<RawJudgment>& raw,
+                              std::vector<TextRecord>& queries, const fs::path& qrels_path,
+                              const fs::path& queries_path) {
   if (numbering == QueryNumbering::Auto) {
-    bool all_ids =
-        std::all_of(raw.begin(), raw.end(), [&](const Raw& r) { return query_ids.count(r.qid) > 0; });
-    bool all_positions = std::all_of(raw.begin(), raw.end(), [&](const Raw& r) {
+    std::unordered_set<std::string> ids;
+    for (const auto& q : queries) ids.insert(q.id);
+    const bool all_ids =
+        std::all_of(raw.begin(), raw.end(), [&](const RawJudgment& r) { return ids.count(r.qid) > 0; });
+    const bool all_positions = std::all_of(raw.begin(), raw.end(), [&](const RawJudgment& r) {
       long v;
       return parse_long(r.qid, v) && v >= 1 && v <= static_cast<long>(queries.size());
     });
-    if (all_ids)
-      numbering = QueryNumbering::Id;
-    else if (all_positions)
-      numbering = QueryNumbering::Position;
-    else
+    if (!all_ids && !all_positions)
       RR_THROW(Input, "{}: judged query ids are neither the '.I' ids of {} nor positions 1..{}",
                qrels_path.string(), queries_path.string(), queries.size());
+    numbering = all_ids ? QueryNumbering::Id : QueryNumbering::Position;
   }
-  if (numbering == QueryNumbering::Position) {
-    // The k-th query of the file becomes query "k", so ids and qrels agree.
+  if (numbering == QueryNumbering::Position)  // the k-th query of the file becomes query "k"
     for (size_t i = 0; i < queries.size(); ++i) queries[i].id = std::to_string(i + 1);
-    query_ids.clear();
-    for (const auto& q : queries) query_ids.insert(q.id);
-  }
+  return numbering;
+}
+
+}  // namespace
+
+SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& queries_path,
+                                  const fs::path& qrels_path, const fs::path& out,
+                                  const SmartConvertOptions& opt) {
+  SmartConvertSummary sum;
+  const std::vector<TextRecord> corpus = smart_corpus(read_smart_records(docs_path), opt, sum);
+  auto [queries, empty_record] = smart_queries(read_smart_records(queries_path), queries_path, sum);
+  QrelsLayout layout = opt.qrels_layout;
+  const std::vector<RawJudgment> raw = read_smart_qrels(qrels_path, layout);
+  const QueryNumbering numbering =
+      number_queries(opt.query_numbering, raw, queries, qrels_path, queries_path);
   sum.query_numbering = numbering == QueryNumbering::Position ? "position" : "id";
   sum.qrels_layout = layout_name(layout);
+  long max_code = 0;
+  for (const auto& r : raw) max_code = std::max(max_code, r.rel);
 
-  std::unordered_set<std::string> doc_ids, empty_ids;
+  std::unordered_set<std::string> query_ids, doc_ids, empty_ids;
+  for (const auto& q : queries) query_ids.insert(q.id);
   for (const auto& d : corpus) doc_ids.insert(d.id);
   for (size_t i = 0; i < queries.size(); ++i)
     if (empty_record[i]) empty_ids.insert(queries[i].id);
@@ -332,11 +342,9 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
       RR_THROW(Input, "{}:{}: query {} judges document {} twice", qrels_path.string(), r.line, r.qid, r.did);
     ++sum.judgments;
   }
-
   sum.documents = static_cast<int64_t>(corpus.size());
   sum.queries = static_cast<int64_t>(queries.size());
   sum.judged_queries = static_cast<int64_t>(qrels.size());
-
   write_beir_folder(out, corpus, queries, qrels, opt.split);
   return sum;
 }

@@ -5,8 +5,8 @@
 
 #include "common/error.h"
 #include "common/fingerprint.h"
-#include "config/json_reader.h"
 #include "data/dictd.h"
+#include "data/json_reader.h"
 #include "data/smart.h"
 
 namespace rr {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/stable_hash.h"
+
 namespace rr {
 
 enum class Split { Train, Dev, Test };
@@ -15,12 +17,6 @@ struct SplitFractions {
   double train = 0.5;  // [0, train) -> Train
   double dev = 0.0;    // [train, train + dev) -> Dev; the rest -> Test
 };
-
-// FNV-1a over the bytes, finalised with splitmix64 together with the seed.
-uint64_t stable_hash(std::string_view bytes, uint64_t seed);
-
-// A number in [0, 1) that is a pure function of (id, seed).
-double unit_hash(std::string_view id, uint64_t seed);
 
 Split split_of(std::string_view id, uint64_t seed, const SplitFractions& fractions);
 

@@ -38,12 +38,12 @@ TopK drop_identical_ids(const TopK& top, const std::vector<std::string>& query_i
 }
 
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
-                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,
-                          int64_t k, bool ignore_identical_ids, SearchParams params) {
-  at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
-  params.k = k + (ignore_identical_ids ? 1 : 0);
-  TopK top = exact_search(q.data_ptr<float>(), q.size(0), corpus.vectors, 0, corpus.tie->data(), params);
-  return evaluate_run(measures, topk_to_run(top, query_ids, *corpus.ids, k, ignore_identical_ids), qrels);
+                          const Index& index, const std::vector<std::string>& doc_ids, const Judgments& qrels,
+                          const MeasureSet& measures, int64_t k, bool ignore_identical_ids) {
+  const at::Tensor q = queries.to(at::kCPU, at::kFloat).contiguous();
+  const TopK top =
+      index.search({q.data_ptr<float>(), q.size(1), nullptr, q.size(0)}, k + (ignore_identical_ids ? 1 : 0));
+  return evaluate_run(measures, topk_to_run(top, query_ids, doc_ids, k, ignore_identical_ids), qrels);
 }
 
 }  // namespace rr

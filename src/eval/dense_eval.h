@@ -8,16 +8,9 @@
 #include <vector>
 
 #include "eval/measures.h"
-#include "search/exact_search.h"
+#include "search/index.h"
 
 namespace rr {
-
-// A corpus index as search sees it: n x d vectors, ids, and tie keys (tie_keys(ids)).
-struct DenseCorpus {
-  MatrixView vectors;
-  const std::vector<std::string>* ids = nullptr;
-  const std::vector<int64_t>* tie = nullptr;
-};
 
 // The hits of `top` as a TREC run (query id -> documents), identical ids dropped when asked, at most k each.
 TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
@@ -28,9 +21,10 @@ TrecRun topk_to_run(const TopK& top, const std::vector<std::string>& query_ids,
 TopK drop_identical_ids(const TopK& top, const std::vector<std::string>& query_ids,
                         const std::vector<std::string>& doc_ids, int64_t k);
 
-// queries: nq x d float32 (CPU). Searches k (+1 when ignoring identical ids) and measures.
+// queries: nq x d float32 (CPU). Searches `index` (whose rows' ids are doc_ids) for k (+1 when ignoring
+// identical ids) and measures.
 Evaluation evaluate_dense(const at::Tensor& queries, const std::vector<std::string>& query_ids,
-                          const DenseCorpus& corpus, const Judgments& qrels, const MeasureSet& measures,
-                          int64_t k, bool ignore_identical_ids, SearchParams params = {});
+                          const Index& index, const std::vector<std::string>& doc_ids, const Judgments& qrels,
+                          const MeasureSet& measures, int64_t k, bool ignore_identical_ids);
 
 }  // namespace rr

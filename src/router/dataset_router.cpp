@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "router/router.h"
 
 namespace rr {

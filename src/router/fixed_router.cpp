@@ -7,8 +7,9 @@ namespace {
 
 class FixedRouter final : public Router {
  public:
-  FixedRouter(int32_t model, int32_t recorded) : model_(model), recorded_(recorded) {}
-  bool uses_experts() const override { return model_ != -1; }
+  FixedRouter(ModelChoice model, int32_t recorded) : model_(model), recorded_(recorded) {}
+  bool uses_experts() const override { return model_.kind == ModelChoice::Kind::Expert; }
+  bool uses_multitask() const override { return model_.kind == ModelChoice::Kind::Multitask; }
   Routing route(const QueryBlock& queries) const override {
     Routing r;
     r.kind = Routing::Kind::Fixed;
@@ -18,22 +19,23 @@ class FixedRouter final : public Router {
   }
 
  private:
-  int32_t model_, recorded_;
+  ModelChoice model_;
+  int32_t recorded_;
 };
 
 }  // namespace
 
 std::unique_ptr<Router> make_base_router(const RouterParams&) {
-  return std::make_unique<FixedRouter>(-1, -1);
+  return std::make_unique<FixedRouter>(ModelChoice{}, -1);
 }
 
 std::unique_ptr<Router> make_single_router(const RouterParams& p) {
-  return std::make_unique<FixedRouter>(p.expert, p.expert);
+  return std::make_unique<FixedRouter>(ModelChoice{ModelChoice::Kind::Expert, p.expert}, p.expert);
 }
 
 // The multi-task model is no expert: its routing is recorded as -1 (not applicable).
 std::unique_ptr<Router> make_multitask_router(const RouterParams&) {
-  return std::make_unique<FixedRouter>(kMultitaskModel, -1);
+  return std::make_unique<FixedRouter>(ModelChoice{ModelChoice::Kind::Multitask, -1}, -1);
 }
 
 }  // namespace rr

@@ -1,6 +1,6 @@
 // A lower bound the paper's tables lack: each query goes to an expert drawn uniformly, as a seeded hash of
 // its id (the same query always gets the same expert, whatever the block or rank).
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "router/router.h"
 
 namespace rr {

@@ -21,9 +21,6 @@
 
 namespace rr {
 
-// The query model index of the multi-task baseline in a Routing (experts are 0..T-1, the base is -1).
-inline constexpr int32_t kMultitaskModel = -2;
-
 // What routers learn from, built from the `score` and `pilot` stages' outputs.
 struct RoutingTrainingSet {
   std::vector<std::string> datasets;                // training datasets, configured order
@@ -42,6 +39,13 @@ enum class RouterSource {
   Lexical,      // BM25 over the texts
 };
 
+// A query model a routing can pick: the base alone, one expert, or the multi-task model.
+struct ModelChoice {
+  enum class Kind { Base, Expert, Multitask };
+  Kind kind = Kind::Base;
+  int32_t expert = -1;  // Kind::Expert: 0..T-1
+};
+
 // A block's routing decision.
 struct Routing {
   enum class Kind {
@@ -50,7 +54,7 @@ struct Routing {
     Mixture,   // a weighted sum of several experts' query vectors per query (linear fusion of scores)
   };
   Kind kind = Kind::Fixed;
-  int32_t model = -1;           // Fixed: -1 base, 0..T-1 an expert, kMultitaskModel
+  ModelChoice model;            // Fixed: the model of every query
   std::vector<int32_t> expert;  // per query: the chosen expert (-1: base / not applicable), as recorded
   // Mixture: per query the experts and their weights (expert[q] is the first of them).
   std::vector<std::vector<int32_t>> mix_experts;
@@ -84,9 +88,11 @@ class Router {
   virtual RouterSource source() const { return RouterSource::Dense; }
   // True when fit() needs the routing training set (scores, pilots).
   virtual bool needs_training() const { return false; }
-  // False for the routers that use no expert (BM25, the base alone): the only ones an experiment without
-  // experts evaluates.
+  // The query models its results need (evaluate loads what the configured routers declare): the experts'
+  // (routers that pick among them, single experts, the oracles), the multi-task model. Routers that use
+  // neither (BM25, the base alone) are the only ones an experiment without experts evaluates.
   virtual bool uses_experts() const { return true; }
+  virtual bool uses_multitask() const { return false; }
   virtual void fit(const RoutingTrainingSet&) {}
   // The fitted state (CPU tensors), to be sent to the ranks that did not fit.
   virtual RouterState state() const { return {}; }

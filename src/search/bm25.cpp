@@ -27,6 +27,24 @@ std::vector<std::string> terms_of(const std::string& text) {
   return out;
 }
 
+// The whole corpus's statistics, for an index that holds one shard of it: document count, total length in
+// terms, and the document frequency of each query term.
+struct Bm25Corpus {
+  int64_t documents = 0;
+  double total_length = 0;
+  std::unordered_map<std::string, int64_t> document_frequency;
+};
+
+// The distinct terms of the queries, in first-seen order.
+std::vector<std::string> query_terms(const SearchQueries& queries) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  for (int64_t i = 0; i < queries.n; ++i)
+    for (auto& t : terms_of(queries.texts[i]))
+      if (seen.insert(t).second) out.push_back(std::move(t));
+  return out;
+}
+
 }  // namespace
 
 struct Bm25Index::Impl {
@@ -70,41 +88,43 @@ Bm25Index::Bm25Index(const std::vector<std::string>& documents, std::vector<int6
   m.total_len = total;
 }
 
-Bm25Corpus Bm25Index::statistics(const std::vector<std::string>& terms) const {
-  Bm25Corpus c{documents(), impl_->total_len, {}};
+void Bm25Index::share_statistics(const SearchQueries& queries, const SumOverShards& sum) {
+  const std::vector<std::string> terms = query_terms(queries);
+  std::vector<double> counts{static_cast<double>(ntotal()), impl_->total_len};
   for (const auto& t : terms) {
     const auto it = impl_->term_id.find(t);
-    c.document_frequency[t] =
-        it == impl_->term_id.end() ? 0 : static_cast<int64_t>(impl_->postings[it->second].size());
+    counts.push_back(it == impl_->term_id.end() ? 0.0
+                                                : static_cast<double>(impl_->postings[it->second].size()));
   }
-  return c;
-}
-
-void Bm25Index::set_corpus(Bm25Corpus corpus) {
+  sum(counts);  // integers (lengths included) below 2^53: exact in any order
+  Bm25Corpus corpus{static_cast<int64_t>(counts[0]), counts[1], {}};
+  for (size_t i = 0; i < terms.size(); ++i)
+    corpus.document_frequency[terms[i]] = static_cast<int64_t>(counts[i + 2]);
   impl_->corpus = std::move(corpus);
-}
-
-std::vector<std::string> Bm25Index::query_terms(const std::vector<std::string>& queries) {
-  std::vector<std::string> out;
-  std::unordered_set<std::string> seen;
-  for (const auto& q : queries)
-    for (auto& t : terms_of(q))
-      if (seen.insert(t).second) out.push_back(std::move(t));
-  return out;
 }
 
 Bm25Index::~Bm25Index() = default;
 Bm25Index::Bm25Index(Bm25Index&&) noexcept = default;
-int64_t Bm25Index::documents() const {
+int64_t Bm25Index::ntotal() const {
   return static_cast<int64_t>(impl_->doc_len.size());
+}
+int64_t Bm25Index::first_row() const {
+  return impl_->first_row;
+}
+int64_t Bm25Index::memory_bytes() const {
+  const auto& m = *impl_;
+  int64_t bytes = ntotal() * (4 + 8);  // lengths and tie keys
+  for (const auto& p : m.postings) bytes += static_cast<int64_t>(p.capacity() * sizeof(p[0]) + sizeof(p));
+  for (const auto& [term, id] : m.term_id) bytes += static_cast<int64_t>(term.capacity() + 64);
+  return bytes;
 }
 int64_t Bm25Index::terms() const {
   return static_cast<int64_t>(impl_->postings.size());
 }
 
-TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const {
+TopK Bm25Index::search(const SearchQueries& queries, int64_t k) const {
   const auto& m = *impl_;
-  const int64_t nq = static_cast<int64_t>(queries.size()), n = documents();
+  const int64_t nq = queries.n, n = ntotal();
   // Corpus-wide N, mean length and document frequencies (this index's own when it holds the whole corpus).
   const double corpus_n = static_cast<double>(m.corpus ? m.corpus->documents : n);
   const double total = m.corpus ? m.corpus->total_length : m.total_len;
@@ -120,16 +140,16 @@ TopK Bm25Index::search(const std::vector<std::string>& queries, int64_t k) const
   for (int64_t q = 0; q < nq; ++q) {
     std::vector<float> score(static_cast<size_t>(n), 0.f);
     std::vector<int32_t> touched;
-    for (const auto& t : terms_of(queries[q])) {
+    for (const auto& t : terms_of(queries.texts[q])) {
       auto it = m.term_id.find(t);
       if (it == m.term_id.end()) continue;
       const auto& post = m.postings[it->second];
       const double df = frequency(t, post.size());
-      const double idf = std::log(1.0 + (corpus_n - df + 0.5) / (df + 0.5));
+      const double idf = bm25_idf(corpus_n, df);
       for (const auto& [d, tf] : post) {
-        const double norm = m.params.k1 * (1.0 - m.params.b + m.params.b * m.doc_len[d] / avg_len);
+        const double norm = bm25_length_norm(m.params, m.doc_len[d], avg_len);
         if (score[d] == 0.f) touched.push_back(d);
-        score[d] += static_cast<float>(idf * tf * (m.params.k1 + 1.0) / (tf + norm));
+        score[d] += static_cast<float>(bm25_term(m.params, idf, tf, norm));
       }
     }
     std::sort(touched.begin(), touched.end(),

@@ -20,6 +20,15 @@ int64_t TopK::count(int64_t q) const {
   return c;
 }
 
+TopK TopK::rows(int64_t lo, int64_t n) const {
+  TopK out(n, k);
+  const auto a = static_cast<std::ptrdiff_t>(lo * k), b = static_cast<std::ptrdiff_t>((lo + n) * k);
+  std::copy(doc.begin() + a, doc.begin() + b, out.doc.begin());
+  std::copy(score.begin() + a, score.begin() + b, out.score.begin());
+  std::copy(tie.begin() + a, tie.begin() + b, out.tie.begin());
+  return out;
+}
+
 std::vector<int64_t> tie_keys(const std::vector<std::string>& ids) {
   std::vector<int64_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);

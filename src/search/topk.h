@@ -20,6 +20,8 @@ struct TopK {
   TopK(int64_t nq, int64_t k);
   // Number of filled slots of query q.
   int64_t count(int64_t q) const;
+  // The lists of queries [lo, lo + n).
+  TopK rows(int64_t lo, int64_t n) const;
 };
 
 // For each document its rank among all ids in byte order (strcmp): equal scores prefer the larger key.

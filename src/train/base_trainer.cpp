@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "common/error.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "model/autocast.h"
 #include "model/query_model.h"
 #include "model/text_encoder.h"

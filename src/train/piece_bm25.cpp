@@ -1,7 +1,6 @@
 #include "train/piece_bm25.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <unordered_map>
 
@@ -13,7 +12,7 @@ PieceBm25::PieceBm25(const std::vector<std::vector<int32_t>>& docs) : documents_
   const double avgdl = std::max(1.0, total / std::max<double>(1.0, static_cast<double>(docs.size())));
   norm_.resize(docs.size());
   for (size_t i = 0; i < docs.size(); ++i) {
-    norm_[i] = kK1 * (1 - kB + kB * static_cast<double>(docs[i].size()) / avgdl);
+    norm_[i] = bm25_length_norm(kParams, static_cast<double>(docs[i].size()), avgdl);
     std::map<int32_t, int32_t> tf;
     for (int32_t t : docs[i])
       if (t >= 0) ++tf[t];
@@ -30,8 +29,8 @@ int64_t PieceBm25::best(const std::vector<int32_t>& query) const {
   for (int32_t t : query) {
     if (t < 0 || static_cast<size_t>(t) >= postings_.size() || postings_[t].empty()) continue;
     const double df = static_cast<double>(postings_[t].size());
-    const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
-    for (const auto& [doc, tf] : postings_[t]) score[doc] += idf * tf * (kK1 + 1) / (tf + norm_[doc]);
+    const double idf = bm25_idf(n, df);
+    for (const auto& [doc, tf] : postings_[t]) score[doc] += bm25_term(kParams, idf, tf, norm_[doc]);
   }
   int64_t top = -1;
   double top_score = 0;

@@ -1,4 +1,4 @@
-// BM25 over token ids (a vocabulary's pieces) instead of words: search/bm25.h's formula with BEIR's k1 0.9
+// BM25 over token ids (a vocabulary's pieces) instead of words: search/bm25_formula.h with BEIR's k1 0.9
 // and b 0.4, for labelling the base's lexical pairs (which whole document BM25 ranks first for a span).
 // Memory: one posting (document, term frequency) per distinct piece of each document.
 #pragma once
@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <utility>
 #include <vector>
+
+#include "search/bm25_formula.h"
 
 namespace rr {
 
@@ -19,7 +21,7 @@ class PieceBm25 {
   int64_t best(const std::vector<int32_t>& query) const;
 
  private:
-  static constexpr double kK1 = 0.9, kB = 0.4;
+  static constexpr Bm25Params kParams{0.9, 0.4};
   size_t documents_;
   std::vector<double> norm_;                                        // K(d) per document
   std::vector<std::vector<std::pair<int64_t, int32_t>>> postings_;  // per piece: (document, tf)

@@ -3,10 +3,11 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 #include "eval/dense_eval.h"
 #include "model/autocast.h"
 #include "model/text_encoder.h"
+#include "search/flat_index.h"
 #include "search/topk.h"
 #include "train/adamw.h"
 #include "train/info_nce.h"
@@ -24,11 +25,8 @@ double dev_ndcg10(const BertEncoder& base, const QueryModel& model, const std::v
     EncodeParams p;
     p.max_batch = batch;
     at::Tensor q = encode_ids(base, d.dev_queries, p, {&model});
-    at::Tensor corpus = d.doc_embeddings.contiguous();
-    std::vector<int64_t> tie = tie_keys(d.doc_ids);
-    DenseCorpus dc{
-        {corpus.data_ptr<float>(), corpus.size(0), corpus.size(1), VectorType::Float32}, &d.doc_ids, &tie};
-    Evaluation ev = evaluate_dense(q, d.dev_query_ids, dc, d.dev_qrels, kNdcg10, 10, true);
+    const FlatIndex corpus(d.doc_embeddings.to(at::kCPU).contiguous(), tie_keys(d.doc_ids), 0, {});
+    Evaluation ev = evaluate_dense(q, d.dev_query_ids, corpus, d.doc_ids, d.dev_qrels, kNdcg10, 10, true);
     sum += ev.mean[0];
     ++n;
   }

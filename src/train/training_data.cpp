@@ -5,7 +5,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "data/split.h"
+#include "common/stable_hash.h"
 
 namespace rr {
 

@@ -3,7 +3,7 @@
 
 #include "common/error.h"
 #include "config/experiment.h"
-#include "config/json_reader.h"
+#include "data/json_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -8,8 +8,12 @@
 #include "common/error.h"
 #include "mpi/comm.h"
 #include "mpi/distributed_topk.h"
+#include "mpi/sharded_index.h"
 #include "mpi/tensor_comm.h"
+#include "search/bm25.h"
 #include "search/exact_search.h"
+#include "search/flat_index.h"
+#include "search/search_layout.h"
 
 namespace rr::mpi {
 namespace {
@@ -139,6 +143,60 @@ TEST(DistributedTopK, EqualsSingleProcessSearch) {
       EXPECT_EQ(merged.score, whole.score) << "root " << root;
     } else {
       EXPECT_EQ(merged.nq, 0);
+    }
+  }
+}
+
+// A ShardedIndex over the world equals one index of the whole corpus, ties included: dense in one group
+// (corpus blocks >= ranks) and in search groups (one corpus block for every rank count), BM25 beside it with
+// corpus statistics summed within each group, and search_own (each rank its own query block, score's rounds).
+TEST(ShardedIndex, EqualsOneIndexOfTheWholeCorpus) {
+  auto w = Comm::world();
+  const int64_t n = 600, d = 8, nq = 700, k = 40;  // nq: three query blocks, the last partial
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> v(-1, 1);
+  std::vector<float> corpus(n * d), queries(nq * d);
+  for (auto& x : corpus) x = static_cast<float>(v(rng));
+  for (auto& x : queries) x = static_cast<float>(v(rng));
+  std::vector<std::string> ids, docs, texts;
+  const std::vector<std::string> words{"alpha", "beta", "gamma", "delta", "eps"};
+  for (int64_t i = 0; i < n; ++i) {
+    ids.push_back(std::to_string((i * 31) % n));
+    docs.push_back(words[rng() % 5] + " " + words[rng() % 5] + " " + words[rng() % 5]);
+  }
+  for (int64_t i = 0; i < nq; ++i) texts.push_back(words[rng() % 5] + " " + words[rng() % 5]);
+  const auto tie = tie_keys(ids);
+  const at::Tensor all = at::from_blob(corpus.data(), {n, d}, at::kFloat);
+  const SearchQueries q{queries.data(), d, texts.data(), nq};
+  for (const int64_t block : {int64_t{64}, n}) {  // 10 units; or one unit: P groups of one rank
+    SearchParams p;
+    p.corpus_block = block;
+    const TopK whole = FlatIndex(all, tie, 0, p).search(q, k);
+    const SearchLayout layout = search_layout(block, false, n, w.size());
+    ShardedIndex index(w, layout, n);
+    EXPECT_EQ(index.groups(), block == n ? w.size() : 1);
+    const Shard s = index.shard();
+    const std::vector<int64_t> my_tie(tie.begin() + s.begin, tie.begin() + s.end);
+    index.attach(std::make_unique<FlatIndex>(all.narrow(0, s.begin, s.size()), my_tie, s.begin, p));
+    const TopK merged = index.search(q, k, w.size() - 1);
+    if (w.rank() == w.size() - 1) {
+      EXPECT_EQ(merged.doc, whole.doc) << "block " << block;
+      EXPECT_EQ(merged.score, whole.score) << "block " << block;
+    }
+    // score's rounds: rank r brings block r of the round (rows [256 r, 256 (r + 1)) of the queries).
+    const int64_t lo = std::min(nq, w.rank() * kQueryBlock), hi = std::min(nq, lo + kQueryBlock);
+    const TopK own = index.search_own({queries.data() + lo * d, d, nullptr, hi - lo}, k);
+    const TopK want = whole.rows(lo, hi - lo);
+    EXPECT_EQ(own.doc, want.doc) << "block " << block << " rank " << w.rank();
+    EXPECT_EQ(own.score, want.score);
+    // BM25 over the same shards: the statistics of one copy of the corpus, summed within each group.
+    std::vector<std::string> my_docs(docs.begin() + s.begin, docs.begin() + s.end);
+    ShardedIndex lexical = index.with_local(std::make_unique<Bm25Index>(my_docs, my_tie, Bm25Params{}, s.begin));
+    const TopK words_whole = Bm25Index(docs, tie).search(q, k);
+    const TopK words_merged = lexical.search(q, k);
+    if (w.rank() == 0) {
+      EXPECT_EQ(words_merged.doc, words_whole.doc) << "block " << block;
+      EXPECT_EQ(words_merged.score, words_whole.score) << "block " << block;
     }
   }
 }

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "mpi/comm.h"
-#include "mpi/stages/context.h"
+#include "mpi/mpi_collectives.h"
 #include "train/info_nce.h"
 
 namespace rr::mpi {
@@ -26,7 +26,7 @@ TEST(InfoNce, GatheredKeysMatchAutogradOnAnyRankCount) {
   std::ifstream in(std::string(RR_SOURCE_DIR) + "/tests/fixtures/training/training_reference.json");
   const nlohmann::json ref = nlohmann::json::parse(in);
   auto world = Comm::world();
-  const stages::MpiCollectives group(world);
+  const mpi::MpiCollectives group(world);
   for (const auto& c : ref["info_nce"]) {
     const int64_t n = c["rows"], d = c["dim"];
     if (n % world.size() != 0) GTEST_SKIP() << n << " rows do not split over " << world.size() << " ranks";

@@ -9,6 +9,7 @@
 #include "h5data/h5_file.h"
 #include "mpi/comm.h"
 #include "mpi/parallel_h5.h"
+#include "search/search_layout.h"
 
 namespace rr::mpi {
 namespace {

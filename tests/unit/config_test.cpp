@@ -4,8 +4,8 @@
 
 #include "common/error.h"
 #include "config/experiment.h"
-#include "config/json_reader.h"
-#include "mpi/stages/plan.h"
+#include "data/json_reader.h"
+#include "search/search_layout.h"
 #include "mpi/stages/stage.h"
 #include "tests/test_support.h"
 
@@ -148,27 +148,27 @@ TEST(Config, SlurmRequestsAreLayeredPerJob) {
 // 4,096: 84%), search groups for corpora with fewer units than ranks, and bf16's 256-row units (CPU only).
 TEST(SearchLayout, UnitsGroupsAndBalance) {
   EvaluationConfig ev;
-  const auto marco = stages::search_layout(ev, true, 8841823, 512);
+  const auto marco = search_layout(ev.corpus_block, ev.bf16, 8841823, 512);
   EXPECT_EQ(marco.units, 2159);
   EXPECT_EQ(marco.groups, 1);
   EXPECT_NEAR(marco.balance(8841823, 512), 0.843, 0.001);
   ev.corpus_block = 16384;
-  EXPECT_EQ(stages::search_layout(ev, true, 8841823, 512).units, 540);
-  EXPECT_NEAR(stages::search_layout(ev, true, 8841823, 512).balance(8841823, 512), 0.527, 0.001);
+  EXPECT_EQ(search_layout(ev.corpus_block, ev.bf16, 8841823, 512).units, 540);
+  EXPECT_NEAR(search_layout(ev.corpus_block, ev.bf16, 8841823, 512).balance(8841823, 512), 0.527, 0.001);
   ev.corpus_block = 16;
-  const auto tiny = stages::search_layout(ev, true, 60, 64);
+  const auto tiny = search_layout(ev.corpus_block, ev.bf16, 60, 64);
   EXPECT_EQ(tiny.units, 4);
   EXPECT_EQ(tiny.groups, 16);  // 16 groups of 4 ranks, one 16-row block each
   EXPECT_DOUBLE_EQ(tiny.balance(60, 64), (60.0 / 64) / (16.0 / 16));
-  const auto three = stages::search_layout(ev, true, 60, 3);
+  const auto three = search_layout(ev.corpus_block, ev.bf16, 60, 3);
   EXPECT_EQ(three.groups, 1);
   EXPECT_DOUBLE_EQ(three.balance(60, 3), 20.0 / 32);  // rank 0 holds two of the four blocks
-  EXPECT_EQ(stages::search_layout(ev, true, 0, 8).groups, 1);
-  EXPECT_DOUBLE_EQ(stages::search_layout(ev, true, 0, 8).balance(0, 8), 1.0);
+  EXPECT_EQ(search_layout(ev.corpus_block, ev.bf16, 0, 8).groups, 1);
+  EXPECT_DOUBLE_EQ(search_layout(ev.corpus_block, ev.bf16, 0, 8).balance(0, 8), 1.0);
   ev.bf16 = true;
-  EXPECT_EQ(stages::search_layout(ev, true, 8841823, 512).align, stages::kBalancedShardRows);
-  EXPECT_GT(stages::search_layout(ev, true, 8841823, 512).balance(8841823, 512), 0.98);
-  EXPECT_EQ(stages::search_layout(ev, false, 60, 4).align, 16);  // bf16 search is the CPU's
+  EXPECT_EQ(search_layout(ev.corpus_block, ev.bf16, 8841823, 512).align, kBalancedShardRows);
+  EXPECT_GT(search_layout(ev.corpus_block, ev.bf16, 8841823, 512).balance(8841823, 512), 0.98);
+  EXPECT_EQ(search_layout(ev.corpus_block, false, 60, 4).align, 16);  // bf16 search is the CPU's
 }
 
 }  // namespace

@@ -8,9 +8,11 @@
 #include "common/error.h"
 #include "model/autocast.h"
 #include "search/bf16_corpus.h"
+#include "search/bf16_index.h"
 #include "search/bm25.h"
-#include "search/device_corpus.h"
+#include "search/device_index.h"
 #include "search/exact_search.h"
+#include "search/flat_index.h"
 #include "search/topk.h"
 #include "train/piece_bm25.h"
 
@@ -59,28 +61,43 @@ TopK brute_force(const std::vector<float>& q, int64_t nq, const Corpus& c, const
   return out;
 }
 
+at::Tensor as_tensor(std::vector<float>& x, int64_t n, int64_t d) {
+  return at::from_blob(x.data(), {n, d}, at::kFloat);
+}
+
+SearchQueries vectors_of(const Corpus& q) {
+  return {q.x.data(), q.d, nullptr, q.n};
+}
+
 enum class SearchPath { Fp32, Bf16, Resident };
 
-// Small-integer vectors with frequent ties, against brute force, across k and block sizes; with bf16 the
-// values and products are still exact (small integers in bf16), so the candidates need no margin. Resident:
-// a DeviceCorpus on `device` (ties at the k-th place of a block take its full-ranking path).
+// Small-integer vectors with frequent ties, against brute force, across k and block sizes, through the Index
+// interface (make_dense_index picks the kind); with bf16 the values and products are still exact (small
+// integers in bf16), so the candidates need no margin. Resident: a DeviceIndex on `device` (ties at the k-th
+// place of a block take its full-ranking path).
 void expect_brute_force_across_block_sizes(SearchPath path, const std::string& device = "cpu") {
   Corpus c = make_corpus(1000, 16, 2, 1);
   Corpus qs = make_corpus(37, 16, 2, 2);
   auto tie = tie_keys(c.ids);
-  const MatrixView corpus{c.x.data(), c.n, c.d, VectorType::Float32};
-  const DeviceCorpus resident(corpus, tie.data(), device);
   for (int64_t k : {1, 10, 100}) {
     TopK ref = brute_force(qs.x, qs.n, c, tie, k);
     for (int64_t block : {7, 128, 5000}) {
       SearchParams p;
-      p.k = k;
       p.corpus_block = block;
       p.query_block = 5;
       p.bf16 = path == SearchPath::Bf16;
       p.bf16_margin = 0;
-      TopK got = path == SearchPath::Resident ? resident.search(qs.x.data(), qs.n, 0, p)
-                                              : exact_search(qs.x.data(), qs.n, corpus, 0, tie.data(), p);
+      p.device = path == SearchPath::Resident ? device : "cpu";
+      // make_dense_index gives a DeviceIndex off the CPU only: on the CPU the resident kind is made by hand.
+      const auto index = path == SearchPath::Resident && device == "cpu"
+                             ? std::make_unique<DeviceIndex>(as_tensor(c.x, c.n, c.d), tie, 0, p)
+                             : make_dense_index(as_tensor(c.x, c.n, c.d), tie, 0, p);
+      EXPECT_EQ(index->ntotal(), c.n);
+      const bool kind = path == SearchPath::Resident ? dynamic_cast<const DeviceIndex*>(index.get()) != nullptr
+                        : path == SearchPath::Bf16   ? dynamic_cast<const Bf16Index*>(index.get()) != nullptr
+                                                     : dynamic_cast<const FlatIndex*>(index.get()) != nullptr;
+      EXPECT_TRUE(kind) << "another index kind for path " << static_cast<int>(path);
+      TopK got = index->search(vectors_of(qs), k);
       EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " path " << static_cast<int>(path);
       EXPECT_EQ(got.score, ref.score);
       EXPECT_EQ(got.tie, ref.tie);
@@ -137,31 +154,33 @@ TEST(ExactSearch, Float16StorageScoresTheRoundedVectors) {
 TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   Corpus c = make_corpus(3, 4, 2, 7);
   auto tie = tie_keys(c.ids);
-  SearchParams p;
-  p.k = 5;
-  const MatrixView corpus{c.x.data(), c.n, c.d, VectorType::Float32},
-      empty{nullptr, 0, c.d, VectorType::Float32};
-  for (const TopK& t : {exact_search(c.x.data(), 1, corpus, 0, tie.data(), p),
-                        DeviceCorpus(corpus, tie.data(), "cpu").search(c.x.data(), 1, 0, p)}) {
+  const SearchQueries one = SearchQueries{c.x.data(), c.d, nullptr, 1};
+  const at::Tensor empty = at::empty({0, c.d}, at::kFloat);
+  for (const std::string device : {"cpu-flat", "cpu"}) {
+    SearchParams p;
+    const auto index = device == "cpu" ? std::unique_ptr<Index>(new DeviceIndex(as_tensor(c.x, c.n, c.d), tie, 0, p))
+                                       : make_dense_index(as_tensor(c.x, c.n, c.d), tie, 0, p);
+    const TopK t = index->search(one, 5);
     EXPECT_EQ(t.count(0), 3);
     EXPECT_EQ(t.doc[3], -1);
   }
-  EXPECT_EQ(exact_search(c.x.data(), 1, empty, 0, nullptr, p).count(0), 0);
-  EXPECT_EQ(DeviceCorpus(empty, nullptr, "cpu").search(c.x.data(), 1, 0, p).count(0), 0);
+  EXPECT_EQ(FlatIndex(empty, {}, 0, {}).search(one, 5).count(0), 0);
+  EXPECT_EQ(DeviceIndex(empty, {}, 0, {}).search(one, 5).count(0), 0);
+  EXPECT_EQ(FlatIndex(empty, {}, 7, {}).first_row(), 7);
 }
 
-TEST(DeviceCorpus, MatchesBruteForceWithTiesAcrossBlockSizes) {
+TEST(DeviceIndex, MatchesBruteForceWithTiesAcrossBlockSizes) {
   expect_brute_force_across_block_sizes(SearchPath::Resident);
 }
 
-TEST(DeviceCorpus, OnAGpuMatchesBruteForceWithTies) {
+TEST(DeviceIndex, OnAGpuMatchesBruteForceWithTies) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device here (this LibTorch or machine has none)";
   expect_brute_force_across_block_sizes(SearchPath::Resident, "cuda");
 }
 
 // On the CPU the resident search runs the very products of exact_search: the same bits, for float32 and
 // float16 storage, k below and above the block size, and a shard numbered from its offset.
-TEST(DeviceCorpus, EqualsExactSearchBitForBitOnTheCpu) {
+TEST(DeviceIndex, EqualsExactSearchBitForBitOnTheCpu) {
   std::mt19937 rng(21);
   std::normal_distribution<float> g;
   const int64_t n = 2500, d = 48, nq = 19;
@@ -172,17 +191,18 @@ TEST(DeviceCorpus, EqualsExactSearchBitForBitOnTheCpu) {
   for (int64_t i = 0; i < n; ++i) ids.push_back("p" + std::to_string(i));
   const auto tie = tie_keys(ids);
   const at::Tensor halves = at::from_blob(x.data(), {n, d}, at::kFloat).to(at::kHalf).contiguous();
-  for (const MatrixView corpus : {MatrixView{x.data(), n, d, VectorType::Float32},
-                                  MatrixView{halves.data_ptr(), n, d, VectorType::Float16}}) {
-    const DeviceCorpus resident(corpus, tie.data(), "cpu");
-    EXPECT_EQ(resident.rows(), n);
+  for (const at::Tensor& stored : {as_tensor(x, n, d), halves}) {
+    SearchParams p;
+    p.corpus_block = 512;
+    p.query_block = 8;
+    const DeviceIndex resident(stored, tie, 1000, p);
+    EXPECT_EQ(resident.ntotal(), n);
+    EXPECT_EQ(resident.memory_bytes(), n * d * stored.element_size() + n * 8);
+    const MatrixView corpus = matrix_view(stored);
     for (int64_t k : {10, 700}) {
-      SearchParams p;
       p.k = k;
-      p.corpus_block = 512;
-      p.query_block = 8;
       const TopK want = exact_search(q.data(), nq, corpus, 1000, tie.data(), p);
-      const TopK got = resident.search(q.data(), nq, 1000, p);
+      const TopK got = resident.search({q.data(), d, nullptr, nq}, k);
       EXPECT_EQ(got.doc, want.doc) << "k " << k;
       EXPECT_EQ(got.score, want.score);
       EXPECT_EQ(got.tie, want.tie);
@@ -336,24 +356,28 @@ TEST(Bm25, ShardsWithCorpusStatisticsEqualOneIndex) {
   for (int i = 0; i < 12; ++i) queries.push_back(words[rng() % 8] + " " + words[rng() % 8] + " unknownword");
   const auto tie = tie_keys(ids);
   const int64_t k = 150;
-  const TopK whole = Bm25Index(docs, tie).search(queries, k);
+  const SearchQueries texts{nullptr, 0, queries.data(), static_cast<int64_t>(queries.size())};
+  const TopK whole = Bm25Index(docs, tie).search(texts, k);
   const std::vector<int64_t> cuts{0, 50, 51, 157};  // uneven, one single-document shard
   std::vector<Bm25Index> shards;
-  Bm25Corpus corpus;
-  const auto terms = Bm25Index::query_terms(queries);
-  for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+  for (size_t s = 0; s + 1 < cuts.size(); ++s)
     shards.emplace_back(std::vector<std::string>(docs.begin() + cuts[s], docs.begin() + cuts[s + 1]),
                         std::vector<int64_t>(tie.begin() + cuts[s], tie.begin() + cuts[s + 1]), Bm25Params{},
                         cuts[s]);
-    const Bm25Corpus own = shards.back().statistics(terms);
-    corpus.documents += own.documents;
-    corpus.total_length += own.total_length;
-    for (const auto& [t, df] : own.document_frequency) corpus.document_frequency[t] += df;
-  }
+  // The shards' statistics summed (what ShardedIndex does over the ranks of a group): each shard contributes
+  // its own vector, and every shard receives the sum.
+  std::vector<std::vector<double>> own(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s)
+    shards[s].share_statistics(texts, [&](std::vector<double>& v) { own[s] = v; });
+  std::vector<double> sum(own[0].size(), 0.0);
+  for (const auto& v : own)
+    for (size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
+  EXPECT_EQ(sum[0], 157);  // N
   std::vector<TopK> parts;
   for (auto& shard : shards) {
-    shard.set_corpus(corpus);
-    parts.push_back(shard.search(queries, k));
+    shard.share_statistics(texts, [&](std::vector<double>& v) { v = sum; });
+    EXPECT_TRUE(shard.lexical());
+    parts.push_back(shard.search(texts, k));
   }
   const TopK merged = merge_topk(parts, k);
   EXPECT_EQ(merged.doc, whole.doc);
@@ -394,7 +418,7 @@ TEST(PieceBm25, TopDocumentEqualsWordBm25) {
     const std::vector<int32_t> span(src.begin() + begin, src.begin() + begin + len);
     std::string text;
     for (int32_t t : span) text += "w" + std::to_string(t) + " ";
-    const TopK top = words.search({text}, 2);
+    const TopK top = words.search({nullptr, 0, &text, 1}, 2);
     if (top.count(0) == 2 && top.score[0] - top.score[1] < 1e-4f * top.score[0]) continue;  // near tie
     ++compared;
     EXPECT_EQ(bm25.best(span), top.doc[0]) << "query " << q;

@@ -16,23 +16,25 @@
 #include <memory>
 #include <string>
 
-#include "search/exact_search.h"
+#include "search/index.h"
 
 namespace rr {
 
-class DeviceCorpus {
+class DeviceIndex final : public Index {
  public:
-  // Copies corpus rows (row-major, as stored) and their tie keys tie[0 .. corpus.rows) to `device`.
-  DeviceCorpus(const MatrixView& corpus, const int64_t* tie, const std::string& device);
-  ~DeviceCorpus();
-  DeviceCorpus(const DeviceCorpus&) = delete;
-  DeviceCorpus& operator=(const DeviceCorpus&) = delete;
+  // Copies `vectors` (rows x d on the CPU, as stored) and their tie keys to params.device; params:
+  // corpus_block and query_block as for exact_search (params.bf16 is not read: the products are fp32).
+  DeviceIndex(const at::Tensor& vectors, std::vector<int64_t> tie, int64_t first_row,
+              const SearchParams& params);
+  ~DeviceIndex() override;
+  DeviceIndex(const DeviceIndex&) = delete;
+  DeviceIndex& operator=(const DeviceIndex&) = delete;
 
-  int64_t rows() const;
-  // The top-k of nq x d float32 queries (host, row-major) against the resident rows, numbered from
-  // `first_row` as exact_search does; params.k, corpus_block and query_block as there (params.device and
-  // params.bf16 are not read: the device is the corpus's, the products fp32).
-  TopK search(const float* queries, int64_t nq, int64_t first_row, const SearchParams& params) const;
+  int64_t ntotal() const override;
+  int64_t first_row() const override;
+  // The top-k of the queries' vectors (host, float32) against the resident rows.
+  TopK search(const SearchQueries& queries, int64_t k) const override;
+  int64_t memory_bytes() const override;  // device memory
 
  private:
   struct Impl;

@@ -1,4 +1,4 @@
-#include "config/json_reader.h"
+#include "data/json_reader.h"
 
 #include <fmt/ranges.h>
 

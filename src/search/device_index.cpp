@@ -1,4 +1,4 @@
-#include "search/device_corpus.h"
+#include "search/device_index.h"
 
 #include <ATen/ATen.h>
 
@@ -36,34 +36,52 @@ std::pair<at::Tensor, at::Tensor> block_topk(const at::Tensor& s, int64_t kk, co
 
 }  // namespace
 
-struct DeviceCorpus::Impl {
+struct DeviceIndex::Impl {
   at::Tensor vectors;  // rows x d as stored, on the device
   at::Tensor tie;      // rows, int64, on the device
+  int64_t first_row = 0;
+  SearchParams params;
 };
 
-DeviceCorpus::DeviceCorpus(const MatrixView& corpus, const int64_t* tie, const std::string& device)
+DeviceIndex::DeviceIndex(const at::Tensor& vectors, std::vector<int64_t> tie, int64_t first_row,
+                         const SearchParams& params)
     : impl_(std::make_unique<Impl>()) {
-  const auto on_device = at::TensorOptions().device(c10::Device(device));
-  const auto stored = at::TensorOptions().dtype(vector_dtype(corpus.type));
-  if (corpus.rows == 0) {
-    impl_->vectors = at::empty({0, corpus.cols}, stored.device(on_device.device()));
-    impl_->tie = at::empty({0}, on_device.dtype(at::kLong));
+  const c10::Device device(params.device);
+  const int64_t rows = vectors.defined() ? vectors.size(0) : 0;
+  RR_CHECK(static_cast<int64_t>(tie.size()) == rows, Runtime, "index: {} tie keys for {} rows", tie.size(),
+           rows);
+  impl_->first_row = first_row;
+  impl_->params = params;
+  if (rows == 0) {
+    const int64_t d = vectors.defined() && vectors.dim() > 1 ? vectors.size(1) : 0;
+    impl_->vectors = at::empty({0, d}, at::TensorOptions().dtype(at::kFloat).device(device));
+    impl_->tie = at::empty({0}, at::TensorOptions().dtype(at::kLong).device(device));
     return;
   }
-  // copy = true: on the CPU too the corpus owns its rows (never a view of the caller's memory).
-  impl_->vectors = at::from_blob(const_cast<void*>(corpus.data), {corpus.rows, corpus.cols}, stored)
-                       .to(on_device, /*non_blocking=*/false, /*copy=*/true);
-  impl_->tie = at::from_blob(const_cast<int64_t*>(tie), {corpus.rows}, at::kLong)
-                   .to(on_device, /*non_blocking=*/false, /*copy=*/true);
+  // copy = true: on the CPU too the index owns its rows (never a view of the caller's memory).
+  impl_->vectors = vectors.contiguous().to(device, /*non_blocking=*/false, /*copy=*/true);
+  impl_->tie = at::from_blob(tie.data(), {rows}, at::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
-DeviceCorpus::~DeviceCorpus() = default;
+DeviceIndex::~DeviceIndex() = default;
 
-int64_t DeviceCorpus::rows() const {
+int64_t DeviceIndex::ntotal() const {
   return impl_->vectors.size(0);
 }
 
-TopK DeviceCorpus::search(const float* queries, int64_t nq, int64_t first_row, const SearchParams& p) const {
+int64_t DeviceIndex::first_row() const {
+  return impl_->first_row;
+}
+
+int64_t DeviceIndex::memory_bytes() const {
+  return impl_->vectors.numel() * impl_->vectors.element_size() + impl_->tie.numel() * 8;
+}
+
+TopK DeviceIndex::search(const SearchQueries& queries_in, int64_t k) const {
+  SearchParams p = impl_->params;
+  p.k = k;
+  const float* queries = queries_in.vectors;
+  const int64_t nq = queries_in.n, first_row = impl_->first_row;
   RR_CHECK(p.k > 0 && p.corpus_block > 0 && p.query_block > 0, Usage,
            "search: k ({}), corpus_block ({}) and query_block ({}) must be positive", p.k, p.corpus_block,
            p.query_block);

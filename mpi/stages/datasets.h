@@ -1,0 +1,61 @@
+// A dataset as the stages read it: its query sets (streamed from the BEIR folder, only the judged queries
+// kept) and its corpus behind an offset index (h5data/corpus_map.h), so that a rank reads only its shard's
+// documents and maps only hit rows to ids.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/experiment.h"
+#include "data/beir.h"
+#include "h5data/corpus_map.h"
+#include "mpi/stages/context.h"
+#include "search/topk.h"
+
+namespace rr::stages {
+
+// Judged queries and their judgments, from one source.
+struct QuerySet {
+  std::vector<TextRecord> queries;  // the judged queries, in their queries file's order
+  Qrels qrels;
+  std::string origin;  // where they come from ("qrels/train.tsv", "gen-qrels/train.tsv", "hold-out of ...")
+  bool empty() const { return queries.empty(); }
+};
+
+// A prepared dataset: corpus, and the query sets of training (train_source), checkpoint selection
+// (dev_source) and evaluation (test_split). Judgments naming a query its queries file lacks are an error
+// (BEIR's KeyError), naming the qrels file and line.
+struct Dataset {
+  const DatasetConfig* config = nullptr;
+  std::vector<TextRecord> corpus;
+  std::vector<std::string> corpus_ids;
+  QuerySet train, dev, test;
+};
+// "dataset 'x' has no training queries" and the three ways to give it some.
+std::string no_training_data_message(const DatasetConfig& config);
+// The corpus alone (query sets empty).
+Dataset load_corpus(const DatasetConfig& config);
+// The query sets alone (no corpus).
+void load_query_sets(const DatasetConfig& config, uint64_t seed, Dataset& d);
+
+// The offset index of a dataset's corpus (<output_dir>/corpora/<name>.h5; see h5data/corpus_map.h): rank 0
+// builds it when it is missing or was made from other files. Collective.
+CorpusMap open_corpus_map(const Context& ctx, const DatasetConfig& config);
+
+// Hits whose documents are indexes into `ids`, the ids of their distinct rows `rows` (ascending) read from
+// the map: what topk_to_run and drop_identical_ids need, without an id table of the whole corpus.
+struct HitIds {
+  TopK top;
+  std::vector<int64_t> rows;
+  std::vector<std::string> ids;
+  // The hits with their corpus rows again.
+  TopK with_corpus_rows() const {
+    TopK out = top;
+    for (int64_t& d : out.doc)
+      if (d >= 0) d = rows[static_cast<size_t>(d)];
+    return out;
+  }
+};
+HitIds hit_ids(const TopK& top, const CorpusMap& map);
+
+}  // namespace rr::stages

@@ -1,0 +1,69 @@
+// The models of the stages: the base encoder and its tokenizer, the query models a set of routers declares it
+// needs (router/router.h: uses_experts, uses_multitask), and query embedding in blocks of kQueryBlock rows
+// dealt round-robin over the ranks (mpi/query_blocks.h), so that the vectors never depend on the rank count.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "model/bert_encoder.h"
+#include "model/query_model.h"
+#include "model/text_encoder.h"
+#include "mpi/stages/context.h"
+#include "router/router.h"
+#include "text/bert_tokenizer.h"
+
+namespace rr::stages {
+
+// The base model and its tokenizer on the context's device.
+struct Base {
+  BertEncoder model;
+  BertTokenizer tokenizer;
+};
+Base load_base(const Context& ctx);
+
+// Encoding settings of the experiment: queries (max_query_length) and documents (max_doc_length).
+EncodeParams query_params(const Experiment& exp);
+EncodeParams doc_params(const Experiment& exp);
+
+// Embeds token-id queries in blocks spread over the ranks; every rank gets Q x H. models/row_model as
+// encode_ids (row_model: one entry per query, or empty); one model for every row is merged (LoRA) and
+// packed (bf16) once for all blocks. Collective.
+at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
+                         const std::vector<const QueryModel*>& models = {},
+                         const std::vector<int32_t>& row_model = {});
+
+// The query models the routers use: every expert's (0..T-1) when some router uses experts, the multi-task
+// model when some router uses it.
+struct QueryModels {
+  std::vector<std::unique_ptr<QueryModel>> experts;
+  std::unique_ptr<QueryModel> multitask;
+  std::vector<const QueryModel*> expert_list() const;
+};
+QueryModels load_query_models(const Context& ctx, const Base& base,
+                              const std::vector<const Router*>& routers);
+
+// One set of queries as the routings of a dataset ask for them: their base vectors, and the vectors of any
+// routing (each single expert's kept after first use: the mixtures and the oracles' singles reuse them).
+class RoutedQueries {
+ public:
+  // Embeds the queries by the base (collective).
+  RoutedQueries(const Context& ctx, const Base& base, const QueryModels& models, TokenIds tokens);
+  const at::Tensor& base() const { return base_vectors_; }  // Q x H
+  // The query vectors `routing` asks for, Q x H float32 (CPU) on every rank. Collective.
+  at::Tensor embed(const Routing& routing);
+
+ private:
+  const at::Tensor& single(int32_t expert);
+  const Context& ctx_;
+  const Base& base_;
+  const QueryModels& models_;
+  TokenIds tokens_;
+  at::Tensor base_vectors_;
+  std::map<int32_t, at::Tensor> singles_;
+};
+
+}  // namespace rr::stages
