@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/error.h"
 #include "config/experiment.h"
 
 #include <string>
@@ -25,10 +26,10 @@ struct CommandSpec {
 bool parse(const CommandSpec& spec, po::options_description options, const std::vector<std::string>& args,
            po::variables_map& vm, const po::positional_options_description* positional = nullptr);
 
-// Reads a required option, throwing Usage naming it when absent.
+// Reads a required option, throwing Usage (exit status 2) naming it when absent.
 template <typename T>
 T required(const po::variables_map& vm, const std::string& name) {
-  if (!vm.count(name)) throw po::required_option(name);
+  RR_CHECK(vm.count(name), Usage, "the option '--{}' is required (see --help)", name);
   return vm[name].as<T>();
 }
 

@@ -15,6 +15,7 @@
 #include "data/json_text.h"
 #include "data/jsonl_reader.h"
 #include "model/device.h"
+#include "model/lora_expert.h"
 #include "model/text_encoder.h"
 #include "mpi/cli.h"
 #include "mpi/commands/commands.h"

@@ -44,8 +44,9 @@ void prepare_one(const Experiment& exp, const DatasetConfig& d, bool force) {
   }
   AtomicDirectory dir(out);
   const auto tmp = dir.temp_path();
-  std::string all_split = d.source->write_beir(tmp / "converted", d.name, exp.seed);
-  if (all_split.empty()) all_split = d.qrels;
+  const SourceFormat::Written written = d.source->write_beir(tmp / "converted", d.name, exp.seed);
+  spdlog::info("prepare: {}: {}", d.name, written.summary);
+  const std::string all_split = written.split.empty() ? d.qrels : written.split;
   adopt_converted(tmp);
   if (d.split_queries) split_queries(d, tmp, all_split, exp.seed);
   ledger.record_folder(tmp, fp);

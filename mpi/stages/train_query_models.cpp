@@ -13,6 +13,8 @@
 #include "common/stable_hash.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
+#include "model/full_model.h"
+#include "model/lora_expert.h"
 #include "mpi/mpi_collectives.h"
 #include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
@@ -212,7 +214,7 @@ void save_model(const Context& ctx, const QueryModel& model, const std::filesyst
                 const std::string& fp, const TrainCurve& curve) {
   AtomicDirectory dir(out);
   model.save(dir.temp_path());
-  if (!dynamic_cast<const LoraExpert*>(&model))
+  if (!model.delta())  // a model of its own, not an adapter on the base
     for (const char* f : {"vocab.txt", "tokenizer_config.json"})
       if (std::filesystem::exists(ctx.exp.base_path() / f))
         std::filesystem::copy_file(ctx.exp.base_path() / f, dir.temp_path() / f);

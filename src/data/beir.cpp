@@ -8,8 +8,10 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "common/fingerprint.h"
 #include "data/json_text.h"
 #include "data/jsonl_reader.h"
+#include "data/source_format.h"
 
 namespace fs = std::filesystem;
 
@@ -200,6 +202,48 @@ void write_beir_folder(const fs::path& dir, const std::vector<TextRecord>& corpu
   write_queries(out.temp_path() / "queries.jsonl", queries);
   write_qrels_tsv(out.temp_path() / "qrels" / (split + ".tsv"), qrels);
   out.commit();
+}
+
+namespace {
+
+// A BEIR folder elsewhere, copied (its qrels split `qrels` is then split by `prepare`).
+class BeirSource final : public SourceFormat {
+ public:
+  std::string dir;
+  std::string name() const override { return "beir"; }
+  nlohmann::json identity() const override {
+    nlohmann::json files;
+    for (const char* f : {"corpus.jsonl", "queries.jsonl"})
+      files[f] = file_identity(std::filesystem::path(dir) / f);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "qrels", ec))
+      files["qrels/" + e.path().filename().string()] = file_identity(e.path());
+    return {{"format", name()}, {"dir", dir}, {"files", files}};
+  }
+  Written write_beir(const std::filesystem::path& out, const std::string& dataset, uint64_t) const override {
+    const std::filesystem::path src = dir;
+    RR_CHECK(std::filesystem::is_directory(src), Input, "dataset '{}': source dir {} does not exist", dataset,
+             src.string());
+    std::filesystem::create_directories(out);
+    for (const char* f : {"corpus.jsonl", "queries.jsonl"}) std::filesystem::copy_file(src / f, out / f);
+    std::filesystem::copy(src / "qrels", out / "qrels", std::filesystem::copy_options::recursive);
+    return {"", "copied from " + src.string()};
+  }
+};
+
+}  // namespace
+
+FormatInfo beir_format() {
+  return {"beir",
+          FormatKind::Collection,
+          "a BEIR folder elsewhere, copied",
+          "Copies a BEIR folder (corpus.jsonl, queries.jsonl, qrels/) as it is.",
+          {{.key = "dir", .help = "the BEIR folder", .required = true, .path = true}},
+          [](const FormatValues& v) {
+            auto s = std::make_shared<BeirSource>();
+            s->dir = v.text("dir");
+            return s;
+          }};
 }
 
 }  // namespace rr

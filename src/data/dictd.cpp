@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/fingerprint.h"
 #include "common/stable_hash.h"
 #include "data/beir.h"
 #include "data/byte_source.h"
+#include "data/source_format.h"
 #include "text/utf8.h"
 
 namespace rr {
@@ -168,6 +170,66 @@ DictdConvertSummary convert_dictd(const std::filesystem::path& dict, const std::
   sum.kept = static_cast<int64_t>(corpus.size());
   write_beir_folder(out, corpus, queries, qrels, o.split);
   return sum;
+}
+
+namespace {
+
+// A dictd database (Debian's dict-* packages) as a reverse dictionary.
+class DictdSource final : public SourceFormat {
+ public:
+  std::string dict, index;
+  DictdConvertOptions options;
+
+  std::string name() const override { return "dictd"; }
+  nlohmann::json identity() const override {
+    return {{"format", name()},
+            {"dict", file_identity(dict)},
+            {"index", file_identity(index)},
+            {"max_entries", options.max_entries}};
+  }
+  Written write_beir(const std::filesystem::path& out, const std::string& dataset,
+                     uint64_t seed) const override {
+    DictdConvertOptions o = options;
+    o.prefix = dataset;
+    o.seed = seed;
+    const auto s = convert_dictd(dict, index, out, o);
+    return {o.split, fmt::format("{} dictionary entries, {} usable ({} too short), {} kept", s.entries,
+                                 s.usable, s.too_short, s.kept)};
+  }
+};
+
+}  // namespace
+
+FormatInfo dictd_format() {
+  return {
+      "dictd",
+      FormatKind::Collection,
+      "a dictd database (Debian's dict-* packages) as a reverse dictionary",
+      "A dictd database as a reverse-dictionary BEIR folder: the first sentence of each definition is a\n"
+      "query, the headword with the rest of the entry its one relevant document (ids prefixed with the\n"
+      "dataset's name).",
+      {{.key = "dict",
+        .help = "dictd data, e.g. /usr/share/dictd/foldoc.dict.dz",
+        .required = true,
+        .path = true},
+       {.key = "index",
+        .help = "dictd index, e.g. /usr/share/dictd/foldoc.index",
+        .required = true,
+        .path = true},
+       {.key = "max_entries",
+        .help = "deterministic sample of this many entries (0: all)",
+        .default_value = "0",
+        .integer = true},
+       {.key = "split", .help = "name of the qrels split written", .default_value = "all", .config = false}},
+      [](const FormatValues& v) {
+        auto s = std::make_shared<DictdSource>();
+        s->dict = v.text("dict");
+        s->index = v.text("index");
+        s->options.max_entries = v.integer("max_entries");
+        RR_CHECK(s->options.max_entries >= 0, Usage, "{} must be >= 0", v.name("max_entries"));
+        s->options.split = v.text("split");
+        return s;
+      }};
 }
 
 }  // namespace rr

@@ -7,10 +7,12 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "common/fingerprint.h"
 #include "common/stable_hash.h"
 #include "data/beir.h"
 #include "data/byte_source.h"
 #include "data/jsonl_reader.h"
+#include "data/source_format.h"
 
 namespace rr {
 
@@ -144,6 +146,77 @@ GeneratedSummary convert_released_training(const std::filesystem::path& train,
     spdlog::warn("{}: {} positive passages match no corpus document exactly (skipped); {} questions dropped",
                  beir_dir.string(), s.unmatched, s.dropped);
   return s;
+}
+
+namespace {
+
+// Training queries written as a query prefix into an existing BEIR folder (`convert` only).
+class QueryPrefixSource final : public SourceFormat {
+ public:
+  std::string format, prefix;
+  std::vector<std::string> inputs;  // generated: {input}; released: {train, dev}
+
+  std::string name() const override { return format; }
+  nlohmann::json identity() const override {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : inputs) files.push_back(file_identity(f));
+    return {{"format", format}, {"files", files}, {"prefix", prefix}};
+  }
+  Written write_beir(const std::filesystem::path& out, const std::string&, uint64_t) const override {
+    if (format == "beir-generated") {
+      const auto s = convert_beir_generated(inputs[0], out, prefix);
+      return {"train", fmt::format("{} generated queries written as '{}'", s.queries, prefix)};
+    }
+    const auto s = convert_released_training(inputs[0], inputs[1], out, prefix);
+    return {"train", fmt::format("{} questions with {} matched positives written as '{}'", s.queries,
+                                 s.judgments, prefix)};
+  }
+};
+
+}  // namespace
+
+FormatInfo beir_generated_format() {
+  return {
+      "beir-generated",
+      FormatKind::QueryPrefix,
+      "BeIR/<name>-generated-queries as training queries of a BEIR folder",
+      "Writes the generated queries of a BeIR/<name>-generated-queries file into the BEIR folder --out as\n"
+      "<prefix>-queries.jsonl and <prefix>-qrels/train.tsv (what BEIR's QueryGenerator writes and\n"
+      "GenericDataLoader(prefix) reads); train_source \"auto\" then trains on them when the folder has no\n"
+      "qrels/train.tsv. Every document id must be in the folder's corpus.",
+      {{.key = "input",
+        .help = "BeIR/<name>-generated-queries train.jsonl or train.jsonl.gz (rows _id, title, text, query)",
+        .required = true,
+        .path = true},
+       {.key = "prefix", .help = "query prefix written", .default_value = "gen"}},
+      [](const FormatValues& v) {
+        auto s = std::make_shared<QueryPrefixSource>();
+        s->format = "beir-generated";
+        s->inputs = {v.text("input")};
+        s->prefix = v.text("prefix");
+        return s;
+      }};
+}
+
+FormatInfo released_format() {
+  return {
+      "released",
+      FormatKind::QueryPrefix,
+      "the released RouterRetriever code's train.json as training queries of a BEIR folder",
+      "Writes the released RouterRetriever code's training files (a list of {question, positive_ctxs,\n"
+      "negative_ctxs, hard_negative_ctxs}) into the BEIR folder --out as <prefix>-queries.jsonl and\n"
+      "<prefix>-qrels/{train,dev}.tsv, each positive passage matched to the corpus document with the same\n"
+      "title and text. Train on them with train_source \"released\".",
+      {{.key = "train", .help = "the released code's train.json", .required = true, .path = true},
+       {.key = "dev", .help = "its dev.json (optional)", .path = true},
+       {.key = "prefix", .help = "query prefix written", .default_value = "released"}},
+      [](const FormatValues& v) {
+        auto s = std::make_shared<QueryPrefixSource>();
+        s->format = "released";
+        s->inputs = {v.text("train"), v.text("dev")};
+        s->prefix = v.text("prefix");
+        return s;
+      }};
 }
 
 }  // namespace rr

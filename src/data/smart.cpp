@@ -9,7 +9,9 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "common/fingerprint.h"
 #include "data/beir.h"
+#include "data/source_format.h"
 #include "text/utf8.h"
 
 namespace fs = std::filesystem;
@@ -347,6 +349,94 @@ SmartConvertSummary convert_smart(const fs::path& docs_path, const fs::path& que
   sum.judged_queries = static_cast<int64_t>(qrels.size());
   write_beir_folder(out, corpus, queries, qrels, opt.split);
   return sum;
+}
+
+namespace {
+
+// A SMART-format collection (Cranfield, CISI, MED, ...) as a dataset's source: three files.
+class SmartSource final : public SourceFormat {
+ public:
+  std::string docs, queries, qrels, qrels_format, query_ids, relevance;
+  SmartConvertOptions options;
+
+  std::string name() const override { return "smart"; }
+  nlohmann::json identity() const override {
+    return {{"format", name()},
+            {"docs", file_identity(docs)},
+            {"queries", file_identity(queries)},
+            {"qrels", file_identity(qrels)},
+            {"qrels_format", qrels_format},
+            {"query_ids", query_ids},
+            {"relevance", relevance}};
+  }
+  Written write_beir(const fs::path& out, const std::string&, uint64_t) const override {
+    const auto s = convert_smart(docs, queries, qrels, out, options);
+    return {
+        options.split,
+        fmt::format("{} documents ({} empty), {} queries ({} judged), {} judgments ({} below 1, written as "
+                    "0); qrels layout '{}', query numbering by {}",
+                    s.documents, s.empty_documents, s.queries, s.judged_queries, s.judgments, s.below_one,
+                    s.qrels_layout, s.query_numbering)};
+  }
+};
+
+}  // namespace
+
+FormatInfo smart_format() {
+  return {
+      "smart",
+      FormatKind::Collection,
+      "a SMART-format test collection (Cranfield, CISI, MED, CACM, ...)",
+      "A SMART-format test collection as a BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.\n"
+      "Ids lose zero padding; every judgment must name an existing query and document.",
+      {{.key = "docs", .help = "SMART documents file (.I/.T/.W records)", .required = true, .path = true},
+       {.key = "queries", .help = "SMART queries file", .required = true, .path = true},
+       {.key = "qrels",
+        .help = "relevance judgments (layouts: see qrels_format)",
+        .required = true,
+        .path = true},
+       {.key = "qrels_format",
+        .help =
+            "auto | pairs (qid docid) | graded (qid docid rel) | trec (qid 0 docid rel) | smart (qid docid "
+            "0 0.0)",
+        .default_value = "auto"},
+       {.key = "query_ids",
+        .help = "how qrels number queries: auto | id (the .I numbers) | position (1..N in file order, "
+                "Cranfield)",
+        .default_value = "auto"},
+       {.key = "relevance",
+        .help = "keep | binary | rank (codes where 1 is most relevant, e.g. Cranfield: c -> max+1-c); "
+                "judgments below 1 are always written as 0 (judged, not relevant)",
+        .default_value = "keep"},
+       {.key = "title_field",
+        .help = "SMART field letters of the title",
+        .default_value = "T",
+        .config = false},
+       {.key = "text_fields",
+        .help = "SMART field letters of the text, in order",
+        .default_value = "W",
+        .config = false},
+       {.key = "split",
+        .help = "name of the qrels split written",
+        .default_value = "test",
+        .config = false,
+        .config_value = "all"}},
+      [](const FormatValues& v) {
+        auto s = std::make_shared<SmartSource>();
+        s->docs = v.text("docs");
+        s->queries = v.text("queries");
+        s->qrels = v.text("qrels");
+        s->qrels_format = v.text("qrels_format");
+        s->query_ids = v.text("query_ids");
+        s->relevance = v.text("relevance");
+        s->options.qrels_layout = parse_qrels_layout(s->qrels_format);  // fail when read, naming the value
+        s->options.query_numbering = parse_query_numbering(s->query_ids);
+        s->options.relevance = parse_relevance_scale(s->relevance);
+        s->options.title_field = v.text("title_field");
+        s->options.text_fields = v.text("text_fields");
+        s->options.split = v.text("split");
+        return s;
+      }};
 }
 
 }  // namespace rr

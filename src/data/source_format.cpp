@@ -1,165 +1,105 @@
 #include "data/source_format.h"
 
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
 
 #include "common/error.h"
-#include "common/fingerprint.h"
-#include "data/dictd.h"
+#include "data/format_list.h"
 #include "data/json_reader.h"
-#include "data/smart.h"
 
 namespace rr {
 
+#define RR_DECLARE_FORMAT(id) FormatInfo id##_format();
+RR_FORMATS(RR_DECLARE_FORMAT)
+#undef RR_DECLARE_FORMAT
+
+std::string command_line_option(const std::string& key) {
+  std::string out = "--" + key;
+  std::replace(out.begin(), out.end(), '_', '-');
+  return out;
+}
+
+const std::string& FormatValues::text(const std::string& key) const {
+  const auto it = values_.find(key);
+  RR_CHECK(it != values_.end(), Runtime, "{}: no option '{}'", where_, key);
+  return it->second;
+}
+
+int64_t FormatValues::integer(const std::string& key) const {
+  const std::string& v = text(key);
+  int64_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  RR_CHECK(ec == std::errc() && end == v.data() + v.size() && !v.empty(), Usage,
+           "{} = '{}' is not a whole number", name(key), v);
+  return out;
+}
+
+std::string FormatValues::name(const std::string& key) const {
+  return fmt::format("{}: '{}'", where_, command_line_ ? command_line_option(key) : key_prefix_ + key);
+}
+
+const std::vector<FormatInfo>& source_formats() {
+#define RR_FORMAT_INFO(id) id##_format(),
+  static const std::vector<FormatInfo> formats = {RR_FORMATS(RR_FORMAT_INFO)};
+#undef RR_FORMAT_INFO
+  return formats;
+}
+
+std::vector<std::string> source_format_names(FormatKind kind) {
+  std::vector<std::string> names;
+  for (const auto& f : source_formats())
+    if (f.kind == kind) names.push_back(f.name);
+  return names;
+}
+
+const FormatInfo& source_format(std::string_view name) {
+  std::vector<std::string> names;
+  for (const auto& f : source_formats()) {
+    if (f.name == name) return f;
+    names.push_back(f.name);
+  }
+  RR_THROW(Usage, "unknown format '{}' (formats: {})", name, fmt::join(names, ", "));
+}
+
 namespace {
 
-// A SMART-format collection (Cranfield, CISI, MED, ...): three files.
-class SmartSource final : public SourceFormat {
- public:
-  std::string docs, queries, qrels;
-  std::string qrels_format = "auto", query_ids = "auto", relevance = "keep";  // see `convert smart --help`
-
-  std::string name() const override { return "smart"; }
-  nlohmann::json identity() const override {
-    return {{"format", name()},
-            {"docs", file_identity(docs)},
-            {"queries", file_identity(queries)},
-            {"qrels", file_identity(qrels)},
-            {"qrels_format", qrels_format},
-            {"query_ids", query_ids},
-            {"relevance", relevance}};
+// One option's value from the source object (as text), or its default.
+std::string read_option(JsonObjectReader& r, const FormatOption& o, const std::string& format,
+                        const PathResolver& resolve) {
+  if (!o.config) return o.config_value.empty() ? o.default_value : o.config_value;
+  std::string value = o.default_value;
+  if (o.integer) {
+    int64_t n = 0;
+    r.get(o.key, n);
+    if (r.has(o.key)) value = std::to_string(n);
+  } else {
+    r.get(o.key, value);
   }
-  std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
-                         uint64_t) const override {
-    SmartConvertOptions o;
-    o.qrels_layout = parse_qrels_layout(qrels_format);
-    o.query_numbering = parse_query_numbering(query_ids);
-    o.relevance = parse_relevance_scale(relevance);
-    o.split = "all";
-    auto s = convert_smart(docs, queries, qrels, out, o);
-    spdlog::info("prepare: {}: {} documents, {} queries ({} judged), {} judgments", dataset, s.documents,
-                 s.queries, s.judged_queries, s.judgments);
-    return o.split;
-  }
-};
-
-std::shared_ptr<const SourceFormat> parse_smart(JsonObjectReader& r, const PathResolver& resolve) {
-  auto s = std::make_shared<SmartSource>();
-  for (auto [key, dst] : {std::pair{"docs", &s->docs}, {"queries", &s->queries}, {"qrels", &s->qrels}}) {
-    r.get(key, *dst);
-    RR_CHECK(!dst->empty(), Usage, "{}: '{}' is required for format smart", r.where(), r.key_path(key));
-    resolve(*dst);
-  }
-  r.get("qrels_format", s->qrels_format);
-  r.get("query_ids", s->query_ids);
-  r.get("relevance", s->relevance);
-  parse_qrels_layout(s->qrels_format);  // fail at load time, naming the value
-  parse_query_numbering(s->query_ids);
-  parse_relevance_scale(s->relevance);
-  return s;
-}
-
-// A dictd database (Debian's dict-* packages) as a reverse dictionary (data/dictd.h).
-class DictdSource final : public SourceFormat {
- public:
-  std::string dict, index;
-  int64_t max_entries = 0;  // deterministic sample size (0: all usable entries)
-
-  std::string name() const override { return "dictd"; }
-  nlohmann::json identity() const override {
-    return {{"format", name()},
-            {"dict", file_identity(dict)},
-            {"index", file_identity(index)},
-            {"max_entries", max_entries}};
-  }
-  std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
-                         uint64_t seed) const override {
-    DictdConvertOptions o;
-    o.prefix = dataset;
-    o.max_entries = max_entries;
-    o.seed = seed;
-    o.split = "all";
-    auto s = convert_dictd(dict, index, out, o);
-    spdlog::info("prepare: {}: {} dictionary entries, {} usable, {} kept", dataset, s.entries, s.usable,
-                 s.kept);
-    return o.split;
-  }
-};
-
-std::shared_ptr<const SourceFormat> parse_dictd(JsonObjectReader& r, const PathResolver& resolve) {
-  auto s = std::make_shared<DictdSource>();
-  for (auto [key, dst] : {std::pair{"dict", &s->dict}, {"index", &s->index}}) {
-    r.get(key, *dst);
-    RR_CHECK(!dst->empty(), Usage, "{}: '{}' is required for format dictd", r.where(), r.key_path(key));
-    resolve(*dst);
-  }
-  r.get("max_entries", s->max_entries);
-  RR_CHECK(s->max_entries >= 0, Usage, "{}: '{}' must be >= 0", r.where(), r.key_path("max_entries"));
-  return s;
-}
-
-// A BEIR folder elsewhere, copied (its qrels split `qrels` is then split by `prepare`).
-class BeirSource final : public SourceFormat {
- public:
-  std::string dir;
-  std::string name() const override { return "beir"; }
-  nlohmann::json identity() const override {
-    nlohmann::json files;
-    for (const char* f : {"corpus.jsonl", "queries.jsonl"})
-      files[f] = file_identity(std::filesystem::path(dir) / f);
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "qrels", ec))
-      files["qrels/" + e.path().filename().string()] = file_identity(e.path());
-    return {{"format", name()}, {"dir", dir}, {"files", files}};
-  }
-  std::string write_beir(const std::filesystem::path& out, const std::string& dataset,
-                         uint64_t) const override {
-    const std::filesystem::path src = dir;
-    RR_CHECK(std::filesystem::is_directory(src), Input, "dataset '{}': source dir {} does not exist", dataset,
-             src.string());
-    std::filesystem::create_directories(out);
-    for (const char* f : {"corpus.jsonl", "queries.jsonl"}) std::filesystem::copy_file(src / f, out / f);
-    std::filesystem::copy(src / "qrels", out / "qrels", std::filesystem::copy_options::recursive);
-    return "";
-  }
-};
-
-std::shared_ptr<const SourceFormat> parse_beir(JsonObjectReader& r, const PathResolver& resolve) {
-  auto s = std::make_shared<BeirSource>();
-  r.get("dir", s->dir);
-  RR_CHECK(!s->dir.empty(), Usage, "{}: '{}' is required for format beir", r.where(), r.key_path("dir"));
-  resolve(s->dir);
-  return s;
-}
-
-using Parser = std::shared_ptr<const SourceFormat> (*)(JsonObjectReader&, const PathResolver&);
-
-// The formats: one line each.
-const std::vector<std::pair<std::string, Parser>>& registry() {
-  static const std::vector<std::pair<std::string, Parser>> formats = {
-      {"smart", parse_smart},
-      {"dictd", parse_dictd},
-      {"beir", parse_beir},
-  };
-  return formats;
+  RR_CHECK(!o.required || (r.has(o.key) && !value.empty()), Usage, "{}: '{}' is required for format {}",
+           r.where(), r.key_path(o.key), format);
+  if (o.path && r.has(o.key)) resolve(value);
+  return value;
 }
 
 }  // namespace
 
-std::vector<std::string> source_format_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, parse] : registry()) names.push_back(name);
-  return names;
-}
-
 std::shared_ptr<const SourceFormat> parse_source(JsonObjectReader& r, const PathResolver& resolve) {
-  std::string format;
-  r.get("format", format);
-  if (format.empty()) return nullptr;
-  for (const auto& [name, parse] : registry())
-    if (name == format) return parse(r, resolve);
-  RR_THROW(Usage, "{}: {}: unknown format '{}' ({})", r.where(), r.key_path("format"), format,
-           fmt::join(source_format_names(), ", "));
+  std::string name;
+  r.get("format", name);
+  if (name.empty()) return nullptr;
+  const auto collections = source_format_names(FormatKind::Collection);
+  const FormatInfo* info = nullptr;
+  for (const auto& f : source_formats())
+    if (f.name == name && f.kind == FormatKind::Collection) info = &f;
+  RR_CHECK(info, Usage, "{}: {}: unknown format '{}' ({})", r.where(), r.key_path("format"), name,
+           fmt::join(collections, ", "));
+  std::map<std::string, std::string> values;
+  for (const auto& o : info->options) values[o.key] = read_option(r, o, name, resolve);
+  r.finish();
+  const std::string prefix = r.key_path("format").substr(0, r.key_path("format").size() - 6);
+  return info->make(FormatValues(r.where(), prefix, false, std::move(values)));
 }
 
 }  // namespace rr

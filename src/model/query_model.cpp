@@ -1,33 +1,30 @@
 #include "model/query_model.h"
 
-#include <ATen/ATen.h>
+#include <fmt/ranges.h>
+
+#include "common/error.h"
+#include "model/query_model_list.h"
 
 namespace rr {
 
-at::Tensor LoraExpert::embed(const at::Tensor& ids, const at::Tensor& mask, const ForwardMode& mode) const {
-  const DeltaBatch deltas{{&adapter_}, {}};
-  return base_.embed(ids, mask, &deltas, mode);
-}
+#define RR_DECLARE_QUERY_MODEL(id) QueryModelKind id##_query_model();
+RR_QUERY_MODELS(RR_DECLARE_QUERY_MODEL)
+#undef RR_DECLARE_QUERY_MODEL
 
-std::map<std::string, at::Tensor> LoraExpert::trainable() {
-  std::map<std::string, at::Tensor> out;
-  for (auto& [m, ab] : adapter_.modules) {
-    out["base_model.model." + m + ".lora_A.weight"] = ab.first;
-    out["base_model.model." + m + ".lora_B.weight"] = ab.second;
-  }
-  return out;
-}
-
-std::map<std::string, at::Tensor> FullModel::trainable() {
-  return {model_.params().begin(), model_.params().end()};
+const std::vector<QueryModelKind>& query_model_kinds() {
+#define RR_QUERY_MODEL_KIND(id) id##_query_model(),
+  static const std::vector<QueryModelKind> kinds = {RR_QUERY_MODELS(RR_QUERY_MODEL_KIND)};
+#undef RR_QUERY_MODEL_KIND
+  return kinds;
 }
 
 std::unique_ptr<QueryModel> load_query_model(const std::filesystem::path& dir, const BertEncoder& base) {
-  if (std::filesystem::exists(dir / "adapter_config.json"))
-    return std::make_unique<LoraExpert>(base, LoraAdapter::load(dir, base));
-  BertEncoder full = BertEncoder::load(dir);
-  full.to(base.device());
-  return std::make_unique<FullModel>(std::move(full));
+  std::vector<std::string> names;
+  for (const auto& kind : query_model_kinds()) {
+    if (kind.recognises(dir)) return kind.load(dir, base);
+    names.push_back(kind.name);
+  }
+  RR_THROW(Input, "{}: not a query model directory of any kind ({})", dir.string(), fmt::join(names, ", "));
 }
 
 }  // namespace rr

@@ -1,8 +1,10 @@
-// A query model: what embeds queries for one expert or baseline on top of the shared base encoder.
-// LoraExpert (the paper's experts: a PEFT LoRA adapter on the frozen base) and FullModel (every weight
-// trained, e.g. the multi-task baseline with full fine-tuning). Documents are always embedded by the base.
+// A query model: what embeds queries for one expert or baseline on top of the shared base encoder. Kinds
+// (query_model_list.h): LoraExpert (lora_expert.h: the paper's experts, a PEFT LoRA adapter on the frozen
+// base) and FullModel (full_model.h: every weight trained, e.g. the multi-task baseline with full
+// fine-tuning). Documents are always embedded by the base.
 //
-// Adding an expert type: a class deriving from QueryModel, and a branch in load_query_model().
+// Adding an expert type: a file with a class deriving from QueryModel and `QueryModelKind
+// <id>_query_model()`, and one line in query_model_list.h.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -11,9 +13,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/bert_encoder.h"
-#include "model/lora.h"
 
 namespace rr {
 
@@ -24,7 +26,8 @@ class QueryModel {
   virtual at::Tensor embed(const at::Tensor& ids, const at::Tensor& mask, const ForwardMode& mode) const = 0;
   // The encoder that embeds whole batches with this model alone at inference (LoRA: weights merged).
   virtual BertEncoder inference_encoder() const = 0;
-  // What this model adds to the shared base in mixed-expert batches; null when it cannot share the base.
+  // What this model adds to the shared base in mixed-expert batches; null when it cannot share the base
+  // (its directory is then a model of its own, with the base's tokenizer files beside it).
   virtual const LinearDelta* delta() const = 0;
   // The trainable tensors by name (PEFT names for an adapter, HF names for a full model): handles.
   virtual std::map<std::string, at::Tensor> trainable() = 0;
@@ -32,39 +35,16 @@ class QueryModel {
   virtual void save(const std::filesystem::path& dir) const = 0;
 };
 
-class LoraExpert final : public QueryModel {
- public:
-  // `base` must outlive the expert.
-  LoraExpert(const BertEncoder& base, LoraAdapter adapter) : base_(base), adapter_(std::move(adapter)) {}
-  at::Tensor embed(const at::Tensor& ids, const at::Tensor& mask, const ForwardMode& mode) const override;
-  BertEncoder inference_encoder() const override { return adapter_.merged_into(base_); }
-  const LinearDelta* delta() const override { return &adapter_; }
-  std::map<std::string, at::Tensor> trainable() override;
-  void save(const std::filesystem::path& dir) const override { adapter_.save(dir); }
-  const LoraAdapter& adapter() const { return adapter_; }
-
- private:
-  const BertEncoder& base_;
-  LoraAdapter adapter_;
+// One kind of query model directory: how to recognise it and how to read it on top of `base`.
+struct QueryModelKind {
+  std::string name;  // "lora", "full"
+  bool (*recognises)(const std::filesystem::path& dir) = nullptr;
+  std::unique_ptr<QueryModel> (*load)(const std::filesystem::path& dir, const BertEncoder& base) = nullptr;
 };
+const std::vector<QueryModelKind>& query_model_kinds();  // query_model_list.h's order
 
-class FullModel final : public QueryModel {
- public:
-  explicit FullModel(BertEncoder model) : model_(std::move(model)) {}
-  at::Tensor embed(const at::Tensor& ids, const at::Tensor& mask, const ForwardMode& mode) const override {
-    return model_.embed(ids, mask, nullptr, mode);
-  }
-  BertEncoder inference_encoder() const override { return model_; }
-  const LinearDelta* delta() const override { return nullptr; }
-  std::map<std::string, at::Tensor> trainable() override;
-  void save(const std::filesystem::path& dir) const override { model_.save(dir); }
-
- private:
-  BertEncoder model_;
-};
-
-// Reads a query model directory: a PEFT adapter (adapter_config.json) on `base`, else a full BertModel
-// directory (moved to the base's device).
+// Reads a query model directory by the first kind that recognises it (a PEFT adapter: adapter_config.json;
+// else a full BertModel directory, moved to the base's device). `base` must outlive the model.
 std::unique_ptr<QueryModel> load_query_model(const std::filesystem::path& dir, const BertEncoder& base);
 
 }  // namespace rr

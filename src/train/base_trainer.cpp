@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/stable_hash.h"
 #include "model/autocast.h"
+#include "model/full_model.h"
 #include "model/query_model.h"
 #include "model/text_encoder.h"
 #include "train/adamw.h"

@@ -12,6 +12,7 @@
 #include "model/autocast.h"
 #include "model/bert_encoder.h"
 #include "model/device.h"
+#include "model/lora_expert.h"
 #include "model/text_encoder.h"
 #include "tests/test_support.h"
 

@@ -10,6 +10,7 @@
 
 #include "model/bert_encoder.h"
 #include "model/lora.h"
+#include "model/lora_expert.h"
 #include "model/query_model.h"
 #include "train/info_nce.h"
 #include "train/train_loop.h"
