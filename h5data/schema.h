@@ -1,28 +1,37 @@
-// Every path and attribute name of rr's results files, in one place (DESIGN.md, "Results file").
+// Every path and attribute name of rr's results files, in one place. This comment is the results and index
+// schema of docs/architecture.md (copied there by scripts/architecture_sections.py; a test keeps the two
+// equal and checks that every path named below in this file appears in it).
 //
 // <output_dir>/results.h5   small results, rewritten atomically by each stage (copy, add, rename); the bulky
 //   objects marked [part] are external links into <output_dir>/results.parts/ (h5data/results_update.h):
-//   /meta                      attrs: config (JSON), version, ranks, seed; /meta/<stage> the same per stage
+//   /meta                      attrs config (JSON), version, ranks, seed: the last stage recorded
+//   /meta/<stage>              the same per stage, and attr fingerprint: the inputs it completed for
 //   /experts                   [T] expert names in configured order
-//   /datasets/<ds>/corpus_ids  [N] [part], /datasets/<ds>/query_ids/<split> [Q]
+//   /datasets/<ds>/corpus_ids  [N] [part] document ids by corpus row
+//   /datasets/<ds>/query_ids/<split>  [Q] query ids of a split (train: score's rows; test: evaluate's)
 //   /index                     external link to index.h5:/index
-//   /scores/<ds>               [Q x T] [part] per-instance nDCG@10 of each training query under each expert
-//                              ([Q] when T = 1: File::write stores an n x 1 matrix as 1-D; read_matrix)
-//   /score_columns/<ds>/<expert>  [Q] [part] cached columns (attr fingerprint): adding an expert scores
-//                              only its own
-//   /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot input)
-//   /pilots/{emb [P x H], expert [P], dataset [P], count [P]}
-//   /routing/<ds>/<router>     [Q] chosen expert index per test query (-1: base / not applicable)
-//   /runs/<ds>/<router>/{doc [Q x k] int64 corpus row, score [Q x k] float32} [part]
-//   /metrics/<ds>/<router>/{per_query [Q x M], mean [M]}  attr measures [M]
-//   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
+//   /scores/<ds>               [Q x T] [part] per-instance nDCG@10 of each training query under each expert,
+//                              attr experts ([Q] when T = 1: File::write stores an n x 1 matrix as 1-D)
+//   /score_columns/<ds>/<expert>  [Q] [part] the columns, attr fingerprint: adding an expert scores only its
+//                              own
+//   /train_queries/<ds>/base   [Q x H] [part] base embeddings of the training queries (pilot's input)
+//   /pilots/{emb [P x H], expert [P], dataset [P], count [P]}  attrs experts, datasets
 //   /router_states/<method>/<key>  the fitted state of each router that learns (written by pilot, read by
 //                              evaluate): classifier weights, the dataset router's instances, the pilots;
 //                              stored flat, attr shape [dims] (strings)
-//   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves
-// <output_dir>/index.h5     the corpus index, written collectively by all ranks, resumable:
-//   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked
-//   /index/<ds>/blocks_done    [B] int8
+//   /routers/{name, label}     [R] the evaluated routers in Table 1 order with their row labels
+//   /routing/<ds>/<router>     [Q'] chosen expert index per test query (-1: base / not applicable)
+//   /runs/<ds>/<router>/{doc [Q' x store_k] int64 corpus row (-1: none), score [Q' x store_k] float32} [part]
+//   /metrics/<ds>/<router>/{per_query [Q' x M] float64, mean [M]}  attr measures [M] (trec_eval names)
+//   /training/<model>/{steps, loss, lr, eval_steps, dev_ndcg10}  training curves, attr best_step
+// <output_dir>/index.h5     the corpus index, written collectively by all ranks in place, resumable:
+//   /index/<ds>/corpus         [N x d] float32, float16 or bfloat16, chunked; group attrs fingerprint,
+//                              complete
+//   /index/<ds>/blocks_done    [B] int32: 1 for each committed corpus block of evaluation.corpus_block rows
+// <output_dir>/corpora/<ds>.h5  a corpus's offset index (h5data/corpus_map.h), attr fingerprint on /:
+//   /ids [N], /tie [N] int64 (tie keys), /offsets [N + 1] int64 (byte offsets in corpus.jsonl), /lines [N]
+// <output_dir>/units/<stage>/<ds>/<unit>.h5  one committed unit (mpi/stages/ledger.h): the objects it adds to
+//   results.h5 at their schema paths, attr fingerprint
 #pragma once
 
 #include <string>

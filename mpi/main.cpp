@@ -1,6 +1,6 @@
 // routerretriever: the command-line entry point. Dispatches to a tool or a stage of the stage table, turns
-// errors into exit statuses (0 success, 2 bad usage or input, 1 anything else) and initialises MPI only for
-// the MPI programs (the stages).
+// errors into exit statuses (kExitStatus) and initialises MPI only for the MPI programs (the stages).
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/stop_request.h"
 #include "common/version.h"
+#include "data/source_format.h"
 #include "mpi/comm.h"
 #include "mpi/commands/commands.h"
 #include "mpi/stages/stage.h"
@@ -19,6 +20,12 @@
 namespace {
 
 using Run = std::function<int(const rr::commands::Args&)>;
+
+// common/error.h's kinds as exit statuses (README.md and docs/architecture.md quote this line; a test
+// checks).
+constexpr const char* kExitStatus =
+    "exit status: 0 success, 2 bad usage or bad input (the message names the file, line and field), 75 "
+    "stopped on request (work committed: rerun to resume), 1 anything else";
 
 struct Command {
   std::string name;  // the command words
@@ -29,7 +36,12 @@ struct Command {
 
 std::vector<Command> commands() {
   std::vector<Command> out = {
-      {"convert", "convert a collection (SMART, dictd) into a BEIR folder", rr::commands::convert, false},
+      {"convert",
+       fmt::format("a collection or training queries into a BEIR folder ({})",
+                   fmt::join(rr::source_format_names(rr::FormatKind::Collection), ", ")) +
+           fmt::format("; training queries: {}",
+                       fmt::join(rr::source_format_names(rr::FormatKind::QueryPrefix), ", ")),
+       rr::commands::convert, false},
       {"measure", "trec_eval-exact IR measures of a TREC run against TREC qrels", rr::commands::measure,
        false},
       {"bm25", "BM25 run of a BEIR folder (the evaluate stage's lexical baseline)", rr::commands::bm25,
@@ -58,6 +70,7 @@ void print_usage(std::ostream& out) {
   out << "usage: routerretriever <command> [options]   (routerretriever <command> --help, --version)\n\n"
          "RouterRetriever: routing over a mixture of expert embedding models.\n\ncommands:\n";
   for (const auto& c : commands()) out << "  " << std::left << std::setw(17) << c.name << c.summary << "\n";
+  out << "\n" << kExitStatus << "\n";
 }
 
 // The command named by argv[1] (and argv[2] for two-word commands such as "train base"), and how many
