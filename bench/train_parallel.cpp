@@ -19,7 +19,7 @@
 #include "model/lora.h"
 #include "mpi/comm.h"
 #include "mpi/mpi_collectives.h"
-#include "train/adamw.h"
+#include "model/adamw.h"
 #include "train/info_nce.h"
 #include "train/train_loop.h"
 

@@ -13,7 +13,7 @@
 #include "model/autocast.h"
 #include "model/bert_encoder.h"
 #include "model/lora.h"
-#include "train/adamw.h"
+#include "model/adamw.h"
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;

@@ -27,6 +27,7 @@
 #include "mpi/stages/ledger.h"
 #include "mpi/stages/methods.h"
 #include "mpi/stages/models.h"
+#include "mpi/stages/outcome.h"
 #include "mpi/stages/plan.h"
 #include "mpi/tensor_comm.h"
 #include "router/router.h"
@@ -74,15 +75,6 @@ struct TestSet {
   int64_t size() const { return static_cast<int64_t>(qids.size()); }
 };
 
-// The results of one method on one dataset (per_query and top on rank 0).
-struct Outcome {
-  std::string name;
-  std::vector<int32_t> routing;                // per query: the chosen expert (-1: base / not applicable)
-  TopK top;                                    // k (+1 when identical ids are ignored) hits per query
-  std::vector<std::vector<double>> per_query;  // query x measure, in qids order
-  bool recorded = true;
-};
-
 // measure (rank 0): the top-k as a run with BEIR's semantics, measured per query in qids order.
 std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const HitIds& hits,
                                          const std::string& method) {
@@ -95,18 +87,6 @@ std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, c
   for (const auto& qid : t.qids) out.push_back(e.values[row.at(qid)]);
   if (ev.write_trec_runs)
     write_trec_run(ctx.exp.output() / "runs" / (t.config->name + "." + method + ".trec"), run, method);
-  return out;
-}
-
-// The first k hits of each list.
-TopK first_hits(const TopK& top, int64_t k) {
-  TopK out(top.nq, k);
-  for (int64_t i = 0; i < top.nq; ++i)
-    for (int64_t j = 0; j < k; ++j) {
-      out.doc[i * k + j] = top.doc[i * top.k + j];
-      out.score[i * k + j] = top.score[i * top.k + j];
-      out.tie[i * k + j] = top.tie[i * top.k + j];
-    }
   return out;
 }
 
@@ -177,52 +157,6 @@ TestSet load_test_set(const Context& ctx, const Base& base, const QueryModels& m
   return t;
 }
 
-// The results of one outcome under /routing, /runs (its first store_k hits) and /metrics of `f`, with the
-// dataset's test query ids (rank 0).
-void write_outcome(h5::File& f, const Experiment& exp, const TestSet& t, const Outcome& o) {
-  const std::string& ds = t.config->name;
-  const int64_t store_k = exp.evaluation.store_k, Q = t.size();
-  const MeasureSet& measures = MeasureSet::beir();
-  const auto M = static_cast<int64_t>(measures.size());
-  f.write_strings(schema::query_ids(ds, t.config->test_split), t.qids);
-  f.write(schema::routing(ds, o.name), at::tensor(o.routing, at::kInt));
-  at::Tensor docs = at::full({Q, store_k}, -1, at::kLong), scores = at::zeros({Q, store_k}, at::kFloat);
-  at::Tensor per = at::empty({Q, M}, at::kDouble);
-  for (int64_t i = 0; i < Q; ++i) {
-    for (int64_t j = 0; j < std::min(store_k, o.top.k); ++j) {
-      docs.data_ptr<int64_t>()[i * store_k + j] = o.top.doc[i * o.top.k + j];
-      scores.data_ptr<float>()[i * store_k + j] = o.top.score[i * o.top.k + j];
-    }
-    for (int64_t m = 0; m < M; ++m) per.data_ptr<double>()[i * M + m] = o.per_query[i][m];
-  }
-  // The mean in query order, as before units existed (bit-identical sums).
-  at::Tensor mean = at::zeros({M}, at::kDouble);
-  for (int64_t i = 0; i < Q; ++i)
-    for (int64_t m = 0; m < M; ++m) mean.data_ptr<double>()[m] += o.per_query[i][m] / static_cast<double>(Q);
-  f.write(schema::run_doc(ds, o.name), docs);
-  f.write(schema::run_score(ds, o.name), scores);
-  f.write(schema::metrics_per_query(ds, o.name), per);
-  f.write(schema::metrics_mean(ds, o.name), mean);
-  f.set_attr(schema::metrics(ds, o.name), schema::kAttrMeasures, measures.names());
-}
-
-// An outcome read back from its unit (rank 0): what the oracles take from a single expert.
-Outcome read_outcome(const h5::File& f, const std::string& ds, const Method& m) {
-  Outcome o{m.name, {}, {}, {}, m.recorded};
-  const at::Tensor routing = f.read(schema::routing(ds, m.name)).contiguous();
-  o.routing.assign(routing.data_ptr<int32_t>(), routing.data_ptr<int32_t>() + routing.numel());
-  const at::Tensor docs = f.read_matrix(schema::run_doc(ds, m.name)).contiguous();  // Q x k ([Q] if k = 1)
-  const at::Tensor scores = f.read_matrix(schema::run_score(ds, m.name)).contiguous();
-  o.top = TopK(docs.size(0), docs.size(1));
-  std::copy_n(docs.data_ptr<int64_t>(), docs.numel(), o.top.doc.begin());
-  std::copy_n(scores.data_ptr<float>(), scores.numel(), o.top.score.begin());
-  const at::Tensor per = f.read_matrix(schema::metrics_per_query(ds, m.name)).contiguous();
-  for (int64_t i = 0; i < per.size(0); ++i)
-    o.per_query.emplace_back(per.data_ptr<double>() + i * per.size(1),
-                             per.data_ptr<double>() + (i + 1) * per.size(1));
-  return o;
-}
-
 void log_outcome(const TestSet& t, const Outcome& o) {
   double sum = 0;
   for (const auto& v : o.per_query) sum += v[MeasureSet::beir().index_of("ndcg_cut_10")];
@@ -256,23 +190,20 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
     const Method& m = methods[i];
     Outcome o;
     if (done[i]) {
-      if (ctx.root() && m.expert >= 0) o = read_outcome(h5::File::open(unit(m), false), cfg.name, m);
+      if (ctx.root() && m.expert >= 0) o = read_outcome(unit(m), cfg.name, m.name, m.recorded);
     } else {
       o = run_method(ctx, t, m, singles);
       mpi::collective_try(ctx.world, [&] {
         if (!ctx.root()) return;
         if (m.recorded) log_outcome(t, o);
-        auto u = unit_file(unit(m));
-        write_outcome(u.file(), ctx.exp, t, o);
-        u.file().set_attr(schema::metrics(cfg.name, m.name), schema::kAttrFingerprint, fp);
-        u.commit();
+        commit_outcome(unit(m), ctx.exp, cfg, t.qids, o, fp);
       });
       fault_point("evaluate-unit");
       mpi::stop_point(ctx.world, "evaluate " + cfg.name + " " + m.name);
     }
     if (m.expert < 0) continue;
     // Kept for the oracles, which take a single's measures and stored hits: store_k of them, not k.
-    o.top = first_hits(o.top, std::min(o.top.k, ctx.exp.evaluation.store_k));
+    o.top = o.top.first(std::min(o.top.k, ctx.exp.evaluation.store_k));
     singles.push_back(&singles_kept.emplace_back(std::move(o)));
   }
 }

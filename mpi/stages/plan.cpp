@@ -117,6 +117,10 @@ std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>&
       "\nwork: encode {} documents; score {} training query x expert pairs; route and search {} "
       "test queries x {} routers\n",
       docs, pairs, tests, recorded_routers(exp));
+  out += "stages (class; unit of commit, at most one lost to a kill or a stop request):\n";
+  for (const auto& st : stage_table())
+    out += fmt::format("  {:<16} {:<15} {}\n", st.name, stage_class_name(st.klass),
+                       st.fingerprint ? unit_kind_name(st.unit) : "runs each time");
   const Footprint f = estimate_footprint(exp, counts, hidden, ranks);
   out += "peak memory per rank:";
   for (const auto& [stage, b] : f.stage_peak) out += fmt::format(" {} {};", stage, bytes(b));

@@ -4,12 +4,12 @@
 //                            positives), trained on the queries whose best expert is unique;
 //   ClassificationHeadRouter a softmax over experts with class-balanced weights.
 // Both train on the queries whose best expert is unique (the paper's instances; tied ones carry no label).
-// Both: full-batch Adam (lr 1e-2, 300 steps) on cross-entropy + 1e-3 * ||W||^2, W drawn from the seed.
+// Both: full-batch Adam (model/adamw.h without decoupled decay; lr 1e-2, 300 steps) on cross-entropy +
+// 1e-3 * ||W||^2, W drawn from the seed.
 #include <ATen/ATen.h>
 
-#include <cmath>
-
 #include "common/error.h"
+#include "model/adamw.h"
 #include "router/router.h"
 
 namespace rr {
@@ -54,8 +54,8 @@ LinearClassifier fit_classifier(const std::vector<at::Tensor>& base, const std::
   // Class-balanced weights: each class counts as much as every other, however rare.
   const at::Tensor counts = at::bincount(target, {}, classes).to(at::kFloat).clamp_min(1);
   const at::Tensor cw = counts.sum() / (counts * static_cast<double>(classes));
-  at::Tensor m_w = at::zeros_like(W), v_w = at::zeros_like(W), m_b = at::zeros_like(b),
-             v_b = at::zeros_like(b);
+  // Adam (the project's AdamW, no decoupled decay: the L2 term is in the loss, as in scikit-learn).
+  AdamW adam({{"W", W}, {"b", b}}, AdamWParams{.weight_decay = 0.0});
   const double lr = 1e-2, wd = 1e-3;
   for (int step = 1; step <= 300; ++step) {
     const at::Tensor logits = at::matmul(x, W) + b;
@@ -69,15 +69,9 @@ LinearClassifier fit_classifier(const std::vector<at::Tensor>& base, const std::
       loss = at::cross_entropy_loss(logits, target, cw);
     }
     loss = loss + wd * W.pow(2).sum();
-    W.mutable_grad() = at::Tensor();
-    b.mutable_grad() = at::Tensor();
+    adam.zero_grad();
     loss.backward();
-    at::NoGradGuard ng;
-    for (auto [p, m, v] : {std::tuple{W, m_w, v_w}, std::tuple{b, m_b, v_b}}) {
-      m.mul_(0.9).add_(p.grad(), 0.1);
-      v.mul_(0.999).addcmul_(p.grad(), p.grad(), 0.001);
-      p.sub_(lr * (m / (1 - std::pow(0.9, step))) / ((v / (1 - std::pow(0.999, step))).sqrt() + 1e-8));
-    }
+    adam.step(lr);
   }
   c.W = W.detach();
   c.b = b.detach();

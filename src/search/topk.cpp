@@ -29,6 +29,17 @@ TopK TopK::rows(int64_t lo, int64_t n) const {
   return out;
 }
 
+TopK TopK::first(int64_t k2) const {
+  TopK out(nq, k2);
+  for (int64_t i = 0; i < nq; ++i)
+    for (int64_t j = 0; j < k2; ++j) {
+      out.doc[i * k2 + j] = doc[i * k + j];
+      out.score[i * k2 + j] = score[i * k + j];
+      out.tie[i * k2 + j] = tie[i * k + j];
+    }
+  return out;
+}
+
 std::vector<int64_t> tie_keys(const std::vector<std::string>& ids) {
   std::vector<int64_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);

@@ -22,6 +22,8 @@ struct TopK {
   int64_t count(int64_t q) const;
   // The lists of queries [lo, lo + n).
   TopK rows(int64_t lo, int64_t n) const;
+  // The first k2 <= k hits of every list.
+  TopK first(int64_t k2) const;
 };
 
 // For each document its rank among all ids in byte order (strcmp): equal scores prefer the larger key.

@@ -12,7 +12,7 @@
 #include "model/full_model.h"
 #include "model/query_model.h"
 #include "model/text_encoder.h"
-#include "train/adamw.h"
+#include "model/adamw.h"
 #include "train/info_nce.h"
 #include "train/inverse_cloze.h"
 #include "train/piece_bm25.h"

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "model/safetensors.h"
-#include "train/adamw.h"
+#include "model/adamw.h"
 #include "train/train_curve.h"
 
 namespace rr {

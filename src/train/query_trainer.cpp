@@ -9,7 +9,7 @@
 #include "model/text_encoder.h"
 #include "search/flat_index.h"
 #include "search/topk.h"
-#include "train/adamw.h"
+#include "model/adamw.h"
 #include "train/info_nce.h"
 #include "train/train_loop.h"
 

@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "train/adamw.h"
+#include "model/adamw.h"
 #include "train/collectives.h"
 #include "train/train_curve.h"
 

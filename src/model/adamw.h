@@ -1,5 +1,6 @@
 // AdamW (decoupled weight decay) exactly as torch.optim.AdamW computes it, with its state exposed so that
-// checkpoints resume bit-for-bit; and Hugging Face's linear warm-up/decay schedule.
+// checkpoints resume bit-for-bit; and Hugging Face's linear warm-up/decay schedule. The optimiser of every
+// model rr trains: encoders and adapters (train/), the classifier routers (router/).
 #pragma once
 
 #include <ATen/core/Tensor.h>

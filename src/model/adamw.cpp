@@ -1,4 +1,4 @@
-#include "train/adamw.h"
+#include "model/adamw.h"
 
 #include <ATen/ATen.h>
 
