@@ -96,6 +96,12 @@ std::vector<TextRecord> CorpusMap::documents(const std::vector<int64_t>& rows) c
   return out;
 }
 
+int64_t CorpusMap::bytes(int64_t row0, int64_t row1) const {
+  if (row1 <= row0) return 0;
+  return file_.read_range(kOffsets, row1, 1).item<int64_t>() -
+         file_.read_range(kOffsets, row0, 1).item<int64_t>();
+}
+
 void CorpusMap::append_documents(int64_t row0, int64_t row1, std::vector<TextRecord>& out) const {
   if (row1 <= row0) return;
   const at::Tensor off = file_.read_range(kOffsets, row0, row1 - row0 + 1).contiguous();

@@ -34,6 +34,8 @@ class CorpusMap {
   // Holds one chunk, never all N ids.
   void for_each_id_chunk(int64_t chunk,
                          const std::function<void(int64_t, const std::vector<std::string>&)>& fn) const;
+  // Bytes of corpus.jsonl that rows [row0, row1) take (two offsets read): what encoding them costs, roughly.
+  int64_t bytes(int64_t row0, int64_t row1) const;
   // Documents of rows [row0, row1), parsed from the corpus file (only those bytes are read).
   std::vector<TextRecord> documents(int64_t row0, int64_t row1) const;
   // Documents of the listed rows (ascending, unique), in that order: one read per run of consecutive rows.

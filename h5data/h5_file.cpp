@@ -28,6 +28,20 @@ std::string hdf5_message() {
   return msg;
 }
 
+// Every message of HDF5's error stack, innermost last.
+std::string hdf5_stack() {
+  std::string msg;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+        auto& m = *static_cast<std::string*>(out);
+        if (e->desc) m += (m.empty() ? "" : "; ") + std::string(e->desc);
+        return 0;
+      },
+      &msg);
+  return msg;
+}
+
 // Silences HDF5's own error printing while any File is open (rr reports HDF5 errors itself, with the file and
 // object), and restores the previous handler when the last one closes.
 std::shared_ptr<void> silence_hdf5_errors() {
@@ -46,6 +60,20 @@ std::shared_ptr<void> silence_hdf5_errors() {
                        const std::string& what) {
   std::string detail = hdf5_message();
   RR_THROW(Runtime, "HDF5 {} {}: {}{}{}", file.string(), object, what, detail.empty() ? "" : ": ", detail);
+}
+
+// A file that could not be opened or created: HDF5's file lock is named as such (it was reported as a damaged
+// file), with the two reasons it fails and what to do about each.
+[[noreturn]] void fail_open(const std::filesystem::path& file, const std::string& what) {
+  const std::string stack = hdf5_stack();
+  if (stack.find("lock") != std::string::npos)
+    RR_THROW(Runtime,
+             "HDF5 {}: {}: HDF5 could not lock the file ({}): another process has it open (one run at a time "
+             "per output folder: is another stage of this experiment running?), or this file system does not "
+             "support the locks HDF5 takes (Lustre or GPFS without flock, some NFS): there, set "
+             "HDF5_USE_FILE_LOCKING=FALSE in the environment (jobs/stage.sbatch passes it on)",
+             file.string(), what, stack);
+  fail(file, "", what);
 }
 
 int64_t check(hid_t id, const std::filesystem::path& file, const std::string& object, const char* what) {
@@ -177,7 +205,7 @@ Handle::~Handle() {
 File File::create(const std::filesystem::path& path, const Handle* access) {
   auto quiet = silence_hdf5_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access ? access->get() : H5P_DEFAULT);
-  if (id < 0) fail(path, "", "cannot create file");
+  if (id < 0) fail_open(path, "cannot create file");
   return File(path, Handle(id), std::move(quiet), access && H5Pget_driver(access->get()) == H5FD_MPIO);
 }
 
@@ -186,7 +214,7 @@ File File::open(const std::filesystem::path& path, bool writable, const Handle* 
   auto quiet = silence_hdf5_errors();
   hid_t id =
       H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, access ? access->get() : H5P_DEFAULT);
-  if (id < 0) fail(path, "", "cannot open (not an HDF5 file, truncated or corrupt?)");
+  if (id < 0) fail_open(path, "cannot open (not an HDF5 file, truncated or corrupt?)");
   return File(path, Handle(id), std::move(quiet), access && H5Pget_driver(access->get()) == H5FD_MPIO);
 }
 

@@ -9,28 +9,38 @@
 # Logs go to <output_dir>/logs (a requeued job appends to its log); <output_dir>/logs/jobs.tsv lists the chain's jobs (jobs/status.sh reads it).
 # Safe to re-submit: every stage skips or resumes completed work.
 # `routerretriever check` runs first: nothing is submitted when the experiment has a problem.
-# Usage: jobs/submit.sh EXP.json [sbatch options for every job; they override the slurm section]
+# Usage: jobs/submit.sh EXP.json [--set key=value]... [sbatch options for every job; they override the slurm
+# section]. --set overrides the experiment config in every job (e.g. --set device=cpu), as on the command line.
 # Environment: RR_BIN (the executable; default: the installed one beside these scripts, else the build tree's,
 # else routerretriever on PATH), RR_CHECK_RANKS (P for the plan).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 1 ]] || { echo "usage: $0 EXP.json [sbatch options]" >&2; exit 2; }
 config=$(realpath "$1"); shift
-user=("$@")
+sets=() user=()
+while (( $# )); do
+  if [[ $1 == --set ]]; then
+    (( $# >= 2 )) || { echo "submit: --set needs key=value" >&2; exit 2; }
+    sets+=(--set "$2"); shift 2
+  else
+    user+=("$1"); shift
+  fi
+done
 source "$here/find_rr.sh"
-"$bin" check --config "$config" --ranks "${RR_CHECK_RANKS:-64}" || { echo "submit: check failed; nothing submitted" >&2; exit 2; }
-outdir=$("$bin" config --config "$config" --get output_dir)
-experts=$("$bin" config --config "$config" --get experts)
+"$bin" check --config "$config" --ranks "${RR_CHECK_RANKS:-64}" "${sets[@]}" ||
+  { echo "submit: check failed; nothing submitted" >&2; exit 2; }
+outdir=$("$bin" config --config "$config" --get output_dir "${sets[@]}")
+experts=$("$bin" config --config "$config" --get experts "${sets[@]}")
 logs=$outdir/logs
 mkdir -p "$logs"
 : > "$logs/jobs.tsv"
-export RR_BIN=$bin RR_CONFIG=$config RR_JOBS_DIR=$here
-export RR_REQUEUE_LIMIT=$("$bin" config --config "$config" --get slurm.requeue_limit)
+export RR_BIN=$bin RR_CONFIG=$config RR_JOBS_DIR=$here RR_SET="${sets[*]}"
+export RR_REQUEUE_LIMIT=$("$bin" config --config "$config" --get slurm.requeue_limit "${sets[@]}")
 submit() {  # submit DEPENDENCY NAME JOB SCRIPT [sbatch args]: prints the job id and records it in jobs.tsv
   local dep=$1 name=$2 job=$3 script=$4; shift 4
   local d=() resources id
   [[ -n $dep ]] && d=(--dependency="afterok:$dep")
-  read -r -a resources <<< "$("$bin" config --config "$config" --slurm "$job")"
+  read -r -a resources <<< "$("$bin" config --config "$config" --slurm "$job" "${sets[@]}")"
   id=$(sbatch --parsable --kill-on-invalid-dep=yes --chdir "$outdir" --output "$logs/%x-%j.out" --open-mode=append \
          "${resources[@]}" "${d[@]}" --job-name="rr-$name" "$@" "${user[@]}" "$script")
   printf '%s\t%s\n' "$id" "$name" >> "$logs/jobs.tsv"

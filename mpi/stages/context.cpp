@@ -1,7 +1,6 @@
 #include "mpi/stages/context.h"
 
 #include "common/error.h"
-#include "model/device.h"
 
 namespace rr::stages {
 
@@ -11,9 +10,8 @@ Context make_context(const std::filesystem::path& config, const std::vector<std:
   std::filesystem::create_directories(exp.output(), ec);
   RR_CHECK(!ec, Usage, "{}: 'output_dir' = '{}' cannot be created: {}", config.string(),
            exp.output().string(), ec.message());
-  mpi::Comm world = mpi::Comm::world();
-  c10::Device device = parse_device(exp.device, mpi::Environment::node_placement().rank);
-  return Context{std::move(exp), std::move(world), device};
+  // The device is the stage's to choose (stage.cpp: one-task stages run on the CPU).
+  return Context{std::move(exp), mpi::Comm::world(), c10::Device(c10::kCPU)};
 }
 
 }  // namespace rr::stages

@@ -17,13 +17,12 @@ namespace rr::stages {
 struct Context {
   Experiment exp;
   mpi::Comm world;
-  c10::Device device;
+  c10::Device device;  // set by run_stage for each stage: the CPU for one-task stages, else exp.device
   bool root() const { return world.is_root(); }
   std::string config_json() const { return exp.json.dump(); }
 };
 
-// The experiment of `config` with the overrides, its output directory created, the world communicator and
-// the device of this rank (a GPU by its rank on the node). Collective.
+// The experiment of `config` with the overrides, its output directory created, and the world communicator.
 Context make_context(const std::filesystem::path& config, const std::vector<std::string>& overrides);
 
 }  // namespace rr::stages

@@ -1,9 +1,11 @@
-// encode: the frozen base encodes each corpus once into index.h5 (/index/<ds>/corpus), every rank a
-// contiguous shard of whole blocks, written collectively into one dataset. Completed blocks are recorded, so
-// a killed run resumes where it stopped; the blocks are global units, so the vectors do not depend on the
-// number of ranks.
+// encode: the frozen base encodes each corpus once into index.h5 (/index/<ds>/corpus). The blocks of every
+// corpus still to do are dealt to the ranks together (by size, so one-block corpora keep every rank busy) and
+// written collectively in place. Completed blocks are recorded, so a killed run resumes where it stopped; the
+// blocks are global units, so the vectors do not depend on the number of ranks or on who encodes them.
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
+
+#include <numeric>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -17,7 +19,6 @@
 #include "mpi/stages/models.h"
 #include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
-#include "search/search_layout.h"
 
 namespace rr::stages {
 
@@ -45,43 +46,91 @@ h5::File open_index(const Context& ctx, bool force) {
   return h5::File::create(path, &access);
 }
 
-// Encodes this rank's blocks of one dataset that are not done yet, in rounds every rank takes part in.
-void encode_blocks(const Context& ctx, const Base& base, h5::File& index, const std::string& name,
-                   const CorpusMap& map) {
-  const std::string ds = schema::index(name), done_path = schema::index_blocks_done(name);
-  const int64_t block = ctx.exp.evaluation.corpus_block, n = map.size();
-  const at::Tensor done = index.read(done_path).contiguous();
-  const Shard shard = shard_of(n, ctx.world.rank(), ctx.world.size(), block);
-  std::vector<int64_t> mine;
-  for (int64_t b = shard.begin / block; b * block < shard.end; ++b)
-    if (!done.data_ptr<int32_t>()[b]) mine.push_back(b);
-  const int64_t todo = static_cast<int64_t>(mine.size());
-  int64_t rounds = todo, total_rows = 0;
-  ctx.world.allreduce_max_int64(&rounds, 1);
-  for (int64_t b : mine) total_rows += std::min(n, (b + 1) * block) - b * block;
-  spdlog::log(leader_level(ctx.root()), "encode {}: {} of my {} blocks to do ({} documents)", name, todo,
-              (shard.size() + block - 1) / block, total_rows);
-  Progress progress("encode " + name, total_rows, "docs", 10.0, ctx.root());
-  const int64_t hidden = base.model.config().hidden_size;
-  for (int64_t r = 0; r < rounds; ++r) {
-    // Every rank writes in every round (collective I/O: HDF5 aggregates the ranks' blocks into large
-    // contiguous writes); a rank whose blocks are done writes zero rows.
-    at::Tensor vectors = at::empty({0, hidden}, at::kFloat), flag = at::empty({0}, at::kInt);
-    int64_t b = 0;
-    if (r < todo) {
-      b = mine[r];
-      const int64_t lo = b * block, hi = std::min(n, lo + block);
+// A corpus to encode: its map and which of its blocks are done.
+struct PendingCorpus {
+  std::string name;
+  CorpusMap map;
+  std::vector<int32_t> done;  // per block
+};
+
+// One block of one corpus.
+struct BlockUnit {
+  size_t corpus = 0;
+  int64_t block = 0, cost = 0;  // cost: the block's bytes of corpus.jsonl
+};
+
+// The blocks not done of every corpus dealt to the ranks together, each rank's in order: the largest first,
+// each to the rank with the least work so far (by bytes), so that corpora of one or two blocks keep every
+// rank busy. A block's vectors do not depend on who encodes it, so neither do the results on P. Every rank
+// computes the same deal.
+std::vector<std::vector<BlockUnit>> deal_blocks(const std::vector<PendingCorpus>& corpora, int64_t block,
+                                                int ranks) {
+  std::vector<BlockUnit> units;
+  for (size_t c = 0; c < corpora.size(); ++c)
+    for (int64_t b = 0; b < static_cast<int64_t>(corpora[c].done.size()); ++b)
+      if (!corpora[c].done[b]) {
+        const int64_t lo = b * block, hi = std::min(corpora[c].map.size(), lo + block);
+        units.push_back({c, b, corpora[c].map.bytes(lo, hi)});
+      }
+  std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) { return a.cost > b.cost; });
+  std::vector<std::vector<BlockUnit>> dealt(static_cast<size_t>(ranks));
+  std::vector<int64_t> load(static_cast<size_t>(ranks), 0);
+  for (const auto& u : units) {
+    const auto r = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    dealt[r].push_back(u);
+    load[r] += u.cost;
+  }
+  return dealt;
+}
+
+// Encodes this rank's blocks, in rounds every rank takes part in: in round r each rank encodes its r-th
+// block, then every rank writes into each corpus that has a block in the round (collective I/O: HDF5
+// aggregates the ranks' blocks into large contiguous writes; a rank with no block of that corpus writes zero
+// rows).
+void encode_blocks(const Context& ctx, const Base& base, h5::File& index,
+                   const std::vector<PendingCorpus>& corpora) {
+  const int64_t block = ctx.exp.evaluation.corpus_block, hidden = base.model.config().hidden_size;
+  const auto dealt = deal_blocks(corpora, block, ctx.world.size());
+  const auto& mine = dealt[static_cast<size_t>(ctx.world.rank())];
+  size_t rounds = 0;
+  int64_t total_rows = 0;
+  for (const auto& d : dealt) rounds = std::max(rounds, d.size());
+  const auto rows_of = [&](const BlockUnit& u) {
+    return std::min(corpora[u.corpus].map.size(), (u.block + 1) * block) - u.block * block;
+  };
+  for (const auto& u : mine) total_rows += rows_of(u);
+  spdlog::log(leader_level(ctx.root()),
+              "encode: {} blocks of {} corpora dealt to {} ranks; mine: {} ({} documents)",
+              std::accumulate(dealt.begin(), dealt.end(), size_t{0},
+                              [](size_t n, const auto& d) { return n + d.size(); }),
+              corpora.size(), dealt.size(), mine.size(), total_rows);
+  Progress progress("encode", total_rows, "docs", 10.0, ctx.root());
+  for (size_t r = 0; r < rounds; ++r) {
+    at::Tensor vectors = at::empty({0, hidden}, at::kFloat);
+    const BlockUnit* unit = r < mine.size() ? &mine[r] : nullptr;
+    if (unit) {
+      const CorpusMap& map = corpora[unit->corpus].map;
       std::vector<std::string> texts;
-      for (const auto& doc : map.documents(lo, hi)) texts.push_back(doc.encoder_text());
+      for (const auto& doc : map.documents(unit->block * block, unit->block * block + rows_of(*unit)))
+        texts.push_back(doc.encoder_text());
       const TokenIds ids = tokenize_all(base.tokenizer, texts, ctx.exp.evaluation.max_doc_length);
       vectors = encode_ids(base.model, ids, doc_params(ctx.exp), {}, {}, &progress);
-      flag = at::ones({1}, at::kInt);
     }
-    index.write_rows(ds, b * block, vectors, /*collective=*/true);
-    index.write_rows(done_path, b, flag, /*collective=*/true);  // after its vectors: a block done is written
-    if (r < todo) fault_point("encode-block");
+    for (size_t c = 0; c < corpora.size(); ++c) {
+      const bool in_round = std::any_of(dealt.begin(), dealt.end(),
+                                        [&](const auto& d) { return r < d.size() && d[r].corpus == c; });
+      if (!in_round) continue;
+      const bool own = unit && unit->corpus == c;
+      const std::string& name = corpora[c].name;
+      index.write_rows(schema::index(name), own ? unit->block * block : 0,
+                       own ? vectors : at::empty({0, hidden}, at::kFloat), /*collective=*/true);
+      // After its vectors: a block recorded done is written.
+      index.write_rows(schema::index_blocks_done(name), own ? unit->block : 0,
+                       own ? at::ones({1}, at::kInt) : at::empty({0}, at::kInt), /*collective=*/true);
+    }
+    if (unit) fault_point("encode-block");
     index.flush();  // collective: every rank is at the same round
-    mpi::stop_point(ctx.world, "encode " + name);
+    mpi::stop_point(ctx.world, "encode");
   }
   progress.finish();
 }
@@ -103,10 +152,11 @@ void encode(Context& ctx, const StageOptions& options) {
   std::unique_ptr<Base> base;
   h5::File index = open_index(ctx, options.force);
   const int64_t block = ctx.exp.evaluation.corpus_block;
+  std::vector<PendingCorpus> pending;
   for (const auto& cfg : ctx.exp.datasets) {
     const std::string group = schema::index_group(cfg.name), ds = schema::index(cfg.name);
     const std::string fp = index_fingerprint(ctx.exp, cfg);
-    const CorpusMap map = open_corpus_map(ctx, cfg);  // each rank reads only its blocks' documents
+    CorpusMap map = open_corpus_map(ctx, cfg);  // each rank reads only its blocks' documents
     const int64_t n = map.size();
     // Reuse what exists only when it was made with the same settings (every rank decides alike).
     const bool reuse = !options.force && index.exists(ds) &&
@@ -126,10 +176,15 @@ void encode(Context& ctx, const StageOptions& options) {
       index.set_attr(group, schema::kAttrFingerprint, fp);
       index.flush();
     }
-    encode_blocks(ctx, *base, index, cfg.name, map);
-    index.set_attr(group, schema::kAttrComplete, int64_t{1});
-    index.flush();
+    const at::Tensor done = index.read(schema::index_blocks_done(cfg.name)).contiguous();
+    pending.push_back(
+        {cfg.name, std::move(map),
+         std::vector<int32_t>(done.data_ptr<int32_t>(), done.data_ptr<int32_t>() + done.numel())});
   }
+  if (base) encode_blocks(ctx, *base, index, pending);
+  for (const auto& c : pending)
+    index.set_attr(schema::index_group(c.name), schema::kAttrComplete, int64_t{1});
+  index.flush();
   index.close();
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) record_corpora(ctx);

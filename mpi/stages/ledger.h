@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "h5data/results_update.h"
@@ -31,8 +32,10 @@ class Ledger {
 
   // A stage recorded complete for the current inputs (never for a stage without a fingerprint).
   bool stage_done(const Stage& stage) const;
-  // Records `stage` complete with fingerprint `fp` (rank 0 writes; collective).
-  void record_stage(const Context& ctx, const Stage& stage, const std::string& fp) const;
+  // Records `stage` complete with fingerprint `fp` and what it ran with (`facts`: device, precision; string
+  // attributes of /meta/<stage>). Rank 0 writes; collective.
+  void record_stage(const Context& ctx, const Stage& stage, const std::string& fp,
+                    const std::map<std::string, std::string>& facts = {}) const;
 
   // A unit's file.
   std::filesystem::path unit(const std::string& stage, const std::string& dataset,

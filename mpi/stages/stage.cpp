@@ -4,13 +4,19 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "common/runtime_info.h"
 #include "config/stage_list.h"
+#include "model/autocast.h"
+#include "model/device.h"
 #include "mpi/stages/ledger.h"
 
 namespace rr::stages {
@@ -129,8 +135,65 @@ class StageMeter {
 
 }  // namespace
 
+namespace {
+
+std::string env_or(const char* name, const char* otherwise) {
+  const char* v = std::getenv(name);
+  return v ? v : otherwise;
+}
+
+// Where this rank runs, for messages: "Slurm job 123 (rr-encode) on node n1".
+std::string job_and_node() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string job = env_or("SLURM_JOB_ID", "");
+  return fmt::format(
+      "{} on node {}",
+      job.empty() ? "not a Slurm job" : fmt::format("Slurm job {} ({})", job, env_or("SLURM_JOB_NAME", "?")),
+      host);
+}
+
+// The device `stage` runs on, on every rank before it works (collective): a one-task stage on the CPU (it
+// never initialises CUDA, so a CPU job of a GPU experiment runs anywhere); a P-rank stage on the experiment's
+// device, and a rank that cannot use it fails the stage at once, naming the job, the node and the GPUs it
+// saw.
+void place_stage(Context& ctx, const Stage& stage) {
+  if (stage.klass == StageClass::OneTask) {
+    ctx.device = c10::Device(c10::kCPU);
+    return;
+  }
+  mpi::collective_try(ctx.world, [&] {
+    try {
+      ctx.device = parse_device(ctx.exp.device, mpi::Environment::node_placement().rank);
+    } catch (const Error& e) {
+      RR_THROW(Usage,
+               "{}: stage '{}' runs on device '{}' on every rank, and rank {} cannot use it: {} ({}, "
+               "CUDA_VISIBLE_DEVICES={}). Nothing was done: give the job a GPU (Slurm: --gpus-per-task, the "
+               "experiment's slurm section), or run with --set device=cpu",
+               ctx.exp.file.string(), stage.name, ctx.exp.device, ctx.world.rank(), e.what(), job_and_node(),
+               env_or("CUDA_VISIBLE_DEVICES", "unset"));
+    }
+  });
+}
+
+// What a stage ran with, recorded in /meta/<stage> beside its fingerprint: the device and the precision
+// actually used (bf16 inference is refused where it is not fast; training falls back to fp32 there).
+std::map<std::string, std::string> stage_facts(const Context& ctx) {
+  const auto training = [&](bool bf16) { return bf16 && has_fast_bf16(ctx.device) ? "bf16" : "fp32"; };
+  const auto& exp = ctx.exp;
+  return {{"device", ctx.device.str()},
+          {"precision", exp.evaluation.bf16 ? "bf16" : "fp32"},
+          {"training_precision", nlohmann::json{{"base", training(exp.base.train && exp.base.training.bf16)},
+                                                {"experts", training(exp.expert_training.bf16)},
+                                                {"multitask", training(exp.multitask.bf16)}}
+                                     .dump()}};
+}
+
+}  // namespace
+
 void run_stage(Context& ctx, const Stage& stage, const StageOptions& options) {
   const Ledger ledger(ctx.exp);
+  place_stage(ctx, stage);
   const std::string fp = stage.fingerprint ? stage.fingerprint(ctx.exp) : "";
   // Partial runs (one expert of an array) neither skip nor record the stage as a whole.
   const bool whole = options.expert.empty();
@@ -141,7 +204,7 @@ void run_stage(Context& ctx, const Stage& stage, const StageOptions& options) {
   const StageMeter meter;
   stage.run(ctx, options);
   meter.report(ctx, stage.name);
-  if (whole && !fp.empty()) ledger.record_stage(ctx, stage, fp);
+  if (whole && !fp.empty()) ledger.record_stage(ctx, stage, fp, stage_facts(ctx));
 }
 
 }  // namespace rr::stages

@@ -48,9 +48,11 @@ Autocast::Autocast(bool on, const c10::Device& device) : on_(on), cuda_(device.i
     on_ = false;
   }
   if (!on_) return;
-  if (cuda_) {
+  if (cuda_) {  // CUDA autocast defaults to float16: bf16 must be asked for (and the dtype restored after)
     was_enabled_ = at::autocast::is_enabled();
+    was_dtype_ = at::autocast::get_autocast_gpu_dtype();
     at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
   } else {
     was_enabled_ = at::autocast::is_cpu_enabled();
     was_dtype_ = at::autocast::get_autocast_cpu_dtype();
@@ -63,6 +65,7 @@ Autocast::~Autocast() {
   if (!on_) return;
   if (cuda_) {
     at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(was_dtype_);
   } else {
     at::autocast::set_cpu_enabled(was_enabled_);
     at::autocast::set_autocast_cpu_dtype(was_dtype_);

@@ -1,6 +1,7 @@
-// bfloat16 autocast for a scope (CPU autocast to bf16, or CUDA autocast), restoring the previous state on
-// exit. Only where bf16 is fast: a CPU without AVX512_BF16 or AMX-BF16 emulates it (~100x slower than fp32
-// on this project's AVX2 machine), so there the scope runs fp32 and says so once per process.
+// bfloat16 autocast for a scope (CPU or CUDA autocast, its dtype set to bfloat16: CUDA's default is float16),
+// restoring the previous state (enabled flag and dtype) on exit. Only where bf16 is fast: a CPU without
+// AVX512_BF16 or AMX-BF16 emulates it (~100x slower than fp32 on this project's AVX2 machine), so there the
+// scope runs fp32 and says so once per process.
 #pragma once
 
 #include <c10/core/Device.h>

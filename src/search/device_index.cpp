@@ -9,29 +9,14 @@ namespace rr {
 
 namespace {
 
-// Order of hits by score, then tie key, both descending (ranks_before: trec_eval's order); strict, since a
-// corpus's tie keys are distinct. s, t: n x m on the device; returns n x m column indices.
-at::Tensor ranked_order(const at::Tensor& s, const at::Tensor& t) {
-  const at::Tensor by_tie = std::get<1>(at::sort(t, /*stable=*/true, 1, /*descending=*/true));
-  const at::Tensor by_score =
-      std::get<1>(at::sort(s.gather(1, by_tie), /*stable=*/true, 1, /*descending=*/true));
-  return by_tie.gather(1, by_score);
-}
-
-// The kk best columns of each row of s (qn x cn scores of one corpus block, tie: the block's cn tie keys),
-// exact at the kk-th place: where scores equal to the kk-th one reach beyond it, that row is ranked in full
-// by (score, tie key). Returns (scores, columns), qn x kk, unordered.
-std::pair<at::Tensor, at::Tensor> block_topk(const at::Tensor& s, int64_t kk, const at::Tensor& tie) {
-  auto [v, col] = at::topk(s, kk, 1, /*largest=*/true, /*sorted=*/false);
-  if (kk == s.size(1)) return {v, col};
-  const at::Tensor tied = (s >= std::get<0>(v.min(1, /*keepdim=*/true))).sum(1) > kk;
-  if (!tied.any().item<bool>()) return {v, col};
-  const at::Tensor rows = tied.nonzero().squeeze(1);
-  const at::Tensor block_tie = tie.unsqueeze(0).expand({rows.size(0), tie.size(0)});
-  const at::Tensor order = ranked_order(s.index_select(0, rows), block_tie).narrow(1, 0, kk);
-  v.index_copy_(0, rows, s.index_select(0, rows).gather(1, order));
-  col.index_copy_(0, rows, order);
-  return {v, col};
+// One key per hit that orders like ranks_before (trec_eval's order): the score's bits as an order-preserving
+// signed integer (negative floats' magnitude bits flipped; -0.0 made +0.0 first, as it equals it) times 2^32,
+// plus the tie key (a rank among the corpus's ids: 0 <= t < 2^31). Keys are distinct, so a top-k of keys is
+// exact at the k-th place whatever the ties, with no look at the data on the host. s: float, t: int64.
+at::Tensor rank_keys(const at::Tensor& s, const at::Tensor& t) {
+  const at::Tensor bits = (s + 0.0f).contiguous().view(at::kInt).to(at::kLong);
+  const at::Tensor ordered = at::where(bits < 0, at::bitwise_xor(bits, 0x7FFFFFFF), bits);
+  return ordered * (int64_t{1} << 32) + t;
 }
 
 }  // namespace
@@ -93,25 +78,29 @@ TopK DeviceIndex::search(const SearchQueries& queries_in, int64_t k) const {
     const int64_t qn = std::min(p.query_block, nq - q0);
     const at::Tensor q =
         at::from_blob(const_cast<float*>(queries + q0 * d), {qn, d}, at::kFloat).to(corpus.device());
-    at::Tensor best_score, best_row, best_tie;  // qn x (hits so far), ranked
+    at::Tensor best_key, best_score, best_row;  // qn x (hits so far); ranked after the last block
     for (int64_t c0 = 0; c0 < n; c0 += p.corpus_block) {
       const int64_t cn = std::min(p.corpus_block, n - c0);
       const at::Tensor scores = at::mm(q, corpus.narrow(0, c0, cn).to(at::kFloat).t());  // qn x cn
-      auto [score, col] = block_topk(scores, std::min(p.k, cn), impl_->tie.narrow(0, c0, cn));
-      at::Tensor row = col + c0, tie = at::take(impl_->tie, row);
-      if (best_score.defined()) {
+      const at::Tensor keys = rank_keys(scores, impl_->tie.narrow(0, c0, cn).unsqueeze(0).expand({qn, cn}));
+      auto [key, col] = at::topk(keys, std::min(p.k, cn), 1, /*largest=*/true, /*sorted=*/false);
+      at::Tensor score = scores.gather(1, col), row = col + c0;
+      if (best_key.defined()) {
+        key = at::cat({best_key, key}, 1);
         score = at::cat({best_score, score}, 1);
         row = at::cat({best_row, row}, 1);
-        tie = at::cat({best_tie, tie}, 1);
       }
-      const at::Tensor keep = ranked_order(score, tie).narrow(1, 0, std::min(p.k, score.size(1)));
+      // The merge into the running top-k stays on the device: no transfer, no host decision per block.
+      const at::Tensor keep =
+          std::get<1>(at::topk(key, std::min(p.k, key.size(1)), 1, true, /*sorted=*/true));
+      best_key = key.gather(1, keep);
       best_score = score.gather(1, keep);
       best_row = row.gather(1, keep);
-      best_tie = tie.gather(1, keep);
     }
+    const at::Tensor best_tie = at::take(impl_->tie, best_row);
     // Only k hits per query come back.
     const at::Tensor s = best_score.cpu().contiguous(), r = best_row.cpu().contiguous(),
-                     t = best_tie.cpu().contiguous();
+                     t = best_tie.cpu().contiguous();  // one transfer per query block
     const int64_t kept = s.size(1);
     for (int64_t i = 0; i < qn; ++i)
       for (int64_t j = 0; j < kept; ++j) {

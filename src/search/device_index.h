@@ -5,11 +5,14 @@
 // query block and every score copied to the host).
 //
 // Results follow exact_search's rules: rank by score, then by tie key (trec_eval's order, even on equal
-// scores at the k-th place), the same products per (query block x corpus block). On the CPU the scores are
-// bit-identical to exact_search's fp32 path; on a GPU they are cuBLAS's (an ulp or so from the CPU's).
+// scores at the k-th place), the same products per (query block x corpus block). Each hit's score and tie key
+// make one 64-bit key (score bits, order-preserving, above the tie key), so every selection is a top-k of
+// distinct keys, exact without any decision on the host: per query block, no transfer until its k hits come
+// back. On the CPU the scores are bit-identical to exact_search's fp32 path; on a GPU they are cuBLAS's (an
+// ulp or so from the CPU's).
 //
 // Device memory: rows x d x v (v = 2 or 4 bytes as stored) + rows x 8 (tie keys) + query_block x
-// corpus_block x 4 (one block's scores) + query_block x 2k x 20 (the merge).
+// corpus_block x 12 (one block's scores and keys) + query_block x 2k x 20 (the merge).
 #pragma once
 
 #include <cstdint>

@@ -248,7 +248,7 @@ faults)
   mpi 2 encode --config "$cfg" "${clean[@]}"
   RR_FAULT=encode-block:3 mpi 2 encode --config "$cfg" >/dev/null 2>&1 && fail "the injected fault did not fire"
   mpi 2 encode --config "$cfg" --log-level info > "$work/encode2.log" 2>&1
-  grep -q "of my .* blocks to do" "$work/encode2.log" || fail "encode did not report its blocks"
+  grep -q "blocks of 3 corpora dealt to 2 ranks; mine" "$work/encode2.log" || fail "encode did not report its blocks"
   for ds in astro cook law; do
     h5diff "$work/clean/index.h5" "$work/runs/tiny/index.h5" "/index/$ds/corpus" || fail "resumed index of $ds differs"
   done
@@ -342,7 +342,34 @@ PY
   echo "{broken" > "$work/runs/tiny/checkpoints/expert-law/state.json"
   code=0; run train expert --expert law --config "$cfg" --set 'experts=[{"name":"law"}]' > "$work/corrupt.log" 2>&1 || code=$?
   (( code == 2 )) && grep -q "state.json" "$work/corrupt.log" || fail "corrupt checkpoint: no clear error ($code)"
-  echo "faults: encode, train, score and evaluate resumed after kills; corrupt files (index.h5 included) and a full disk gave clear errors"
+  # One run per output folder: a second evaluate while the first holds rr.lock exits 2 naming the first and
+  # touches nothing; the first then ends as a single run would. A lock left by a killed run on this host is
+  # taken over; --break-lock takes any.
+  snapshot "$work/runs/tiny/results.h5" "$work/before-lock.h5"
+  "$rr" evaluate --config "$cfg" --force --threads 1 > "$work/first.log" 2>&1 & first=$!
+  for _ in $(seq 1 200); do [[ -e $work/runs/tiny/rr.lock ]] && break; sleep 0.05; done
+  kill -STOP $first  # holds the lock, does nothing
+  code=0; run evaluate --config "$cfg" --force > "$work/second.log" 2>&1 || code=$?
+  kill -CONT $first
+  wait $first || { cat "$work/first.log"; fail "the first evaluate failed"; }
+  (( code == 2 )) || fail "a second run on the same output folder exited $code, not 2"
+  grep -q "rr.lock is held by \`evaluate --config .*\` (pid $first on $(hostname)" "$work/second.log" ||
+    { cat "$work/second.log"; fail "the second run did not name the first"; }
+  [[ -e $work/runs/tiny/rr.lock ]] && fail "the first run left its lock"
+  digest() { $py "$here/../../analysis/rr_analysis.py" digest "$1" | grep -E '^/(metrics|routing|runs)/'; }
+  [[ $(digest "$work/runs/tiny/results.h5" | wc -l) -gt 100 ]] || fail "no results to compare"
+  cmp <(digest "$work/before-lock.h5") <(digest "$work/runs/tiny/results.h5") ||
+    { diff <(digest "$work/before-lock.h5") <(digest "$work/runs/tiny/results.h5") | head; fail "the results differ from a single run's"; }
+  echo '{"host": "'"$(hostname)"'", "pid": 999999999, "process_start": "1", "started": 0, "command": "gone"}' \
+    > "$work/runs/tiny/rr.lock"
+  has "taking over the lock of \`gone\`" run report --config "$cfg" || fail "a dead process's lock was not taken over"
+  echo '{"host": "elsewhere", "pid": 1, "started": 0, "command": "far"}' > "$work/runs/tiny/rr.lock"
+  code=0; run report --config "$cfg" > "$work/far.log" 2>&1 || code=$?
+  (( code == 2 )) && grep -q "older than 72 h), run again with --break-lock" "$work/far.log" ||
+    { cat "$work/far.log"; fail "another host's lock: exit $code"; }
+  run report --config "$cfg" --break-lock > /dev/null || fail "--break-lock did not take the lock"
+  [[ -e $work/runs/tiny/rr.lock ]] && fail "report left the lock it broke"
+  echo "faults: encode, train, score and evaluate resumed after kills; corrupt files (index.h5 included) and a full disk gave clear errors; one run per output folder"
   ;;
 beir)
   # The paper's layout in miniature: seven BEIR-shaped datasets from real text, generated queries for Quora and

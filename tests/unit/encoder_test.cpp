@@ -326,6 +326,29 @@ TEST(Autocast, Bf16OnlyWhereTheCpuHasIt) {
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
 }
 
+// "bf16" on CUDA is bfloat16, not CUDA autocast's default float16: the scope sets the GPU autocast dtype and
+// restores it (the state is thread-local, so this runs on a CPU-only build too; nothing touches a GPU).
+TEST(Autocast, Bf16OnCudaSetsTheGpuDtypeAndRestoresIt) {
+  const c10::Device cuda(c10::kCUDA, 0);
+  ASSERT_FALSE(at::autocast::is_enabled());
+  const at::ScalarType before = at::autocast::get_autocast_gpu_dtype();
+  EXPECT_EQ(before, at::kHalf);  // what CUDA autocast would run without it
+  {
+    Autocast ac(true, cuda);
+    EXPECT_TRUE(ac.active());
+    EXPECT_TRUE(at::autocast::is_enabled());
+    EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), at::kBFloat16);
+    EXPECT_FALSE(at::autocast::is_cpu_enabled());  // the CPU's state is left alone
+  }
+  EXPECT_FALSE(at::autocast::is_enabled());
+  EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), before);
+  {
+    Autocast off(false, cuda);
+    EXPECT_FALSE(off.active());
+    EXPECT_FALSE(at::autocast::is_enabled());
+  }
+}
+
 TEST(Device, CudaOnACpuBuildIsAClearUsageError) {
   EXPECT_EQ(parse_device("cpu").type(), c10::kCPU);
   EXPECT_THROW(parse_device("tpu"), Error);
