@@ -3,8 +3,10 @@
 #   1. CTest on the build made by scripts/setup.sh: unit, MPI (np 1/2/4), end-to-end, Slurm and analysis tests;
 #   2. a second build with AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/), where the unit and
 #      MPI tests run again (label sanitize);
-#   3. the libFuzzer targets built with clang (build-fuzz/), each run for a bounded time (label fuzz).
-# RR_QUICK=1 skips steps 2 and 3. Extra arguments go to the first ctest (e.g. -L unit, -LE slurm).
+#   3. the libFuzzer targets built with clang (build-fuzz/), each run for a bounded time (label fuzz);
+#   4. the executable built without oneDNN (build-nodnnl/, as against a LibTorch from pip): the tiny pipeline
+#      runs in fp32 and bf16 on the CPU is refused clearly.
+# RR_QUICK=1 skips steps 2 to 4. Extra arguments go to the first ctest (e.g. -L unit, -LE slurm).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${RR_BUILD_DIR:-$root/build}
@@ -28,5 +30,10 @@ if [[ ${RR_QUICK:-0} != 1 ]]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_FUZZ=ON >/dev/null
   cmake --build "$fuzz" -j "$jobs"
   (cd "$fuzz" && ctest --output-on-failure -j "$jobs" -L fuzz) || status=1
+  nodnnl=$root/build-nodnnl
+  cmake -S "$root" -B "$nodnnl" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRR_WITH_ONEDNN=OFF -DRR_BUILD_TESTS=OFF \
+    -DRR_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$nodnnl" -j "$jobs" --target routerretriever
+  "$root/tests/e2e/run_e2e.sh" "$nodnnl/mpi/routerretriever" without-onednn || status=1
 fi
 exit $status

@@ -238,6 +238,18 @@ PY
   echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve;"\
        "scoring as an array equals one job"
   ;;
+without-onednn)
+  # A build without oneDNN (as against a LibTorch from pytorch.org or pip): the pipeline runs in fp32, and
+  # bf16 on the CPU is refused (exit 2) with a message that says why and what to do.
+  mpi 2 pipeline --config "$cfg" > "$work/fp32.log" 2>&1 || { tail -20 "$work/fp32.log"; fail "fp32 pipeline failed"; }
+  grep -q "RouterRetriever" "$work/runs/tiny/report.md" || fail "no report"
+  code=0; run evaluate --config "$cfg" --force --set evaluation.precision=bf16 > "$work/bf16.log" 2>&1 || code=$?
+  (( code == 2 )) || { cat "$work/bf16.log"; fail "bf16 without oneDNN exited $code, not 2"; }
+  if grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo; then
+    grep -q "built without oneDNN" "$work/bf16.log" || { cat "$work/bf16.log"; fail "bf16 refused without saying why"; }
+  fi
+  echo "without-onednn: fp32 pipeline ran; bf16 on the CPU refused with exit 2"
+  ;;
 faults)
   # A rank killed mid-encode, mid-train and mid-evaluate: the re-run resumes and equals an uninterrupted run.
   # Corrupt HDF5, safetensors and checkpoints give clear errors; a full disk leaves earlier results intact.

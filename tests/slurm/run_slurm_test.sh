@@ -172,4 +172,31 @@ wait_chain
 grep -E 'evaluate +FAILED' "$work/status-failed.txt" || fail "status does not show evaluate FAILED: $(cat "$work/status-failed.txt")"
 grep -E 'report +(CANCELLED|PENDING)' "$work/status-failed.txt" || fail "status does not show report cancelled"
 grep -E '^  evaluate +(partial|not done)' "$work/status-failed.txt" || fail "status calls the failed evaluate done"
-echo "slurm: per-stage resources, a stop-and-requeue, arrays equal to one job, status of a running, a completed and a failed chain"
+
+# A GPU experiment on a node whose GPUs do not work (the fake gres; a CPU-only LibTorch): the CPU job (prepare)
+# completes, the first GPU stage fails before any work naming the job, the node and CUDA_VISIBLE_DEVICES, status
+# shows which job failed and why, nothing after it runs; resubmitted with --set device=cpu, the chain resumes
+# without preparing again.
+make_config "$work/gpu" "$work/gpu.json" 30
+/usr/bin/python3 - "$work/gpu.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["device"] = "cuda"; json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+"$root/jobs/submit.sh" "$work/gpu.json" > "$work/submit-gpu.log" || fail "submit of the GPU experiment failed"
+wait_chain
+"$root/jobs/status.sh" "$work/gpu.json" > "$work/status-gpu.txt" || fail "status.sh failed"
+grep -qE '^[0-9]+ +prepare +COMPLETED' "$work/status-gpu.txt" || fail "prepare (CPU) did not complete: $(cat "$work/status-gpu.txt")"
+grep -E '^[0-9]+ +train-base +FAILED +.*exit 2:0: .*cannot use it.*CUDA_VISIBLE_DEVICES=' "$work/status-gpu.txt" ||
+  fail "status does not show train-base failing on its device: $(cat "$work/status-gpu.txt")"
+grep -qE "Slurm job [0-9]+ \(rr-train-base\) on node $(hostname)" "$work"/gpu/logs/rr-train-base-*.out ||
+  fail "the failure does not name the job and the node"
+grep -E '^[0-9]+ +(encode|evaluate|report) +COMPLETED' "$work/status-gpu.txt" && fail "a stage after the failed one ran"
+grep -qE '^  prepare +done' "$work/status-gpu.txt" || fail "prepare is not done"
+grep -qE '^  encode +not done' "$work/status-gpu.txt" || fail "encode ran"
+"$root/jobs/submit.sh" "$work/gpu.json" --set device=cpu > "$work/submit-cpu.log" || fail "resubmit with device=cpu failed"
+wait_chain
+last=$(cat "$work/gpu/logs/last_job")
+[[ $(show "$last" | grep -o 'JobState=[A-Z_]*') == JobState=COMPLETED ]] || fail "the resubmitted chain did not complete"
+prep=$(awk -F'\t' '$2 == "prepare" {print $1}' "$work/gpu/logs/jobs.tsv")
+grep -q "prepare: up to date" "$work/gpu/logs/rr-prepare-$prep.out" || fail "the resubmitted chain prepared again"
+echo "slurm: per-stage resources, a stop-and-requeue, arrays equal to one job, status of a running, a completed and a failed chain; a GPU stage without a usable GPU fails fast and the chain resumes on the CPU"
