@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The state of an experiment submitted with jobs/submit.sh: the chain's jobs (from <output_dir>/logs/jobs.tsv)
-# with Slurm's state, elapsed time and restarts, the last error line of each failed job's log, then the
+# with Slurm's state, elapsed time and restarts, the last error line of each failed job's log (rr's own when it
+# wrote one, else the launcher's), then the
 # stages' own progress (`routerretriever status`: done, or the units committed so far).
 # Usage: jobs/status.sh EXP.json      Environment: RR_BIN as for submit.sh.
 set -euo pipefail
@@ -36,7 +37,9 @@ if [[ -s $jobs ]]; then
       if [[ $state == FAILED || $state == TIMEOUT || $state == NODE_FAIL || $state == OUT_OF_MEMORY ]]; then
         note="exit $(field ExitCode "$line")"
         if [[ -f $log ]]; then
-          last=$(grep -E '\[error\]|error:|FAIL' "$log" | tail -1 || true)
+          # rr's own error (it says why), else the launcher's (a kill, a crash)
+          last=$(grep -E '\[error\]' "$log" | tail -1 || true)
+          [[ -n $last ]] || last=$(grep -E 'error:|FAIL' "$log" | tail -1 || true)
           [[ -n $last ]] && note="$note: $last"
         fi
       fi

@@ -2,28 +2,33 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/error.h"
 #include "common/fingerprint.h"
 #include "common/stable_hash.h"
 #include "mpi/stages/fingerprints.h"
+#include "search/search_layout.h"
 
 namespace rr::stages {
 
 namespace {
 
 // The queries of `queries_file` judged in `qrels_file` (file order), or an empty set when the qrels file is
-// absent.
+// absent. Without `texts`, the queries keep their ids only.
 QuerySet read_query_set(const std::filesystem::path& queries_file, const std::filesystem::path& qrels_file,
-                        const std::filesystem::path& dir) {
+                        const std::filesystem::path& dir, bool texts = true) {
   QuerySet set;
   if (!std::filesystem::exists(qrels_file)) return set;
   set.qrels = read_qrels_tsv(qrels_file);
+  set.queries_file = queries_file;
   // Streamed: only the judged queries are kept (never the whole file at once).
   set.queries.reserve(set.qrels.size());
   for_each_query(queries_file, [&](TextRecord&& q) {
-    if (set.qrels.count(q.id)) set.queries.push_back(std::move(q));
+    if (!set.qrels.count(q.id)) return;
+    if (!texts) q = TextRecord{.id = std::move(q.id), .title = {}, .text = {}, .line = q.line, .extra = {}};
+    set.queries.push_back(std::move(q));
   });
   if (set.queries.size() != set.qrels.size()) {
     std::unordered_set<std::string> known;
@@ -34,14 +39,15 @@ QuerySet read_query_set(const std::filesystem::path& queries_file, const std::fi
   return set;
 }
 
-QuerySet training_set(const DatasetConfig& c) {
+QuerySet training_set(const DatasetConfig& c, bool texts = true) {
   const std::filesystem::path dir = c.path;
   const auto from_prefix = [&](const std::string& prefix) {
-    return read_query_set(beir_queries_path(dir, prefix), beir_qrels_path(dir, c.train_split, prefix), dir);
+    return read_query_set(beir_queries_path(dir, prefix), beir_qrels_path(dir, c.train_split, prefix), dir,
+                          texts);
   };
   switch (c.train_source.kind) {
     case TrainSource::Kind::Qrels:
-      return read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.train_split), dir);
+      return read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.train_split), dir, texts);
     case TrainSource::Kind::Prefix:
       RR_CHECK(std::filesystem::exists(beir_qrels_path(dir, c.train_split, c.train_source.prefix)), Input,
                "dataset '{}': train_source '{}' needs {} and {}", c.name, c.train_source.prefix,
@@ -50,7 +56,7 @@ QuerySet training_set(const DatasetConfig& c) {
       return from_prefix(c.train_source.prefix);
     case TrainSource::Kind::Auto:
       if (std::filesystem::exists(beir_qrels_path(dir, c.train_split)))
-        return read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.train_split), dir);
+        return read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.train_split), dir, texts);
       return from_prefix("gen");
     case TrainSource::Kind::None:
       break;
@@ -84,18 +90,49 @@ QuerySet hold_out(QuerySet& train, int64_t n, uint64_t seed) {
   return dev;
 }
 
+// Whether the dev queries are a hold-out of the training queries (else a split of their own, or none).
+bool dev_is_hold_out(const DatasetConfig& c) {
+  const std::filesystem::path dir = c.path;
+  const bool split_usable =
+      c.dev_split != c.test_split && std::filesystem::exists(beir_qrels_path(dir, c.dev_split));
+  if (c.dev_source == DevSource::Split || (c.dev_source == DevSource::Auto && split_usable)) return false;
+  return c.dev_source == DevSource::HoldOut || c.dev_source == DevSource::Auto;
+}
+
 }  // namespace
 
 void load_query_sets(const DatasetConfig& c, uint64_t seed, Dataset& d) {
   const std::filesystem::path dir = c.path;
   d.test = read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.test_split), dir);
   d.train = training_set(c);
-  const bool split_usable =
-      c.dev_split != c.test_split && std::filesystem::exists(beir_qrels_path(dir, c.dev_split));
-  if (c.dev_source == DevSource::Split || (c.dev_source == DevSource::Auto && split_usable))
-    d.dev = read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.dev_split), dir);
-  else if (c.dev_source == DevSource::HoldOut || c.dev_source == DevSource::Auto)
+  if (dev_is_hold_out(c))
     d.dev = hold_out(d.train, c.dev_holdout, seed);
+  else if (c.dev_source != DevSource::None)
+    d.dev = read_query_set(dir / "queries.jsonl", beir_qrels_path(dir, c.dev_split), dir);
+}
+
+TrainingBlocks load_training_blocks(const DatasetConfig& c, uint64_t seed,
+                                    const std::function<bool(int64_t)>& mine, bool all_ids) {
+  QuerySet train = training_set(c, /*texts=*/false);  // ids only: the training set's order
+  if (dev_is_hold_out(c)) hold_out(train, c.dev_holdout, seed);
+  TrainingBlocks out;
+  out.size = static_cast<int64_t>(train.queries.size());
+  out.origin = train.origin;
+  std::unordered_map<std::string, int64_t> wanted;
+  for (int64_t row = 0; row < out.size; ++row) {
+    const std::string& id = train.queries[static_cast<size_t>(row)].id;
+    if (all_ids) out.ids.push_back(id);
+    if (!mine(row / kQueryBlock)) continue;
+    wanted.emplace(id, row);
+    out.qrels[id] = std::move(train.qrels.at(id));
+  }
+  const std::filesystem::path queries_file = train.queries_file;
+  train = QuerySet{};
+  if (wanted.empty()) return out;
+  for_each_query(queries_file, [&](TextRecord&& q) {  // the second pass: my blocks' texts
+    if (const auto it = wanted.find(q.id); it != wanted.end()) out.queries.emplace(it->second, std::move(q));
+  });
+  return out;
 }
 
 std::string no_training_data_message(const DatasetConfig& c) {

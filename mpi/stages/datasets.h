@@ -3,6 +3,8 @@
 // documents and maps only hit rows to ids.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ struct QuerySet {
   std::vector<TextRecord> queries;  // the judged queries, in their queries file's order
   Qrels qrels;
   std::string origin;  // where they come from ("qrels/train.tsv", "gen-qrels/train.tsv", "hold-out of ...")
+  std::filesystem::path queries_file;
   bool empty() const { return queries.empty(); }
 };
 
@@ -37,6 +40,21 @@ std::string no_training_data_message(const DatasetConfig& config);
 Dataset load_corpus(const DatasetConfig& config);
 // The query sets alone (no corpus).
 void load_query_sets(const DatasetConfig& config, uint64_t seed, Dataset& d);
+
+// The training queries a scoring rank works on: those of the query blocks (kQueryBlock rows of the training
+// set, in its order) for which mine(block) holds, with their judgments; the others' texts and judgments are
+// never kept (docs/scaling.md: score holds Q/P queries per rank). Two streaming passes over the queries file:
+// the judged ids (the set's order, less a dev hold-out), then the texts of the rank's own rows. `all_ids`:
+// also every training query's id, in order (rank 0 stores them).
+struct TrainingBlocks {
+  int64_t size = 0;                       // Q: every training query
+  std::map<int64_t, TextRecord> queries;  // the rank's own, by row
+  Qrels qrels;                            // the rank's own queries' judgments
+  std::vector<std::string> ids;           // all_ids: every row's id
+  std::string origin;
+};
+TrainingBlocks load_training_blocks(const DatasetConfig& config, uint64_t seed,
+                                    const std::function<bool(int64_t)>& mine, bool all_ids);
 
 // The offset index of a dataset's corpus (<output_dir>/corpora/<name>.h5; see h5data/corpus_map.h): rank 0
 // builds it when it is missing or was made from other files. Collective.

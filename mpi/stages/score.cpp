@@ -59,39 +59,38 @@ bool score_unit_done(const Context& ctx, const std::filesystem::path& unit, cons
                                    [&] { return adopt_from_results(ctx.exp, object, fp, rows, unit); });
 }
 
-// The training queries in rounds: round r holds blocks [rP, rP + P), this rank's block is rP + rank.
+// The training queries in rounds: round r holds blocks [rP, rP + P), this rank's block is rP + rank (so a
+// rank's blocks are those b with b % P = rank: the only queries it holds).
 struct Rounds {
   int64_t queries = 0, ranks = 1;
   int64_t blocks() const { return (queries + kQueryBlock - 1) / kQueryBlock; }
   int64_t count() const { return (blocks() + ranks - 1) / ranks; }
-  int64_t first_row(int64_t round) const { return std::min(queries, round * ranks * kQueryBlock); }
   // Rows [lo, hi) of block b (empty past the end).
   std::pair<int64_t, int64_t> block_rows(int64_t b) const {
     return {std::min(queries, b * kQueryBlock), std::min(queries, (b + 1) * kQueryBlock)};
   }
 };
 
-// This rank's block of the round, embedded by `encoder` (0 rows when it has none).
+// This rank's block of the round, embedded by `encoder` (0 rows when it has none or it is committed).
 at::Tensor embed_my_block(const Context& ctx, const Base& base, const BertEncoder& encoder,
-                          const Rounds& rounds, int64_t round, const std::vector<TextRecord>& queries) {
-  const auto [lo, hi] = rounds.block_rows(round * rounds.ranks + ctx.world.rank());
+                          const Rounds& rounds, int64_t block, const TrainingBlocks& d) {
+  const auto [lo, hi] = rounds.block_rows(block);
   if (lo == hi) return at::empty({0, encoder.config().hidden_size}, at::kFloat);
   TokenIds tokens;
   for (int64_t i = lo; i < hi; ++i)
-    tokens.push_back(base.tokenizer.encode(queries[i].text, ctx.exp.evaluation.max_query_length));
+    tokens.push_back(base.tokenizer.encode(d.queries.at(i).text, ctx.exp.evaluation.max_query_length));
   return encode_ids(encoder, tokens, query_params(ctx.exp)).to(at::kCPU).contiguous();
 }
 
 // nDCG@10 of queries [lo, hi) from their global top-11 lists (only the hits' ids are read from the map).
-std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const CorpusMap& map, const TopK& top,
-                               int64_t lo, int64_t hi) {
+std::vector<double> block_ndcg(const Context& ctx, const TrainingBlocks& d, const CorpusMap& map,
+                               const TopK& top, int64_t lo, int64_t hi) {
   static const MeasureSet kNdcg10({"ndcg_cut.10"});
   std::vector<std::string> qids;
-  for (int64_t i = lo; i < hi; ++i) qids.push_back(d.train.queries[i].id);
+  for (int64_t i = lo; i < hi; ++i) qids.push_back(d.queries.at(i).id);
   const HitIds hits = hit_ids(top, map);
   const Evaluation ev = evaluate_run(
-      kNdcg10, topk_to_run(hits.top, qids, hits.ids, 10, ctx.exp.evaluation.ignore_identical_ids),
-      d.train.qrels);
+      kNdcg10, topk_to_run(hits.top, qids, hits.ids, 10, ctx.exp.evaluation.ignore_identical_ids), d.qrels);
   std::map<std::string, double> by_id;
   for (size_t i = 0; i < ev.query_ids.size(); ++i) by_id[ev.query_ids[i]] = ev.values[i][0];
   std::vector<double> out;
@@ -99,56 +98,139 @@ std::vector<double> block_ndcg(const Context& ctx, const Dataset& d, const Corpu
   return out;
 }
 
-// nDCG@10 of every training query under `expert`: Q float64 on rank 0, empty elsewhere.
-at::Tensor score_column(const Context& ctx, const Base& base, const Dataset& d, const CorpusMap& map,
-                        mpi::ShardedIndex& index, const QueryModel& expert, const std::string& label) {
-  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), ctx.world.size()};
-  std::vector<double> mine;  // my blocks' values, in block order
-  Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
-  // The expert's inference encoder once for every block (LoRA merged, and in bf16 packed, once: was per
-  // block).
-  const BertEncoder encoder = expert.inference_encoder();
-  for (int64_t r = 0; r < rounds.count(); ++r) {
-    // My block's lists, searched with the blocks of my search group (rounds start at block boundaries: the
-    // same products as one whole search).
-    const at::Tensor q = embed_my_block(ctx, base, encoder, rounds, r, d.train.queries);
-    const TopK merged = index.search_own({q.data_ptr<float>(), q.size(1), nullptr, q.size(0)}, kScoreDepth);
-    if (q.size(0) > 0) {
-      const auto [lo, hi] = rounds.block_rows(r * rounds.ranks + ctx.world.rank());
-      const auto values = block_ndcg(ctx, d, map, merged, lo, hi);
-      mine.insert(mine.end(), values.begin(), values.end());
+// A column's rounds committed so far: <column unit>.rounds/blocks-<first>.h5, the values of the blocks one
+// round computed (/blocks [n] int64, /values [rows] float64 with attr fingerprint). A stop or a kill loses at
+// most the round under way, one block per rank; the column's unit is assembled from them once every block is
+// in. A rerun on another rank count computes exactly the blocks no round holds. (Rank 0 only.)
+class ColumnRounds {
+ public:
+  ColumnRounds(const std::filesystem::path& column_unit, std::string fp, const Rounds& rounds)
+      : dir_(column_unit.string() + ".rounds"), fp_(std::move(fp)), rounds_(rounds) {}
+
+  // Per block, whether a committed round holds it (its values kept for column()).
+  std::vector<char> committed() {
+    std::vector<char> done(static_cast<size_t>(rounds_.blocks()), 0);
+    values_.assign(static_cast<size_t>(rounds_.queries), 0.0);
+    if (!std::filesystem::is_directory(dir_)) return done;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      if (e.path().extension() != ".h5" || unit_fingerprint(e.path(), "/values") != fp_) continue;
+      const auto f = h5::File::open(e.path(), false);
+      const at::Tensor blocks = f.read("/blocks").contiguous(), values = f.read("/values").contiguous();
+      int64_t at = 0;
+      for (int64_t i = 0; i < blocks.numel(); ++i) {
+        const int64_t b = blocks.data_ptr<int64_t>()[i];
+        RR_CHECK(b >= 0 && b < rounds_.blocks(), Input, "{}: block {} is not one of the column's {}",
+                 e.path().string(), b, rounds_.blocks());
+        const auto [lo, hi] = rounds_.block_rows(b);
+        RR_CHECK(at + hi - lo <= values.numel(), Input, "{}: fewer values than its blocks' queries",
+                 e.path().string());
+        std::copy_n(values.data_ptr<double>() + at, hi - lo, values_.begin() + lo);
+        done[static_cast<size_t>(b)] = 1;
+        at += hi - lo;
+      }
     }
-    progress.advance(rounds.first_row(r + 1) - rounds.first_row(r));
+    return done;
+  }
+
+  // Commits one round: its blocks (ascending) and their values, concatenated in that order.
+  void commit(const std::vector<int64_t>& blocks, const std::vector<double>& values) {
+    if (blocks.empty()) return;
+    auto u = unit_file(dir_ / fmt::format("blocks-{}.h5", blocks.front()));
+    u.file().write("/blocks", at::tensor(blocks, at::kLong));
+    u.file().write("/values", at::tensor(values, at::kDouble));
+    u.file().set_attr("/values", schema::kAttrFingerprint, fp_);
+    u.commit();
+    auto at = values.begin();
+    for (const int64_t b : blocks) {
+      const auto [lo, hi] = rounds_.block_rows(b);
+      std::copy_n(at, hi - lo, values_.begin() + lo);
+      at += hi - lo;
+    }
+  }
+
+  at::Tensor column() const { return at::tensor(values_, at::kDouble); }
+  // Once the column's own unit is committed (best effort: a round left behind is ignored, and removed with
+  // the next column of these inputs).
+  void remove() const {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::string fp_;
+  Rounds rounds_;
+  std::vector<double> values_;  // Q
+};
+
+// nDCG@10 of every training query under `expert`, committed round by round (ColumnRounds): Q float64 on rank
+// 0, empty elsewhere. Each round, every rank embeds and searches its block (a small corpus: with its search
+// group, mpi/sharded_index.h), its lists merge at the rank, which measures its queries; rank 0 commits the
+// round's values.
+at::Tensor score_column(const Context& ctx, const Base& base, const TrainingBlocks& d, const CorpusMap& map,
+                        mpi::ShardedIndex& index, const QueryModel& expert, const std::string& label,
+                        ColumnRounds& units) {
+  const Rounds rounds{d.size, ctx.world.size()};
+  std::vector<char> done;
+  if (ctx.root()) done = units.committed();
+  ctx.world.bcast(done);
+  const auto committed = std::count(done.begin(), done.end(), 1);
+  if (committed > 0 && ctx.root())
+    spdlog::info("score {}: resuming: {} of {} query blocks committed", label, committed, rounds.blocks());
+  Progress progress("score " + label, rounds.queries, "queries", 10.0, ctx.root());
+  // The expert's inference encoder once for every block (LoRA merged, and in bf16 packed, once).
+  const BertEncoder encoder = expert.inference_encoder();
+  const int64_t H = base.model.config().hidden_size;
+  for (int64_t r = 0; r < rounds.count(); ++r) {
+    const int64_t first = r * rounds.ranks, last = std::min(rounds.blocks(), first + rounds.ranks);
+    if (std::all_of(done.begin() + first, done.begin() + last, [](char c) { return c != 0; })) continue;
+    const int64_t b = first + ctx.world.rank();
+    const bool mine = b < last && !done[static_cast<size_t>(b)];
+    const at::Tensor q =
+        mine ? embed_my_block(ctx, base, encoder, rounds, b, d) : at::empty({0, H}, at::kFloat);
+    const TopK merged = index.search_own({q.data_ptr<float>(), H, nullptr, q.size(0)}, kScoreDepth);
+    std::vector<double> values;
+    if (mine) {
+      const auto [lo, hi] = rounds.block_rows(b);
+      values = block_ndcg(ctx, d, map, merged, lo, hi);
+    }
+    // Gathered in rank order: the round's blocks ascending.
+    const std::vector<double> all = ctx.world.gatherv(values);
+    const std::vector<int64_t> blocks =
+        ctx.world.gatherv(mine ? std::vector<int64_t>{b} : std::vector<int64_t>{});
+    mpi::collective_try(ctx.world, [&] {
+      if (ctx.root()) units.commit(blocks, all);
+    });
+    progress.advance(rounds.block_rows(last).first - rounds.block_rows(first).first);
+    fault_point("score-round");
+    mpi::stop_point(ctx.world, "score " + label);
   }
   progress.finish();
-  const at::Tensor column = mpi::gather_query_blocks(
-      ctx.world, at::tensor(mine, at::kDouble).reshape({-1, 1}), rounds.queries, false);
-  return column.defined() ? column.reshape({-1}) : column;
+  return ctx.root() ? units.column() : at::Tensor();
 }
 
 // The base embeddings of a dataset's training queries and their ids, as a unit (written by rank 0 round by
 // round: it never holds more than one round).
-void store_base_unit(const Context& ctx, const Base& base, const Dataset& d, const std::string& fp,
-                     const std::filesystem::path& unit) {
-  const std::string& name = d.config->name;
-  const Rounds rounds{static_cast<int64_t>(d.train.queries.size()), ctx.world.size()};
+void store_base_unit(const Context& ctx, const Base& base, const TrainingBlocks& d, const DatasetConfig& cfg,
+                     const std::string& fp, const std::filesystem::path& unit) {
+  const std::string& name = cfg.name;
+  const Rounds rounds{d.size, ctx.world.size()};
   const int64_t H = base.model.config().hidden_size;
   std::optional<h5::ResultsUpdate> out;
   if (ctx.root()) {
     out.emplace(unit, std::vector<std::string>{}, /*keep_old=*/false);
-    std::vector<std::string> ids;
-    for (const auto& q : d.train.queries) ids.push_back(q.id);
-    out->file().write_strings(schema::query_ids(name, d.config->train_split), ids);
+    out->file().write_strings(schema::query_ids(name, cfg.train_split), d.ids);
     out->file().create_matrix(schema::train_query_base(name), rounds.queries, H, VectorType::Float32,
                               kQueryBlock);
   }
   for (int64_t r = 0; r < rounds.count(); ++r) {
-    const at::Tensor mine = embed_my_block(ctx, base, base.model, rounds, r, d.train.queries);
+    const at::Tensor mine =
+        embed_my_block(ctx, base, base.model, rounds, r * rounds.ranks + ctx.world.rank(), d);
     std::vector<float> rows =
         ctx.world.gatherv(std::vector<float>(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel()));
     if (out)
       out->file().write_rows(
-          schema::train_query_base(name), rounds.first_row(r),
+          schema::train_query_base(name), rounds.block_rows(r * rounds.ranks).first,
           at::from_blob(rows.data(), {static_cast<int64_t>(rows.size()) / H, H}, at::kFloat));
   }
   if (out) {
@@ -162,35 +244,45 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
   const bool force = options.force;
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
-  Dataset d;  // the query sets; the corpus stays on disk behind its map
-  d.config = &cfg;
-  load_query_sets(cfg, exp.seed, d);
-  RR_CHECK(!d.train.empty(), Input, "{}", no_training_data_message(cfg));
+  const int rank = ctx.world.rank(), P = ctx.world.size();
+  // This rank's blocks' queries and judgments only; rank 0 also every id (the base unit stores them).
+  const TrainingBlocks d = load_training_blocks(
+      cfg, exp.seed, [&](int64_t b) { return b % P == rank; }, ctx.root());
+  RR_CHECK(d.size > 0, Input, "{}", no_training_data_message(cfg));
   const CorpusMap map = open_corpus_map(ctx, cfg);
-  const auto Q = static_cast<int64_t>(d.train.queries.size());
+  const int64_t Q = d.size;
+  // The base embeddings: by a whole run, or by the first expert's task of an array (the others share its
+  // unit).
+  const bool base_task = options.expert.empty() || options.expert == exp.experts.front().name;
   const std::string base_fp = training_queries_fingerprint(exp, cfg);
-  if (!score_unit_done(ctx, score_unit(exp, name, "base"), schema::train_query_base(name), base_fp, Q, force))
-    store_base_unit(ctx, base, d, base_fp, score_unit(exp, name, "base"));
+  const auto base_unit = score_unit(exp, name, "base");
+  if (base_task && !score_unit_done(ctx, base_unit, schema::train_query_base(name), base_fp, Q, force))
+    store_base_unit(ctx, base, d, cfg, base_fp, base_unit);
   std::optional<mpi::ShardedIndex> index;
   for (size_t e = 0; e < exp.experts.size(); ++e) {
     const auto& x = exp.experts[e];
     if (!options.expert.empty() && x.name != options.expert) continue;
     const std::string fp = score_column_fingerprint(exp, x, cfg), column = schema::score_column(name, x.name);
-    if (score_unit_done(ctx, score_unit(exp, name, x.name), column, fp, Q, force)) {
+    const auto unit = score_unit(exp, name, x.name);
+    if (score_unit_done(ctx, unit, column, fp, Q, force)) {
       if (ctx.root()) spdlog::info("score {} x {}: up to date", name, x.name);
       continue;
     }
     if (!index) index.emplace(open_dense_index(ctx, name, map));
     if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
-    const at::Tensor values = score_column(ctx, base, d, map, *index, *experts[e], name + " x " + x.name);
+    ColumnRounds rounds(unit, fp, Rounds{Q, P});
+    if (force && ctx.root()) rounds.remove();  // a forced column starts afresh (its rounds then resume)
+    const at::Tensor values =
+        score_column(ctx, base, d, map, *index, *experts[e], name + " x " + x.name, rounds);
     mpi::collective_try(ctx.world, [&] {
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
                    values.mean().item<double>(), Q);
-      auto u = unit_file(score_unit(exp, name, x.name));
+      auto u = unit_file(unit);
       u.file().write(column, values);
       u.file().set_attr(column, schema::kAttrFingerprint, fp);
       u.commit();
+      rounds.remove();
     });
     fault_point("score-column");
     mpi::stop_point(ctx.world, "score " + name + " x " + x.name);

@@ -15,7 +15,8 @@ void fault_point(const char* point) {
   const auto colon = s.find(':');
   if (s.compare(0, colon, point) != 0) return;
   const int at = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
-  if (++count >= at) std::raise(SIGKILL);
+  const bool stop = s.size() > 5 && s.compare(s.size() - 5, 5, ":usr1") == 0;
+  if (++count == at || (!stop && count > at)) std::raise(stop ? SIGUSR1 : SIGKILL);
 }
 
 }  // namespace rr

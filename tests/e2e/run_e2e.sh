@@ -238,6 +238,39 @@ PY
   echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve;"\
        "scoring as an array equals one job"
   ;;
+stops)
+  # Stop requests (SIGUSR1, as Slurm sends before a time limit or a preemption) in the middle of a long unit of
+  # work at np 2: exit 75 on every rank, then the rerun recomputes at most one block per rank and ends
+  # bit-identical to an uninterrupted run.
+  $py "$here/make_tiny_data.py" "$work/big" 3000  # 1,500 training queries per dataset: 6 query blocks
+  sed "s#DATA#$work/big#g" "$here/tiny.json" > "$work/big.json"
+  cfg=$work/big.json
+  for stage in prepare "train base" encode "train expert"; do run $stage --config "$cfg" > /dev/null; done
+  mpi 2 score --config "$cfg" > /dev/null
+  snapshot "$work/runs/tiny/results.h5" "$work/scored.h5"
+  # As if the stop had come during the pipeline: the completed run's record and columns removed.
+  $py - "$work/runs/tiny/results.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    del f["/meta/score"], f["/score_columns"]
+PY
+  rm -rf "$work/runs/tiny/units/score"
+  # score: stopped after its second round (4 of astro x astro's 6 blocks committed)
+  code=0; RR_FAULT=score-round:2:usr1 mpi 2 score --config "$cfg" --log-level debug > "$work/stop.log" 2>&1 || code=$?
+  (( code == 75 )) || { tail -20 "$work/stop.log"; fail "a stopped score exited $code, not 75"; }
+  for r in 0 1; do
+    grep -q "\[rank $r/2\].*stopped on request" "$work/stop.log" || fail "rank $r did not stop on the request"
+  done
+  ls "$work/runs/tiny/units/score/astro/astro.h5.rounds/" | grep -c "^blocks-" | grep -qx 2 || fail "not 2 rounds committed"
+  mpi 2 score --config "$cfg" --log-level info > "$work/resume.log" 2>&1 || { tail "$work/resume.log"; fail "resumed score failed"; }
+  grep -q "score astro x astro: resuming: 4 of 6 query blocks committed" "$work/resume.log" ||
+    { grep resuming "$work/resume.log"; fail "score did not resume from its rounds"; }
+  for ds in astro cook; do
+    h5diff "$work/scored.h5" "$work/runs/tiny/results.h5" "/scores/$ds" || fail "resumed scores of $ds differ"
+  done
+  [[ -e $work/runs/tiny/units/score/astro/astro.h5.rounds ]] && fail "the committed rounds were not removed"
+  echo "stops: score stopped mid-column (exit 75 on both ranks), resumed from 4 of 6 blocks, identical scores"
+  ;;
 without-onednn)
   # A build without oneDNN (as against a LibTorch from pytorch.org or pip): the pipeline runs in fp32, and
   # bf16 on the CPU is refused (exit 2) with a message that says why and what to do.
