@@ -16,19 +16,6 @@ std::vector<int64_t> group_rows(int g, int groups, int64_t n) {
   return rows;
 }
 
-// n-row lists holding local's lists (one per entry of `rows`) at those rows, the others empty.
-TopK spread_rows(const TopK& local, const std::vector<int64_t>& rows, int64_t n) {
-  TopK all(n, local.k);
-  const auto k = static_cast<std::ptrdiff_t>(local.k);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto from = static_cast<std::ptrdiff_t>(i) * k, to = rows[i] * k;
-    std::copy_n(local.doc.begin() + from, k, all.doc.begin() + to);
-    std::copy_n(local.score.begin() + from, k, all.score.begin() + to);
-    std::copy_n(local.tie.begin() + from, k, all.tie.begin() + to);
-  }
-  return all;
-}
-
 // Some rows of a set of queries, copied together.
 struct PickedQueries {
   std::vector<float> vectors;
@@ -74,16 +61,36 @@ ShardedIndex ShardedIndex::with_local(std::unique_ptr<Index> local) const {
   return out;
 }
 
-TopK ShardedIndex::search(const SearchQueries& queries, int64_t k, int root) {
+ShardedIndex::OwnedLists ShardedIndex::search_owned(const SearchQueries& queries, int64_t k) {
   const Placement& p = *placement_;
   local_->share_statistics(queries, [&](std::vector<double>& v) {
     p.group->allreduce_sum_double(v.data(), static_cast<int64_t>(v.size()));
   });
-  if (p.groups == 1) return gather_topk(*p.world, local_->search(queries, k), root);
   // My group's query blocks, searched together (the same products as one search of all).
-  const std::vector<int64_t> rows = group_rows(p.group_index, p.groups, queries.n);
-  const PickedQueries mine = pick(queries, rows);
-  return gather_topk(*p.world, spread_rows(local_->search(mine.queries, k), rows, queries.n), root);
+  const std::vector<int64_t> searched = group_rows(p.group_index, p.groups, queries.n);
+  const PickedQueries picked = pick(queries, searched);
+  const TopK local = local_->search(picked.queries, k);
+  // Where each searched row's list is in `local` (-1: another group searched it).
+  std::vector<int64_t> at(static_cast<size_t>(queries.n), -1);
+  for (size_t i = 0; i < searched.size(); ++i) at[static_cast<size_t>(searched[i])] = static_cast<int64_t>(i);
+  OwnedLists out;
+  const int P = p.world->size();
+  for (int owner = 0; owner < P; ++owner) {
+    const int64_t lo = queries.n * owner / P, hi = queries.n * (owner + 1) / P;
+    TopK part(hi - lo, k);  // other groups' rows stay empty
+    for (int64_t row = lo; row < hi; ++row) {
+      const int64_t from = at[static_cast<size_t>(row)];
+      if (from < 0) continue;
+      std::copy_n(local.doc.begin() + from * k, k, part.doc.begin() + (row - lo) * k);
+      std::copy_n(local.score.begin() + from * k, k, part.score.begin() + (row - lo) * k);
+      std::copy_n(local.tie.begin() + from * k, k, part.tie.begin() + (row - lo) * k);
+    }
+    TopK merged = gather_topk(*p.world, part, owner);
+    if (owner != p.world->rank()) continue;
+    for (int64_t row = lo; row < hi; ++row) out.rows.push_back(row);
+    out.top = std::move(merged);
+  }
+  return out;
 }
 
 TopK ShardedIndex::search_own(const SearchQueries& mine, int64_t k) {

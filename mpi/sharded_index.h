@@ -33,11 +33,17 @@ class ShardedIndex {
   int groups() const { return placement_->groups; }
   int64_t rows() const { return placement_->rows; }
 
-  // The same n queries on every rank: their global top-k on `root` (empty elsewhere).
-  TopK search(const SearchQueries& queries, int64_t k, int root = 0);
   // Each rank brings its own queries (possibly none; vectors only): the ranks of a search group search them
   // all, and each rank receives the global top-k of its own.
   TopK search_own(const SearchQueries& mine, int64_t k);
+  // The same n queries on every rank: rank r of P receives the lists of rows [r n / P, (r + 1) n / P) (its
+  // own share, merged from every rank's shard), so that each rank can measure its queries there and nothing
+  // funnels through one rank. rows: the rank's queries, ascending; top: their lists, in that order.
+  struct OwnedLists {
+    std::vector<int64_t> rows;
+    TopK top;
+  };
+  OwnedLists search_owned(const SearchQueries& queries, int64_t k);
 
  private:
   struct Placement {

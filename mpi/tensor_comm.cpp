@@ -1,5 +1,7 @@
 #include "mpi/tensor_comm.h"
 
+#include <cstring>
+
 #include <ATen/ATen.h>
 
 #include "common/error.h"
@@ -52,6 +54,19 @@ void bcast(const Comm& comm, std::map<std::string, at::Tensor>& tensors, int roo
     out[name] = t;
   }
   tensors = std::move(out);
+}
+
+at::Tensor gather_rows(const Comm& comm, const at::Tensor& local, int root) {
+  const at::Tensor mine = local.contiguous();
+  const int64_t width = mine.dim() > 1 ? mine.size(1) : 1, row_bytes = width * mine.element_size();
+  std::vector<int64_t> counts;
+  const std::vector<char> bytes =
+      comm.gatherv_bytes(mine.data_ptr(), mine.numel() * mine.element_size(), counts, false, root);
+  if (comm.rank() != root) return {};
+  at::Tensor out = at::empty({static_cast<int64_t>(bytes.size()) / std::max<int64_t>(row_bytes, 1), width},
+                             mine.options());
+  if (!bytes.empty()) std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+  return out;
 }
 
 }  // namespace rr::mpi

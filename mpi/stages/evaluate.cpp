@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <sstream>
 
 #include "common/error.h"
 #include "common/fault_injection.h"
@@ -75,19 +76,60 @@ struct TestSet {
   int64_t size() const { return static_cast<int64_t>(qids.size()); }
 };
 
-// measure (rank 0): the top-k as a run with BEIR's semantics, measured per query in qids order.
-std::vector<std::vector<double>> measure(const Context& ctx, const TestSet& t, const HitIds& hits,
-                                         const std::string& method) {
+// The method's run as a TREC file (evaluation.write_trec_runs, an export): each owner's lines gathered to
+// rank 0, which writes them in trec_eval's order.
+void write_run(const Context& ctx, const TestSet& t, const TrecRun& mine, const std::string& method) {
+  std::string lines;
+  for (const auto& [qid, docs] : mine)
+    for (const auto& d : docs) lines += fmt::format("{}\t{}\t{:.9g}\n", qid, d.doc_id, d.score);
+  std::vector<int64_t> counts;
+  const std::vector<char> all =
+      ctx.world.gatherv_bytes(lines.data(), static_cast<int64_t>(lines.size()), counts, false);
+  if (!ctx.root()) return;
+  TrecRun run;
+  std::istringstream in(std::string(all.begin(), all.end()));
+  for (std::string qid, doc, score;
+       std::getline(in, qid, '\t') && std::getline(in, doc, '\t') && std::getline(in, score);)
+    run[qid].push_back({doc, std::stod(score)});
+  for (const auto& qid : t.qids) run[qid];  // a query without hits keeps its entry
+  write_trec_run(ctx.exp.output() / "runs" / (t.config->name + "." + method + ".trec"), run, method);
+}
+
+// measure, where each query block's lists landed (its owner): the lists as a run with BEIR's semantics
+// (identical ids dropped), trec_eval's measures per query, and the first stored hits in corpus rows; then
+// rank 0 receives only those (per-query values and stored rows, in query order) and, when asked, the run's
+// lines.
+void measure_owned(const Context& ctx, const TestSet& t, const mpi::ShardedIndex::OwnedLists& owned,
+                   Outcome& o) {
   const auto& ev = ctx.exp.evaluation;
-  const TrecRun run = topk_to_run(hits.top, t.qids, hits.ids, ev.k, ev.ignore_identical_ids);
+  std::vector<std::string> qids;
+  for (const int64_t r : owned.rows) qids.push_back(t.qids[static_cast<size_t>(r)]);
+  HitIds hits = hit_ids(owned.top, *t.map);
+  if (ev.ignore_identical_ids) hits.top = drop_identical_ids(hits.top, qids, hits.ids, ev.k);
+  const TrecRun run = topk_to_run(hits.top, qids, hits.ids, ev.k, ev.ignore_identical_ids);
   const Evaluation e = evaluate_run(MeasureSet::beir(), run, t.data.test.qrels);
   std::map<std::string, size_t> row;
   for (size_t i = 0; i < e.query_ids.size(); ++i) row[e.query_ids[i]] = i;
-  std::vector<std::vector<double>> out;
-  for (const auto& qid : t.qids) out.push_back(e.values[row.at(qid)]);
-  if (ev.write_trec_runs)
-    write_trec_run(ctx.exp.output() / "runs" / (t.config->name + "." + method + ".trec"), run, method);
-  return out;
+  const auto M = static_cast<int64_t>(MeasureSet::beir().size()), n = static_cast<int64_t>(qids.size());
+  const int64_t kept = std::min(ev.store_k, hits.top.k);
+  const TopK stored = hits.with_corpus_rows().first(kept);
+  at::Tensor per = at::empty({n, M}, at::kDouble), docs = at::empty({n, kept}, at::kLong),
+             scores = at::empty({n, kept}, at::kFloat);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(e.values[row.at(qids[static_cast<size_t>(i)])].begin(), M, per.data_ptr<double>() + i * M);
+  std::copy(stored.doc.begin(), stored.doc.end(), docs.data_ptr<int64_t>());
+  std::copy(stored.score.begin(), stored.score.end(), scores.data_ptr<float>());
+  // The owners' rows are consecutive shares in rank order: stacked, they are the queries in order.
+  per = mpi::gather_rows(ctx.world, per);
+  docs = mpi::gather_rows(ctx.world, docs);
+  scores = mpi::gather_rows(ctx.world, scores);
+  if (ev.write_trec_runs) write_run(ctx, t, run, o.name);
+  if (!ctx.root()) return;
+  o.top = TopK(t.size(), kept);
+  std::copy_n(docs.data_ptr<int64_t>(), docs.numel(), o.top.doc.begin());
+  std::copy_n(scores.data_ptr<float>(), scores.numel(), o.top.score.begin());
+  for (int64_t i = 0; i < t.size(); ++i)
+    o.per_query.emplace_back(per.data_ptr<double>() + i * M, per.data_ptr<double>() + (i + 1) * M);
 }
 
 // The oracles: each query takes the results of the single expert the router chooses for it.
@@ -112,29 +154,28 @@ Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles
 }
 
 // embed -> search: the index the router's results come from, with the queries it reads (their routed vectors,
-// or their texts for BM25, whose sharded index is built on first use).
-TopK search(const Context& ctx, TestSet& t, const Method& m, const Routing& r, int64_t depth) {
+// or their texts for BM25, whose sharded index is built on first use); each query block's lists land at its
+// owner.
+mpi::ShardedIndex::OwnedLists search(const Context& ctx, TestSet& t, const Method& m, const Routing& r,
+                                     int64_t depth) {
   if (m.router->source() == RouterSource::Lexical) {
     if (!t.lexical) t.lexical = open_lexical_index(ctx, *t.dense, *t.map);
-    return t.lexical->search({nullptr, 0, t.texts.data(), t.size()}, depth);
+    return t.lexical->search_owned({nullptr, 0, t.texts.data(), t.size()}, depth);
   }
   const at::Tensor v = t.queries->embed(r).to(at::kCPU, at::kFloat).contiguous();
-  return t.dense->search({v.data_ptr<float>(), v.size(1), nullptr, v.size(0)}, depth);
+  return t.dense->search_owned({v.data_ptr<float>(), v.size(1), nullptr, v.size(0)}, depth);
 }
 
-// route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles).
+// route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles). The
+// outcome's measures and stored hits are on rank 0.
 Outcome run_method(const Context& ctx, TestSet& t, const Method& m,
                    const std::vector<const Outcome*>& singles) {
   const auto& ev = ctx.exp.evaluation;
   if (m.router->source() == RouterSource::FromSingles) return from_singles(m, singles, ev.k);
   const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
   const Routing r = m.router->route(QueryBlock{t.queries->base(), t.qids.data()});
-  Outcome o{m.name, r.expert, search(ctx, t, m, r, depth), {}, m.recorded};
-  if (!ctx.root()) return o;
-  HitIds hits = hit_ids(o.top, *t.map);
-  if (ev.ignore_identical_ids) hits.top = drop_identical_ids(hits.top, t.qids, hits.ids, ev.k);
-  o.per_query = measure(ctx, t, hits, m.name);
-  o.top = hits.with_corpus_rows();
+  Outcome o{m.name, r.expert, {}, {}, m.recorded};
+  measure_owned(ctx, t, search(ctx, t, m, r, depth), o);
   return o;
 }
 
@@ -183,6 +224,12 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
     if (ctx.root()) spdlog::warn("evaluate: {} has no judged {} queries; skipped", cfg.name, cfg.test_split);
     return;
   }
+  // The mixtures to come keep only the terms they need of each single expert's vectors (never all T of them).
+  for (size_t i = 0; i < methods.size(); ++i)
+    if (!done[i] && methods[i].router->source() == RouterSource::Dense) {
+      const Routing r = methods[i].router->route(QueryBlock{t.queries->base(), t.qids.data()});
+      if (r.kind == Routing::Kind::Mixture) t.queries->expect(r);
+    }
   std::vector<Outcome> singles_kept;
   singles_kept.reserve(methods.size());  // `singles` points into it
   std::vector<const Outcome*> singles;
@@ -245,18 +292,20 @@ std::string evaluate_fingerprint(const Experiment& exp) {
                          {"datasets", dataset_fingerprints(exp)}});
 }
 
-// The shard and its tie keys, the test queries' vectors (base, singles, routed), BM25 of the shard (its text
-// and about three times that in postings), and on rank 0 one router's top-(k+1) lists and the singles'
+// The shard and its tie keys; the test queries' vectors (base, one single expert at a time, the routed ones,
+// the mixtures' k terms); every rank's top-(k+1) lists of its shard for all Q' queries (then only its share,
+// merged); BM25 of the shard (its text and about three times that in postings); rank 0 also the singles'
 // store_k hits (the oracles take them); the models, the experts' adapters 2% of M each.
 double evaluate_peak(const PlanInputs& in) {
   const auto& ev = in.exp.evaluation;
   const double T = in.T(), k = static_cast<double>(ev.k), store_k = static_cast<double>(ev.store_k);
+  const double mix = static_cast<double>(in.exp.routing.top_k_mix);
   double most = 0;
   for (const auto& c : in.counts) {
     if (!c.evaluated) continue;
     const double Q = static_cast<double>(c.test);
     most = std::max(most, in.shard_bytes(c) + 8 * static_cast<double>(c.documents) / in.P +
-                              (T + 4) * Q * in.d * 4 + Q * (k + 1) * 20 + T * Q * store_k * 20 +
+                              (3 + mix) * Q * in.d * 4 + Q * (k + 1) * 20 + T * Q * store_k * 20 +
                               4 * PlanInputs::text_bytes(c) / in.P);
   }
   return (T + 2) * in.model_bytes() * 0.02 + in.model_bytes() + most;
@@ -280,14 +329,15 @@ void evaluate(Context& ctx, const StageOptions& options) {
 }  // namespace
 
 StageDefinition evaluate_stage() {
-  return {"route, embed, search and measure every router and baseline on the test queries",
-          evaluate_fingerprint,
-          evaluate,
-          UnitKind::EvaluateUnit,
-          "index.h5, the experts and multi-task model, /router_states, the test queries",
-          "M × (1 + 0.02 T) + N/P × (d × v + 8) + (T + 4) × Q' × d × 4 + BM25 of the shard ≈ 4 × text(N)/P; "
-          "rank 0: one router's Q' × (k + 1) × 20 B lists and the singles' T × Q' × store_k × 20 B",
-          evaluate_peak};
+  return {
+      "route, embed, search and measure every router and baseline on the test queries",
+      evaluate_fingerprint,
+      evaluate,
+      UnitKind::EvaluateUnit,
+      "index.h5, the experts and multi-task model, /router_states, the test queries",
+      "M × (1 + 0.02 T) + N/P × (d × v + 8) + (3 + top_k_mix) × Q' × d × 4 + Q' × (k + 1) × 20 B + BM25 of "
+      "the shard ≈ 4 × text(N)/P; rank 0: the singles' T × Q' × store_k × 20 B",
+      evaluate_peak};
 }
 
 }  // namespace rr::stages

@@ -78,12 +78,28 @@ RoutedQueries::RoutedQueries(const Context& ctx, const Base& base, const QueryMo
   base_vectors_ = embed_queries(ctx_, base_.model, tokens_);
 }
 
-const at::Tensor& RoutedQueries::single(int32_t expert) {
-  auto it = singles_.find(expert);
-  if (it == singles_.end())
-    it = singles_.emplace(expert, embed_queries(ctx_, base_.model, tokens_, {models_.experts[expert].get()}))
-             .first;
-  return it->second;
+void RoutedQueries::expect(const Routing& mixture) {
+  const auto rows = static_cast<size_t>(base_vectors_.size(0));
+  mixtures_.push_back({mixture, std::vector<std::vector<at::Tensor>>(rows)});
+  for (size_t i = 0; i < rows; ++i) mixtures_.back().terms[i].resize(mixture.mix_experts[i].size());
+}
+
+RoutedQueries::Mixture& RoutedQueries::expected(const Routing& mixture) {
+  for (auto& m : mixtures_)
+    if (m.routing.mix_experts == mixture.mix_experts && m.routing.mix_weights == mixture.mix_weights)
+      return m;
+  expect(mixture);
+  return mixtures_.back();
+}
+
+at::Tensor RoutedQueries::single(int32_t expert) {
+  const at::Tensor v = embed_queries(ctx_, base_.model, tokens_, {models_.experts[expert].get()});
+  for (auto& m : mixtures_)
+    for (size_t i = 0; i < m.terms.size(); ++i)
+      for (size_t j = 0; j < m.terms[i].size(); ++j)
+        if (m.routing.mix_experts[i][j] == expert)
+          m.terms[i][j] = v[static_cast<int64_t>(i)] * m.routing.mix_weights[i][j];
+  return v;
 }
 
 at::Tensor RoutedQueries::embed(const Routing& r) {
@@ -102,10 +118,16 @@ at::Tensor RoutedQueries::embed(const Routing& r) {
       return embed_queries(ctx_, base_.model, tokens_, models_.expert_list(), r.expert);
     case Routing::Kind::Mixture: {
       // Linear fusion of dot products is a dot product with the weighted sum of the experts' query vectors.
+      Mixture& m = expected(r);
+      std::vector<char> missing(models_.experts.size(), 0);
+      for (size_t i = 0; i < m.terms.size(); ++i)
+        for (size_t j = 0; j < m.terms[i].size(); ++j)
+          if (!m.terms[i][j].defined()) missing[static_cast<size_t>(r.mix_experts[i][j])] = 1;
+      for (size_t e = 0; e < missing.size(); ++e)
+        if (missing[e]) single(static_cast<int32_t>(e));
       at::Tensor q = at::zeros_like(base_vectors_);
       for (int64_t i = 0; i < q.size(0); ++i)
-        for (size_t j = 0; j < r.mix_experts[i].size(); ++j)
-          q[i] += single(r.mix_experts[i][j])[i] * r.mix_weights[i][j];
+        for (const at::Tensor& term : m.terms[static_cast<size_t>(i)]) q[i] += term;
       return q;
     }
   }

@@ -47,23 +47,32 @@ QueryModels load_query_models(const Context& ctx, const Base& base,
                               const std::vector<const Router*>& routers);
 
 // One set of queries as the routings of a dataset ask for them: their base vectors, and the vectors of any
-// routing (each single expert's kept after first use: the mixtures and the oracles' singles reuse them).
+// routing. A single expert's vectors are not kept: embedded when a routing asks for them (Q x H, one expert
+// at a time), and the mixtures expected later keep only the terms they take of them (Q x k x H in all).
 class RoutedQueries {
  public:
   // Embeds the queries by the base (collective).
   RoutedQueries(const Context& ctx, const Base& base, const QueryModels& models, TokenIds tokens);
   const at::Tensor& base() const { return base_vectors_; }  // Q x H
+  // A mixture routing to come: whenever an expert's vectors are embedded from now on, its terms are kept.
+  void expect(const Routing& mixture);
   // The query vectors `routing` asks for, Q x H float32 (CPU) on every rank. Collective.
   at::Tensor embed(const Routing& routing);
 
  private:
-  const at::Tensor& single(int32_t expert);
+  // An expected mixture and its terms: terms[i][j] = the j-th expert's vector of query i times its weight.
+  struct Mixture {
+    Routing routing;
+    std::vector<std::vector<at::Tensor>> terms;
+  };
+  at::Tensor single(int32_t expert);  // collects the expected mixtures' terms of it
+  Mixture& expected(const Routing& mixture);
   const Context& ctx_;
   const Base& base_;
   const QueryModels& models_;
   TokenIds tokens_;
   at::Tensor base_vectors_;
-  std::map<int32_t, at::Tensor> singles_;
+  std::vector<Mixture> mixtures_;
 };
 
 }  // namespace rr::stages

@@ -178,11 +178,13 @@ TEST(ShardedIndex, EqualsOneIndexOfTheWholeCorpus) {
     const Shard s = index.shard();
     const std::vector<int64_t> my_tie(tie.begin() + s.begin, tie.begin() + s.end);
     index.attach(std::make_unique<FlatIndex>(all.narrow(0, s.begin, s.size()), my_tie, s.begin, p));
-    const TopK merged = index.search(q, k, w.size() - 1);
-    if (w.rank() == w.size() - 1) {
-      EXPECT_EQ(merged.doc, whole.doc) << "block " << block;
-      EXPECT_EQ(merged.score, whole.score) << "block " << block;
-    }
+    // evaluate's search: every rank receives its share of the queries' lists, [r n / P, (r + 1) n / P).
+    const auto owned = index.search_owned(q, k);
+    const int64_t first = nq * w.rank() / w.size(), count = nq * (w.rank() + 1) / w.size() - first;
+    ASSERT_EQ(static_cast<int64_t>(owned.rows.size()), count);
+    EXPECT_EQ(owned.rows.empty() ? first : owned.rows.front(), first);
+    EXPECT_EQ(owned.top.doc, whole.rows(first, count).doc) << "block " << block;
+    EXPECT_EQ(owned.top.score, whole.rows(first, count).score) << "block " << block;
     // score's rounds: rank r brings block r of the round (rows [256 r, 256 (r + 1)) of the queries).
     const int64_t lo = std::min(nq, w.rank() * kQueryBlock), hi = std::min(nq, lo + kQueryBlock);
     const TopK own = index.search_own({queries.data() + lo * d, d, nullptr, hi - lo}, k);
@@ -191,13 +193,12 @@ TEST(ShardedIndex, EqualsOneIndexOfTheWholeCorpus) {
     EXPECT_EQ(own.score, want.score);
     // BM25 over the same shards: the statistics of one copy of the corpus, summed within each group.
     std::vector<std::string> my_docs(docs.begin() + s.begin, docs.begin() + s.end);
-    ShardedIndex lexical = index.with_local(std::make_unique<Bm25Index>(my_docs, my_tie, Bm25Params{}, s.begin));
-    const TopK words_whole = Bm25Index(docs, tie).search(q, k);
-    const TopK words_merged = lexical.search(q, k);
-    if (w.rank() == 0) {
-      EXPECT_EQ(words_merged.doc, words_whole.doc) << "block " << block;
-      EXPECT_EQ(words_merged.score, words_whole.score) << "block " << block;
-    }
+    ShardedIndex lexical =
+        index.with_local(std::make_unique<Bm25Index>(my_docs, my_tie, Bm25Params{}, s.begin));
+    const TopK words_whole = Bm25Index(docs, tie).search(q, k).rows(first, count);
+    const auto words_owned = lexical.search_owned(q, k);
+    EXPECT_EQ(words_owned.top.doc, words_whole.doc) << "block " << block;
+    EXPECT_EQ(words_owned.top.score, words_whole.score) << "block " << block;
   }
 }
 
