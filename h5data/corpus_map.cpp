@@ -96,10 +96,13 @@ std::vector<TextRecord> CorpusMap::documents(const std::vector<int64_t>& rows) c
   return out;
 }
 
-int64_t CorpusMap::bytes(int64_t row0, int64_t row1) const {
+int64_t CorpusMap::encoding_cost(int64_t row0, int64_t row1, int64_t cap) const {
   if (row1 <= row0) return 0;
-  return file_.read_range(kOffsets, row1, 1).item<int64_t>() -
-         file_.read_range(kOffsets, row0, 1).item<int64_t>();
+  const at::Tensor off = file_.read_range(kOffsets, row0, row1 - row0 + 1).contiguous();
+  const int64_t* o = off.data_ptr<int64_t>();
+  int64_t cost = 0;
+  for (int64_t i = 0; i < row1 - row0; ++i) cost += std::min(o[i + 1] - o[i], cap);
+  return cost;
 }
 
 void CorpusMap::append_documents(int64_t row0, int64_t row1, std::vector<TextRecord>& out) const {

@@ -34,8 +34,9 @@ class CorpusMap {
   // Holds one chunk, never all N ids.
   void for_each_id_chunk(int64_t chunk,
                          const std::function<void(int64_t, const std::vector<std::string>&)>& fn) const;
-  // Bytes of corpus.jsonl that rows [row0, row1) take (two offsets read): what encoding them costs, roughly.
-  int64_t bytes(int64_t row0, int64_t row1) const;
+  // What encoding rows [row0, row1) costs, roughly: each record's bytes in corpus.jsonl, capped at `cap`
+  // (documents are truncated to the encoder's length), summed (their offsets read, nothing else).
+  int64_t encoding_cost(int64_t row0, int64_t row1, int64_t cap) const;
   // Documents of rows [row0, row1), parsed from the corpus file (only those bytes are read).
   std::vector<TextRecord> documents(int64_t row0, int64_t row1) const;
   // Documents of the listed rows (ascending, unique), in that order: one read per run of consecutive rows.

@@ -56,21 +56,22 @@ struct PendingCorpus {
 // One block of one corpus.
 struct BlockUnit {
   size_t corpus = 0;
-  int64_t block = 0, cost = 0;  // cost: the block's bytes of corpus.jsonl
+  int64_t block = 0, cost = 0;  // cost: deal_blocks's estimate
 };
 
-// The blocks not done of every corpus dealt to the ranks together, each rank's in order: the largest first,
-// each to the rank with the least work so far (by bytes), so that corpora of one or two blocks keep every
-// rank busy. A block's vectors do not depend on who encodes it, so neither do the results on P. Every rank
-// computes the same deal.
+// The blocks not done of every corpus dealt to the ranks together, each rank's in order: the costliest first,
+// each to the rank with the least work so far, so that corpora of one or two blocks keep every rank busy. A
+// block's cost: its records' bytes, each capped at what max_doc_length tokens take (~6 bytes a token). A
+// block's vectors do not depend on who encodes it, so neither do the results on P. Every rank computes the
+// same deal.
 std::vector<std::vector<BlockUnit>> deal_blocks(const std::vector<PendingCorpus>& corpora, int64_t block,
-                                                int ranks) {
+                                                int64_t max_doc_length, int ranks) {
   std::vector<BlockUnit> units;
   for (size_t c = 0; c < corpora.size(); ++c)
     for (int64_t b = 0; b < static_cast<int64_t>(corpora[c].done.size()); ++b)
       if (!corpora[c].done[b]) {
         const int64_t lo = b * block, hi = std::min(corpora[c].map.size(), lo + block);
-        units.push_back({c, b, corpora[c].map.bytes(lo, hi)});
+        units.push_back({c, b, corpora[c].map.encoding_cost(lo, hi, 6 * max_doc_length)});
       }
   std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) { return a.cost > b.cost; });
   std::vector<std::vector<BlockUnit>> dealt(static_cast<size_t>(ranks));
@@ -90,7 +91,7 @@ std::vector<std::vector<BlockUnit>> deal_blocks(const std::vector<PendingCorpus>
 void encode_blocks(const Context& ctx, const Base& base, h5::File& index,
                    const std::vector<PendingCorpus>& corpora) {
   const int64_t block = ctx.exp.evaluation.corpus_block, hidden = base.model.config().hidden_size;
-  const auto dealt = deal_blocks(corpora, block, ctx.world.size());
+  const auto dealt = deal_blocks(corpora, block, ctx.exp.evaluation.max_doc_length, ctx.world.size());
   const auto& mine = dealt[static_cast<size_t>(ctx.world.rank())];
   size_t rounds = 0;
   int64_t total_rows = 0;
