@@ -6,7 +6,8 @@ measured by bench/scale_bench.py (its --json output):
   per_doc   resident bytes per document of a rank's shard beyond its vectors (the tie key, the index
             read buffers; BM25 postings in evaluate): (peak at np 1 - peak at np 4) / (3/4 of the documents),
             minus the vectors' d x 4 bytes;
-  per_query resident bytes per training query in score (the query sets every rank holds): from Q x 4;
+  per_query resident bytes per training query in score at np 2 (the ids every rank reads once, its own
+            blocks' texts and judgments): from Q x 4; an upper bound for more ranks (the own share shrinks);
   time      seconds per document encoded and per query x expert scored, from the np 1 run (tiny BERT: a
             lower bound; BERT-base costs ~110M/0.03M as much per token).
 Usage: scaling_model.py MEASURED.json"""
@@ -40,8 +41,10 @@ GB = 1e9
 def row(T, P):
     shard = N / P * d * 4
     score = proc + model + shard + N / P * per_doc["score"] + Q * per_query + 256 * P * (d * 4 + 11 * 20)
-    evaluate = (proc + model * (1 + 0.02 * T) + shard + N / P * per_doc["evaluate"] + (T + 4) * Qdev * d * 4
-                + Qdev * (k + 1) * 20 + T * Qdev * store_k * 20)
+    # evaluate: one single expert's query vectors at a time and the mixture's k = 2 terms (was all T); rank 0
+    # receives each router's per-query measures and stored rows, and keeps the singles' stored hits.
+    evaluate = (proc + model * (1 + 0.02 * T) + shard + N / P * per_doc["evaluate"] + (3 + 2) * Qdev * d * 4
+                + Qdev * (k + 1) * 20 + T * Qdev * store_k * 20 + Qdev * (25 * 8 + store_k * 12))
     score_traffic = T * (Q * d * 4 + Q * 11 * 20 * max(1, (P - 1).bit_length()))
     # train expert (the rows it trains on and searches for dev nDCG, the judged ids, one 2^20-id chunk of the
     # pass over the corpus map; no corpus text): independent of T and P.
@@ -66,7 +69,8 @@ for T in (7, 100):
         print("| " + " | ".join(row(T, P)) + " |")
 print("\nFormulas: shard = N/P x d x 4; train expert = process + model + min(N, pairs + dev_corpus_max + 20000) "
       "x 4d + 80 pairs + 2^20 x 50 (no corpus text: it is read through the corpus map); score = process + model + shard + N/P x per_doc + Q x per_query + "
-      "256 P (4d + 220); evaluate = process + model (1 + 0.02 T) + shard + N/P x per_doc + (T + 4) Q' 4d + "
-      "Q' (k + 1) 20 + T Q' store_k 20 (rank 0: one router's lists, the singles' stored hits for the oracles; the "
-      "routers come fitted from pilot); pilot = process + Q (8d + 8T + 50) (one rank: the routing training set and "
+      "256 P (4d + 220); evaluate = process + model (1 + 0.02 T) + shard + N/P x per_doc + (3 + 2) Q' 4d + "
+      "Q' (k + 1) 20 + T Q' store_k 20 + Q' (200 + 12 store_k) (one single expert's vectors at a time and the "
+      "mixture's terms; rank 0: the singles' stored hits for the oracles and each router's measures and stored "
+      "rows; the routers come fitted from pilot); pilot = process + Q (8d + 8T + 50) (one rank: the routing training set and "
       "the classifiers' copy); score traffic = T (4 Q d + 220 Q log2 P).")
