@@ -23,7 +23,11 @@ mkdir -p "$out"
 exec > >(tee "$out/gpu_check.log") 2>&1
 start=$(date +%s)
 step() { echo "== gpu_check [$(( $(date +%s) - start )) s]: $*"; }
-py=$(command -v python3)
+py=""  # the Python that holds PyTorch (the PATH's first, else the system's)
+for p in "$(command -v python3)" /usr/bin/python3; do
+  [[ -x $p ]] && "$p" -c 'import torch, h5py' 2>/dev/null && { py=$p; break; }
+done
+[[ -n $py ]] || { echo "gpu_check: no python3 with torch and h5py" >&2; exit 2; }
 
 step "PyTorch and the device"
 read -r torch_version torch_cuda has_gpu torch_cmake < <("$py" - <<'PY'
@@ -75,17 +79,30 @@ work=$out/tiny
 rm -rf "$work"
 "$py" "$root/tests/e2e/make_tiny_data.py" "$work/data"
 sed "s#DATA#$work/data#g" "$root/tests/e2e/tiny.json" > "$work/tiny.json"
-pipeline() {  # pipeline NAME NP DEVICE
-  local launch=()
-  (( $2 > 1 )) && launch=(mpirun -np "$2" --oversubscribe --bind-to none)
-  local t0=$(date +%s.%N)
-  "${launch[@]}" "$rr" pipeline --config "$work/tiny.json" --set output_dir="$work/$1" --set device="$3" \
-    --threads 1 > "$work/$1.log" 2>&1 || { tail -20 "$work/$1.log"; echo "gpu_check: the $1 pipeline failed" >&2; exit 1; }
-  echo "$1: $(echo "$(date +%s.%N) - $t0" | bc) s"
+run_stages() {  # run_stages NAME NP DEVICE STAGE...: the stages into $work/NAME, timed
+  local name=$1 np=$2 dev=$3 launch=() t0
+  shift 3
+  (( np > 1 )) && launch=(mpirun -np "$np" --oversubscribe --bind-to none)
+  t0=$(date +%s.%N)
+  for stage in "$@"; do
+    "${launch[@]}" "$rr" $stage --config "$work/tiny.json" --set output_dir="$work/$name" --set device="$dev" \
+      "${given[@]}" --threads 1 >> "$work/$name.log" 2>&1 ||
+      { tail -20 "$work/$name.log"; echo "gpu_check: $stage of $name failed" >&2; exit 1; }
+  done
+  echo "$name: $(echo "$(date +%s.%N) - $t0" | bc) s"
 }
-pipeline cpu 1 cpu
-pipeline dev-np1 1 "$device"
-pipeline dev-np2 2 "$device"
+# The whole pipeline on the device (training there too); then, with the models it trained, the stages that
+# search at np 2 on the device and at np 1 on the CPU.
+given=()
+run_stages dev-np1 1 "$device" pipeline
+given=(--set base.path="$work/dev-np1/base" --set base.train=false)
+for name in dev-np2 cpu; do
+  mkdir -p "$work/$name/experts"
+  cp -r "$work/dev-np1/experts/." "$work/$name/experts/"
+  cp -r "$work/dev-np1/multitask" "$work/$name/multitask"
+done
+run_stages dev-np2 2 "$device" prepare encode score pilot evaluate
+run_stages cpu 1 cpu prepare encode score pilot evaluate
 "$py" - "$work" <<'PY'
 import sys, h5py, numpy as np
 work = sys.argv[1]
