@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "search/bf16_corpus.h"
-#include "search/index.h"
+#include "search/flat_index.h"
 
 namespace rr {
 
@@ -17,16 +17,13 @@ class Bf16Index final : public Index {
   // vectors: rows x d on the CPU, as stored; params: corpus_block, query_block (the packed layout serves
   // blocks of up to query_block queries), bf16_margin. Usage error without fast bf16.
   Bf16Index(at::Tensor vectors, std::vector<int64_t> tie, int64_t first_row, const SearchParams& params);
-  int64_t ntotal() const override { return view_.rows; }
-  int64_t first_row() const override { return first_row_; }
+  int64_t ntotal() const override { return rows_.view.rows; }
+  int64_t first_row() const override { return rows_.first_row; }
   TopK search(const SearchQueries& queries, int64_t k) const override;
-  int64_t memory_bytes() const override;
+  int64_t memory_bytes() const override { return rows_.memory_bytes(2); }
 
  private:
-  at::Tensor vectors_;
-  MatrixView view_;
-  std::vector<int64_t> tie_;
-  int64_t first_row_;
+  StoredRows rows_;
   SearchParams params_;
   std::unique_ptr<const Bf16Corpus> packed_;  // null for an empty shard
 };
