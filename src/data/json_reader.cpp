@@ -33,36 +33,30 @@ void JsonObjectReader::type_error(const std::string& key, const char* expected) 
            object_.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void JsonObjectReader::get(const std::string& key, std::string& dst) {
+template <class T>
+void JsonObjectReader::get_scalar(const std::string& key, T& dst,
+                                  bool (nlohmann::json::*is_type)() const noexcept, const char* expected) {
   known_.insert(key);
   if (!has(key)) return;
   const auto& v = at(key);
-  if (!v.is_string()) type_error(key, "a string");
-  dst = v.get<std::string>();
+  if (!(v.*is_type)()) type_error(key, expected);
+  dst = v.get<T>();
+}
+
+void JsonObjectReader::get(const std::string& key, std::string& dst) {
+  get_scalar(key, dst, &nlohmann::json::is_string, "a string");
 }
 
 void JsonObjectReader::get(const std::string& key, bool& dst) {
-  known_.insert(key);
-  if (!has(key)) return;
-  const auto& v = at(key);
-  if (!v.is_boolean()) type_error(key, "true or false");
-  dst = v.get<bool>();
+  get_scalar(key, dst, &nlohmann::json::is_boolean, "true or false");
 }
 
 void JsonObjectReader::get(const std::string& key, int64_t& dst) {
-  known_.insert(key);
-  if (!has(key)) return;
-  const auto& v = at(key);
-  if (!v.is_number_integer()) type_error(key, "an integer");
-  dst = v.get<int64_t>();
+  get_scalar(key, dst, &nlohmann::json::is_number_integer, "an integer");
 }
 
 void JsonObjectReader::get(const std::string& key, double& dst) {
-  known_.insert(key);
-  if (!has(key)) return;
-  const auto& v = at(key);
-  if (!v.is_number()) type_error(key, "a number");
-  dst = v.get<double>();
+  get_scalar(key, dst, &nlohmann::json::is_number, "a number");
 }
 
 void JsonObjectReader::get(const std::string& key, std::vector<std::string>& dst) {
@@ -77,16 +71,19 @@ void JsonObjectReader::get(const std::string& key, std::vector<std::string>& dst
   }
 }
 
-void JsonObjectReader::get(const std::string& key, int64_t& dst, int64_t min, int64_t max) {
+template <class T>
+void JsonObjectReader::get_in_range(const std::string& key, T& dst, T min, T max) {
   get(key, dst);
   RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst,
            min, max);
 }
 
+void JsonObjectReader::get(const std::string& key, int64_t& dst, int64_t min, int64_t max) {
+  get_in_range(key, dst, min, max);
+}
+
 void JsonObjectReader::get(const std::string& key, double& dst, double min, double max) {
-  get(key, dst);
-  RR_CHECK(dst >= min && dst <= max, Usage, "{}: '{}' = {} must be in [{}, {}]", where_, key_path(key), dst,
-           min, max);
+  get_in_range(key, dst, min, max);
 }
 
 void JsonObjectReader::get_path(const std::string& key, std::string& dst,

@@ -41,6 +41,12 @@ class JsonObjectReader {
  private:
   const nlohmann::json& at(const std::string& key);
   [[noreturn]] void type_error(const std::string& key, const char* expected) const;
+  // Reads key into dst when present and (json.*is_type)() holds; else a type error naming `expected`.
+  template <class T>
+  void get_scalar(const std::string& key, T& dst, bool (nlohmann::json::*is_type)() const noexcept,
+                  const char* expected);
+  template <class T>
+  void get_in_range(const std::string& key, T& dst, T min, T max);
   nlohmann::json object_;
   std::string where_, path_;
   std::set<std::string> known_;
