@@ -69,13 +69,13 @@ template <typename Add>
 void for_each_contribution(const at::Tensor& x, const std::string& module, const DeltaBatch& deltas,
                            const ForwardMode& mode, Add&& add) {
   for (size_t e = 0; e < deltas.deltas.size(); ++e) {
-    if (!deltas.row_delta.defined()) {
+    if (deltas.delta_rows.empty()) {
       at::Tensor c = deltas.deltas[e]->contribution(module, x, mode);
       if (c.defined()) add(at::Tensor(), c);
       continue;
     }
-    at::Tensor rows = (deltas.row_delta == static_cast<int64_t>(e)).nonzero().squeeze(1);
-    if (rows.numel() == 0) continue;
+    const at::Tensor& rows = deltas.delta_rows[e];
+    if (!rows.defined()) continue;
     at::Tensor c = deltas.deltas[e]->contribution(module, x.index_select(0, rows), mode);
     if (c.defined()) add(rows, c);
   }
@@ -89,6 +89,28 @@ at::Tensor dropout(const at::Tensor& x, double p, const ForwardMode& mode) {
   at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous).bernoulli_(1 - p, mode.rng);
   noise.div_(1 - p);
   return x * noise;
+}
+
+DeltaBatch mixed_delta_batch(std::vector<const LinearDelta*> deltas, const std::vector<int64_t>& row_delta,
+                             const c10::Device& device) {
+  const int64_t n_deltas = static_cast<int64_t>(deltas.size());
+  std::vector<std::vector<int64_t>> rows(deltas.size());
+  for (size_t i = 0; i < row_delta.size(); ++i) {
+    const int64_t e = row_delta[i];
+    RR_CHECK(e >= -1 && e < n_deltas, Runtime, "batch row {} names delta {} of {}", i, e, n_deltas);
+    if (e >= 0) rows[e].push_back(static_cast<int64_t>(i));
+  }
+  std::vector<int64_t> grouped;
+  for (const auto& r : rows) grouped.insert(grouped.end(), r.begin(), r.end());
+  const at::Tensor all = at::tensor(grouped, at::kLong).to(device);
+  DeltaBatch out{std::move(deltas), std::vector<at::Tensor>(rows.size())};
+  int64_t offset = 0;
+  for (size_t e = 0; e < rows.size(); ++e) {
+    const int64_t count = static_cast<int64_t>(rows[e].size());
+    if (count > 0) out.delta_rows[e] = all.narrow(0, offset, count);
+    offset += count;
+  }
+  return out;
 }
 
 at::Generator make_generator(const c10::Device& device, uint64_t seed) {

@@ -32,12 +32,17 @@ class LinearDelta {
                                   const ForwardMode& mode) const = 0;
 };
 
-// The deltas of one batch. row_delta [B] int64 (on the encoder's device) names each row's delta (index into
-// deltas, -1: none); undefined means every delta applies to every row. The base projections run once for the
-// whole batch; each row adds its own delta.
+// The deltas of one batch. The base projections run once for the whole batch; each row adds its own delta.
 struct DeltaBatch {
   std::vector<const LinearDelta*> deltas;
-  at::Tensor row_delta;
+  // delta_rows[e]: the batch rows delta e applies to (int64, ascending, on the encoder's device; undefined:
+  // none). Empty: every delta applies to every row.
+  std::vector<at::Tensor> delta_rows;
 };
+
+// The batch whose row i adds deltas[row_delta[i]] (-1: none): rows grouped by delta on the host and moved to
+// `device` in one transfer, so the forward pass makes no per-module, per-delta host round trip.
+DeltaBatch mixed_delta_batch(std::vector<const LinearDelta*> deltas, const std::vector<int64_t>& row_delta,
+                             const c10::Device& device);
 
 }  // namespace rr

@@ -89,10 +89,10 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
   if (row_model.empty() && models.size() == 1) whole.emplace(models[0]->inference_encoder());
   const BertEncoder& net = whole ? *whole : base;
   const bool mixed = !row_model.empty() && !models.empty();
-  DeltaBatch deltas;
+  std::vector<const LinearDelta*> expert_deltas;
   for (const QueryModel* m : mixed ? models : std::vector<const QueryModel*>{}) {
     RR_CHECK(m->delta(), Runtime, "encode: a full model cannot share a mixed-expert batch");
-    deltas.deltas.push_back(m->delta());
+    expert_deltas.push_back(m->delta());
   }
   std::vector<const std::vector<int32_t>*> rows;
   for (const auto& t : ids) rows.push_back(&t);
@@ -109,7 +109,7 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
     std::vector<int64_t> choice;
     for (int64_t i : members) batch.push_back(rows[i]), choice.push_back(mixed ? row_model[i] : -1);
     auto [input, mask] = pad_batch(batch, 0, base.device());
-    if (mixed) deltas.row_delta = at::tensor(choice, at::kLong).to(base.device());
+    const DeltaBatch deltas = mixed ? mixed_delta_batch(expert_deltas, choice, base.device()) : DeltaBatch{};
     const at::Tensor emb =
         net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding ? &*params.embedding : nullptr)
             .to(at::kCPU, at::kFloat);

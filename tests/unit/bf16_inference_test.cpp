@@ -159,7 +159,8 @@ TEST(Bf16Encoder, PackedLayersAgreeWithAutocastAndFp32) {
       for (auto& [m, ab] : a->modules) ab.second = at::randn(ab.second.sizes(), gen) * 0.2;
       adapters.push_back(std::move(a));
     }
-    DeltaBatch deltas{{adapters[0].get(), adapters[1].get()}, at::tensor({0, 1, 0, 1, -1}, at::kLong)};
+    const DeltaBatch deltas =
+        mixed_delta_batch({adapters[0].get(), adapters[1].get()}, {0, 1, 0, 1, -1}, cpu);
     for (const DeltaBatch* d : std::vector<const DeltaBatch*>{nullptr, &deltas}) {
       const std::string what = act + (d ? " with deltas" : "");
       at::Tensor fp32, autocast, packed;

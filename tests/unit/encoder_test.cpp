@@ -188,6 +188,24 @@ TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
   EXPECT_GT((base[1] - mixed[1]).abs().max().item<double>(), 1e-3);
 }
 
+// A mixed batch's rows are grouped by delta once (ascending, one index tensor per delta, none for a delta
+// without rows); a row naming a delta that does not exist is an error.
+TEST(Encoder, MixedDeltaBatchGroupsRowsByDelta) {
+  const c10::Device cpu(c10::kCPU);
+  std::vector<const LinearDelta*> three(3, nullptr);
+  const DeltaBatch b = mixed_delta_batch(three, {2, -1, 0, 2, 0, -1, 2}, cpu);
+  ASSERT_EQ(b.delta_rows.size(), 3u);
+  auto rows = [&](size_t e) {
+    const at::Tensor t = b.delta_rows[e].contiguous();
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+  };
+  EXPECT_EQ(rows(0), (std::vector<int64_t>{2, 4}));
+  EXPECT_FALSE(b.delta_rows[1].defined());
+  EXPECT_EQ(rows(2), (std::vector<int64_t>{0, 3, 6}));
+  EXPECT_THROW(mixed_delta_batch(three, {0, 3}, cpu), Error);
+  EXPECT_THROW(mixed_delta_batch(three, {-2}, cpu), Error);
+}
+
 TEST(Encoder, SavedModelLoadsBackIdentically) {
   BertConfig c;
   c.vocab_size = 30, c.hidden_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
