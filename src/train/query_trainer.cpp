@@ -5,33 +5,15 @@
 #include "common/error.h"
 #include "common/stable_hash.h"
 #include "eval/dense_eval.h"
+#include "model/adamw.h"
 #include "model/autocast.h"
 #include "model/text_encoder.h"
-#include "search/flat_index.h"
+#include "search/index.h"
 #include "search/topk.h"
-#include "model/adamw.h"
 #include "train/info_nce.h"
 #include "train/train_loop.h"
 
 namespace rr {
-
-double dev_ndcg10(const BertEncoder& base, const QueryModel& model, const std::vector<DatasetTraining>& data,
-                  int64_t batch) {
-  static const MeasureSet kNdcg10({"ndcg_cut.10"});
-  double sum = 0;
-  int n = 0;
-  for (const auto& d : data) {
-    if (d.dev_queries.empty()) continue;
-    EncodeParams p;
-    p.max_batch = batch;
-    at::Tensor q = encode_ids(base, d.dev_queries, p, {&model});
-    const FlatIndex corpus(d.doc_embeddings.to(at::kCPU).contiguous(), tie_keys(d.doc_ids), 0, {});
-    Evaluation ev = evaluate_dense(q, d.dev_query_ids, corpus, d.doc_ids, d.dev_qrels, kNdcg10, 10, true);
-    sum += ev.mean[0];
-    ++n;
-  }
-  return n ? sum / n : -1.0;
-}
 
 namespace {
 
@@ -59,6 +41,44 @@ double query_step(const QueryModel& model, const std::vector<BatchItem>& batch, 
   }
   return loss_sum;
 }
+
+// The dev queries of the training datasets against their corpora, each corpus indexed once per training run
+// on the training device (a DeviceIndex there, one upload; on the CPU a FlatIndex over the stored rows).
+class DevEvaluation {
+ public:
+  DevEvaluation(const std::vector<DatasetTraining>& data, const c10::Device& device, int64_t batch)
+      : data_(data), batch_(batch) {
+    SearchParams params;
+    params.device = device.str();
+    for (const auto& d : data)
+      indexes_.push_back(d.dev_queries.empty() ? nullptr
+                                               : make_dense_index(d.doc_embeddings.to(at::kCPU).contiguous(),
+                                                                  tie_keys(d.doc_ids), 0, params));
+  }
+
+  // Mean dev nDCG@10 of `model` over the datasets that have dev queries (BEIR semantics), or -1 when none do.
+  double ndcg10(const BertEncoder& base, const QueryModel& model) const {
+    static const MeasureSet kNdcg10({"ndcg_cut.10"});
+    double sum = 0;
+    int n = 0;
+    for (size_t i = 0; i < data_.size(); ++i) {
+      const DatasetTraining& d = data_[i];
+      if (!indexes_[i]) continue;
+      EncodeParams p;
+      p.max_batch = batch_;
+      const at::Tensor q = encode_ids(base, d.dev_queries, p, {&model});
+      sum +=
+          evaluate_dense(q, d.dev_query_ids, *indexes_[i], d.doc_ids, d.dev_qrels, kNdcg10, 10, true).mean[0];
+      ++n;
+    }
+    return n ? sum / n : -1.0;
+  }
+
+ private:
+  const std::vector<DatasetTraining>& data_;
+  int64_t batch_;
+  std::vector<std::unique_ptr<Index>> indexes_;  // per dataset; null without dev queries
+};
 
 }  // namespace
 
@@ -91,8 +111,8 @@ TrainCurve train_query_side(const BertEncoder& base, QueryModel& model,
     const at::Tensor docs = at::stack(rows).to(device);  // B x H, frozen
     return query_step(model, batch, docs, cfg, o.pad_id, mode, group);
   };
-  return run_loop(spec, params, opt, group, step,
-                  [&] { return dev_ndcg10(base, model, data, o.eval_batch); });
+  const DevEvaluation dev(data, device, o.eval_batch);
+  return run_loop(spec, params, opt, group, step, [&] { return dev.ndcg10(base, model); });
 }
 
 }  // namespace rr

@@ -35,8 +35,4 @@ TrainCurve train_query_side(const BertEncoder& base, QueryModel& model,
                             const std::vector<DatasetTraining>& data, const QueryTrainerOptions& options,
                             const Collectives& group);
 
-// Mean dev nDCG@10 of `model` over the datasets that have dev queries (BEIR semantics), or -1 when none do.
-double dev_ndcg10(const BertEncoder& base, const QueryModel& model, const std::vector<DatasetTraining>& data,
-                  int64_t batch);
-
 }  // namespace rr
