@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/invariant_ops.h"
 
 namespace rr {
 
@@ -76,7 +77,7 @@ double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
   // are added in parameter order (a device-side sum would change the order, and so the last bits).
   std::vector<at::Tensor> squares;
   for (const auto& p : params)
-    if (p.grad().defined()) squares.push_back(p.grad().to(at::kDouble).pow(2).sum());
+    if (p.grad().defined()) squares.push_back(invariant_sum(p.grad().to(at::kDouble).pow(2)));
   double total = 0;
   if (!squares.empty()) {
     const at::Tensor host = at::stack(squares).cpu().contiguous();

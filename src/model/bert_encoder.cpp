@@ -11,6 +11,7 @@
 #include "model/autocast.h"
 #include "model/bf16_attention.h"
 #include "model/bf16_dense.h"
+#include "model/invariant_ops.h"
 #include "model/pytorch_bin.h"
 
 namespace rr {
@@ -273,7 +274,7 @@ at::Tensor BertEncoder::matmul_weight(const std::string& module) const {
 
 at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, const DeltaBatch* deltas,
                                const ForwardMode& mode) const {
-  at::Tensor y = at::linear(x, matmul_weight(module), param(module + ".bias"));
+  at::Tensor y = invariant_linear(x, matmul_weight(module), param(module + ".bias"));
   if (!deltas) return y;
   for_each_contribution(x, module, *deltas, mode, [&](const at::Tensor& rows, const at::Tensor& c) {
     y = rows.defined() ? y.index_add(0, rows, c) : y + c;
@@ -376,8 +377,8 @@ at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask,
     packed.attention.forward(qkv, mask_bias, ctx);
     layer.attention_output.forward(ctx, Bf16Dense::Epilogue::Accumulate, h);  // h += ctx W^T + b
     if (deltas) add_deltas(h, ctx, l + kPackedModules[3]);
-    h = at::layer_norm(h, {H}, param(l + "attention.output.LayerNorm.weight"),
-                       param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
+    h = invariant_layer_norm(h, param(l + "attention.output.LayerNorm.weight"),
+                             param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
     x = h.to(at::kBFloat16);
     if (!deltas) {
       layer.intermediate.forward(x, activation_epilogue(c.hidden_act), f);
@@ -389,8 +390,8 @@ at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask,
     }
     layer.output.forward(f, Bf16Dense::Epilogue::Accumulate, h);  // h += f W^T + b
     if (deltas) add_deltas(h, f, l + kPackedModules[5]);
-    h = at::layer_norm(h, {H}, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
-                       c.layer_norm_eps);
+    h = invariant_layer_norm(h, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
+                             c.layer_norm_eps);
     if (i + 1 < c.num_hidden_layers) x = h.to(at::kBFloat16);
   }
   return h.view({B, T, H});
@@ -410,8 +411,8 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
   at::Tensor h = at::embedding(param("embeddings.word_embeddings.weight"), ids) +
                  at::embedding(param("embeddings.position_embeddings.weight"), positions).unsqueeze(0) +
                  param("embeddings.token_type_embeddings.weight")[0];
-  h = at::layer_norm(h, {H}, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"),
-                     c.layer_norm_eps);
+  h = invariant_layer_norm(h, param("embeddings.LayerNorm.weight"), param("embeddings.LayerNorm.bias"),
+                           c.layer_norm_eps);
   if (hp > 0) h = dropout(h, hp, mode);
   if (runs_packed_bf16(mode)) return packed_bf16_layers(h, mask, deltas, mode);
   // HF's extended attention mask: 0 where attended, the float minimum where padded.
@@ -424,18 +425,18 @@ at::Tensor BertEncoder::forward(const at::Tensor& ids, const at::Tensor& mask, c
     at::Tensor q = heads(linear(h, l + "attention.self.query", deltas, mode));
     at::Tensor k = heads(linear(h, l + "attention.self.key", deltas, mode));
     at::Tensor v = heads(linear(h, l + "attention.self.value", deltas, mode));
-    at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-1, -2)).mul(scale) + bias, -1);
+    at::Tensor probs = at::softmax(invariant_matmul(q, k.transpose(-1, -2)).mul(scale) + bias, -1);
     if (ap > 0) probs = dropout(probs, ap, mode);
-    at::Tensor ctx = at::matmul(probs, v).permute({0, 2, 1, 3}).reshape({B, T, H});
+    at::Tensor ctx = invariant_matmul(probs, v).permute({0, 2, 1, 3}).reshape({B, T, H});
     at::Tensor a = linear(ctx, l + "attention.output.dense", deltas, mode);
     if (hp > 0) a = dropout(a, hp, mode);
-    h = at::layer_norm(a + h, {H}, param(l + "attention.output.LayerNorm.weight"),
-                       param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
+    h = invariant_layer_norm(a + h, param(l + "attention.output.LayerNorm.weight"),
+                             param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
     at::Tensor f = activation(linear(h, l + "intermediate.dense", deltas, mode), c.hidden_act);
     at::Tensor o = linear(f, l + "output.dense", deltas, mode);
     if (hp > 0) o = dropout(o, hp, mode);
-    h = at::layer_norm(o + h, {H}, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
-                       c.layer_norm_eps);
+    h = invariant_layer_norm(o + h, param(l + "output.LayerNorm.weight"), param(l + "output.LayerNorm.bias"),
+                             c.layer_norm_eps);
   }
   return h;
 }

@@ -10,6 +10,7 @@
 #include "common/atomic_output.h"
 #include "common/error.h"
 #include "model/bert_encoder.h"
+#include "model/invariant_ops.h"
 #include "model/pytorch_bin.h"
 
 namespace rr {
@@ -200,7 +201,8 @@ at::Tensor LoraAdapter::contribution(const std::string& module, const at::Tensor
   auto it = modules.find(module);
   if (it == modules.end()) return {};
   const auto& [A, B] = it->second;
-  return at::linear(at::linear(dropout(x, config.dropout, mode), A), B).mul(config.scaling());
+  return invariant_linear(invariant_linear(dropout(x, config.dropout, mode), A, {}), B, {})
+      .mul(config.scaling());
 }
 
 BertEncoder LoraAdapter::merged_into(const BertEncoder& base) const {
@@ -208,7 +210,7 @@ BertEncoder LoraAdapter::merged_into(const BertEncoder& base) const {
   const double s = config.scaling();
   for (const auto& [module, ab] : modules) {
     const std::string name = module + ".weight";
-    merged[name] = base.params().at(name) + at::matmul(ab.second, ab.first).mul(s);
+    merged[name] = base.params().at(name) + invariant_matmul(ab.second, ab.first).mul(s);
   }
   return base.with_params(merged);
 }

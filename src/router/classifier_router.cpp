@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "model/adamw.h"
+#include "model/invariant_ops.h"
 #include "router/router.h"
 
 namespace rr {
@@ -58,17 +59,19 @@ LinearClassifier fit_classifier(const std::vector<at::Tensor>& base, const std::
   AdamW adam({{"W", W}, {"b", b}}, AdamWParams{.weight_decay = 0.0});
   const double lr = 1e-2, wd = 1e-3;
   for (int step = 1; step <= 300; ++step) {
-    const at::Tensor logits = at::matmul(x, W) + b;
+    const at::Tensor logits = invariant_matmul(x, W) + b;
     at::Tensor loss;
     if (one_vs_rest) {
       const at::Tensor onehot = at::one_hot(target, classes).to(at::kFloat);
       const at::Tensor pos_weight =
           (onehot.size(0) - onehot.sum(0)).clamp_min(1) / onehot.sum(0).clamp_min(1);
-      loss = at::binary_cross_entropy_with_logits(logits, onehot, {}, pos_weight);
+      loss = invariant_sum(
+                 at::binary_cross_entropy_with_logits(logits, onehot, {}, pos_weight, at::Reduction::None)) /
+             static_cast<double>(onehot.numel());
     } else {
       loss = at::cross_entropy_loss(logits, target, cw);
     }
-    loss = loss + wd * W.pow(2).sum();
+    loss = loss + wd * invariant_sum(W.pow(2));
     adam.zero_grad();
     loss.backward();
     adam.step(lr);
@@ -97,7 +100,7 @@ class ClassifierRouter final : public Router {
   void set_state(const RouterState& s) override { c_ = {s.at("W"), s.at("b"), s.at("mean"), s.at("std")}; }
   Routing route(const QueryBlock& q) const override {
     at::NoGradGuard ng;
-    const at::Tensor logits = at::matmul((q.base.to(at::kFloat) - c_.mean) / c_.std, c_.W) + c_.b;
+    const at::Tensor logits = invariant_mm((q.base.to(at::kFloat) - c_.mean) / c_.std, c_.W) + c_.b;
     return per_query_routing(argmax_rows(one_vs_rest_ ? at::sigmoid(logits) : at::softmax(logits, 1)));
   }
 

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/stable_hash.h"
+#include "model/invariant_ops.h"
 #include "router/router.h"
 
 namespace rr {
@@ -46,7 +47,7 @@ class DatasetRouter final : public Router {
   Routing route(const QueryBlock& q) const override {
     RR_CHECK(instances_.size(0) == labels_.numel() && instances_.size(0) > 0, Runtime,
              "DatasetRouter: {} instances, {} labels", instances_.size(0), labels_.numel());
-    const at::Tensor best = at::matmul(q.base.to(at::kFloat), instances_.t()).argmax(1).contiguous();
+    const at::Tensor best = invariant_mm(q.base.to(at::kFloat), instances_.t()).argmax(1).contiguous();
     std::vector<int32_t> out;
     for (int64_t i = 0; i < best.size(0); ++i)
       out.push_back(labels_.data_ptr<int32_t>()[best.data_ptr<int64_t>()[i]]);

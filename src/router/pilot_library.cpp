@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "model/invariant_ops.h"
 
 namespace rr {
 
@@ -74,7 +75,9 @@ std::pair<at::Tensor, std::vector<int64_t>> lloyd_kmeans(const at::Tensor& x, at
   const int64_t k = c.size(0), n = x.size(0);
   at::Tensor assign;
   for (int iter = 0; iter < max_iter; ++iter) {
-    at::Tensor next = at::cdist(x, c).argmin(1);
+    // Squared distances |x|^2 - 2 x c^T + |c|^2 (what cdist computes by a product, here thread-invariant).
+    at::Tensor next =
+        (x.pow(2).sum(1, true) - 2 * invariant_mm(x, c.t()) + c.pow(2).sum(1).unsqueeze(0)).argmin(1);
     if (assign.defined() && at::equal(next, assign)) break;
     assign = next;
     for (int64_t j = 0; j < k; ++j) {
@@ -122,7 +125,7 @@ at::Tensor expert_similarity(const at::Tensor& query_base, const PilotLibrary& l
   const int64_t Q = query_base.size(0);
   at::Tensor sim = at::full({Q, num_experts}, -std::numeric_limits<float>::infinity());
   if (lib.emb.size(0) == 0) return sim;
-  at::Tensor all = at::matmul(query_base.to(at::kFloat), lib.emb.t());  // Q x P
+  at::Tensor all = invariant_mm(query_base.to(at::kFloat), lib.emb.t());  // Q x P
   for (int e = 0; e < num_experts; ++e) {
     std::vector<int64_t> cols;
     for (size_t p = 0; p < lib.expert.size(); ++p)

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/vector_dtype.h"
+#include "model/invariant_ops.h"
 
 namespace rr {
 
@@ -81,7 +82,7 @@ TopK DeviceIndex::search(const SearchQueries& queries_in, int64_t k) const {
     at::Tensor best_key, best_score, best_row;  // qn x (hits so far); ranked after the last block
     for (int64_t c0 = 0; c0 < n; c0 += p.corpus_block) {
       const int64_t cn = std::min(p.corpus_block, n - c0);
-      const at::Tensor scores = at::mm(q, corpus.narrow(0, c0, cn).to(at::kFloat).t());  // qn x cn
+      const at::Tensor scores = invariant_mm(q, corpus.narrow(0, c0, cn).to(at::kFloat).t());  // qn x cn
       const at::Tensor keys = rank_keys(scores, impl_->tie.narrow(0, c0, cn).unsqueeze(0).expand({qn, cn}));
       auto [key, col] = at::topk(keys, std::min(p.k, cn), 1, /*largest=*/true, /*sorted=*/false);
       at::Tensor score = scores.gather(1, col), row = col + c0;

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/vector_dtype.h"
+#include "model/invariant_ops.h"
 #include "search/bf16_corpus.h"
 
 namespace rr {
@@ -182,10 +183,10 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       } else if (on_cpu) {
         at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(at::kFloat);
         scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
-        at::mm_out(scores, q, c.t());
+        invariant_mm_out(scores, q, c.t());
       } else {
         at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(device, at::kFloat);
-        scores = at::mm(q, c.t()).to(at::kCPU).contiguous();
+        scores = invariant_mm(q, c.t()).to(at::kCPU).contiguous();
       }
       const float* s = scores.data_ptr<float>();
       at::parallel_for(0, qn, 1, [&](int64_t lo, int64_t hi) {

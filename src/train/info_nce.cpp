@@ -1,4 +1,5 @@
 #include "train/info_nce.h"
+#include "model/invariant_ops.h"
 
 #include <ATen/ATen.h>
 
@@ -6,7 +7,7 @@ namespace rr {
 
 at::Tensor info_nce_share(const at::Tensor& q, const at::Tensor& keys, int64_t first, int64_t global_batch,
                           double temperature) {
-  at::Tensor logits = at::matmul(q, keys.t()) / temperature;
+  at::Tensor logits = invariant_matmul(q, keys.t()) / temperature;
   at::Tensor labels =
       at::arange(first, first + q.size(0), at::TensorOptions().dtype(at::kLong).device(q.device()));
   return at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) / static_cast<double>(global_batch);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of the stages on tiny generated data (no ../shared needed).
-# Usage: run_e2e.sh ROUTERRETRIEVER SCENARIO   (scenarios: ranks, resume, experts, train-ranks)
+# Usage: run_e2e.sh ROUTERRETRIEVER SCENARIO   (scenarios: the names of the case below)
 set -euo pipefail
 rr=$1
 scenario=$2
@@ -131,6 +131,27 @@ resume)
   cmp "$work/straight/adapter_model.safetensors" "$work/runs/tiny/experts/astro/adapter_model.safetensors" ||
     fail "resumed adapter differs from the uninterrupted one"
   echo "resume: killed at step >= $step, resumed, adapter bit-identical to the uninterrupted run"
+  ;;
+threads)
+  # fp32 results do not depend on the thread count: the whole pipeline (training included) under --threads 1
+  # and 2, at np 1 and at np 2, writes the same results.h5 (every dataset, links followed) and TREC runs.
+  digest() {
+    $py "$here/../../analysis/rr_analysis.py" digest "$1/results.h5"
+    for f in "$1"/runs/*.trec; do echo "$(basename "$f") $(sha256sum < "$f")"; done
+  }
+  for np in 1 2; do
+    for t in 1 2; do
+      out=$work/t$t-np$np
+      mpirun -np "$np" --oversubscribe --bind-to none "$rr" pipeline --config "$cfg" --set output_dir="$out" \
+        --threads $t > "$out.log" 2>&1 || { tail -5 "$out.log"; fail "np $np --threads $t: the pipeline failed"; }
+      digest "$out" > "$out.digest"
+    done
+    n=$(grep -c . "$work/t1-np$np.digest")
+    (( n > 200 )) || fail "np $np: only $n datasets and runs to compare"
+    cmp "$work/t1-np$np.digest" "$work/t2-np$np.digest" ||
+      fail "np $np: --threads 1 and 2 differ: $(diff "$work/t1-np$np.digest" "$work/t2-np$np.digest" | head -4)"
+    echo "threads: np $np: --threads 1 and 2 write identical results ($n datasets and runs compared)"
+  done
   ;;
 train-ranks)
   # The same expert trained on 1 and on 2 ranks (dropout off: the masks are per rank) agrees to 1e-5.
