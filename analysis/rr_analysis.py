@@ -4,6 +4,10 @@
 Command line::
 
     rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
+                         [--baseline ROUTER]... [--alpha 0.05]
+    rr_analysis.py compare FILE --baseline ROUTER [--baseline ROUTER]... [--measure ndcg_cut_10] [--json]
+                           [--permutations 10000] [--seed 0] [--alpha 0.05]
+    rr_analysis.py export-trec FILE --out DIR [--router ROUTER]...
     rr_analysis.py plots FILE... --out DIR
     rr_analysis.py snapshot FILE OUT
     rr_analysis.py digest FILE [--skip PREFIX]...
@@ -23,6 +27,7 @@ parts that rr deletes once a later stage replaces them.
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +35,8 @@ import h5py
 import matplotlib
 import numpy as np
 import pandas as pd
+
+import significance
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
@@ -373,25 +380,36 @@ def _cell_strings(mean, std, fmt):
 
 
 def _latex_escape(text):
-    """Escapes the LaTeX special characters that occur in router and dataset names."""
+    """Escapes the LaTeX special characters that occur in router and dataset names; Markdown bold (the Table 1
+    label of RouterRetriever) becomes \\textbf."""
     for char in "\\&%$#_{}":
         text = text.replace(char, "\\" + char)
-    return text
+    return re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", text)
 
 
-def _markdown(mean, std, caption):
+def _with_marks(cells, marks, fmt):
+    """Cells with their significance letters as superscripts (ranx's style); `marks`: {(router, column): "ab"}."""
+    cells = cells.copy()
+    for (router, column), letters in (marks or {}).items():
+        if letters and router in cells.index and column in cells.columns:
+            sup = f"<sup>{letters}</sup>" if fmt == "markdown" else f"$^{{{letters}}}$"
+            cells.loc[router, column] += sup
+    return cells
+
+
+def _markdown(mean, std, caption, marks=None, legend=""):
     """A GitHub-flavoured Markdown table."""
-    cells = _cell_strings(mean, std, "markdown")
+    cells = _with_marks(_cell_strings(mean, std, "markdown"), marks, "markdown")
     lines = [f"<!-- {caption} -->",
              "| Router | " + " | ".join(cells.columns) + " |",
              "|---|" + "---:|" * len(cells.columns)]
     lines += ["| " + " | ".join([router, *row]) + " |" for router, row in zip(cells.index, cells.values)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + (f"\n{legend}\n" if legend else "")
 
 
-def _latex(mean, std, caption):
+def _latex(mean, std, caption, marks=None, legend=""):
     """A booktabs LaTeX tabular (needs \\usepackage{booktabs})."""
-    cells = _cell_strings(mean, std, "latex")
+    cells = _with_marks(_cell_strings(mean, std, "latex"), marks, "latex")
     datasets = len(cells.columns) - 1
     lines = [f"% {caption}",
              r"\begin{tabular}{l" + "r" * datasets + "|r}",
@@ -400,10 +418,12 @@ def _latex(mean, std, caption):
              r"\midrule"]
     lines += [" & ".join([_latex_escape(router), *row]) + r" \\" for router, row in zip(cells.index, cells.values)]
     lines += [r"\bottomrule", r"\end{tabular}"]
+    if legend:
+        lines.append("% " + legend)
     return "\n".join(lines) + "\n"
 
 
-def _csv(mean, std, caption):
+def _csv(mean, std, caption, marks=None, legend=""):
     """CSV with one decimal; with several runs each column is followed by its '<column>_std'."""
     frame = mean
     if std.notna().any().any():
@@ -415,19 +435,142 @@ def _csv(mean, std, caption):
 FORMATTERS = {"markdown": _markdown, "latex": _latex, "csv": _csv}
 
 
-def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False):
+def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False, baselines=(), alpha=0.05):
     """The datasets x routers table of `measure` x 100 as text in `fmt` (markdown, latex or csv).
 
     `results`: loaded results dicts or paths; with several, each cell is mean ± std over them. `labels`: rows
-    named by the Table 1 labels the results files recorded instead of the router names.
+    named by the Table 1 labels the results files recorded instead of the router names. `baselines` (one
+    results file only): a cell gets the letter of each baseline it beats significantly (paired t-test on the
+    per-query values, Holm-corrected over every dataset, router and baseline of the table, p < alpha).
     """
     results = _as_results(results)
     mean, std, n = summarize(results, measure)
+    marks, legend = {}, ""
+    if baselines:
+        if n > 1:
+            raise MissingData("significance marks need one results file (the tests are over its queries)")
+        marks, legend = _significance_marks(results[0]["path"], baselines, measure, alpha, router_labels(results))
     if labels:
         names = router_labels(results)
         mean, std = (frame.rename(index=lambda r: names.get(r, r)) for frame in (mean, std))
+        marks = {(names.get(r, r), c): v for (r, c), v in marks.items()}
     caption = f"{measure} x 100" + (f", mean ± std over {n} runs" if n > 1 else "")
-    return FORMATTERS[fmt](mean, std, caption)
+    return FORMATTERS[fmt](mean, std, caption, marks, legend)
+
+
+# --------------------------------------------------------------------------------------------- significance
+
+def per_query(path, measure=DEFAULT_MEASURE):
+    """{dataset: {router: per-query values of `measure`}} (test queries, in the file's query order)."""
+    values = {}
+    with h5py.File(path, "r") as f:
+        for ds in _children(_member(f, "metrics")):
+            for router in _children(f["metrics"][ds]):
+                group = f["metrics"][ds][router]
+                if "measures" not in group.attrs or _member(group, "per_query") is None:
+                    continue
+                measures = _strings(group.attrs["measures"])
+                if measure in measures:
+                    values.setdefault(ds, {})[router] = group["per_query"][:, measures.index(measure)]
+    if not values:
+        raise MissingData(f"{path}: no per-query values of '{measure}'")
+    return values
+
+
+def compare(path, baselines, measure=DEFAULT_MEASURE, systems=None, permutations=10000, seed=0):
+    """One record per (dataset, system, baseline): means, t-test and randomization p-values, their Holm
+    corrections over all the records (the family: every dataset, system and baseline compared), and the
+    per-query wins, ties and losses of the system against the baseline."""
+    values = per_query(path, measure)
+    records = []
+    for ds, by_router in values.items():
+        for baseline in baselines:
+            if baseline not in by_router:
+                raise MissingData(f"{path}: baseline '{baseline}' has no '{measure}' on {ds}; "
+                                  f"routers: {', '.join(sorted(by_router))}")
+            base = by_router[baseline]
+            for system in (systems or sorted(by_router)):
+                if system == baseline or system not in by_router:
+                    continue
+                x = by_router[system]
+                if x.shape != base.shape:
+                    raise MissingData(f"{path}: {ds}: {system} has {x.size} queries, {baseline} {base.size}")
+                t, p_t = significance.paired_t_test(x, base)
+                wins, ties, losses = significance.wins_ties_losses(x, base)
+                records.append({"dataset": ds, "system": system, "baseline": baseline, "measure": measure,
+                                "queries": int(x.size), "mean": float(np.mean(x)),
+                                "baseline_mean": float(np.mean(base)), "t": t, "p_ttest": p_t,
+                                "p_randomization": significance.randomization_test(x, base, permutations, seed),
+                                "permutations": permutations, "seed": seed,
+                                "wins": wins, "ties": ties, "losses": losses})
+    for key in ("p_ttest", "p_randomization"):
+        for record, corrected in zip(records, significance.holm([r[key] for r in records])):
+            record[key + "_holm"] = float(corrected)
+    return records
+
+
+def _significance_marks(path, baselines, measure, alpha, labels):
+    """({(router, dataset): letters}, legend): letter i for baselines[i] where the router is significantly
+    better (Holm-corrected paired t-test p < alpha, mean above)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    marks = {}
+    for record in compare(path, baselines, measure, permutations=0):
+        p = record["p_ttest_holm"]
+        if not np.isnan(p) and p < alpha and record["mean"] > record["baseline_mean"]:
+            key = (record["system"], record["dataset"])
+            marks[key] = marks.get(key, "") + letters[list(baselines).index(record["baseline"])]
+    legend = "; ".join(f"{letters[i]}: significantly better than {labels.get(b, b)}" for i, b in enumerate(baselines))
+    return ({k: "".join(sorted(v)) for k, v in marks.items()},
+            f"{legend} (paired t-test, Holm-corrected over the table, p < {alpha})")
+
+
+def _compare_table(records, alpha):
+    """Compare's records as a Markdown table for people."""
+    lines = [f"| dataset | system | baseline | mean | baseline | delta | p (t) | p (rand.) | p (t, Holm) | W/T/L | |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in records:
+        p = r["p_ttest_holm"]
+        mark = "*" if not np.isnan(p) and p < alpha else ""
+        lines.append(f"| {r['dataset']} | {r['system']} | {r['baseline']} | {r['mean']:.4f} | {r['baseline_mean']:.4f} | "
+                     f"{r['mean'] - r['baseline_mean']:+.4f} | {r['p_ttest']:.3g} | {r['p_randomization']:.3g} | "
+                     f"{p:.3g} | {r['wins']}/{r['ties']}/{r['losses']} | {mark} |")
+    permutations = records[0]["permutations"] if records else 0
+    seed = records[0]["seed"] if records else 0
+    lines.append(f"\n*: Holm-corrected paired t-test p < {alpha} over all {len(records)} comparisons; "
+                 f"randomization test: {permutations} permutations, seed {seed}.")
+    return "\n".join(lines) + "\n"
+
+
+def export_trec(path, out_dir, routers=None):
+    """Writes <out_dir>/<dataset>.<router>.trec for every stored run (qid Q0 docid rank score router),
+    trec_eval's order; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with h5py.File(path, "r") as f:
+        for ds in _children(_member(f, "runs")):
+            corpus_ids = _member(f, f"datasets/{ds}/corpus_ids")
+            query_ids = _member(f, f"datasets/{ds}/query_ids/test")
+            if corpus_ids is None or query_ids is None:
+                raise MissingData(f"{path}: {ds} lacks datasets/{ds}/corpus_ids or query_ids/test")
+            docs_of, qids = _strings(corpus_ids[()]), _strings(query_ids[()])
+            for router in _children(f["runs"][ds]):
+                if routers and router not in routers:
+                    continue
+                rows, scores = f["runs"][ds][router]["doc"][()], f["runs"][ds][router]["score"][()]
+                target = out_dir / f"{ds}.{router}.trec"
+                tmp = target.with_suffix(".trec.tmp")
+                with open(tmp, "w", encoding="utf-8") as out:
+                    for q, qid in enumerate(qids):
+                        rank = 0
+                        for row, score in zip(rows[q], scores[q]):
+                            if row < 0:
+                                continue
+                            rank += 1
+                            out.write(f"{qid} Q0 {docs_of[row]} {rank} {float(score):.9g} {router}\n")
+                os.replace(tmp, target)
+                written.append(target)
+    return written
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -689,7 +832,7 @@ def make_plots(results, out_dir):
 # --------------------------------------------------------------------------------------------- command line
 
 def _parser():
-    """The argparse parser with the `table`, `plots` and `snapshot` subcommands."""
+    """The argparse parser of the subcommands."""
     parser = argparse.ArgumentParser(prog="rr_analysis.py", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Run '%(prog)s COMMAND --help' for a command's options.")
@@ -702,6 +845,28 @@ def _parser():
     table.add_argument("--measure", default=DEFAULT_MEASURE, help=f"measure name (default: {DEFAULT_MEASURE})")
     table.add_argument("--out", type=Path, help="write here instead of stdout")
     table.add_argument("--labels", action="store_true", help="rows by their Table 1 labels instead of router names")
+    table.add_argument("--baseline", action="append", default=[], metavar="ROUTER",
+                       help="mark cells significantly better than ROUTER (repeatable; one file only)")
+    table.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    comp = commands.add_parser("compare", help="paired significance tests of the routers against baselines",
+                               description="Paired t-test and Fisher randomization test of every router against "
+                                           "each baseline on every dataset's per-query values, Holm-corrected "
+                                           "over all the comparisons, with wins/ties/losses.")
+    comp.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
+    comp.add_argument("--baseline", action="append", required=True, metavar="ROUTER", help="repeatable")
+    comp.add_argument("--system", action="append", default=None, metavar="ROUTER",
+                      help="compare only these routers (repeatable; default: all)")
+    comp.add_argument("--measure", default=DEFAULT_MEASURE, help=f"default: {DEFAULT_MEASURE}")
+    comp.add_argument("--permutations", type=int, default=10000, help="randomization test's (default: 10000)")
+    comp.add_argument("--seed", type=int, default=0, help="randomization test's seed (default: 0)")
+    comp.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    comp.add_argument("--json", action="store_true", help="one JSON record per line instead of a table")
+    trec = commands.add_parser("export-trec", help="each stored run as a TREC run file",
+                               description="Writes DIR/<dataset>.<router>.trec (qid Q0 docid rank score tag) for "
+                                           "trec_eval, ranx or ir_measures.")
+    trec.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
+    trec.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    trec.add_argument("--router", action="append", default=None, metavar="ROUTER", help="only these (repeatable)")
     plots = commands.add_parser("plots", help="routing heatmap, nDCG bars, embedding PCA, training curves",
                                 description="Writes " + ", ".join(FIGURES) + " as PNG and PDF into DIR; a "
                                             "figure whose data is absent is skipped with a message on stderr.")
@@ -727,7 +892,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         if args.command == "table":
-            text = make_table([load_results(p) for p in args.files], args.measure, args.format, args.labels)
+            text = make_table([load_results(p) for p in args.files], args.measure, args.format, args.labels,
+                              args.baseline, args.alpha)
             if args.out:
                 args.out.write_text(text, encoding="utf-8")
             else:
@@ -736,6 +902,15 @@ def main(argv=None):
             snapshot(args.file, args.out)
         elif args.command == "digest":
             sys.stdout.write(digest(args.file, args.skip))
+        elif args.command == "compare":
+            records = compare(args.file, args.baseline, args.measure, args.system, args.permutations, args.seed)
+            if args.json:
+                sys.stdout.write("".join(json.dumps(r) + "\n" for r in records))
+            else:
+                sys.stdout.write(_compare_table(records, args.alpha))
+        elif args.command == "export-trec":
+            for path in export_trec(args.file, args.out, args.router):
+                print(path)
         else:
             results = [load_results(p, args.train_queries) for p in args.files]
             for path in make_plots(results, args.out):
