@@ -235,6 +235,26 @@ def _read_train_queries(f, per_dataset, seed=0):
     return sample
 
 
+def _read_ties(f, experts, measure=DEFAULT_MEASURE):
+    """{dataset: bool per test query: every single expert has the same `measure` there} (routing cannot
+    matter on those queries; the InstanceOracle credits them to the first expert). Absent without the
+    single-expert results of two experts or more."""
+    ties = {}
+    for ds in _children(_member(f, "metrics")):
+        columns = []
+        for expert in experts:
+            group = _member(f, f"metrics/{ds}/single-{expert}")
+            if group is None or "measures" not in group.attrs or _member(group, "per_query") is None:
+                break
+            measures = _strings(group.attrs["measures"])
+            if measure not in measures:
+                break
+            columns.append(group["per_query"][:, measures.index(measure)])
+        if len(experts) > 1 and len(columns) == len(experts):
+            ties[ds] = np.all(np.stack(columns) == columns[0], axis=0)
+    return ties
+
+
 def _read_training(f):
     """{model: {series name: 1-D array}} from /training."""
     return {model: {key: f["training"][model][key][()] for key in _children(f["training"][model])}
@@ -245,21 +265,25 @@ def load_results(path, train_queries_per_dataset=TRAIN_QUERIES_PER_DATASET):
     """Reads the small results of one rr results file into a dict.
 
     Keys: path, experts, datasets (configured order), meta (/meta attrs, config parsed), metrics
-    ({ds: {router: {measure: mean}}}), routers ([(name, label)] in Table 1 order, from /routers), routing ({ds: {router: int array}}), pilots (dict or None),
+    ({ds: {router: {measure: mean}}}), routers ([(name, label)] in Table 1 order, from /routers), routing
+    ({ds: {router: int array}}), ties ({ds: bool per test query where every single expert scores the same
+    nDCG@10}), pilots (dict or None),
     train_queries ({ds: sampled base embeddings}), training ({model: {series: array}}).
     Absent groups give empty values. Runs, corpus ids and the /index link are not read.
     """
     with h5py.File(path, "r") as f:
         meta = _read_meta(f)
         experts = _member(f, "experts")
+        expert_names = _strings(experts[()]) if experts is not None else []
         return {
             "path": str(path),
-            "experts": _strings(experts[()]) if experts is not None else [],
+            "experts": expert_names,
             "datasets": _dataset_order(f, meta),
             "meta": meta,
             "metrics": _read_metrics(f),
             "routers": _read_router_table(f),
             "routing": _read_routing(f),
+            "ties": _read_ties(f, expert_names),
             "pilots": _read_pilots(f),
             "train_queries": _read_train_queries(f, train_queries_per_dataset),
             "training": _read_training(f),
@@ -581,21 +605,28 @@ def _name_colours(names):
     return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
 
 
+TIE_COLUMN = "all experts equal"
+
+
 def routing_counts(results, router):
-    """datasets x chosen-expert counts of `router` summed over runs; a 'base' column when it chose -1."""
+    """datasets x chosen-expert counts of `router` summed over runs; a 'base' column when it chose -1, and the
+    queries on which every single expert scores the same counted in their own column, not under the expert
+    chosen (the InstanceOracle credits them to the first)."""
     results = _as_results(results)
     experts = _union(r["experts"] for r in results)
     datasets = [ds for ds in _union(r["datasets"] for r in results)
                 if any(router in r["routing"].get(ds, {}) for r in results)]
     if not datasets:
         raise MissingData(f"no routing decisions for {router}")
-    counts = pd.DataFrame(0, index=datasets, columns=[*experts, "base"])
+    counts = pd.DataFrame(0, index=datasets, columns=[*experts, "base", TIE_COLUMN])
     for r in results:
         for ds in datasets:
             chosen = r["routing"].get(ds, {}).get(router, np.array([], dtype=int))
-            names = [r["experts"][i] if i >= 0 else "base" for i in chosen]
+            ties = r.get("ties", {}).get(ds)
+            names = [TIE_COLUMN if ties is not None and q < len(ties) and ties[q]
+                     else r["experts"][i] if i >= 0 else "base" for q, i in enumerate(chosen)]
             counts.loc[ds] += pd.Series(names, dtype=object).value_counts().reindex(counts.columns, fill_value=0)
-    return counts if counts["base"].any() else counts.drop(columns="base")
+    return counts.drop(columns=[c for c in ("base", TIE_COLUMN) if not counts[c].any()])
 
 
 def _draw_heatmap(ax, counts, title):

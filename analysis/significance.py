@@ -41,16 +41,33 @@ def _continued_fraction(a, b, x):
     raise ArithmeticError(f"incomplete beta({a}, {b}, {x}) did not converge")
 
 
-def betainc(a, b, x):
-    """The regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1."""
+def _log_gamma_ratio(z, b):
+    """lgamma(z + b) - lgamma(z) for z >= b > 0 without the cancellation of two large lgammas (Stirling)."""
+    if z < 20:
+        return math.lgamma(z + b) - math.lgamma(z)
+
+    def series(v):  # lgamma(v) - ((v - 0.5) log v - v + log(2 pi) / 2)
+        r = 1.0 / v
+        r2 = r * r
+        return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 / 1680)))
+    return (z - 0.5) * math.log1p(b / z) + b * math.log(z + b) - b + series(z + b) - series(z)
+
+
+def betainc(a, b, x, y=None):
+    """The regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1; y: 1 - x when the
+    caller knows it more precisely than 1 - x rounds (x near 1)."""
+    y = 1.0 - x if y is None else y
     if x <= 0.0:
         return 0.0
-    if x >= 1.0:
+    if y <= 0.0:
         return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    big, small = max(a, b), min(a, b)
+    log_x = math.log1p(-y) if y < 0.5 else math.log(x)
+    log_y = math.log1p(-x) if x < 0.5 else math.log(y)
+    log_front = _log_gamma_ratio(big, small) - math.lgamma(small) + a * log_x + b * log_y
     if x < (a + 1.0) / (a + b + 2.0):
         return math.exp(log_front) * _continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _continued_fraction(b, a, 1.0 - x) / b
+    return 1.0 - math.exp(log_front) * _continued_fraction(b, a, y) / b
 
 
 def paired_t_test(x, y):
@@ -66,7 +83,7 @@ def paired_t_test(x, y):
         return (math.nan, math.nan) if mean == 0.0 else (math.copysign(math.inf, mean), 0.0)
     t = mean / (sd / math.sqrt(n))
     df = n - 1.0
-    return t, min(1.0, betainc(df / 2.0, 0.5, df / (df + t * t)))
+    return t, min(1.0, betainc(df / 2.0, 0.5, df / (df + t * t), t * t / (df + t * t)))
 
 
 def _mean_difference(x, y, axis):

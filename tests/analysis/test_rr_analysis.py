@@ -333,3 +333,15 @@ def test_command_line(results_file, tmp_path):
     assert len(plots.stdout.split()) == 2 * len(FIGURES)
     missing = run_tool("table", tmp_path / "absent.h5")
     assert missing.returncode == 2 and "error" in missing.stderr
+
+
+def test_routing_counts_put_ties_in_their_own_column(tmp_path):
+    # Queries 0-2 of alpha: every single expert scores the same, so the router's choice (expert 0) is a tie.
+    result = {"path": "x", "experts": ["alpha", "beta"], "datasets": ["alpha"],
+              "routing": {"alpha": {"instance-oracle": np.array([0, 0, 0, 1, -1])}},
+              "ties": {"alpha": np.array([True, True, True, False, False])}}
+    counts = rr_analysis.routing_counts([result], "instance-oracle")
+    assert list(counts.columns) == ["alpha", "beta", "base", rr_analysis.TIE_COLUMN]
+    assert counts.loc["alpha"].tolist() == [0, 1, 1, 3]
+    result["ties"] = {}
+    assert rr_analysis.routing_counts([result], "instance-oracle").loc["alpha"].tolist() == [3, 1, 1]
