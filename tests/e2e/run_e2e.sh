@@ -86,7 +86,7 @@ ranks)
       fail "the bf16 index is not a 16-bit float dataset"
     echo "ranks: bf16 routing and rankings identical under np 1 and 4"
   else
-    echo "ranks: bf16 part skipped (this CPU has no fast bf16)"
+    echo "[  SKIPPED ] e2e_ranks.bf16: this CPU has no fast bf16"
   fi
   # A first run without experts (the base and BM25 on BEIR) runs the whole pipeline to a report.
   mpi 2 pipeline --config "$cfg" --set output_dir="$work/noexperts" --set 'experts=[]' > "$work/noexperts.out"
