@@ -124,12 +124,17 @@ def snapshot(path, out):
         temp.unlink(missing_ok=True)
 
 
+PROVENANCE = "/provenance"
+
+
 def digest(path, skip=()):
     """One line per dataset of the results file `path`, external links followed (its parts and the /index link
     to index.h5), in path order: 'PATH DTYPE SHAPE SHA256' of the values' bytes. Two files whose digests are
-    equal hold the same numbers bit for bit. Paths that start with one of `skip` are left out."""
+    equal hold the same numbers bit for bit. Paths that start with one of `skip` are left out, and always
+    /provenance: where and how a file was made (hosts, threads, the inputs' paths), not what it holds."""
     import hashlib
     lines = []
+    skip = (*skip, PROVENANCE)
 
     def visit(group, prefix):
         for name in sorted(group):
@@ -860,6 +865,55 @@ def make_plots(results, out_dir):
     return written
 
 
+def provenance(path, verify=False):
+    """The /provenance of a results file as a dict: its attributes, and `inputs`, one dict per input file
+    (owner, name, path, size, mtime, sha256). With `verify`, each input also gets `now`: "same", "changed"
+    (its SHA-256 today differs), or "missing"."""
+    import hashlib
+    with h5py.File(path, "r") as f:
+        if PROVENANCE not in f:
+            raise MissingData(f"{path}: no {PROVENANCE} (written by rr since the stage that records it)")
+        group = f[PROVENANCE]
+        out = {k: (_strings(v) if isinstance(v, np.ndarray) and v.dtype.kind in "OS" else
+                   v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+               for k, v in sorted(group.attrs.items())}
+        inputs = group.get("inputs")
+        columns = {} if inputs is None else {k: inputs[k][()] for k in inputs}
+    rows = []
+    for i in range(len(columns.get("path", []))):
+        row = {k: (_strings([columns[k][i]])[0] if columns[k].dtype.kind in "OS" else int(columns[k][i]))
+               for k in ("owner", "name", "path", "size", "mtime", "sha256")}
+        if verify:
+            file = Path(row["path"])
+            if not file.is_file():
+                row["now"] = "missing"
+            else:
+                sha = hashlib.sha256()
+                with open(file, "rb") as stream:
+                    for block in iter(lambda: stream.read(1 << 20), b""):
+                        sha.update(block)
+                row["now"] = "same" if sha.hexdigest() == row["sha256"] else "changed"
+        rows.append(row)
+    out["inputs"] = rows
+    return out
+
+
+def _provenance_text(record):
+    """The provenance for people: the attributes (config last), then one line per input file."""
+    lines = []
+    for key, value in record.items():
+        if key in ("inputs", "config"):
+            continue
+        lines.append(f"{key:<20} {', '.join(value) if isinstance(value, list) else value}")
+    lines.append(f"{'config':<20} {record.get('config', '')}")
+    lines.append("")
+    lines.append(f"{len(record['inputs'])} input files (owner, name, bytes, SHA-256, path):")
+    for row in record["inputs"]:
+        state = f"  [{row['now']}]" if "now" in row else ""
+        lines.append(f"  {row['owner']:<18} {row['name']:<26} {row['size']:>12} {row['sha256']}  {row['path']}{state}")
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------------------------- command line
 
 def _parser():
@@ -915,6 +969,15 @@ def _parser():
                                            "digests mean bit-identical results.")
     sums.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
     sums.add_argument("--skip", action="append", default=[], metavar="PREFIX", help="leave out paths under PREFIX")
+    prov = commands.add_parser("provenance", help="the code, configuration, machine and inputs behind a results file",
+                               description="Prints /provenance: rr version, git commit and dirty flag, the "
+                                           "configuration and its SHA-256, hosts, ranks, threads, device, precision, "
+                                           "library versions, and every input file with its SHA-256 (the names a "
+                                           "dataset's 'checksums' use). Exit status 1 with --verify when an input "
+                                           "changed or is missing.")
+    prov.add_argument("file", metavar="FILE", type=Path, help="rr results file (HDF5)")
+    prov.add_argument("--verify", action="store_true", help="checksum every input again and compare")
+    prov.add_argument("--json", action="store_true", help="one JSON object instead of text")
     return parser
 
 
@@ -939,6 +1002,11 @@ def main(argv=None):
                 sys.stdout.write("".join(json.dumps(r) + "\n" for r in records))
             else:
                 sys.stdout.write(_compare_table(records, args.alpha))
+        elif args.command == "provenance":
+            record = provenance(args.file, args.verify)
+            sys.stdout.write(json.dumps(record, indent=1) + "\n" if args.json else _provenance_text(record))
+            if args.verify and any(row["now"] != "same" for row in record["inputs"]):
+                return 1
         elif args.command == "export-trec":
             for path in export_trec(args.file, args.out, args.router):
                 print(path)

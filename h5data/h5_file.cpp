@@ -202,6 +202,12 @@ Handle::~Handle() {
   }
 }
 
+std::string library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return fmt::format("{}.{}.{}", major, minor, release);
+}
+
 File File::create(const std::filesystem::path& path, const Handle* access) {
   auto quiet = silence_hdf5_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access ? access->get() : H5P_DEFAULT);

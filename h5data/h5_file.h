@@ -37,6 +37,9 @@ class Handle {
   int64_t id_ = -1;
 };
 
+// The HDF5 library's version ("1.10.8"), for the results' provenance.
+std::string library_version();
+
 class File {
  public:
   // `access`: a file-access property list (e.g. MPI-IO, made in mpi/); null for the default driver.

@@ -6,6 +6,11 @@
 //   objects marked [part] are external links into <output_dir>/results.parts/ (h5data/results_update.h):
 //   /meta                      attrs config (JSON), version, ranks, seed: the last stage recorded
 //   /meta/<stage>              the same per stage, and attr fingerprint: the inputs it completed for
+//   /provenance                attrs of the last stage recorded (mpi/stages/provenance.h): version,
+//   git_commit,
+//                              git_dirty, config (canonical JSON), config_sha256, stage, recorded_utc, hosts,
+//                              ranks, threads, device, precision, training_precision, libtorch, mpi, hdf5
+//   /provenance/inputs/{owner, name, path, sha256 [F] strings, size, mtime [F] int64}  every input file
 //   /experts                   [T] expert names in configured order
 //   /datasets/<ds>/corpus_ids  [N] [part] document ids by corpus row
 //   /datasets/<ds>/query_ids/<split>  [Q] query ids of a split (train: score's rows; test: evaluate's)
@@ -50,6 +55,9 @@ inline constexpr const char* kAttrFingerprint = "fingerprint";
 inline constexpr const char* kAttrMeasures = "measures";
 inline constexpr const char* kAttrExperts = "experts";
 inline constexpr const char* kAttrComplete = "complete";
+
+inline constexpr const char* kProvenance = "/provenance";
+inline constexpr const char* kProvenanceInputs = "/provenance/inputs";
 
 inline constexpr const char* kExperts = "/experts";
 inline constexpr const char* kIndexRoot = "/index";

@@ -3,6 +3,9 @@
 #include <hdf5.h>
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 
@@ -83,6 +86,26 @@ bool Environment::initialized() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   return flag && !finalized;
+}
+
+std::string Environment::library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int n = 0;
+  MPI_Get_library_version(text, &n);
+  std::string out(text, static_cast<size_t>(std::max(n, 0)));
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\0')) out.pop_back();
+  return out.substr(0, out.find(','));  // "Open MPI v4.1.4, package: ..." -> "Open MPI v4.1.4"
+}
+
+std::string Environment::processor_name() {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int n = 0;
+  if (g_serial || !initialized() || MPI_Get_processor_name(name, &n) != MPI_SUCCESS) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return host;
+  }
+  return std::string(name, static_cast<size_t>(n));
 }
 
 Environment::NodePlacement Environment::node_placement() {

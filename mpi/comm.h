@@ -31,6 +31,10 @@ class Environment {
     int rank = 0, size = 1;
   };
   static NodePlacement node_placement();
+  // The MPI library's own version line (MPI_Get_library_version), and this host's name
+  // (MPI_Get_processor_name), for the results' provenance.
+  static std::string library_version();
+  static std::string processor_name();
 };
 
 class Comm {

@@ -12,6 +12,7 @@ packages=(
   # the stack
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libboost-program-options-dev
   libspdlog-dev libgtest-dev nlohmann-json3-dev libsimdjson-dev libutf8proc-dev
+  libssl-dev  # OpenSSL's SHA-256 for the results' provenance
   # speed: OpenBLAS (the OpenMP variant obeys torch's thread count) and tcmalloc
   libopenblas0-openmp libgoogle-perftools-dev
   # oneDNN headers: the bf16 x bf16 -> fp32 GEMM of bf16 search (LibTorch already links libdnnl)

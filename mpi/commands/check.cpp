@@ -5,6 +5,7 @@
 // then the plan: counts per dataset, the work of each stage, and the peak memory per rank and disk for P
 // ranks. Every problem is listed at once; exit 2 when there is any.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "mpi/commands/commands.h"
 #include "mpi/stages/datasets.h"
 #include "mpi/stages/plan.h"
+#include "mpi/stages/provenance.h"
 #include "mpi/stages/stage.h"
 #include "text/bert_tokenizer.h"
 
@@ -195,6 +197,25 @@ std::string time_suggestions(const Experiment& exp, int ranks) {
                            (exp.output() / "resources").string(), ranks, out);
 }
 
+// The inputs now against those results.h5 recorded (checksummed where size or mtime moved), and the
+// datasets' expected checksums; "" when there is no earlier run or nothing changed.
+std::string input_report(const Experiment& exp, std::vector<std::string>& problems) {
+  auto now = stages::list_inputs(exp);
+  const auto recorded = stages::recorded_inputs(exp.results_file());
+  record(problems, [&] {
+    stages::checksum_inputs(now, recorded);
+    stages::verify_checksums(exp, now);
+  });
+  if (recorded.empty()) return "";
+  const auto changes = stages::input_changes(recorded, now);
+  if (changes.empty())
+    return fmt::format("\ninputs: the {} files {} recorded are unchanged\n", recorded.size(),
+                       exp.results_file().string());
+  return fmt::format(
+      "\ninputs changed since {} recorded them (the stages that read them will rerun):\n  {}\n",
+      exp.results_file().string(), fmt::join(changes, "\n  "));
+}
+
 }  // namespace
 
 int check(const Args& args) {
@@ -221,6 +242,7 @@ int check(const Args& args) {
   check_output_dir(exp, problems);
   std::cout << stages::plan_report(exp, counts, hidden > 0 ? hidden : 768, ranks);
   std::cout << time_suggestions(exp, ranks);
+  std::cout << input_report(exp, problems);
   if (problems.empty()) {
     std::cout << "\ncheck: no problems found\n";
     return 0;

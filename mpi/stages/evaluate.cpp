@@ -37,6 +37,31 @@ namespace rr::stages {
 
 namespace {
 
+// Routers fitted by `pilot` for other settings or inputs than the current ones would be evaluated under the
+// new settings' labels: a usage error naming the settings that differ (or, when none does, the inputs).
+void refuse_stale_routers(const Context& ctx, const h5::File& f) {
+  const std::string meta = schema::stage_meta("pilot");
+  const std::string file = ctx.exp.results_file().string();
+  const std::string fitted =
+      f.has_attr(meta, schema::kAttrFingerprint) ? f.attr_string(meta, schema::kAttrFingerprint) : "";
+  if (fitted == find_stage("pilot").fingerprint(ctx.exp)) return;
+  RR_CHECK(!fitted.empty(), Usage, "{}: the routers' fit was never recorded complete (run `pilot` first)",
+           file);
+  const auto then = nlohmann::json::parse(f.attr_string(meta, schema::kAttrConfig));
+  const auto changed =
+      config_differences(then, ctx.exp.json,
+                         {"routing", "seed", "experts", "expert_training", "datasets", "base",
+                          "evaluation.max_query_length", "evaluation.ignore_identical_ids"});
+  RR_THROW(
+      Usage,
+      "{}: `pilot` fitted the routers for other {}; evaluating them now would label old routing with the "
+      "new settings. Run `pilot` again (or the pipeline) first",
+      file,
+      changed.empty() ? std::string("inputs (an expert's files, or the training queries and their score "
+                                    "columns, changed since)")
+                      : fmt::format("settings: {}", fmt::join(changed, "; ")));
+}
+
 // route, step 0: the routers that learn were fitted by `pilot`; rank 0 reads their states (pilots, classifier
 // weights: O(P x H + H x T), never the training queries) and sends them to every rank.
 void load_routers(const Context& ctx, std::vector<Method>& methods) {
@@ -54,6 +79,7 @@ void load_routers(const Context& ctx, std::vector<Method>& methods) {
         built_for == ctx.exp.expert_names(), Input,
         "{}: the pilots were built for experts [{}], the config has [{}] (run `score` and `pilot` again)",
         file, fmt::join(built_for, ", "), fmt::join(ctx.exp.expert_names(), ", "));
+    refuse_stale_routers(ctx, f);
     for (size_t i = 0; i < methods.size(); ++i)
       if (methods[i].router->needs_training()) states[i] = read_router_state(f, methods[i].name);
   });
@@ -282,14 +308,29 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
   up.commit();
 }
 
+// What every dataset's results depend on: the routers' fit, the query models, the evaluation settings.
+nlohmann::json evaluate_common(const Experiment& exp) {
+  return {{"pilots", pilot_inputs_fingerprint(exp)},
+          {"experts", expert_fingerprints(exp)},
+          {"model_files", model_file_identities(exp)},
+          {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
+          {"evaluation", config_section(exp, "evaluation")}};
+}
+
 std::string evaluate_fingerprint(const Experiment& exp) {
-  return fingerprint_of({{"pilots", pilot_inputs_fingerprint(exp)},
-                         {"experts", expert_fingerprints(exp)},
-                         {"model_files", model_file_identities(exp)},
-                         {"multitask", exp.train_multitask ? multitask_fingerprint(exp) : "none"},
-                         {"indexes", index_fingerprints(exp)},
-                         {"evaluation", config_section(exp, "evaluation")},
-                         {"datasets", dataset_fingerprints(exp)}});
+  auto parts = evaluate_common(exp);
+  parts["indexes"] = index_fingerprints(exp);
+  parts["datasets"] = dataset_fingerprints(exp);
+  return fingerprint_of(parts);
+}
+
+// One dataset's unit: the common part and its own index and queries, so that a change to one collection
+// re-evaluates that collection only.
+std::string evaluate_unit_fingerprint(const Experiment& exp, const DatasetConfig& d) {
+  auto parts = evaluate_common(exp);
+  parts["index"] = index_fingerprint(exp, d);
+  parts["dataset"] = dataset_fingerprint(exp, d);
+  return fingerprint_of(parts);
 }
 
 // The shard and its tie keys; the test queries' vectors (base, one single expert at a time, the routed ones,
@@ -318,9 +359,10 @@ void evaluate(Context& ctx, const StageOptions& options) {
   std::vector<const Router*> routers;
   for (const auto& m : methods) routers.push_back(m.router.get());
   const QueryModels models = load_query_models(ctx, base, routers);
-  const std::string fp = evaluate_fingerprint(ctx.exp);
   for (const auto& cfg : ctx.exp.datasets)
-    if (cfg.evaluate) evaluate_dataset(ctx, base, cfg, models, methods, fp, options.force);
+    if (cfg.evaluate)
+      evaluate_dataset(ctx, base, cfg, models, methods, evaluate_unit_fingerprint(ctx.exp, cfg),
+                       options.force);
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) record(ctx, methods);
   });

@@ -1,6 +1,9 @@
 #include "mpi/stages/fingerprints.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 #include "common/error.h"
 #include "common/fingerprint.h"
@@ -26,6 +29,7 @@ std::string dataset_fingerprint(const Experiment& exp, const DatasetConfig& d) {
       files[split] = file_identity(beir_qrels_path(dir, split));
     files["corpus"] = file_identity(dir / "corpus.jsonl");
     files["queries"] = file_identity(dir / "queries.jsonl");
+    for (const auto& f : generated_query_files(dir)) files[f.name] = file_identity(f.path);
   }
   // What the prepared folder and its splits depend on (not where it lies, nor whether it is evaluated).
   return fingerprint_of({{"files", files},
@@ -87,22 +91,6 @@ std::string query_side_fingerprint(const Experiment& exp, const std::string& wha
                          {"inputs", inputs}});
 }
 
-}  // namespace
-
-std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& x) {
-  return query_side_fingerprint(exp, "expert:" + x.name, config_section(exp, "expert_training"), x.datasets);
-}
-
-std::string multitask_fingerprint(const Experiment& exp) {
-  // The multi-task settings start from the expert settings: both sections count.
-  return query_side_fingerprint(
-      exp, "multitask",
-      nlohmann::json::array({config_section(exp, "expert_training"), config_section(exp, "multitask")}),
-      exp.training_datasets());
-}
-
-namespace {
-
 // The files of a trained model as they are now: a model replaced behind rr's back (or damaged) is new input.
 nlohmann::json model_files(const std::filesystem::path& dir) {
   nlohmann::json files;
@@ -112,7 +100,26 @@ nlohmann::json model_files(const std::filesystem::path& dir) {
   return files;
 }
 
+// A model another experiment trained (trained_models): its files are all there is to it here.
+std::string read_only_fingerprint(const std::filesystem::path& dir) {
+  return fingerprint_of({{"read_only", dir.string()}, {"files", model_files(dir)}});
+}
+
 }  // namespace
+
+std::string expert_fingerprint(const Experiment& exp, const ExpertConfig& x) {
+  if (exp.models_read_only()) return read_only_fingerprint(x.adapter);
+  return query_side_fingerprint(exp, "expert:" + x.name, config_section(exp, "expert_training"), x.datasets);
+}
+
+std::string multitask_fingerprint(const Experiment& exp) {
+  if (exp.models_read_only()) return read_only_fingerprint(exp.multitask_path());
+  // The multi-task settings start from the expert settings: both sections count.
+  return query_side_fingerprint(
+      exp, "multitask",
+      nlohmann::json::array({config_section(exp, "expert_training"), config_section(exp, "multitask")}),
+      exp.training_datasets());
+}
 
 std::string training_queries_fingerprint(const Experiment& exp, const DatasetConfig& d) {
   return fingerprint_of(
@@ -164,6 +171,32 @@ std::string pilot_inputs_fingerprint(const Experiment& exp) {
                          {"routing", config_section(exp, "routing")},
                          {"max_query_length", exp.evaluation.max_query_length},
                          {"seed", exp.seed}});
+}
+
+namespace {
+
+// The value at a JSON pointer ("/routing/tie_rule") as compact JSON, "(unset)" when absent.
+std::string value_at(const nlohmann::json& doc, const std::string& pointer) {
+  const nlohmann::json::json_pointer p(pointer);
+  return doc.contains(p) ? doc.at(p).dump() : "(unset)";
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const nlohmann::json& before, const nlohmann::json& now,
+                                            const std::vector<std::string>& under) {
+  std::vector<std::string> out;
+  for (const auto& op : nlohmann::json::diff(before, now)) {
+    const std::string pointer = op.at("path").get<std::string>();
+    std::string dotted = pointer.substr(1);
+    std::replace(dotted.begin(), dotted.end(), '/', '.');
+    const bool relevant = std::any_of(under.begin(), under.end(), [&](const std::string& u) {
+      return dotted == u || dotted.starts_with(u + ".") || u.starts_with(dotted + ".");
+    });
+    if (relevant)
+      out.push_back(fmt::format("{}: {} -> {}", dotted, value_at(before, pointer), value_at(now, pointer)));
+  }
+  return out;
 }
 
 }  // namespace rr::stages

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,5 +37,10 @@ nlohmann::json score_column_fingerprints(const Experiment& exp);        // train
 nlohmann::json model_file_identities(const Experiment& exp);
 // What the pilots and the fitted routers depend on (pilot's and evaluate's inputs).
 std::string pilot_inputs_fingerprint(const Experiment& exp);
+
+// The settings that differ between two config documents, under the given top-level keys or dotted paths
+// ("routing", "evaluation.max_query_length"), one "key: before -> now" each ("(unset)" when absent).
+std::vector<std::string> config_differences(const nlohmann::json& before, const nlohmann::json& now,
+                                            const std::vector<std::string>& under);
 
 }  // namespace rr::stages

@@ -54,13 +54,15 @@ bool Ledger::stage_done(const Stage& stage) const {
 }
 
 void Ledger::record_stage(const Context& ctx, const Stage& stage, const std::string& fp,
-                          const std::map<std::string, std::string>& facts) const {
+                          const std::map<std::string, std::string>& facts,
+                          const std::function<void(h5::File&)>& also) const {
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
     h5::ResultsUpdate up(exp_.results_file(), {});
     h5::write_stage_meta(up.file(), stage.name, ctx.config_json(), ctx.world.size(),
                          static_cast<int64_t>(exp_.seed), fp);
     for (const auto& [name, value] : facts) up.file().set_attr(schema::stage_meta(stage.name), name, value);
+    if (also) also(up.file());
     up.commit();
   });
 }

@@ -34,8 +34,10 @@ class Ledger {
   bool stage_done(const Stage& stage) const;
   // Records `stage` complete with fingerprint `fp` and what it ran with (`facts`: device, precision; string
   // attributes of /meta/<stage>). Rank 0 writes; collective.
+  // `also` (rank 0) writes more into the same atomic update (the provenance).
   void record_stage(const Context& ctx, const Stage& stage, const std::string& fp,
-                    const std::map<std::string, std::string>& facts = {}) const;
+                    const std::map<std::string, std::string>& facts = {},
+                    const std::function<void(h5::File&)>& also = {}) const;
 
   // A unit's file.
   std::filesystem::path unit(const std::string& stage, const std::string& dataset,

@@ -15,9 +15,11 @@
 #include "common/error.h"
 #include "common/runtime_info.h"
 #include "config/stage_list.h"
+#include "h5data/h5_file.h"
 #include "model/autocast.h"
 #include "model/device.h"
 #include "mpi/stages/ledger.h"
+#include "mpi/stages/provenance.h"
 
 namespace rr::stages {
 
@@ -197,6 +199,8 @@ void run_stage(Context& ctx, const Stage& stage, const StageOptions& options) {
   const std::string fp = stage.fingerprint ? stage.fingerprint(ctx.exp) : "";
   // Partial runs (one expert of an array) neither skip nor record the stage as a whole.
   const bool whole = options.expert.empty();
+  // Before anything, up to date or not: says what changed since the last record, verifies expected checksums.
+  const auto inputs = current_inputs(ctx, stage.name);
   if (whole && !options.force && ledger.stage_done(stage)) {
     if (ctx.root()) spdlog::info("{}: up to date (inputs unchanged since it last completed)", stage.name);
     return;
@@ -204,7 +208,13 @@ void run_stage(Context& ctx, const Stage& stage, const StageOptions& options) {
   const StageMeter meter;
   stage.run(ctx, options);
   meter.report(ctx, stage.name);
-  if (whole && !fp.empty()) ledger.record_stage(ctx, stage, fp, stage_facts(ctx));
+  if (!whole || fp.empty()) return;
+  auto after = list_inputs(ctx.exp);  // with the models this stage trained
+  checksum_inputs(after, inputs, &ctx.world);
+  const auto facts = stage_facts(ctx);
+  const RunPlace place = run_place(ctx);
+  ledger.record_stage(ctx, stage, fp, facts,
+                      [&](h5::File& f) { write_provenance(f, ctx, stage.name, place, facts, after); });
 }
 
 }  // namespace rr::stages

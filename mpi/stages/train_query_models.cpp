@@ -257,6 +257,19 @@ std::vector<std::pair<std::string, std::filesystem::path>> expert_curves(const C
   return curves;
 }
 
+// A model of trained_models: it must be there (rr never trains or writes it in this experiment).
+void require_read_only_model(const Context& ctx, const std::string& what, const std::filesystem::path& dir) {
+  bool found = false;
+  for (const char* f :
+       {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
+    found = found || std::filesystem::exists(dir / f);
+  RR_CHECK(found, Input,
+           "{}: {} is used read-only from trained_models ({}), and {} holds no trained model: run the train "
+           "stages of that experiment first",
+           ctx.exp.file.string(), what, ctx.exp.trained_models, dir.string());
+  if (ctx.root()) spdlog::info("{}: read-only, trained by another experiment ({})", what, dir.string());
+}
+
 void train_experts(Context& ctx, const StageOptions& options) {
   const auto& experts = ctx.exp.experts;
   std::vector<size_t> todo;
@@ -265,6 +278,13 @@ void train_experts(Context& ctx, const StageOptions& options) {
   RR_CHECK(!todo.empty() || options.expert.empty(), Usage, "train expert: no expert named '{}'",
            options.expert);
   if (todo.empty()) return;
+  if (ctx.exp.models_read_only()) {
+    mpi::collective_try(ctx.world, [&] {
+      for (size_t e : todo) require_read_only_model(ctx, "expert " + experts[e].name, experts[e].adapter);
+      if (options.expert.empty() && ctx.root()) store_curves(ctx, expert_curves(ctx));
+    });
+    return;
+  }
   const int P = ctx.world.size(), T = static_cast<int>(todo.size());
   // Placement: experts round-robin over ranks; with more ranks than experts, a group of consecutive ranks per
   // expert (ranks fill a node before the next, so a group shares a node where its size allows).
@@ -300,7 +320,9 @@ void train_multitask(Context& ctx, const StageOptions& options) {
   if (ctx.exp.train_multitask && !ctx.exp.experts.empty()) {
     const std::string fp = multitask_fingerprint(ctx.exp);
     const auto out = ctx.exp.multitask_path();
-    if (!options.force && Ledger(ctx.exp).model_done(out, fp)) {
+    if (ctx.exp.models_read_only()) {
+      mpi::collective_try(ctx.world, [&] { require_read_only_model(ctx, "multitask", out); });
+    } else if (!options.force && Ledger(ctx.exp).model_done(out, fp)) {
       if (ctx.root()) spdlog::info("multitask: {} is up to date", out.string());
     } else {
       const CorpusMaps maps = corpus_maps(ctx, ctx.exp.training_datasets());

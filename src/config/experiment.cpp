@@ -205,6 +205,7 @@ class Parser {
     root.get_path("output_dir", e_.output_dir, resolver());
     resolve(e_.output_dir);
     root.get("device", e_.device);
+    root.get_path("trained_models", e_.trained_models, resolver());
   }
 
   void dataset(JsonObjectReader d) {
@@ -236,6 +237,11 @@ class Parser {
     c.pseudo_queries = parse_pseudo_queries(d);
     d.get("max_pseudo_queries", c.max_pseudo_queries, 0, kMany);
     d.get("evaluate", c.evaluate);
+    d.get("checksums", c.checksums);
+    for (const auto& [file, sum] : c.checksums)
+      RR_CHECK(sum.size() == 64 && sum.find_first_not_of("0123456789abcdef") == std::string::npos, Usage,
+               "{}: {}.{}: expected a SHA-256 as 64 lowercase hex digits (sha256sum's), got '{}'", where_,
+               d.key_path("checksums"), file, sum);
     d.finish();
     e_.datasets.push_back(std::move(c));
   }
@@ -256,7 +262,8 @@ class Parser {
     for (const auto& d : c.datasets)
       RR_CHECK(names_.count(d), Usage, "{}: expert '{}' trains on '{}', which 'datasets' does not define",
                where_, c.name, d);
-    c.adapter = (fs::path(e_.output_dir) / "experts" / c.name).string();
+    c.adapter =
+        (fs::path(e_.models_read_only() ? e_.trained_models : e_.output_dir) / "experts" / c.name).string();
     x.get_path("adapter", c.adapter, resolver());
     x.finish();
     e_.experts.push_back(std::move(c));

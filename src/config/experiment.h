@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ struct DatasetConfig {
   PseudoQueries pseudo_queries = PseudoQueries::Title;  // "title", "crop" or "none"
   int64_t max_pseudo_queries = 20000;                   // per dataset, sampled deterministically
   bool evaluate = true;  // evaluated by `evaluate` (zero-shot datasets need no expert)
+  // Expected SHA-256 (64 lowercase hex digits) of input files by the name the results' provenance gives them
+  // ("qrels/test.tsv", "cranqrel"): every stage and `check` verify them; a mismatch is an input error.
+  std::map<std::string, std::string> checksums;
 };
 
 struct ExpertConfig {
@@ -175,6 +179,10 @@ struct Experiment {
   uint64_t seed = 13;
   std::string output_dir = "runs/experiment";
   std::string device = "cpu";
+  // "" (train here), or the output_dir of another experiment whose experts (<dir>/experts/<name>, unless an
+  // expert's "adapter" says otherwise) and multi-task model (<dir>/multitask) this one uses read-only: the
+  // train stages check they exist and never train or write them (a zero-shot evaluation of a trained run).
+  std::string trained_models;
   std::vector<DatasetConfig> datasets;
   BaseModelConfig base;
   std::vector<ExpertConfig> experts;
@@ -195,7 +203,10 @@ struct Experiment {
   std::filesystem::path results_file() const { return output() / "results.h5"; }
   std::filesystem::path index_file() const { return output() / "index.h5"; }
   std::filesystem::path base_path() const { return base.path; }
-  std::filesystem::path multitask_path() const { return output() / "multitask"; }
+  bool models_read_only() const { return !trained_models.empty(); }
+  std::filesystem::path multitask_path() const {
+    return (models_read_only() ? std::filesystem::path(trained_models) : output()) / "multitask";
+  }
   std::vector<std::string> expert_names() const;
   // The datasets some expert trains on, in the order the experts list them (the multi-task model's data and
   // the routing training set).

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <unordered_set>
@@ -151,6 +152,32 @@ fs::path beir_qrels_path(const fs::path& dir, const std::string& split, const st
   return dir / (prefix.empty() ? "qrels" : prefix + "-qrels") / (split + ".tsv");
 }
 
+std::vector<NamedFile> beir_folder_files(const fs::path& dir) {
+  std::vector<NamedFile> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool qrels_dir = name == "qrels" || (name.size() > 6 && name.ends_with("-qrels"));
+    if (qrels_dir && e.is_directory()) {
+      for (const auto& q : fs::directory_iterator(e.path(), ec))
+        if (q.is_regular_file() && q.path().extension() == ".tsv")
+          files.push_back({name + "/" + q.path().filename().string(), q.path()});
+    } else if (e.is_regular_file() && (name == "corpus.jsonl" || name.ends_with("queries.jsonl"))) {
+      files.push_back({name, e.path()});
+    }
+  }
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return files;
+}
+
+std::vector<NamedFile> generated_query_files(const fs::path& dir) {
+  auto files = beir_folder_files(dir);
+  std::erase_if(files, [](const NamedFile& f) {
+    return f.name == "corpus.jsonl" || f.name == "queries.jsonl" || f.name.starts_with("qrels/");
+  });
+  return files;
+}
+
 BeirDataset load_beir(const fs::path& dir, const BeirLoadOptions& options) {
   RR_CHECK(fs::is_directory(dir), Input, "{}: not a BEIR folder (no such directory)", dir.string());
   BeirDataset ds;
@@ -218,15 +245,19 @@ class BeirSource final : public SourceFormat {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "qrels", ec))
       files["qrels/" + e.path().filename().string()] = file_identity(e.path());
+    for (const auto& f : generated_query_files(dir)) files[f.name] = file_identity(f.path);
     return {{"format", name()}, {"dir", dir}, {"files", files}};
   }
+  std::vector<NamedFile> files() const override { return beir_folder_files(dir); }
   Written write_beir(const std::filesystem::path& out, const std::string& dataset, uint64_t) const override {
     const std::filesystem::path src = dir;
     RR_CHECK(std::filesystem::is_directory(src), Input, "dataset '{}': source dir {} does not exist", dataset,
              src.string());
     std::filesystem::create_directories(out);
-    for (const char* f : {"corpus.jsonl", "queries.jsonl"}) std::filesystem::copy_file(src / f, out / f);
-    std::filesystem::copy(src / "qrels", out / "qrels", std::filesystem::copy_options::recursive);
+    for (const auto& f : beir_folder_files(src)) {  // with its generated-query sets
+      std::filesystem::create_directories((out / f.name).parent_path());
+      std::filesystem::copy_file(f.path, out / f.name);
+    }
     return {"", "copied from " + src.string()};
   }
 };

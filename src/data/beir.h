@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/jsonl_reader.h"
+#include "data/source_format.h"
 #include "data/text_record.h"
 
 namespace rr {
@@ -63,6 +64,12 @@ BeirDataset load_beir(const std::filesystem::path& dir, const BeirLoadOptions& o
 std::filesystem::path beir_queries_path(const std::filesystem::path& dir, const std::string& prefix = "");
 std::filesystem::path beir_qrels_path(const std::filesystem::path& dir, const std::string& split,
                                       const std::string& prefix = "");
+
+// The files of a BEIR folder that exist, in name order: corpus.jsonl, queries.jsonl, qrels/*.tsv and every
+// generated-query set (<prefix>-queries.jsonl, <prefix>-qrels/*.tsv), named relative to the folder.
+std::vector<NamedFile> beir_folder_files(const std::filesystem::path& dir);
+// Only its generated-query sets.
+std::vector<NamedFile> generated_query_files(const std::filesystem::path& dir);
 
 // Writers; each file appears only when complete (temp + rename).
 void write_corpus(const std::filesystem::path& path, const std::vector<TextRecord>& docs);

@@ -187,6 +187,10 @@ class DictdSource final : public SourceFormat {
             {"index", file_identity(index)},
             {"max_entries", options.max_entries}};
   }
+  std::vector<NamedFile> files() const override {
+    return {{std::filesystem::path(dict).filename().string(), dict},
+            {std::filesystem::path(index).filename().string(), index}};
+  }
   Written write_beir(const std::filesystem::path& out, const std::string& dataset,
                      uint64_t seed) const override {
     DictdConvertOptions o = options;

@@ -162,6 +162,12 @@ class QueryPrefixSource final : public SourceFormat {
     for (const auto& f : inputs) files.push_back(file_identity(f));
     return {{"format", format}, {"files", files}, {"prefix", prefix}};
   }
+  std::vector<NamedFile> files() const override {
+    std::vector<NamedFile> out;
+    for (const auto& f : inputs)
+      if (!f.empty()) out.push_back({std::filesystem::path(f).filename().string(), f});
+    return out;
+  }
   Written write_beir(const std::filesystem::path& out, const std::string&, uint64_t) const override {
     if (format == "beir-generated") {
       const auto s = convert_beir_generated(inputs[0], out, prefix);

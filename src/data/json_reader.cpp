@@ -71,6 +71,18 @@ void JsonObjectReader::get(const std::string& key, std::vector<std::string>& dst
   }
 }
 
+void JsonObjectReader::get(const std::string& key, std::map<std::string, std::string>& dst) {
+  known_.insert(key);
+  if (!has(key)) return;
+  const auto& v = at(key);
+  if (!v.is_object()) type_error(key, "an object of strings");
+  dst.clear();
+  for (const auto& [name, x] : v.items()) {
+    if (!x.is_string()) type_error(key, "an object of strings");
+    dst[name] = x.get<std::string>();
+  }
+}
+
 template <class T>
 void JsonObjectReader::get_in_range(const std::string& key, T& dst, T min, T max) {
   get(key, dst);

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ class JsonObjectReader {
   void get(const std::string& key, int64_t& dst);
   void get(const std::string& key, double& dst);
   void get(const std::string& key, std::vector<std::string>& dst);
+  void get(const std::string& key, std::map<std::string, std::string>& dst);  // an object of strings
   // Numbers that must lie in [min, max] (checked whether present or defaulted): Usage error naming the key.
   void get(const std::string& key, int64_t& dst, int64_t min, int64_t max);
   void get(const std::string& key, double& dst, double min, double max);

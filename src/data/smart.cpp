@@ -369,6 +369,11 @@ class SmartSource final : public SourceFormat {
             {"query_ids", query_ids},
             {"relevance", relevance}};
   }
+  std::vector<NamedFile> files() const override {
+    return {{fs::path(docs).filename().string(), docs},
+            {fs::path(queries).filename().string(), queries},
+            {fs::path(qrels).filename().string(), qrels}};
+  }
   Written write_beir(const fs::path& out, const std::string&, uint64_t) const override {
     const auto s = convert_smart(docs, queries, qrels, out, options);
     return {

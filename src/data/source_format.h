@@ -22,6 +22,13 @@ namespace rr {
 
 class JsonObjectReader;
 
+// An input file and the name it goes by in messages, provenance and a dataset's "checksums" ("qrels/test.tsv"
+// inside a BEIR folder, the file name for a single-file source such as SMART's "cranqrel").
+struct NamedFile {
+  std::string name;
+  std::filesystem::path path;
+};
+
 // One setting of a format.
 struct FormatOption {
   std::string key;            // "qrels_format" (on the command line --qrels-format)
@@ -65,6 +72,8 @@ class SourceFormat {
   virtual std::string name() const = 0;
   // The settings and the source files' identities: what the prepared folder depends on.
   virtual nlohmann::json identity() const = 0;
+  // The source files read (missing optional ones left out): the dataset's inputs in the results' provenance.
+  virtual std::vector<NamedFile> files() const = 0;
   struct Written {
     std::string split;    // the qrels split written ("": the one the dataset's `qrels` key names)
     std::string summary;  // what was written, in one line ("3000 documents, ...")
