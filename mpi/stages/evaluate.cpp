@@ -353,6 +353,7 @@ double evaluate_peak(const PlanInputs& in) {
 }
 
 void evaluate(Context& ctx, const StageOptions& options) {
+  Ledger(ctx.exp).require_stage("encode", "evaluate");
   std::vector<Method> methods = make_methods(ctx.exp);
   load_routers(ctx, methods);
   const Base base = load_base(ctx);

@@ -53,6 +53,13 @@ bool Ledger::stage_done(const Stage& stage) const {
   return !fp.empty() && h5::stage_fingerprint(exp_.results_file(), stage.name) == fp;
 }
 
+void Ledger::require_stage(const std::string& needed, const std::string& by) const {
+  RR_CHECK(!h5::stage_fingerprint(exp_.results_file(), needed).empty(), Usage,
+           "{}: `{}` runs on what `{}` writes, and {} has no record of `{}` completing: run `{}` first (or "
+           "`pipeline`, which runs the stages in order; `status` shows where the experiment stands)",
+           exp_.file.string(), by, needed, exp_.results_file().string(), needed, needed);
+}
+
 void Ledger::record_stage(const Context& ctx, const Stage& stage, const std::string& fp,
                           const std::map<std::string, std::string>& facts,
                           const std::function<void(h5::File&)>& also) const {

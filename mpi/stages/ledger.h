@@ -32,6 +32,9 @@ class Ledger {
 
   // A stage recorded complete for the current inputs (never for a stage without a fingerprint).
   bool stage_done(const Stage& stage) const;
+  // Usage error (exit 2) unless stage `needed` was ever recorded complete: `by` runs on its output, and
+  // without it would fail on a missing file instead of naming the stage to run.
+  void require_stage(const std::string& needed, const std::string& by) const;
   // Records `stage` complete with fingerprint `fp` and what it ran with (`facts`: device, precision; string
   // attributes of /meta/<stage>). Rank 0 writes; collective.
   // `also` (rank 0) writes more into the same atomic update (the provenance).

@@ -13,6 +13,7 @@
 #include "h5data/results_update.h"
 #include "h5data/schema.h"
 #include "mpi/stages/fingerprints.h"
+#include "mpi/stages/ledger.h"
 #include "mpi/stages/methods.h"
 #include "mpi/stages/plan.h"
 #include "mpi/stages/stage.h"
@@ -82,6 +83,7 @@ void build_and_store(const Context& ctx) {
 }
 
 void pilot(Context& ctx, const StageOptions&) {
+  Ledger(ctx.exp).require_stage("score", "pilot");
   mpi::collective_try(ctx.world, [&] {
     if (ctx.root()) build_and_store(ctx);
   });

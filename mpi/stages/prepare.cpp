@@ -3,8 +3,11 @@
 // open_corpus_map). Rank 0 works; every rank learns the outcome.
 #include <spdlog/spdlog.h>
 
+#include <unordered_set>
+
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "data/beir.h"
 #include "data/split.h"
 #include "mpi/stages/datasets.h"
 #include "mpi/stages/fingerprints.h"
@@ -34,6 +37,20 @@ void split_queries(const DatasetConfig& d, const std::filesystem::path& dir, con
                parts[0].size(), parts[1].size(), parts[2].size(), seed);
 }
 
+// A source's query files parse (ids unique, texts present) and every query its judgments name is one of them:
+// found here, naming the source file and line, not by the first stage that trains on them.
+void check_source_queries(const DatasetConfig& d) {
+  const auto files = d.source->files();
+  for (const auto& q : files) {
+    if (!q.name.ends_with("queries.jsonl")) continue;
+    const std::string prefix = q.name.substr(0, q.name.size() - std::string("queries.jsonl").size());
+    std::unordered_set<std::string> ids;
+    for_each_query(q.path, [&](TextRecord&& r) { ids.insert(std::move(r.id)); });
+    for (const auto& j : files)
+      if (j.name.starts_with(prefix + "qrels/")) check_qrels_queries(j.path, ids, q.path);
+  }
+}
+
 void prepare_one(const Experiment& exp, const DatasetConfig& d, bool force) {
   const std::filesystem::path out = d.path;
   const std::string fp = dataset_fingerprint(exp, d);
@@ -42,6 +59,7 @@ void prepare_one(const Experiment& exp, const DatasetConfig& d, bool force) {
     spdlog::info("prepare: {} is up to date", d.name);
     return;
   }
+  check_source_queries(d);
   AtomicDirectory dir(out);
   const auto tmp = dir.temp_path();
   const SourceFormat::Written written = d.source->write_beir(tmp / "converted", d.name, exp.seed);

@@ -16,6 +16,7 @@
 #include "eval/significance.h"
 #include "h5data/h5_file.h"
 #include "h5data/schema.h"
+#include "mpi/stages/ledger.h"
 #include "mpi/stages/stage.h"
 
 namespace rr::stages {
@@ -234,6 +235,7 @@ std::string make_report(const Context& ctx) {
 }
 
 void report(Context& ctx, const StageOptions&) {
+  Ledger(ctx.exp).require_stage("evaluate", "report");
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
     const std::string md = make_report(ctx);

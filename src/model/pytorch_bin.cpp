@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "model/finite_weights.h"
 #include "model/torch_save_format.h"
 
 namespace rr {
@@ -39,6 +40,7 @@ TensorMap read_pytorch_bin(const std::filesystem::path& path) {
     out.insert_or_assign(e.name,
                          view.is_floating_point() ? view.to(at::kFloat).contiguous() : view.contiguous());
   }
+  check_finite_weights(out, path);
   return out;
 }
 

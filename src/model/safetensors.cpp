@@ -10,6 +10,7 @@
 
 #include "common/atomic_output.h"
 #include "common/error.h"
+#include "model/finite_weights.h"
 #include "model/safetensors_format.h"
 
 namespace rr {
@@ -44,6 +45,7 @@ TensorMap read_safetensors(const std::filesystem::path& path) {
     }
     out.emplace(e.name, t);
   }
+  check_finite_weights(out, path);
   return out;
 }
 

@@ -505,6 +505,17 @@ provenance)
   # nothing reruns when nothing changed; one changed byte of a qrels file is named by `check` and by the next
   # stage and reruns exactly what depends on it; stale router states and wrong checksums are refused (exit 2);
   # a zero-shot run reuses trained models read-only.
+  # First, stages run before their prerequisites and a damaged queries file: exit 2 naming what to do.
+  early=(--set output_dir="$work/early")
+  fails 2 "run \`prepare\` first" run encode --config "$cfg" "${early[@]}" || fail "encode before prepare"
+  fails 2 "run \`score\` first" run pilot --config "$cfg" "${early[@]}" || fail "pilot before score"
+  fails 2 "run \`encode\` first" run evaluate --config "$cfg" "${early[@]}" || fail "evaluate before encode"
+  fails 2 "run \`evaluate\` first" run report --config "$cfg" "${early[@]}" || fail "report before evaluate"
+  cp -r "$work/data" "$work/bad-data"
+  printf '{"_id": "astro-q0", "text": "again"}\n' >> "$work/bad-data/astro/queries.jsonl"
+  line=$(wc -l < "$work/bad-data/astro/queries.jsonl")
+  fails 2 "queries.jsonl:$line: .*duplicate id 'astro-q0'" run prepare --config "$cfg" --set output_dir="$work/bad" \
+    --set "datasets.0.source.dir=$work/bad-data/astro" || fail "a duplicate query id was not named"
   run pipeline --config "$cfg" > /dev/null
   res=$work/runs/tiny/results.h5
   $py - "$res" "$here/../.." <<'PY' || fail "/provenance is incomplete or wrong"

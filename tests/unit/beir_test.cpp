@@ -91,6 +91,18 @@ TEST(Beir, BadInputNamesFileLineAndField) {
   write_file(corpus, "[1, 2]\n");
   expect_input_error([&] { read_corpus(corpus); }, {"corpus.jsonl:1", "object"});
   expect_input_error([&] { read_corpus(t / "missing.jsonl"); }, {"missing.jsonl", "cannot open"});
+  // queries.jsonl: the same rules, named as the queries file.
+  auto queries = t / "queries.jsonl";
+  write_file(queries, "{\"_id\": \"q1\", \"text\": \"x\"}\n{\"_id\": \"q1\", \"text\": \"y\"}\n");
+  expect_input_error([&] { read_queries(queries); }, {"queries.jsonl:2", "duplicate id 'q1'"});
+  write_file(queries, "{\"_id\": \"q1\"}\n");
+  expect_input_error([&] { read_queries(queries); }, {"queries.jsonl:1", "'text'"});
+  write_file(queries, "{\"_id\": \"\", \"text\": \"x\"}\n");
+  expect_input_error([&] { read_queries(queries); }, {"queries.jsonl:1", "'_id'"});
+  write_file(queries, "{\"_id\": \"q1\", \"text\": \"x\"\n");
+  expect_input_error([&] { read_queries(queries); }, {"queries.jsonl:1", "invalid JSON"});
+  write_file(queries, "");
+  expect_input_error([&] { read_queries(queries); }, {"queries.jsonl", "empty"});
 }
 
 TEST(Beir, BadQrels) {

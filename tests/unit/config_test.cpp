@@ -5,8 +5,8 @@
 #include "common/error.h"
 #include "config/experiment.h"
 #include "data/json_reader.h"
-#include "search/search_layout.h"
 #include "mpi/stages/stage.h"
+#include "search/search_layout.h"
 #include "tests/test_support.h"
 
 namespace rr {
@@ -95,6 +95,30 @@ TEST(Config, BadValuesNameTheKey) {
   doc["evaluation"]["precision"] = "fp16";
   EXPECT_NE(usage_error(doc).find("evaluation.precision: precision must be fp32 or bf16, got 'fp16'"),
             std::string::npos);
+  for (const char* key : {"k", "store_k", "corpus_block"}) {
+    doc = minimal();
+    doc["evaluation"][key] = 0;
+    EXPECT_NE(usage_error(doc).find(std::string("'evaluation.") + key + "' = 0 must be in [1, "),
+              std::string::npos)
+        << key;
+  }
+  doc = minimal();
+  doc["evaluation"]["k"] = 10;
+  doc["evaluation"]["store_k"] = 20;
+  EXPECT_NE(usage_error(doc).find("'evaluation.store_k' = 20 must be in [1, 10]"), std::string::npos);
+  doc = minimal();  // --set with the wrong type: a string where a number goes, a number where a list goes
+  apply_override(doc, "expert_training.lr=fast");
+  EXPECT_NE(usage_error(doc).find("expert_training.lr"), std::string::npos);
+  doc = minimal();
+  apply_override(doc, "routing.routers=7");
+  EXPECT_NE(usage_error(doc).find("routing.routers"), std::string::npos);
+  doc = minimal();
+  doc["datasets"][0]["checksums"] = {{"qrels/test.tsv", "abc"}};
+  EXPECT_NE(usage_error(doc).find("datasets[0].checksums.qrels/test.tsv: expected a SHA-256"),
+            std::string::npos);
+  doc = minimal();
+  doc["datasets"][0]["checksums"] = {{"qrels/test.tsv", 5}};
+  EXPECT_NE(usage_error(doc).find("an object of strings"), std::string::npos);
   EXPECT_THROW(apply_override(doc, "no-equals-sign"), Error);
   EXPECT_THROW(apply_override(doc, "datasets.9.name=x"), Error);
   EXPECT_THROW(Experiment::load("/nonexistent/exp.json"), Error);
