@@ -373,10 +373,12 @@ faults)
   run train base --config "$cfg"
   clean=(--set output_dir="$work/clean" --set base.path="$work/runs/tiny/base" --set base.train=false)
   run prepare --config "$cfg" "${clean[@]}"
-  mpi 2 encode --config "$cfg" "${clean[@]}"
+  mpi 2 encode --config "$cfg" "${clean[@]}" --log-level info > "$work/encode1.log" 2>&1
   RR_FAULT=encode-block:3 exits 137 mpi 2 encode --config "$cfg" || fail "the injected fault did not fire"
   mpi 2 encode --config "$cfg" --log-level info > "$work/encode2.log" 2>&1
-  grep -q "blocks of 3 corpora dealt to 2 ranks; mine" "$work/encode2.log" || fail "encode did not report its blocks"
+  dealt() { grep -o "encode: [0-9]* blocks of 3 corpora dealt to 2 ranks" "$1" | grep -o "^encode: [0-9]*" | grep -o "[0-9]*"; }
+  all=$(dealt "$work/encode1.log") left=$(dealt "$work/encode2.log")
+  (( left > 0 && left < all )) || fail "the resumed encode dealt $left of $all blocks: not a resume"
   for ds in astro cook law; do
     h5diff "$work/clean/index.h5" "$work/runs/tiny/index.h5" "/index/$ds/corpus" || fail "resumed index of $ds differs"
   done
