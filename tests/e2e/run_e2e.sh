@@ -359,7 +359,7 @@ without-onednn)
   # bf16 on the CPU is refused (exit 2) with a message that says why and what to do.
   mpi 2 pipeline --config "$cfg" > "$work/fp32.log" 2>&1 || { tail -20 "$work/fp32.log"; fail "fp32 pipeline failed"; }
   grep -q "RouterRetriever" "$work/runs/tiny/report.md" || fail "no report"
-  code=0; run evaluate --config "$cfg" --force --set evaluation.precision=bf16 > "$work/bf16.log" 2>&1 || code=$?
+  code=0; run encode --config "$cfg" --set evaluation.precision=bf16 > "$work/bf16.log" 2>&1 || code=$?
   (( code == 2 )) || { cat "$work/bf16.log"; fail "bf16 without oneDNN exited $code, not 2"; }
   if grep -qw 'avx512_bf16\|amx_bf16' /proc/cpuinfo; then
     grep -q "built without oneDNN" "$work/bf16.log" || { cat "$work/bf16.log"; fail "bf16 refused without saying why"; }
