@@ -152,6 +152,10 @@ nlohmann::json expert_fingerprints(const Experiment& exp) {
   return out;
 }
 
+bool has_model_weights(const std::filesystem::path& dir) {
+  return !model_files(dir).empty();
+}
+
 nlohmann::json model_file_identities(const Experiment& exp) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& x : exp.experts) out.push_back(model_files(x.adapter));

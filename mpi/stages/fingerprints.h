@@ -35,6 +35,8 @@ nlohmann::json expert_fingerprints(const Experiment& exp);              // every
 nlohmann::json score_column_fingerprints(const Experiment& exp);        // training dataset x expert
 // The trained models' files as they are now (every expert's, then the multi-task model's).
 nlohmann::json model_file_identities(const Experiment& exp);
+// Whether `dir` holds a trained model's weights (an adapter's or a whole model's).
+bool has_model_weights(const std::filesystem::path& dir);
 // What the pilots and the fitted routers depend on (pilot's and evaluate's inputs).
 std::string pilot_inputs_fingerprint(const Experiment& exp);
 

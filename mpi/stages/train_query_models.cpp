@@ -259,11 +259,7 @@ std::vector<std::pair<std::string, std::filesystem::path>> expert_curves(const C
 
 // A model of trained_models: it must be there (rr never trains or writes it in this experiment).
 void require_read_only_model(const Context& ctx, const std::string& what, const std::filesystem::path& dir) {
-  bool found = false;
-  for (const char* f :
-       {"adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "pytorch_model.bin"})
-    found = found || std::filesystem::exists(dir / f);
-  RR_CHECK(found, Input,
+  RR_CHECK(has_model_weights(dir), Input,
            "{}: {} is used read-only from trained_models ({}), and {} holds no trained model: run the train "
            "stages of that experiment first",
            ctx.exp.file.string(), what, ctx.exp.trained_models, dir.string());

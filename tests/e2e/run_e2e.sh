@@ -589,6 +589,9 @@ PY
   (cd "$work/runs/tiny" && sha256sum --quiet -c "$work/models.sum") || fail "a read-only model was written"
   [[ $(grep -c "read-only, trained by another experiment" "$work/zero.log") -eq 3 ]] || fail "not 3 read-only models"
   has "Multi-task" cat "$work/Z/report.md" || fail "the zero-shot report lacks the multi-task row"
+  fails 2 "expert astro is used read-only from trained_models .* holds no trained model" run train expert \
+    --config "$cfg" "${B[@]}" --set output_dir="$work/Z2" --set trained_models="$work/nowhere" ||
+    fail "trained_models without models: no clear error"
   echo "provenance: 21 inputs checksummed; unchanged inputs rerun nothing; one qrels byte named and rerun only" \
        "law's units; stale routers, wrong checksums refused; trained models reused read-only"
   ;;
