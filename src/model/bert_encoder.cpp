@@ -64,22 +64,29 @@ Bf16Dense::Epilogue activation_epilogue(const std::string& act) {
   return Bf16Dense::Epilogue::GeluTanh;
 }
 
-// Calls add(rows, c) for each delta's contribution c to the Linear at `module` for its input x (B x ...):
-// rows, the batch rows c belongs to, is undefined when c covers every row.
+// Calls add(segment, c) for each delta's contribution c to the Linear at `module` for its input x (B x ...),
+// segment giving the batch rows c belongs to (count -1: every row). A delta that leaves the module alone, or
+// has no rows in the batch, costs one lookup.
 template <typename Add>
 void for_each_contribution(const at::Tensor& x, const std::string& module, const DeltaBatch& deltas,
                            const ForwardMode& mode, Add&& add) {
   for (size_t e = 0; e < deltas.deltas.size(); ++e) {
-    if (deltas.delta_rows.empty()) {
-      at::Tensor c = deltas.deltas[e]->contribution(module, x, mode);
-      if (c.defined()) add(at::Tensor(), c);
+    if (!deltas.deltas[e]->adapts(module)) continue;
+    if (deltas.segments.empty()) {
+      add(RowSegment{0, -1}, deltas.deltas[e]->contribution(module, x, mode));
       continue;
     }
-    const at::Tensor& rows = deltas.delta_rows[e];
-    if (!rows.defined()) continue;
-    at::Tensor c = deltas.deltas[e]->contribution(module, x.index_select(0, rows), mode);
-    if (c.defined()) add(rows, c);
+    const RowSegment s = deltas.segments[e];
+    if (s.count > 0) add(s, deltas.deltas[e]->contribution(module, x.narrow(0, s.first, s.count), mode));
   }
+}
+
+// Whether any delta of the batch adds to `module` for some row.
+bool adapts_any_row(const std::string& module, const DeltaBatch& deltas) {
+  for (size_t e = 0; e < deltas.deltas.size(); ++e)
+    if ((deltas.segments.empty() || deltas.segments[e].count > 0) && deltas.deltas[e]->adapts(module))
+      return true;
+  return false;
 }
 
 }  // namespace
@@ -92,24 +99,21 @@ at::Tensor dropout(const at::Tensor& x, double p, const ForwardMode& mode) {
   return x * noise;
 }
 
-DeltaBatch mixed_delta_batch(std::vector<const LinearDelta*> deltas, const std::vector<int64_t>& row_delta,
-                             const c10::Device& device) {
+GroupedRows group_rows_by_delta(std::vector<const LinearDelta*> deltas,
+                                const std::vector<int64_t>& row_delta) {
   const int64_t n_deltas = static_cast<int64_t>(deltas.size());
-  std::vector<std::vector<int64_t>> rows(deltas.size());
+  std::vector<std::vector<int64_t>> rows(deltas.size() + 1);  // rows[e + 1]: delta e's rows
   for (size_t i = 0; i < row_delta.size(); ++i) {
     const int64_t e = row_delta[i];
     RR_CHECK(e >= -1 && e < n_deltas, Runtime, "batch row {} names delta {} of {}", i, e, n_deltas);
-    if (e >= 0) rows[e].push_back(static_cast<int64_t>(i));
+    rows[static_cast<size_t>(e + 1)].push_back(static_cast<int64_t>(i));
   }
-  std::vector<int64_t> grouped;
-  for (const auto& r : rows) grouped.insert(grouped.end(), r.begin(), r.end());
-  const at::Tensor all = at::tensor(grouped, at::kLong).to(device);
-  DeltaBatch out{std::move(deltas), std::vector<at::Tensor>(rows.size())};
-  int64_t offset = 0;
-  for (size_t e = 0; e < rows.size(); ++e) {
-    const int64_t count = static_cast<int64_t>(rows[e].size());
-    if (count > 0) out.delta_rows[e] = all.narrow(0, offset, count);
-    offset += count;
+  GroupedRows out{{}, {std::move(deltas), std::vector<RowSegment>(static_cast<size_t>(n_deltas))}};
+  for (size_t g = 0; g < rows.size(); ++g) {
+    if (g > 0)
+      out.batch.segments[g - 1] = {static_cast<int64_t>(out.order.size()),
+                                   static_cast<int64_t>(rows[g].size())};
+    out.order.insert(out.order.end(), rows[g].begin(), rows[g].end());
   }
   return out;
 }
@@ -276,8 +280,11 @@ at::Tensor BertEncoder::linear(const at::Tensor& x, const std::string& module, c
                                const ForwardMode& mode) const {
   at::Tensor y = invariant_linear(x, matmul_weight(module), param(module + ".bias"));
   if (!deltas) return y;
-  for_each_contribution(x, module, *deltas, mode, [&](const at::Tensor& rows, const at::Tensor& c) {
-    y = rows.defined() ? y.index_add(0, rows, c) : y + c;
+  for_each_contribution(x, module, *deltas, mode, [&](RowSegment rows, const at::Tensor& c) {
+    if (rows.count < 0)
+      y = y + c;
+    else
+      y.narrow(0, rows.first, rows.count).add_(c);  // y is this call's own output: in place is safe
   });
   return y;
 }
@@ -357,11 +364,11 @@ at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask,
   auto add_deltas = [&](const at::Tensor& y, const at::Tensor& x, const std::string& module) {
     const at::Tensor y3 = y.view({B, T, y.size(1)});
     for_each_contribution(x.view({B, T, x.size(1)}), module, *deltas, mode,
-                          [&](const at::Tensor& rows, const at::Tensor& d) {
-                            if (rows.defined())
-                              y3.index_add_(0, rows, d.to(y.scalar_type()));
-                            else
+                          [&](RowSegment rows, const at::Tensor& d) {
+                            if (rows.count < 0)
                               y3.add_(d);
+                            else
+                              y3.narrow(0, rows.first, rows.count).add_(d.to(y.scalar_type()));
                           });
   };
   h = h.reshape({M, H}).contiguous();  // the fp32 residual stream
@@ -380,7 +387,7 @@ at::Tensor BertEncoder::packed_bf16_layers(at::Tensor h, const at::Tensor& mask,
     h = invariant_layer_norm(h, param(l + "attention.output.LayerNorm.weight"),
                              param(l + "attention.output.LayerNorm.bias"), c.layer_norm_eps);
     x = h.to(at::kBFloat16);
-    if (!deltas) {
+    if (!deltas || !adapts_any_row(l + kPackedModules[4], *deltas)) {
       layer.intermediate.forward(x, activation_epilogue(c.hidden_act), f);
     } else {  // the deltas come before the activation: not fused
       at::Tensor pre = at::empty({M, c.intermediate_size}, h.options());

@@ -27,22 +27,38 @@ at::Generator make_generator(const c10::Device& device, uint64_t seed);
 class LinearDelta {
  public:
   virtual ~LinearDelta() = default;
-  // The term to add, or an undefined tensor when this delta leaves the module alone.
+  // Whether this delta adds to the Linear at `module` (checked before its input rows are sliced).
+  virtual bool adapts(const std::string& module) const = 0;
+  // The term to add (module adapted), or an undefined tensor when this delta leaves the module alone.
   virtual at::Tensor contribution(const std::string& module, const at::Tensor& x,
                                   const ForwardMode& mode) const = 0;
+};
+
+// Delta e's rows of a batch whose rows are sorted by delta: rows [first, first + count).
+struct RowSegment {
+  int64_t first = 0;
+  int64_t count = 0;
 };
 
 // The deltas of one batch. The base projections run once for the whole batch; each row adds its own delta.
 struct DeltaBatch {
   std::vector<const LinearDelta*> deltas;
-  // delta_rows[e]: the batch rows delta e applies to (int64, ascending, on the encoder's device; undefined:
-  // none). Empty: every delta applies to every row.
-  std::vector<at::Tensor> delta_rows;
+  // segments[e]: the rows delta e applies to, contiguous because the batch's rows are sorted by delta (count
+  // 0: none). Empty: every delta applies to every row. Host integers: a Linear slices its input and output
+  // by them (views, no gather, no scatter, no device round trip).
+  std::vector<RowSegment> segments;
 };
 
-// The batch whose row i adds deltas[row_delta[i]] (-1: none): rows grouped by delta on the host and moved to
-// `device` in one transfer, so the forward pass makes no per-module, per-delta host round trip.
-DeltaBatch mixed_delta_batch(std::vector<const LinearDelta*> deltas, const std::vector<int64_t>& row_delta,
-                             const c10::Device& device);
+// A mixed-expert batch: `order` puts the rows in the sequence the forward pass takes them (rows without a
+// delta first, then delta 0's, delta 1's, ..., each in their original order), `batch` gives each delta's
+// segment of that sequence. Computed once per batch on the host and read by every Linear.
+struct GroupedRows {
+  std::vector<int64_t> order;  // order[j]: the original index of the batch's j-th row
+  DeltaBatch batch;
+};
+
+// Groups rows whose row i adds deltas[row_delta[i]] (-1: none). Throws on a delta index out of range.
+GroupedRows group_rows_by_delta(std::vector<const LinearDelta*> deltas,
+                                const std::vector<int64_t>& row_delta);
 
 }  // namespace rr

@@ -43,6 +43,7 @@ class LoraAdapter final : public LinearDelta {
   // Writes adapter_config.json and adapter_model.safetensors (atomic).
   void save(const std::filesystem::path& dir) const;
 
+  bool adapts(const std::string& module) const override { return modules.count(module) > 0; }
   // scaling * B A dropout(x) for a target module (dropout when training), undefined for the others.
   at::Tensor contribution(const std::string& module, const at::Tensor& x,
                           const ForwardMode& mode) const override;

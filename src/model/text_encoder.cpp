@@ -104,15 +104,22 @@ at::Tensor encode_ids(const BertEncoder& base, const TokenIds& ids, const Encode
       base.device().is_cuda() ? "this GPU" : "this CPU");
   Autocast autocast(params.bf16, base.device());
   for (const auto& [begin, end] : plan.ranges) {
-    const std::vector<int64_t> members(plan.order.begin() + begin, plan.order.begin() + end);
+    std::vector<int64_t> members(plan.order.begin() + begin, plan.order.begin() + end);
+    GroupedRows grouped;
+    if (mixed) {  // each expert's rows one contiguous segment of the batch
+      std::vector<int64_t> choice;
+      for (int64_t i : members) choice.push_back(row_model[i]);
+      grouped = group_rows_by_delta(expert_deltas, choice);
+      std::vector<int64_t> sorted;
+      for (int64_t j : grouped.order) sorted.push_back(members[j]);
+      members = std::move(sorted);
+    }
     std::vector<const std::vector<int32_t>*> batch;
-    std::vector<int64_t> choice;
-    for (int64_t i : members) batch.push_back(rows[i]), choice.push_back(mixed ? row_model[i] : -1);
+    for (int64_t i : members) batch.push_back(rows[i]);
     auto [input, mask] = pad_batch(batch, 0, base.device());
-    const DeltaBatch deltas = mixed ? mixed_delta_batch(expert_deltas, choice, base.device()) : DeltaBatch{};
-    const at::Tensor emb =
-        net.embed(input, mask, mixed ? &deltas : nullptr, {}, params.embedding ? &*params.embedding : nullptr)
-            .to(at::kCPU, at::kFloat);
+    const at::Tensor emb = net.embed(input, mask, mixed ? &grouped.batch : nullptr, {},
+                                     params.embedding ? &*params.embedding : nullptr)
+                               .to(at::kCPU, at::kFloat);
     out.index_copy_(0, at::tensor(members, at::kLong), emb);
     if (progress) progress->advance(end - begin);
   }

@@ -159,8 +159,9 @@ TEST(Bf16Encoder, PackedLayersAgreeWithAutocastAndFp32) {
       for (auto& [m, ab] : a->modules) ab.second = at::randn(ab.second.sizes(), gen) * 0.2;
       adapters.push_back(std::move(a));
     }
+    // Rows 0: the base, 1-2: expert 0, 3-4: expert 1 (a mixed batch's rows are sorted by expert).
     const DeltaBatch deltas =
-        mixed_delta_batch({adapters[0].get(), adapters[1].get()}, {0, 1, 0, 1, -1}, cpu);
+        group_rows_by_delta({adapters[0].get(), adapters[1].get()}, {-1, 0, 0, 1, 1}).batch;
     for (const DeltaBatch* d : std::vector<const DeltaBatch*>{nullptr, &deltas}) {
       const std::string what = act + (d ? " with deltas" : "");
       at::Tensor fp32, autocast, packed;

@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
 
 #include <ATen/autocast_mode.h>
 #include "common/error.h"
@@ -188,22 +190,84 @@ TEST(Encoder, MixedExpertBatchesEqualPerRowEncoding) {
   EXPECT_GT((base[1] - mixed[1]).abs().max().item<double>(), 1e-3);
 }
 
-// A mixed batch's rows are grouped by delta once (ascending, one index tensor per delta, none for a delta
-// without rows); a row naming a delta that does not exist is an error.
-TEST(Encoder, MixedDeltaBatchGroupsRowsByDelta) {
-  const c10::Device cpu(c10::kCPU);
+// A mixed batch's rows are grouped by delta once: the base's rows first, then each delta's in their original
+// order, one segment per delta (count 0 for a delta without rows); a row naming a delta that does not exist
+// is an error.
+TEST(Encoder, GroupRowsByDeltaGivesEachDeltaOneSegment) {
   std::vector<const LinearDelta*> three(3, nullptr);
-  const DeltaBatch b = mixed_delta_batch(three, {2, -1, 0, 2, 0, -1, 2}, cpu);
-  ASSERT_EQ(b.delta_rows.size(), 3u);
-  auto rows = [&](size_t e) {
-    const at::Tensor t = b.delta_rows[e].contiguous();
-    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
-  };
-  EXPECT_EQ(rows(0), (std::vector<int64_t>{2, 4}));
-  EXPECT_FALSE(b.delta_rows[1].defined());
-  EXPECT_EQ(rows(2), (std::vector<int64_t>{0, 3, 6}));
-  EXPECT_THROW(mixed_delta_batch(three, {0, 3}, cpu), Error);
-  EXPECT_THROW(mixed_delta_batch(three, {-2}, cpu), Error);
+  const GroupedRows g = group_rows_by_delta(three, {2, -1, 0, 2, 0, -1, 2});
+  EXPECT_EQ(g.order, (std::vector<int64_t>{1, 5, 2, 4, 0, 3, 6}));
+  ASSERT_EQ(g.batch.segments.size(), 3u);
+  EXPECT_EQ(g.batch.segments[0].first, 2);
+  EXPECT_EQ(g.batch.segments[0].count, 2);
+  EXPECT_EQ(g.batch.segments[1].count, 0);
+  EXPECT_EQ(g.batch.segments[2].first, 4);
+  EXPECT_EQ(g.batch.segments[2].count, 3);
+  const GroupedRows none = group_rows_by_delta(three, {-1, -1});
+  EXPECT_EQ(none.order, (std::vector<int64_t>{0, 1}));
+  for (const RowSegment& s : none.batch.segments) EXPECT_EQ(s.count, 0);
+  EXPECT_THROW(group_rows_by_delta(three, {0, 3}), Error);
+  EXPECT_THROW(group_rows_by_delta(three, {-2}), Error);
+}
+
+// T = 100 experts over 300 rows (uneven segments: one expert takes a third of the rows, some none, some one).
+// Each row is bit-identical whatever its place in the batch (the rows shuffled: same batches, each expert's
+// segment in another order), and equal, up to the BLAS's rounding for another matrix size, to its expert's
+// unmerged forward over only that expert's rows (the base's for rows without an expert).
+TEST(Encoder, MixedBatchesOfManyExpertsEqualEachExpertsOwnBatch) {
+  BertConfig c;
+  c.vocab_size = 50, c.hidden_size = 32, c.num_hidden_layers = 2, c.num_attention_heads = 4,
+  c.intermediate_size = 48;
+  BertEncoder model = BertEncoder::random(c, 17);
+  std::vector<std::unique_ptr<LoraExpert>> experts;
+  std::vector<const QueryModel*> ptrs;
+  at::Generator gen = at::detail::createCPUGenerator(5);
+  for (uint64_t e = 0; e < 100; ++e) {
+    LoraAdapter a = LoraAdapter::create(model, LoraConfig{}, 200 + e);
+    for (auto& [m, ab] : a.modules) ab.second = at::randn(ab.second.sizes(), gen) * 0.2;
+    experts.push_back(std::make_unique<LoraExpert>(model, std::move(a)));
+    ptrs.push_back(experts.back().get());
+  }
+  constexpr int64_t kRows = 300, kLength = 12;
+  std::mt19937 rng(3);
+  TokenIds ids;
+  std::vector<int32_t> choice;
+  for (int64_t i = 0; i < kRows; ++i) {
+    std::vector<int32_t> t = {2};
+    for (int64_t j = 2; j < kLength; ++j) t.push_back(5 + static_cast<int32_t>(rng() % 45));
+    t.push_back(3);
+    ids.push_back(t);
+    choice.push_back(i % 3 == 0 ? 7 : i % 10 == 1 ? -1 : static_cast<int32_t>(rng() % 60));  // 60..99: none
+  }
+  EncodeParams p;
+  p.max_batch = kRows;  // one batch, so that shuffling moves rows but keeps every matrix's size
+  const at::Tensor mixed = encode_ids(model, ids, p, ptrs, choice);
+  std::vector<int64_t> perm(kRows);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  TokenIds shuffled_ids;
+  std::vector<int32_t> shuffled_choice;
+  for (int64_t i : perm) shuffled_ids.push_back(ids[i]), shuffled_choice.push_back(choice[i]);
+  const at::Tensor shuffled = encode_ids(model, shuffled_ids, p, ptrs, shuffled_choice);
+  EXPECT_TRUE(at::equal(shuffled, mixed.index_select(0, at::tensor(perm, at::kLong))));
+
+  int64_t checked = 0;
+  for (int e = -1; e < 100; ++e) {
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < kRows; ++i)
+      if (choice[i] == e) rows.push_back(i);
+    if (rows.empty()) continue;
+    at::Tensor own = at::empty({static_cast<int64_t>(rows.size()), kLength}, at::kLong);
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (int64_t j = 0; j < kLength; ++j) own[r][j] = ids[rows[r]][j];
+    const at::Tensor mask = at::ones_like(own);
+    c10::InferenceMode inference;
+    const at::Tensor alone = e < 0 ? model.embed(own, mask) : experts[e]->embed(own, mask, {});
+    EXPECT_LE((alone - mixed.index_select(0, at::tensor(rows, at::kLong))).abs().max().item<double>(), 1e-6)
+        << "expert " << e;
+    checked += static_cast<int64_t>(rows.size());
+  }
+  EXPECT_EQ(checked, kRows);
 }
 
 TEST(Encoder, SavedModelLoadsBackIdentically) {
