@@ -25,7 +25,7 @@ section "Expert training step fp32 and bf16 vs PyTorch from Python (bench_train_
   bash -c "'$b/bench_train_step' 2 64 32 10 && /usr/bin/python3 '$root/bench/pytorch_train_step.py' 2 64 32 10"
 section "Expert training step data-parallel: np 1 and np 2 on one global batch (bench/train_parallel.sh)" \
   "$root/bench/train_parallel.sh" 64 32 5
-section "Exact search fp32 and bf16 + exact rescoring vs FAISS IndexFlatIP and IndexScalarQuantizer fp16 (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 200000 768 256 \
+section "Exact search fp32 and bf16 + exact rescoring vs FAISS IndexFlatIP and IndexScalarQuantizer fp16 (bench_search_vs_faiss)" "$b/bench_search_vs_faiss" 100000 768 256 \
   ${RR_INDEX:+"$RR_INDEX" "${RR_INDEX_DATASET:-foldoc}"}
 section "Scaling here: encode + evaluate at -np 1 and 2 (bench/scaling.sh)" "$root/bench/scaling.sh" ${RR_SCALING_CONFIG:+"$RR_SCALING_CONFIG"}
 scale_json=$(mktemp)

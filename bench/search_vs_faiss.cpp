@@ -2,7 +2,7 @@
 // rescoring, vs faiss::IndexFlatIP (fp32) and faiss::IndexScalarQuantizer fp16 on the same float32 vectors,
 // k = 10/100/1000, 1 and 2 threads, one run; and how many queries each rr list equals the correctly rounded
 // top-k exactly.
-// Usage: bench_search_vs_faiss [n=200000] [d=768] [nq=256] [index.h5 dataset-name]  (an rr index adds a real
+// Usage: bench_search_vs_faiss [n=100000] [d=768] [nq=256] [index.h5 dataset-name]  (an rr index adds a real
 // corpus; RR_SEARCH_CORPUS_BLOCK=rows overrides rr's corpus block)
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexScalarQuantizer.h>
@@ -147,7 +147,7 @@ void compare(const char* what, const std::vector<float>& xb, int64_t n, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int64_t n = argc > 1 ? std::atoll(argv[1]) : 200000, d = argc > 2 ? std::atoll(argv[2]) : 768;
+  const int64_t n = argc > 1 ? std::atoll(argv[1]) : 100000, d = argc > 2 ? std::atoll(argv[2]) : 768;
   const int64_t nq = argc > 3 ? std::atoll(argv[3]) : 256;
   std::mt19937 rng(7);
   std::normal_distribution<float> g;

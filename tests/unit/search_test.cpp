@@ -264,7 +264,7 @@ TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
   std::vector<std::string> ids;
   for (int64_t i = 0; i < n; ++i) ids.push_back("d" + std::to_string(i));
   const auto tie = tie_keys(ids);
-  for (int64_t k : {10, 100}) {
+  for (int64_t k : {10, 100, 1000}) {  // k 1000: 1125 candidates of 3000, the selection buffer compacts
     const TopK ref = rounded_reference(q, nq, x, n, d, tie, k);
     SearchParams p;
     p.k = k;
@@ -314,6 +314,22 @@ TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
     EXPECT_EQ(fp32.doc, widened.doc);
     EXPECT_EQ(fp32.score, widened.score);
   }
+}
+
+// A shard of more than 2^16 rows (the candidates are gathered by row in two radix passes), k 1000.
+TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneOnALargeShard) {
+  if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
+  const int64_t n = 70000, d = 16, nq = 5, k = 1000;
+  const std::vector<float> x = gaussian(n * d, 21), q = gaussian(nq * d, 22);
+  std::vector<int64_t> tie(static_cast<size_t>(n));
+  std::iota(tie.begin(), tie.end(), 0);
+  SearchParams p;
+  p.k = k;
+  p.bf16 = true;
+  const TopK got = exact_search(q.data(), nq, {x.data(), n, d, VectorType::Float32}, 0, tie.data(), p);
+  const TopK ref = rounded_reference(q, nq, x, n, d, tie, k);
+  EXPECT_EQ(got.doc, ref.doc);
+  EXPECT_EQ(got.score, ref.score);
 }
 
 TEST(Bf16Search, PackedCorpusOfAnotherShapeIsRefused) {
