@@ -4,17 +4,21 @@
 Command line::
 
     rr_analysis.py table FILE... [--format markdown|latex|csv] [--measure ndcg_cut_10] [--labels] [--out PATH]
-                         [--baseline ROUTER]... [--alpha 0.05]
+                         [--baseline ROUTER]... [--alpha 0.05] [--max-singles 10]
     rr_analysis.py compare FILE --baseline ROUTER [--baseline ROUTER]... [--measure ndcg_cut_10] [--json]
                            [--permutations 10000] [--seed 0] [--alpha 0.05]
     rr_analysis.py export-trec FILE --out DIR [--router ROUTER]...
-    rr_analysis.py plots FILE... --out DIR
+    rr_analysis.py plots FILE... --out DIR [--max-singles 10]
     rr_analysis.py snapshot FILE OUT
     rr_analysis.py digest FILE [--skip PREFIX]...
 
 Several FILEs are runs of one experiment with different seeds: tables show mean ± std over them (std with
 ddof=1), the bar chart draws the std as error bars and the routing heatmap sums the counts; the PCA and the
 training curves describe a single run, the first file that has their data.
+
+Many experts (T = 100): more than --max-singles single-expert rows are folded into three, best / median / worst
+per column (the table's full version written beside it, as <stem>.full<suffix>, and linked), likewise the bars;
+the routing heatmap then drops its per-cell numbers for a square-root colour scale and thins its labels.
 
 As a module: ``load_results(path)`` reads one file into a dict, ``make_table(results, ...)`` renders a table
 and ``make_plots(results, out_dir)`` writes the figures. rr keeps a results file's bulky objects (corpus ids,
@@ -447,8 +451,7 @@ def _latex(mean, std, caption, marks=None, legend=""):
              r"\midrule"]
     lines += [" & ".join([_latex_escape(router), *row]) + r" \\" for router, row in zip(cells.index, cells.values)]
     lines += [r"\bottomrule", r"\end{tabular}"]
-    if legend:
-        lines.append("% " + legend)
+    lines += ["% " + line for line in legend.split("\n") if line]
     return "\n".join(lines) + "\n"
 
 
@@ -463,14 +466,77 @@ def _csv(mean, std, caption, marks=None, legend=""):
 
 FORMATTERS = {"markdown": _markdown, "latex": _latex, "csv": _csv}
 
+MAX_SINGLES = 10  # a report lists at most this many single-expert rows (Table 1 has 7); more are folded
+SINGLE_PREFIX = "single-"
+FOLDED_ROWS = tuple(f"Single expert: {rank}" for rank in ("best", "median", "worst"))
 
-def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False, baselines=(), alpha=0.05):
+
+def single_rows(routers):
+    """The single-expert routers among `routers` (names), in their order."""
+    return [r for r in routers if str(r).startswith(SINGLE_PREFIX)]
+
+
+def fold_singles(mean, std, marks=None):
+    """(mean, std, marks) with the single-expert rows replaced, where the first of them stood, by FOLDED_ROWS.
+
+    Per column, of the n single experts with a value there, ranked by it (higher is better; ties keep the table
+    order): best is the first, median the ((n + 1) // 2)-th (for an even n the better of the middle two), worst
+    the last. Each cell is one expert's, so its std and significance letters come with it; a row may mix
+    experts, and its Avg is the best (median, worst) Avg, not the mean of the row.
+    """
+    singles = single_rows(mean.index)
+    if not singles:
+        return mean, std, marks or {}
+    picked = pd.DataFrame(index=list(FOLDED_ROWS), columns=mean.columns, dtype=object)
+    for column in mean.columns:
+        values = mean.loc[singles, column].dropna()
+        ranked = values.index[np.argsort(-values.to_numpy(), kind="stable")]
+        if len(ranked):
+            picked[column] = [ranked[0], ranked[(len(ranked) - 1) // 2], ranked[-1]]
+
+    def take(frame):
+        rows = pd.DataFrame([[frame.loc[e, c] if isinstance(e, str) else np.nan for c, e in row.items()]
+                             for _, row in picked.iterrows()], index=picked.index, columns=mean.columns, dtype=float)
+        rest = frame.drop(index=singles)
+        at = list(frame.index).index(singles[0])  # the rows before the first single are none of them
+        return pd.concat([rest.iloc[:at], rows, rest.iloc[at:]])
+
+    marks = marks or {}
+    kept = {key: letters for key, letters in marks.items() if key[0] not in singles}
+    for name, row in picked.iterrows():
+        kept.update({(name, c): marks[(e, c)] for c, e in row.items() if (e, c) in marks})
+    return take(mean), take(std), kept
+
+
+def full_table_path(out):
+    """Where the table command puts the full table beside the folded one at `out`: <stem>.full<suffix>."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.full{out.suffix}")
+
+
+def _fold_note(count, full_table, fmt):
+    """The folded table's note on its three single-expert rows and where every one of them is (a link in
+    Markdown)."""
+    if full_table is None:
+        where = "not written (`table --out FILE` writes it beside FILE; `--max-singles 0` keeps every row)"
+    else:
+        where = f"[{full_table.name}]({full_table.name})" if fmt == "markdown" else full_table.name
+    return (f"Single expert: best / median / worst of the {count} single experts, each column on its own (a row "
+            f"mixes experts; its Avg is the best, median or worst Avg). The full table: {where}")
+
+
+def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False, baselines=(), alpha=0.05,
+               max_singles=MAX_SINGLES, full_table=None):
     """The datasets x routers table of `measure` x 100 as text in `fmt` (markdown, latex or csv).
 
     `results`: loaded results dicts or paths; with several, each cell is mean ± std over them. `labels`: rows
     named by the Table 1 labels the results files recorded instead of the router names. `baselines` (one
     results file only): a cell gets the letter of each baseline it beats significantly (paired t-test on the
     per-query values, Holm-corrected over every dataset, router and baseline of the table, p < alpha).
+    More than `max_singles` single-expert rows (0: no limit) are folded into best / median / worst rows
+    (`fold_singles`) in Markdown and LaTeX, not in CSV (data for programs); then the full table, in the same
+    format, is written to `full_table` (a path; None: not written), which the folded table's note names by its
+    file name: keep the two files side by side.
     """
     results = _as_results(results)
     mean, std, n = summarize(results, measure)
@@ -479,12 +545,21 @@ def make_table(results, measure=DEFAULT_MEASURE, fmt="markdown", labels=False, b
         if n > 1:
             raise MissingData("significance marks need one results file (the tests are over its queries)")
         marks, legend = _significance_marks(results[0]["path"], baselines, measure, alpha, router_labels(results))
-    if labels:
-        names = router_labels(results)
+    caption = f"{measure} x 100" + (f", mean ± std over {n} runs" if n > 1 else "")
+    names = router_labels(results) if labels else {}
+
+    def render(mean, std, marks, notes):
         mean, std = (frame.rename(index=lambda r: names.get(r, r)) for frame in (mean, std))
         marks = {(names.get(r, r), c): v for (r, c), v in marks.items()}
-    caption = f"{measure} x 100" + (f", mean ± std over {n} runs" if n > 1 else "")
-    return FORMATTERS[fmt](mean, std, caption, marks, legend)
+        return FORMATTERS[fmt](mean, std, caption, marks, "\n\n".join(note for note in notes if note))
+
+    singles = len(single_rows(mean.index))
+    if fmt == "csv" or not max_singles or singles <= max_singles:
+        return render(mean, std, marks, [legend])
+    if full_table is not None:
+        full_table = Path(full_table)
+        full_table.write_text(render(mean, std, marks, [legend]), encoding="utf-8")
+    return render(*fold_singles(mean, std, marks), [legend, _fold_note(singles, full_table, fmt)])
 
 
 # --------------------------------------------------------------------------------------------- significance
@@ -634,18 +709,43 @@ def routing_counts(results, router):
     return counts.drop(columns=[c for c in ("base", TIE_COLUMN) if not counts[c].any()])
 
 
-def _draw_heatmap(ax, counts, title):
-    """Row-normalised routing heatmap on `ax`, each cell annotated with its share; returns the image."""
+HEATMAP_ANNOTATED = (12, 24)  # the most columns, and rows, whose cells are big enough to hold their share
+HEATMAP_MAX_SIZE = (24.0, 16.0)  # inches: many experts or datasets are squeezed into this
+HEATMAP_MAX_TICKS = 50  # tick labels per axis; beyond, every k-th is labelled
+
+
+def _tick_positions(labels, keep=()):
+    """(positions to label, k): every k-th of `labels`, k chosen to label at most HEATMAP_MAX_TICKS, and those in
+    `keep` always."""
+    step = -(-len(labels) // HEATMAP_MAX_TICKS)
+    return [i for i, label in enumerate(labels) if i % step == 0 or label in keep], step
+
+
+def _x_tick_style(vertical, slanted):
+    """Text properties of x tick labels: vertical and small (many narrow columns), slanted by 30°, or level."""
+    if vertical:
+        return {"rotation": 90, "ha": "center", "fontsize": 7}
+    return {"rotation": 30, "ha": "right"} if slanted else {"rotation": 0, "ha": "center"}
+
+
+def _draw_heatmap(ax, counts, title, annotate=True, norm=None):
+    """Row-normalised routing heatmap on `ax` (`norm`: of the shares, default linear 0..1), each cell annotated
+    with its share when `annotate`; returns the image. Only some rows and columns are labelled when there are
+    many (`_tick_positions`), the base and tie columns always."""
     totals = counts.sum(axis=1).to_numpy()
     shares = counts.to_numpy() / np.maximum(totals, 1)[:, None]
-    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-    for (i, j), share in np.ndenumerate(shares):
-        ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=9,
-                color="white" if share > 0.6 else "black")
-    ax.set_xticks(range(counts.shape[1]), counts.columns, rotation=30 if counts.shape[1] > 4 else 0,
-                  ha="right" if counts.shape[1] > 4 else "center")
-    ax.set_yticks(range(counts.shape[0]), [f"{ds} (n={n})" for ds, n in zip(counts.index, totals)])
-    ax.set_xlabel("chosen expert")
+    image = ax.imshow(shares, cmap="Blues", norm=norm or matplotlib.colors.Normalize(0.0, 1.0), aspect="auto")
+    if annotate:
+        for (i, j), share in np.ndenumerate(shares):
+            ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if share > 0.6 else "black")
+    columns, step = _tick_positions(counts.columns, keep=("base", TIE_COLUMN))
+    ax.set_xticks(columns, counts.columns[columns],
+                  **_x_tick_style(counts.shape[1] > HEATMAP_ANNOTATED[0], counts.shape[1] > 4))
+    rows, _ = _tick_positions(counts.index)
+    ax.set_yticks(rows, [f"{counts.index[i]} (n={totals[i]})" for i in rows],
+                  **({"fontsize": 7} if counts.shape[0] > HEATMAP_ANNOTATED[1] else {}))
+    ax.set_xlabel("chosen expert" + (f" (one in {step} labelled)" if step > 1 else ""))
     ax.set_title(title)
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
@@ -653,7 +753,12 @@ def _draw_heatmap(ax, counts, title):
 
 
 def plot_routing_heatmap(results):
-    """(a) Share of test queries routed to each expert, per dataset: pilot-mean beside instance-oracle."""
+    """(a) Share of test queries routed to each expert, per dataset: pilot-mean beside instance-oracle.
+
+    Up to HEATMAP_ANNOTATED columns and rows each cell shows its share; beyond, cells are narrower and
+    unannotated, the colour scale is a square root (1 % of a dataset's queries, a uniform router's share at
+    T = 100, stays visible) and the figure is capped at HEATMAP_MAX_SIZE.
+    """
     panels = []
     for router in (MEAN_ROUTER, ORACLE_ROUTER):
         try:
@@ -662,15 +767,21 @@ def plot_routing_heatmap(results):
             print(f"routing heatmap: no routing for {router}, panel left out", file=sys.stderr)
     if not panels:
         raise MissingData(f"no routing for {MEAN_ROUTER} or {ORACLE_ROUTER}")
-    width = sum(1.6 + 0.9 * counts.shape[1] for _, counts in panels) + 2.5
-    height = 1.8 + 0.55 * max(counts.shape[0] for _, counts in panels)
+    columns = max(counts.shape[1] for _, counts in panels)
+    rows = max(counts.shape[0] for _, counts in panels)
+    annotate = columns <= HEATMAP_ANNOTATED[0] and rows <= HEATMAP_ANNOTATED[1]
+    column_width = 0.9 if columns <= HEATMAP_ANNOTATED[0] else 0.2
+    width = min(sum(1.6 + column_width * counts.shape[1] for _, counts in panels) + 2.5, HEATMAP_MAX_SIZE[0])
+    height = min(1.8 + 0.55 * rows, HEATMAP_MAX_SIZE[1])
+    norm = None if annotate else matplotlib.colors.PowerNorm(0.5, vmin=0.0, vmax=1.0)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, height), layout="constrained", squeeze=False)
     for ax, (router, counts) in zip(axes[0], panels):
-        image = _draw_heatmap(ax, counts, router)
+        image = _draw_heatmap(ax, counts, router, annotate, norm)
     for ax in axes[0][1:]:
         ax.set_yticklabels([])
     axes[0][0].set_ylabel("dataset (test queries)")
-    fig.colorbar(image, ax=axes[0], label="share of the dataset's queries", shrink=0.9)
+    fig.colorbar(image, ax=axes[0], shrink=0.9,
+                 label="share of the dataset's queries" + ("" if annotate else " (square-root scale)"))
     fig.suptitle(f"Routing decisions per dataset{_runs_note(results)}")
     return fig
 
@@ -681,9 +792,14 @@ def _runs_note(results):
     return f" — {_run_label(results[0])}" if len(results) == 1 else f" — {len(results)} runs"
 
 
-def plot_ndcg_bars(results):
-    """(b) nDCG@10 x 100 per dataset (and the average), one bar per router; std error bars over runs."""
+def plot_ndcg_bars(results, max_singles=MAX_SINGLES):
+    """(b) nDCG@10 x 100 per dataset (and the average), one bar per router; std error bars over runs. More than
+    `max_singles` single experts (0: no limit) are drawn as three bars, best / median / worst (`fold_singles`)."""
     mean, std, n = summarize(results, DEFAULT_MEASURE)
+    singles = len(single_rows(mean.index))
+    folded = bool(max_singles) and singles > max_singles
+    if folded:
+        mean, std, _ = fold_singles(mean, std)
     routers, groups = list(mean.index), list(mean.columns)
     colours = _name_colours(routers)
     bar_width = 0.85 / len(routers)
@@ -695,7 +811,7 @@ def plot_ndcg_bars(results):
                yerr=std.loc[router].fillna(0.0) if n > 1 else None, capsize=1.5, error_kw={"linewidth": 0.8},
                color=colours[router], label=router)
     ax.axvline(len(groups) - 1.5, color="grey", linewidth=0.8, linestyle=":")
-    ax.set_xticks(x, groups, rotation=30 if len(groups) > 6 else 0, ha="right" if len(groups) > 6 else "center")
+    ax.set_xticks(x, groups, **_x_tick_style(len(groups) > 25, len(groups) > 6))  # slanted names collide beyond 25
     ax.set_xlim(-0.5, len(groups) - 0.5)
     ax.set_ylabel("nDCG@10 (×100)")
     ax.set_xlabel("dataset (test split)")
@@ -703,6 +819,8 @@ def plot_ndcg_bars(results):
     ax.set_axisbelow(True)
     ax.legend(title="router", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     note = f" (mean ± std over {n} runs)" if n > 1 else _runs_note(results)
+    if folded:
+        note += f"\nsingle experts: best / median / worst of {singles} in each group"
     ax.set_title(f"nDCG@10 per dataset and router{note}")
     return fig
 
@@ -841,17 +959,18 @@ FIGURES = {
 }
 
 
-def make_plots(results, out_dir):
+def make_plots(results, out_dir, max_singles=MAX_SINGLES):
     """Writes each figure as <out_dir>/<name>.png and .pdf; returns the paths written.
 
-    A figure whose data is absent is skipped with a message on stderr.
+    A figure whose data is absent is skipped with a message on stderr. `max_singles`: plot_ndcg_bars's.
     """
     results = _as_results(results)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    figures = {**FIGURES, "ndcg_bars": lambda results: plot_ndcg_bars(results, max_singles)}
     with plt.rc_context(FIGURE_STYLE):
-        for name, draw in FIGURES.items():
+        for name, draw in figures.items():
             try:
                 fig = draw(results)
             except MissingData as reason:
@@ -933,6 +1052,10 @@ def _parser():
     table.add_argument("--baseline", action="append", default=[], metavar="ROUTER",
                        help="mark cells significantly better than ROUTER (repeatable; one file only)")
     table.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    table.add_argument("--max-singles", type=int, default=MAX_SINGLES, metavar="N",
+                       help="more single-expert rows than N are folded into best / median / worst per column, the "
+                            "full table written beside --out as <stem>.full<suffix> (Markdown and LaTeX; "
+                            f"default: {MAX_SINGLES}; 0: never fold)")
     comp = commands.add_parser("compare", help="paired significance tests of the routers against baselines",
                                description="Paired t-test and Fisher randomization test of every router against "
                                            "each baseline on every dataset's per-query values, Holm-corrected "
@@ -959,6 +1082,9 @@ def _parser():
     plots.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     plots.add_argument("--train-queries", type=int, default=TRAIN_QUERIES_PER_DATASET, metavar="N",
                        help=f"training queries per dataset in the PCA (default: {TRAIN_QUERIES_PER_DATASET})")
+    plots.add_argument("--max-singles", type=int, default=MAX_SINGLES, metavar="N",
+                       help="more single experts than N are drawn as best / median / worst bars "
+                            f"(default: {MAX_SINGLES}; 0: never fold)")
     copy = commands.add_parser("snapshot", help="a self-contained copy of a results file",
                                description="Copies FILE to OUT with the objects its parts hold copied in (the "
                                            "/index link is kept as a link).")
@@ -987,7 +1113,7 @@ def main(argv=None):
     try:
         if args.command == "table":
             text = make_table([load_results(p) for p in args.files], args.measure, args.format, args.labels,
-                              args.baseline, args.alpha)
+                              args.baseline, args.alpha, args.max_singles, args.out and full_table_path(args.out))
             if args.out:
                 args.out.write_text(text, encoding="utf-8")
             else:
@@ -1012,7 +1138,7 @@ def main(argv=None):
                 print(path)
         else:
             results = [load_results(p, args.train_queries) for p in args.files]
-            for path in make_plots(results, args.out):
+            for path in make_plots(results, args.out, args.max_singles):
                 print(path)
     except (OSError, MissingData) as error:
         print(f"rr_analysis.py: error: {error}", file=sys.stderr)

@@ -158,18 +158,27 @@ void measure_owned(const Context& ctx, const TestSet& t, const mpi::ShardedIndex
     o.per_query.emplace_back(per.data_ptr<double>() + i * M, per.data_ptr<double>() + (i + 1) * M);
 }
 
-// The oracles: each query takes the results of the single expert the router chooses for it.
-Outcome from_singles(const Method& m, const std::vector<const Outcome*>& singles, int64_t k) {
+// The single experts run on a dataset (evaluation.singles): their outcomes and which expert each is.
+struct Singles {
+  std::vector<const Outcome*> outcomes;
+  std::vector<int32_t> experts;
+};
+
+// The oracles: each query takes the results of the single expert the router chooses for it, among the
+// singles that ran on the dataset (routing records the expert's index among all T).
+Outcome from_singles(const Method& m, const Singles& singles, int64_t k) {
   const int ndcg10 = MeasureSet::beir().index_of("ndcg_cut_10");
-  const int64_t Q = static_cast<int64_t>(singles[0]->per_query.size()),
-                T = static_cast<int64_t>(singles.size());
+  const auto& run = singles.outcomes;
+  const int64_t Q = static_cast<int64_t>(run[0]->per_query.size()), T = static_cast<int64_t>(run.size());
   at::Tensor ndcg = at::empty({Q, T}, at::kDouble);
   for (int64_t e = 0; e < T; ++e)
-    for (int64_t i = 0; i < Q; ++i) ndcg[i][e] = singles[e]->per_query[i][ndcg10];
-  for (const Outcome* s : singles) k = std::min(k, s->top.k);  // singles read back from units hold store_k
-  Outcome o{m.name, m.router->choose(ndcg), TopK(Q, k), {}, m.recorded};
+    for (int64_t i = 0; i < Q; ++i) ndcg[i][e] = run[e]->per_query[i][ndcg10];
+  for (const Outcome* s : run) k = std::min(k, s->top.k);  // singles read back from units hold store_k
+  const std::vector<int32_t> chosen = m.router->choose(ndcg);
+  Outcome o{m.name, {}, TopK(Q, k), {}, m.recorded};
   for (int64_t i = 0; i < Q; ++i) {
-    const Outcome& s = *singles[o.routing[i]];
+    const Outcome& s = *run[chosen[i]];
+    o.routing.push_back(singles.experts[chosen[i]]);
     o.per_query.push_back(s.per_query[i]);
     for (int64_t j = 0; j < k; ++j) {
       o.top.doc[i * k + j] = s.top.doc[i * s.top.k + j];
@@ -194,8 +203,7 @@ mpi::ShardedIndex::OwnedLists search(const Context& ctx, TestSet& t, const Metho
 
 // route -> embed -> search -> measure for one method on one dataset (from_singles for the oracles). The
 // outcome's measures and stored hits are on rank 0.
-Outcome run_method(const Context& ctx, TestSet& t, const Method& m,
-                   const std::vector<const Outcome*>& singles) {
+Outcome run_method(const Context& ctx, TestSet& t, const Method& m, const Singles& singles) {
   const auto& ev = ctx.exp.evaluation;
   if (m.router->source() == RouterSource::FromSingles) return from_singles(m, singles, ev.k);
   const int64_t depth = ev.k + (ev.ignore_identical_ids ? 1 : 0);
@@ -231,16 +239,19 @@ void log_outcome(const TestSet& t, const Outcome& o) {
                sum / static_cast<double>(t.size()));
 }
 
-// Every method on one dataset, each (dataset, method) committed as a unit; units already done are kept (the
-// single experts' read back when an oracle needs them).
+// Every method that runs on one dataset (runs_on), each (dataset, method) committed as a unit; units already
+// done are kept (the single experts' read back when an oracle needs them).
 void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig& cfg,
-                      const QueryModels& models, const std::vector<Method>& methods, const std::string& fp,
-                      bool force) {
+                      const QueryModels& models, const std::vector<Method>& all_methods,
+                      const std::string& fp, bool force) {
+  std::vector<const Method*> methods;
+  for (const auto& m : all_methods)
+    if (runs_on(ctx.exp, m, cfg.name)) methods.push_back(&m);
   const Ledger ledger(ctx.exp);
   const auto unit = [&](const Method& m) { return ledger.unit("evaluate", cfg.name, m.name); };
   std::vector<char> done;
-  for (const auto& m : methods)
-    done.push_back(ledger.unit_done(ctx, unit(m), schema::metrics(cfg.name, m.name), fp, -1, force));
+  for (const Method* m : methods)
+    done.push_back(ledger.unit_done(ctx, unit(*m), schema::metrics(cfg.name, m->name), fp, -1, force));
   if (std::all_of(done.begin(), done.end(), [](char d) { return d != 0; })) {
     if (ctx.root()) spdlog::info("evaluate {}: up to date", cfg.name);
     return;
@@ -252,15 +263,15 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
   }
   // The mixtures to come keep only the terms they need of each single expert's vectors (never all T of them).
   for (size_t i = 0; i < methods.size(); ++i)
-    if (!done[i] && methods[i].router->source() == RouterSource::Dense) {
-      const Routing r = methods[i].router->route(QueryBlock{t.queries->base(), t.qids.data()});
+    if (!done[i] && methods[i]->router->source() == RouterSource::Dense) {
+      const Routing r = methods[i]->router->route(QueryBlock{t.queries->base(), t.qids.data()});
       if (r.kind == Routing::Kind::Mixture) t.queries->expect(r);
     }
   std::vector<Outcome> singles_kept;
   singles_kept.reserve(methods.size());  // `singles` points into it
-  std::vector<const Outcome*> singles;
+  Singles singles;
   for (size_t i = 0; i < methods.size(); ++i) {
-    const Method& m = methods[i];
+    const Method& m = *methods[i];
     Outcome o;
     if (done[i]) {
       if (ctx.root() && m.expert >= 0) o = read_outcome(unit(m), cfg.name, m.name, m.recorded);
@@ -277,7 +288,8 @@ void evaluate_dataset(const Context& ctx, const Base& base, const DatasetConfig&
     if (m.expert < 0) continue;
     // Kept for the oracles, which take a single's measures and stored hits: store_k of them, not k.
     o.top = o.top.first(std::min(o.top.k, ctx.exp.evaluation.store_k));
-    singles.push_back(&singles_kept.emplace_back(std::move(o)));
+    singles.outcomes.push_back(&singles_kept.emplace_back(std::move(o)));
+    singles.experts.push_back(m.expert);
   }
 }
 
@@ -297,7 +309,9 @@ void record(const Context& ctx, const std::vector<Method>& methods) {
   for (const auto& cfg : exp.datasets)
     for (const auto& m : methods) {
       const auto path = ledger.unit("evaluate", cfg.name, m.name);
-      if (!cfg.evaluate || !m.recorded || !std::filesystem::exists(path)) continue;
+      // A unit of a method that no longer runs there (evaluation.singles changed) is not the current result.
+      if (!cfg.evaluate || !m.recorded || !runs_on(exp, m, cfg.name) || !std::filesystem::exists(path))
+        continue;
       const auto u = h5::File::open(path, false);
       f.copy_from(u, schema::query_ids(cfg.name, cfg.test_split));
       for (const auto& object : {schema::routing(cfg.name, m.name), schema::metrics(cfg.name, m.name)})

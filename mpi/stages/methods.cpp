@@ -11,7 +11,18 @@
 namespace rr::stages {
 
 namespace {
+
 constexpr const char* kShape = "shape";
+
+bool single_runs_on(const Experiment& exp, int32_t expert, const std::string& dataset) {
+  const std::string& singles = exp.evaluation.singles;
+  if (singles == "own") {
+    const auto& own = exp.experts[static_cast<size_t>(expert)].datasets;
+    return std::find(own.begin(), own.end(), dataset) != own.end();
+  }
+  return singles == "all";
+}
+
 }  // namespace
 
 std::vector<Method> make_methods(const Experiment& exp) {
@@ -50,6 +61,14 @@ std::vector<Method> make_methods(const Experiment& exp) {
     }
   }
   return methods;
+}
+
+bool runs_on(const Experiment& exp, const Method& m, const std::string& dataset) {
+  if (m.expert >= 0) return single_runs_on(exp, m.expert, dataset);
+  if (m.router->source() != RouterSource::FromSingles) return true;
+  for (size_t e = 0; e < exp.experts.size(); ++e)
+    if (single_runs_on(exp, static_cast<int32_t>(e), dataset)) return true;
+  return false;
 }
 
 // Each tensor is stored flat with its shape as an attribute: File::write keeps matrices of 1 or 2 dimensions

@@ -24,6 +24,11 @@ struct Method {
 // In Table 1 order; the single experts are added (not recorded) when an oracle needs them.
 std::vector<Method> make_methods(const Experiment& exp);
 
+// Whether `m` is evaluated on `dataset` under evaluation.singles: a single expert on every dataset ("all"),
+// on those it was trained on ("own") or on none; an oracle where at least one single runs; any other method
+// everywhere.
+bool runs_on(const Experiment& exp, const Method& m, const std::string& dataset);
+
 // A fitted router's state under /router_states/<method> (written by pilot), and read back.
 void write_router_state(h5::File& f, const std::string& method, const RouterState& state);
 RouterState read_router_state(const h5::File& f, const std::string& method);

@@ -4,6 +4,8 @@
 
 #include "common/error.h"
 #include "mpi/query_blocks.h"
+#include "mpi/stages/fingerprints.h"
+#include "mpi/stages/train_record.h"
 #include "search/search_layout.h"
 
 namespace rr::stages {
@@ -61,6 +63,31 @@ std::vector<const QueryModel*> QueryModels::expert_list() const {
   return out;
 }
 
+namespace {
+
+std::unique_ptr<QueryModel> load_trained(const Context& ctx, const std::string& what,
+                                         const std::filesystem::path& dir, const std::string& fp,
+                                         const std::string& stage, const Base& base) {
+  const std::string recorded = recorded_fingerprint(dir);
+  RR_CHECK(ctx.exp.models_read_only() || recorded.empty() || recorded == fp, Usage,
+           "{}: {} ({}) was trained for other settings or data than this config's (its expert set, training "
+           "datasets or recipe changed since); run `{}` (or the pipeline) first",
+           ctx.exp.file.string(), what, dir.string(), stage);
+  return load_query_model(dir, base.model);
+}
+
+}  // namespace
+
+std::unique_ptr<QueryModel> load_expert(const Context& ctx, const ExpertConfig& x, const Base& base) {
+  return load_trained(ctx, "expert " + x.name, x.adapter, expert_fingerprint(ctx.exp, x), "train expert",
+                      base);
+}
+
+std::unique_ptr<QueryModel> load_multitask(const Context& ctx, const Base& base) {
+  return load_trained(ctx, "the multi-task model", ctx.exp.multitask_path(), multitask_fingerprint(ctx.exp),
+                      "train multitask", base);
+}
+
 QueryModels load_query_models(const Context& ctx, const Base& base,
                               const std::vector<const Router*>& routers) {
   QueryModels m;
@@ -68,8 +95,8 @@ QueryModels load_query_models(const Context& ctx, const Base& base,
     return std::any_of(routers.begin(), routers.end(), [&](const Router* r) { return (r->*uses)(); });
   };
   if (any(&Router::uses_experts))
-    for (const auto& x : ctx.exp.experts) m.experts.push_back(load_query_model(x.adapter, base.model));
-  if (any(&Router::uses_multitask)) m.multitask = load_query_model(ctx.exp.multitask_path(), base.model);
+    for (const auto& x : ctx.exp.experts) m.experts.push_back(load_expert(ctx, x, base));
+  if (any(&Router::uses_multitask)) m.multitask = load_multitask(ctx, base);
   return m;
 }
 

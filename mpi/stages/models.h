@@ -36,6 +36,13 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
                          const std::vector<const QueryModel*>& models = {},
                          const std::vector<int32_t>& row_model = {});
 
+// An expert's query model, and the multi-task model. A model rr trained (its rr_train.json) for other
+// settings than the current experiment's is refused (Usage, naming the stage to run): scoring or evaluating
+// it would label old weights with the new settings (e.g. the multi-task model of another expert set). Models
+// without a record (a PEFT adapter from elsewhere) and those of trained_models are taken as they are.
+std::unique_ptr<QueryModel> load_expert(const Context& ctx, const ExpertConfig& x, const Base& base);
+std::unique_ptr<QueryModel> load_multitask(const Context& ctx, const Base& base);
+
 // The query models the routers use: every expert's (0..T-1) when some router uses experts, the multi-task
 // model when some router uses it.
 struct QueryModels {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "mpi/stages/methods.h"
 #include "mpi/stages/stage.h"
 #include "router/router_names.h"
 #include "search/search_layout.h"
@@ -58,6 +59,36 @@ std::string balance_report(const Experiment& exp, const std::vector<DatasetCount
                     kBalancedShardRows);
   }
   return out + advice + "\n";
+}
+
+// evaluate's searches: one per (dataset, method) that searches (the oracles take the singles' results), with
+// its dense products' FLOPs (2 Q' N d; BM25 searches counted apart) and a time at a nominal rate per rank.
+std::string search_report(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
+                          int ranks) {
+  const std::vector<Method> methods = make_methods(exp);
+  int64_t dense = 0, lexical = 0, singles = 0;
+  double flops = 0;
+  for (const auto& c : counts) {
+    if (!c.evaluated || c.test == 0) continue;
+    for (const auto& m : methods) {
+      if (!runs_on(exp, m, c.name) || m.router->source() == RouterSource::FromSingles) continue;
+      if (m.router->source() == RouterSource::Lexical) {
+        ++lexical;
+        continue;
+      }
+      ++dense;
+      singles += m.expert >= 0;
+      flops +=
+          2.0 * static_cast<double>(c.test) * static_cast<double>(c.documents) * static_cast<double>(hidden);
+    }
+  }
+  // Exact search ran at ~85 GFLOP/s per core in fp32 and ~2x that in bf16 (BENCHMARKS.md, Zen 4).
+  const double rate = (exp.evaluation.bf16 ? 170e9 : 85e9) * ranks;
+  return fmt::format(
+      "evaluate's searches: {} dense ({} of them single experts, evaluation.singles \"{}\"), {} BM25; "
+      "{:.3g} TFLOP of products, ~{:.0f} s on {} CPU rank(s) at {:.0f} GFLOP/s each ({})\n",
+      dense, singles, exp.evaluation.singles, lexical, flops / 1e12, flops / rate, ranks, rate / ranks / 1e9,
+      exp.evaluation.bf16 ? "bf16" : "fp32");
 }
 
 }  // namespace
@@ -117,6 +148,7 @@ std::string plan_report(const Experiment& exp, const std::vector<DatasetCounts>&
       "\nwork: encode {} documents; score {} training query x expert pairs; route and search {} "
       "test queries x {} routers\n",
       docs, pairs, tests, recorded_routers(exp));
+  out += search_report(exp, counts, hidden, ranks);
   out += "stages (class; unit of commit, at most one lost to a kill or a stop request):\n";
   for (const auto& st : stage_table())
     out += fmt::format("  {:<16} {:<15} {}\n", st.name, stage_class_name(st.klass),

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <numeric>
 
 #include "common/atomic_output.h"
 #include "common/error.h"
@@ -25,6 +26,11 @@ namespace {
 
 constexpr const char* kMeasure = "ndcg_cut_10";
 constexpr double kAlpha = 0.05;
+// More experts than this: the report folds the single experts' rows into best / median / worst and shows each
+// dataset's kTopExperts most chosen experts; report-full.md (kFullReport) has the full tables.
+constexpr size_t kFoldSingles = 10;
+constexpr size_t kTopExperts = 3;
+constexpr const char* kFullReport = "report-full.md";
 // Baselines of the significance letters, in letter order (a, b, ...), where the table has them.
 const std::vector<std::string> kBaselines = {"base", "multitask"};
 
@@ -119,34 +125,93 @@ std::pair<std::map<std::pair<int, int>, std::string>, std::string> significance_
   return {marks, legend};
 }
 
-// nDCG@10 x 100: a missing cell is "–" and left out of its row's average (said under the table).
-std::string ndcg_table(const Experiment& exp, const Table& t) {
+bool is_single(const std::string& router) {
+  return router.rfind("single-", 0) == 0;
+}
+
+// A row's average over the datasets it has (NaN when none), and whether some dataset is missing.
+std::pair<double, bool> row_average(const std::vector<Cell>& cells) {
+  double sum = 0;
+  int present = 0;
+  for (const Cell& c : cells)
+    if (c.present) sum += c.mean, ++present;
+  return {present ? sum / present : std::nan(""), present < static_cast<int>(cells.size())};
+}
+
+// The single experts' rows folded into three: in each column (the datasets and the average), the best,
+// median (the better middle one of an even count: as rr_analysis.py table) and worst single expert there;
+// each column in its own order, so a row may mix experts.
+struct FoldedRow {
+  std::string label;
+  std::vector<Cell> cells;
+  double average = std::nan("");
+  bool partial = false;  // some single expert's average leaves out a dataset
+};
+std::vector<FoldedRow> folded_singles(const Table& t) {
+  std::vector<FoldedRow> rows = {
+      {"Single expert: best", {}}, {"Single expert: median", {}}, {"Single expert: worst", {}}};
+  const auto pick = [&](std::vector<double> values, auto&& set) {
+    std::sort(values.begin(), values.end(), std::greater<double>());
+    if (values.empty()) return;
+    const double picks[] = {values.front(), values[(values.size() - 1) / 2], values.back()};
+    for (size_t i = 0; i < 3; ++i) set(rows[i], picks[i]);
+  };
+  for (size_t d = 0; d < t.datasets.size(); ++d) {
+    std::vector<double> means;
+    for (size_t r = 0; r < t.names.size(); ++r)
+      if (is_single(t.names[r]) && t.cells[r][d].present) means.push_back(t.cells[r][d].mean);
+    for (auto& row : rows) row.cells.emplace_back();
+    pick(means, [](FoldedRow& row, double v) { row.cells.back() = {true, v, {}}; });
+  }
+  std::vector<double> averages;
+  bool partial = false;
+  for (size_t r = 0; r < t.names.size(); ++r) {
+    if (!is_single(t.names[r])) continue;
+    const auto [average, missing] = row_average(t.cells[r]);
+    if (!std::isnan(average)) averages.push_back(average);
+    partial = partial || missing;
+  }
+  pick(averages, [&](FoldedRow& row, double v) { row.average = v, row.partial = partial; });
+  return rows;
+}
+
+// nDCG@10 x 100: a missing cell is "–" and left out of its row's average (said under the table). With
+// `fold_singles`, the single experts' rows are folded into best / median / worst (folded_singles).
+std::string ndcg_table(const Experiment& exp, const Table& t, bool fold_singles) {
   const auto [marks, legend] = significance_marks(t);
   std::string md = fmt::format("## {}: nDCG@10 x 100 (test queries)\n\n| Model | {} | Avg |\n|---|", exp.name,
                                fmt::join(t.datasets, " | "));
   for (size_t i = 0; i <= t.datasets.size(); ++i) md += "---:|";
   md += "\n";
   bool any_missing = false;
-  for (size_t r = 0; r < t.names.size(); ++r) {
-    md += "| " + t.labels[r] + " |";
-    double sum = 0;
-    int present = 0;
+  // One row: its label, cells and (for a row of the table) its index for the significance letters.
+  // One row: its label, cells, index in the table (for the significance letters; -1: a folded row) and
+  // average (that of its cells, or for a folded row the picked single expert's).
+  const auto add_row = [&](const std::string& label, const std::vector<Cell>& cells, int r, double average,
+                           bool partial) {
+    md += "| " + label + " |";
     for (size_t d = 0; d < t.datasets.size(); ++d) {
-      const Cell& c = t.cells[r][d];
+      const Cell& c = cells[d];
       if (!c.present) {
         md += " – |";
         any_missing = true;
         continue;
       }
-      sum += c.mean;
-      ++present;
-      const auto mark = marks.find({static_cast<int>(r), static_cast<int>(d)});
+      const auto mark = marks.find({r, static_cast<int>(d)});
       md += fmt::format(" {:.1f}{} |", 100 * c.mean,
                         mark == marks.end() ? "" : "<sup>" + mark->second + "</sup>");
     }
-    md += present == 0 ? " – |\n"
-                       : fmt::format(" {:.1f}{} |\n", 100 * sum / present,
-                                     present < static_cast<int>(t.datasets.size()) ? "*" : "");
+    md += std::isnan(average) ? " – |\n" : fmt::format(" {:.1f}{} |\n", 100 * average, partial ? "*" : "");
+  };
+  bool folded = false;
+  for (size_t r = 0; r < t.names.size(); ++r) {
+    if (!fold_singles || !is_single(t.names[r])) {
+      const auto [average, partial] = row_average(t.cells[r]);
+      add_row(t.labels[r], t.cells[r], static_cast<int>(r), average, partial);
+    } else if (!folded) {  // where the first single expert's row was
+      for (const auto& row : folded_singles(t)) add_row(row.label, row.cells, -1, row.average, row.partial);
+      folded = true;
+    }
   }
   if (any_missing)
     md += "\n–: not evaluated on that dataset. *: the average over the datasets the model has.\n";
@@ -154,19 +219,41 @@ std::string ndcg_table(const Experiment& exp, const Table& t) {
   return md;
 }
 
+// "cisi 61%, med 20%, cran 9%": the kTopExperts experts with the most queries (ties: the first expert).
+std::string top_experts(const std::vector<std::string>& experts, const std::vector<int64_t>& counts,
+                        int64_t queries) {
+  std::vector<size_t> order(counts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return counts[a] > counts[b]; });
+  std::vector<std::string> top;
+  for (size_t i = 0; i < order.size() && i < kTopExperts && counts[order[i]] > 0; ++i)
+    top.push_back(fmt::format(
+        "{} {:.0f}%", experts[order[i]],
+        100.0 * static_cast<double>(counts[order[i]]) / static_cast<double>(std::max<int64_t>(1, queries))));
+  return top.empty() ? "–" : fmt::format("{}", fmt::join(top, ", "));
+}
+
 // Routing counts of one router: dataset x chosen expert, and the queries on which every single expert has the
 // same nDCG@10 (the choice cannot matter there: the InstanceOracle credits them to the first expert).
 std::string routing_counts(const Experiment& exp, const h5::File& f, const Table& t,
-                           const std::string& router, const std::string& label) {
+                           const std::string& router, const std::string& label, bool top_only) {
   const auto experts = exp.expert_names();
   std::vector<int> singles;
   for (const auto& e : experts) singles.push_back(t.row("single-" + e));
   const bool ties = std::find(singles.begin(), singles.end(), -1) == singles.end() && experts.size() > 1;
-  std::string table = fmt::format(
-      "\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {}{} |\n|---|", label,
-      fmt::join(experts, " | "), ties ? " | all experts equal" : "");
-  for (size_t i = 0; i < experts.size() + (ties ? 1 : 0); ++i) table += "---:|";
-  table += "\n";
+  std::string table =
+      top_only ? fmt::format(
+                     "\n### Routing: {} (per dataset, the {} experts chosen most, share of its queries)\n\n"
+                     "| dataset | chosen most |{}\n|---|---|{}\n",
+                     label, kTopExperts, ties ? " all experts equal |" : "", ties ? "---:|" : "")
+               : fmt::format(
+                     "\n### Routing counts: {} (rows: dataset, columns: chosen expert)\n\n| dataset | {}{} "
+                     "|\n|---|",
+                     label, fmt::join(experts, " | "), ties ? " | all experts equal" : "");
+  if (!top_only) {
+    for (size_t i = 0; i < experts.size() + (ties ? 1 : 0); ++i) table += "---:|";
+    table += "\n";
+  }
   bool any = false;
   for (size_t d = 0; d < t.datasets.size(); ++d) {
     const std::string& ds = t.datasets[d];
@@ -185,6 +272,13 @@ std::string routing_counts(const Experiment& exp, const h5::File& f, const Table
         ++counts.back();
       else if (e >= 0 && e < static_cast<int32_t>(experts.size()))
         ++counts[e];
+    }
+    if (top_only) {
+      const int64_t tied = ties ? counts.back() : 0;
+      if (ties) counts.pop_back();
+      table += fmt::format("| {} | {} |{}\n", ds, top_experts(experts, counts, chosen.numel()),
+                           ties ? fmt::format(" {} |", tied) : "");
+      continue;
     }
     if (!ties) counts.pop_back();
     table += fmt::format("| {} | {} |\n", ds, fmt::join(counts, " | "));
@@ -224,24 +318,55 @@ std::string training_summary(const h5::File& f) {
   return md;
 }
 
-std::string make_report(const Context& ctx) {
+// Which single experts ran where (evaluation.singles), and so what the oracles chose among.
+std::string singles_note(const Experiment& exp) {
+  const std::string& s = exp.evaluation.singles;
+  const std::string which = s == "all"   ? "every expert on every dataset"
+                            : s == "own" ? "each expert on the datasets it was trained on"
+                                         : "none";
+  return fmt::format(
+      "\nSingle experts (evaluation.singles \"{}\"): {}; the oracles choose among the single "
+      "experts run on each dataset{}.\n",
+      s, which, s == "none" ? ", so they are not computed" : "");
+}
+
+// The report (report.md), and with more than kFoldSingles experts the full tables it folds (report-full.md:
+// every single expert's row, the routing counts of every expert), linked from it.
+std::pair<std::string, std::string> make_report(const Context& ctx) {
   auto f = h5::File::open(ctx.exp.results_file(), false);
   const Table t = read_table(ctx.exp, f);
-  std::string md = ndcg_table(ctx.exp, t);
+  const bool fold = ctx.exp.experts.size() > kFoldSingles;
+  std::string md = ndcg_table(ctx.exp, t, fold), full;
+  if (fold) {
+    md += fmt::format("\nThe {} single experts' rows and every expert's routing counts: [{}]({}).\n",
+                      ctx.exp.experts.size(), kFullReport, kFullReport);
+    full = ndcg_table(ctx.exp, t, false);
+  }
+  md += singles_note(ctx.exp);
   for (size_t r = 0; r < t.names.size(); ++r)
-    if (t.names[r] == "pilot-mean" || t.names[r] == "instance-oracle")
-      md += routing_counts(ctx.exp, f, t, t.names[r], t.labels[r]);
-  return md + training_summary(f);
+    if (t.names[r] == "pilot-mean" || t.names[r] == "instance-oracle") {
+      md += routing_counts(ctx.exp, f, t, t.names[r], t.labels[r], fold);
+      if (fold) full += routing_counts(ctx.exp, f, t, t.names[r], t.labels[r], false);
+    }
+  return {md + training_summary(f), full};
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  AtomicFile out(path);
+  out.stream() << text;
+  out.commit();
 }
 
 void report(Context& ctx, const StageOptions&) {
   Ledger(ctx.exp).require_stage("evaluate", "report");
   mpi::collective_try(ctx.world, [&] {
     if (!ctx.root()) return;
-    const std::string md = make_report(ctx);
-    AtomicFile out(ctx.exp.output() / "report.md");
-    out.stream() << md;
-    out.commit();
+    const auto [md, full] = make_report(ctx);
+    if (full.empty())
+      std::filesystem::remove(ctx.exp.output() / kFullReport);  // not a stale one from more experts
+    else
+      write_file(ctx.exp.output() / kFullReport, full);
+    write_file(ctx.exp.output() / "report.md", md);
     std::cout << md << std::flush;
     spdlog::info("report: {} and {}", (ctx.exp.output() / "report.md").string(),
                  ctx.exp.results_file().string());

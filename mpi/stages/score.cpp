@@ -269,7 +269,7 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       continue;
     }
     if (!index) index.emplace(open_dense_index(ctx, name, map));
-    if (!experts[e]) experts[e] = load_query_model(x.adapter, base.model);
+    if (!experts[e]) experts[e] = load_expert(ctx, x, base);
     ColumnRounds rounds(unit, fp, Rounds{Q, P});
     if (force && ctx.root()) rounds.remove();  // a forced column starts afresh (its rounds then resume)
     const at::Tensor values =
@@ -312,6 +312,12 @@ void store_scores(const Context& ctx) {
                columns.empty() ? at::zeros({Q, 0}, at::kDouble) : at::stack(columns, 1));
     bulk.set_attr(schema::scores(name), schema::kAttrExperts, exp.expert_names());
   }
+  // The training query ids of a dataset no expert trains on any more (its expert removed) go with its scores.
+  const auto training = exp.training_datasets();
+  for (const auto& d : exp.datasets)
+    if (d.train_split != d.test_split &&
+        std::find(training.begin(), training.end(), d.name) == training.end())
+      f.remove(schema::query_ids(d.name, d.train_split));
   up.commit();
 }
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common/atomic_output.h"
@@ -47,6 +48,15 @@ void store_curves(const Context& ctx,
   if (!ctx.root()) return;
   h5::ResultsUpdate up(ctx.exp.results_file(), {});
   auto& f = up.file();
+  // The curves of models the experiment no longer has (an expert removed, the multi-task model turned off).
+  if (f.exists("/training"))
+    for (const auto& model : f.members("/training")) {
+      const auto names = ctx.exp.expert_names();
+      const bool expert = model.rfind("expert-", 0) == 0;
+      if ((expert && std::find(names.begin(), names.end(), model.substr(7)) == names.end()) ||
+          (model == "multitask" && (!ctx.exp.train_multitask || names.empty())))
+        f.remove(schema::training_curve(model));
+    }
   for (const auto& [model, dir] : models) {
     std::ifstream in(dir / kTrainRecord);
     if (!in) continue;

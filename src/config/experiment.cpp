@@ -122,6 +122,10 @@ void read_evaluation(JsonObjectReader v, EvaluationConfig& ev) {
   v.get("token_budget", ev.token_budget, 1, kMany);
   v.get("bm25_k1", ev.bm25_k1, 0.0, 100.0);
   v.get("bm25_b", ev.bm25_b, 0.0, 1.0);
+  v.get("singles", ev.singles);
+  RR_CHECK(ev.singles == "all" || ev.singles == "own" || ev.singles == "none", Usage,
+           "{}: {} must be \"all\", \"own\" or \"none\", got \"{}\"", v.where(), v.key_path("singles"),
+           ev.singles);
   v.finish();
 }
 

@@ -160,6 +160,10 @@ struct EvaluationConfig {
   int64_t batch_size = 64;
   int64_t token_budget = 16384;
   double bm25_k1 = 0.9, bm25_b = 0.4;  // BEIR/Anserini defaults
+  // Which single experts run on which dataset: "all" (each expert on every dataset: T searches per dataset,
+  // what the oracles choose among), "own" (each expert on the datasets it was trained on), "none". The
+  // oracles choose among the singles that ran on a dataset, and are not computed where none did.
+  std::string singles = "all";
 
   // How the index stores its vectors: float16 if float16_index, else bfloat16 with precision "bf16" (half
   // the disk and RAM; the search rescores from these values), else float32.

@@ -218,11 +218,16 @@ experts)
   h5dump -A -g /score_columns/astro "$work/runs/tiny/results.h5" > "$work/columns.txt" || fail "no /score_columns/astro"
   grep -q '"cook"' "$work/columns.txt" && fail "cook's column is still stored"
   run pilot --config "$cfg" --set "$two"
+  # The multi-task model trains on the experts' datasets: trained for {astro, cook}, it is refused for {astro, law}.
+  fails 2 "run \`train multitask\`" run evaluate --config "$cfg" --set "$two" || fail "a stale multi-task model was evaluated"
+  run train multitask --config "$cfg" --set "$two"
   run evaluate --config "$cfg" --set "$two"
   has "Single expert: law" run report --config "$cfg" --set "$two" || fail "the report lacks the new expert"
   # One expert: every router still runs (the classifiers' fitted H x 1 weights come back from results.h5 whole).
   one='experts=[{"name":"astro"}]'
-  for stage in score pilot evaluate; do run $stage --config "$cfg" --set "$one" > /dev/null || fail "one expert: $stage failed"; done
+  for stage in score pilot train:multitask evaluate; do
+    run ${stage/:/ } --config "$cfg" --set "$one" > /dev/null || fail "one expert: $stage failed"
+  done
   has "ExpertClassifierRouter" run report --config "$cfg" --set "$one" || fail "one expert: no classifier row"
   # Two tasks of an expert job array at once: neither rewrites results.h5 (the last rename would drop the other's
   # curve); train multitask, the next job of the chain, stores both curves.
@@ -268,6 +273,229 @@ PY
   fails 2 "no expert named 'nobody'" run score --expert nobody --config "$cfg" || fail "score --expert nobody"
   echo "experts: add scored only the new column, remove dropped the old one; concurrent tasks lost no curve;"\
        "scoring as an array equals one job"
+  ;;
+many)
+  # Many experts (issue 31, items 5 and 6): 12 experts over the three datasets. The report folds the single
+  # experts' rows into best / median / worst (each column's, checked against report-full.md's 12 rows) and
+  # shows each dataset's most chosen experts; evaluation.singles "own" runs each single on its own dataset
+  # only (the oracles choose among those), "none" runs none and computes no oracle; check counts the searches.
+  m=$work/many.json
+  $py - "$cfg" "$m" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+names = ["astro", "cook", "law"]
+c["experts"] = [{"name": f"e{i:02d}", "datasets": [names[i % 3]]} for i in range(12)]
+c["expert_training"].update({"steps": 2, "eval_every": 0})
+c["multitask"] = {"steps": 2}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+  out=$work/runs/tiny
+  run pipeline --config "$m" > /dev/null || fail "many: the pipeline failed"
+  $py - "$out/report.md" "$out/report-full.md" <<'PY' || fail "many: the folded report"
+import sys, statistics
+def rows(path):
+    table = {}
+    for line in open(path):
+        if line.startswith("| ") and not line.startswith("| Model") and not line.startswith("| dataset"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 5:
+                table[cells[0]] = [float(x.split("<")[0].rstrip("*")) for x in cells[1:]]
+        if line.startswith("### "):
+            break
+    return table
+main, full = rows(sys.argv[1]), rows(sys.argv[2])
+singles = {k: v for k, v in full.items() if k.startswith("Single expert: e")}
+assert len(singles) == 12, sorted(singles)
+assert not any(k.startswith("Single expert: e") for k in main), "a single row is left unfolded"
+for col in range(4):
+    ranked = sorted((v[col] for v in singles.values()), reverse=True)
+    want = {"best": ranked[0], "median": ranked[(len(ranked) - 1) // 2], "worst": ranked[-1]}
+    for which, value in want.items():
+        got = main[f"Single expert: {which}"][col]
+        assert abs(got - value) < 0.051, (which, col, got, value)
+assert "[report-full.md](report-full.md)" in open(sys.argv[1]).read()
+PY
+  has "chosen most" cat "$out/report.md" || fail "many: no top-experts routing summary"
+  has "searches: 63 dense (36 of them single experts" run check --config "$m" || fail "many: check's search count (all)"
+  has "searches: 39 dense (12 of them single experts" run check --config "$m" --set evaluation.singles=own ||
+    fail "many: check's search count (own)"
+  run evaluate --config "$m" --set evaluation.singles=own > /dev/null || fail "many: evaluate, singles own"
+  $py - "$out/results.h5" <<'PY' || fail "many: singles own"
+import sys, h5py
+names = ["astro", "cook", "law"]
+with h5py.File(sys.argv[1], "r") as f:
+    for d, ds in enumerate(names):
+        singles = sorted(r for r in f["metrics"][ds] if r.startswith("single-"))
+        assert singles == [f"single-e{i:02d}" for i in range(12) if i % 3 == d], (ds, singles)
+        chosen = set(f["routing"][ds]["instance-oracle"][()].tolist())
+        assert chosen <= {i for i in range(12) if i % 3 == d}, (ds, chosen)  # experts among all 12
+PY
+  has 'evaluation.singles "own"' run report --config "$m" --set evaluation.singles=own || fail "many: report, own"
+  run evaluate --config "$m" --set evaluation.singles=none > /dev/null || fail "many: evaluate, singles none"
+  $py - "$out/results.h5" <<'PY' || fail "many: singles none"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    for ds in ("astro", "cook", "law"):
+        left = [r for r in f["metrics"][ds] if r.startswith("single-") or r.endswith("-oracle")]
+        assert not left, (ds, left)
+PY
+  fails 2 'must be "all", "own" or "none"' run check --config "$m" --set evaluation.singles=some ||
+    fail "many: a bad evaluation.singles"
+  echo "many: 12 experts folded into best/median/worst; singles own and none evaluated and recorded as asked"
+  ;;
+grow)
+  # Growing an experiment (issue 31, item 4), shown by the ledger's files, not the logs: adding an expert to a
+  # finished run trains only that expert, scores only its columns, refits the pilots and routers and
+  # re-evaluates; removing one scores nothing and refits; adding it back reuses its model and units. Each time,
+  # results.h5 (its digest: every dataset but /provenance), the trained models, the report and the TREC exports
+  # equal a run that had that set of experts from the start (/meta's fingerprints differ: they take the
+  # models' file times).
+  # The multi-task model is retrained each time, legitimately: it trains on every expert's datasets
+  # (Experiment::training_datasets()), so the expert set is one of its inputs (multitask_fingerprint).
+  # eval_every 0 keeps each model's last step: with the tiny data every checkpoint selection would keep the
+  # untrained start (an adapter equal to the base), and equal results would then prove little.
+  g=$work/grow.json
+  $py - "$cfg" "$g" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["expert_training"]["eval_every"] = 0
+json.dump(c, open(sys.argv[2], "w"))
+PY
+  three='experts=[{"name":"astro"},{"name":"cook"},{"name":"law"}]'
+  two='experts=[{"name":"astro"},{"name":"law"}]'
+  out=$work/grown
+  # ledger OUT: "path inode:mtime sha256" of every unit file and every trained model's weights and record.
+  ledger() {
+    (cd "$1" && find units experts multitask -type f \( -name '*.h5' -o -name '*.safetensors' -o -name rr_train.json \) |
+       LC_ALL=C sort | while read -r f; do
+         echo "$f $(stat -c '%i:%y' "$f" | tr ' ' _) $(sha256sum < "$f" | cut -d' ' -f1)"
+       done)
+  }
+  # delta BEFORE AFTER REGEX: "unchanged|rewritten|new|gone PATH" for each path matching REGEX (unchanged: the
+  # same inode, mtime and SHA-256; rewritten: the path is there before and after, any of them differs).
+  delta() {
+    awk -v re="$3" 'NR == FNR { if ($1 ~ re) b[$1] = $2 " " $3; next }
+      $1 ~ re { print (($1 in b) ? (b[$1] == $2 " " $3 ? "unchanged" : "rewritten") : "new"), $1; delete b[$1] }
+      END { for (p in b) print "gone", p }' "$1" "$2" | LC_ALL=C sort
+  }
+  count() { awk -v s="$1" '$1 == s' <<< "$2" | wc -l; }         # count STATUS DELTA
+  paths() { awk -v s="$1" '$1 == s { print $2 }' <<< "$2" | xargs; }  # paths STATUS DELTA (one line)
+  # expect WHAT DELTA UNCHANGED REWRITTEN NEW: the counts of a delta, and nothing gone.
+  expect() {
+    local got
+    got="$(count unchanged "$2") $(count rewritten "$2") $(count new "$2") $(count gone "$2")"
+    [[ $got == "$3 $4 $5 0" ]] ||
+      fail "$1: unchanged, rewritten, new, gone = $got, not $3 $4 $5 0"$'\n'"$2"
+  }
+  h5value() {  # h5value FILE OBJECT [ATTR]: an attribute's values, or a dataset's and "shape RxC", space separated
+    $py - "$@" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+v = f[sys.argv[2]].attrs[sys.argv[3]] if len(sys.argv) > 3 else f[sys.argv[2]][()]
+v = np.atleast_1d(v)
+text = " ".join(x.decode() if isinstance(x, bytes) else str(x) for x in v.ravel())
+print(text if len(sys.argv) > 3 else f"{text} shape {'x'.join(map(str, f[sys.argv[2]].shape))}")
+PY
+  }
+  digest() { $py "$here/../../analysis/rr_analysis.py" digest "$1/results.h5" > "$2"; }
+  # same_as TAG FROM: the grown run's results (digest), models, report and TREC exports equal FROM's.
+  same_as() {
+    digest "$out" "$work/$1.grown.digest"
+    digest "$2" "$work/$1.fresh.digest"
+    diff "$work/$1.fresh.digest" "$work/$1.grown.digest" > "$work/$1.digest.diff" ||
+      fail "$1: results.h5 differs from a run with these experts from the start (< fresh, > grown):"$'\n'"$(cat "$work/$1.digest.diff")"
+    (( $(wc -l < "$work/$1.fresh.digest") > 250 )) || fail "$1: a digest of only $(wc -l < "$work/$1.fresh.digest") datasets"
+    for x in $(cd "$2" && ls experts) multitask; do
+      local m=experts/$x; [[ $x == multitask ]] && m=multitask
+      cmp "$2/$m/adapter_model.safetensors" "$out/$m/adapter_model.safetensors" || fail "$1: model $x differs"
+    done
+    cmp "$2/report.md" "$out/report.md" || fail "$1: report.md differs"
+    for f in "$2"/runs/*.trec; do cmp "$f" "$out/runs/${f##*/}" || fail "$1: TREC export ${f##*/} differs"; done
+  }
+  stages=("train expert" "train multitask" score pilot evaluate report)
+
+  # 1. The finished run: astro and cook.
+  run pipeline --config "$g" --set output_dir="$out" > /dev/null || fail "the first pipeline failed"
+  ledger "$out" > "$work/ledger.0"
+  [[ $(grep -c '^units/score/' "$work/ledger.0") == 6 ]] || fail "expected 6 score units (2 datasets x (base + 2 experts))"
+  routers2=$(h5value "$out/results.h5" /routers/name | awk '{ print NF - 2 }')
+  (( routers2 == 14 )) || fail "$routers2 routers with two experts, not 14"
+  pilot_fp0=$(h5value "$out/results.h5" /meta/pilot fingerprint)
+
+  # 2. Add law: each stage in turn, then the ledger's files compared with before.
+  for stage in "${stages[@]}"; do
+    run $stage --config "$g" --set output_dir="$out" --set "$three" > /dev/null || fail "adding law: $stage failed"
+  done
+  ledger "$out" > "$work/ledger.1"
+  d=$(delta "$work/ledger.0" "$work/ledger.1" '^experts/')
+  expect "adding law: experts" "$d" 4 0 2
+  [[ $(paths new "$d") == "experts/law/adapter_model.safetensors experts/law/rr_train.json" ]] ||
+    fail "adding law trained $(paths new "$d"), not law alone"
+  expect "adding law: multi-task model (trains on every expert's datasets)" "$(delta "$work/ledger.0" "$work/ledger.1" '^multitask/')" 0 2 0
+  d=$(delta "$work/ledger.0" "$work/ledger.1" '^units/score/')
+  expect "adding law: score units" "$d" 6 0 6
+  [[ $(paths new "$d") == "units/score/astro/law.h5 units/score/cook/law.h5 units/score/law/astro.h5 units/score/law/base.h5 units/score/law/cook.h5 units/score/law/law.h5" ]] ||
+    fail "adding law scored $(paths new "$d"), not law's columns and the law dataset's"
+  for ds in astro cook law; do
+    [[ $(h5value "$out/results.h5" /scores/$ds) == *" shape "*x3 ]] || fail "adding law: /scores/$ds is not Q x 3"
+  done
+  pilot_fp1=$(h5value "$out/results.h5" /meta/pilot fingerprint)
+  [[ $pilot_fp1 != "$pilot_fp0" ]] || fail "adding law: pilot was not recorded again"
+  [[ $(h5value "$out/results.h5" /pilots experts) == "astro cook law" ]] || fail "adding law: the pilots are not for three experts"
+  [[ $(h5value "$out/results.h5" /pilots datasets) == "astro cook law" ]] || fail "adding law: no pilots from the law dataset"
+  [[ $(h5value "$out/results.h5" /router_states/expert-classifier/b) == *" shape 3" ]] ||
+    fail "adding law: the expert classifier was not refitted for three experts"
+  d=$(delta "$work/ledger.0" "$work/ledger.1" '^units/evaluate/')
+  expect "adding law: evaluate units (every (dataset, method) again, and single-law new)" "$d" 0 $((3 * routers2)) 3
+  [[ $(paths new "$d") == "units/evaluate/astro/single-law.h5 units/evaluate/cook/single-law.h5 units/evaluate/law/single-law.h5" ]] ||
+    fail "adding law evaluated $(paths new "$d") anew"
+  [[ $(h5value "$out/results.h5" /routers/name) == *"single-law"* ]] || fail "adding law: no single-law results"
+  # A run that had the three experts from the start: the same results, models and exports.
+  run pipeline --config "$g" --set output_dir="$work/from3" --set "$three" > /dev/null || fail "the three-expert pipeline failed"
+  diff <(ls "$work/from3/runs") <(ls "$out/runs") || fail "adding law: the TREC exports are not those of a three-expert run"
+  same_as add "$work/from3"
+  echo "grow: adding law trained 1 expert (and the multi-task model), scored 6 new units (6 kept), refitted pilot," \
+       "re-evaluated $((3 * routers2)) + 3 units; results equal a three-expert run's ($(wc -l < "$work/add.fresh.digest") datasets)"
+
+  # 3. Remove cook: nothing trained but the multi-task model, nothing scored, pilot refitted, everything re-evaluated.
+  for stage in "${stages[@]}"; do
+    run $stage --config "$g" --set output_dir="$out" --set "$two" > /dev/null || fail "removing cook: $stage failed"
+  done
+  ledger "$out" > "$work/ledger.2"
+  expect "removing cook: experts" "$(delta "$work/ledger.1" "$work/ledger.2" '^experts/')" 6 0 0
+  expect "removing cook: multi-task model" "$(delta "$work/ledger.1" "$work/ledger.2" '^multitask/')" 0 2 0
+  expect "removing cook: score units (nothing scored)" "$(delta "$work/ledger.1" "$work/ledger.2" '^units/score/')" 12 0 0
+  for ds in astro law; do
+    [[ $(h5value "$out/results.h5" /scores/$ds) == *" shape "*x2 ]] || fail "removing cook: /scores/$ds is not Q x 2"
+  done
+  [[ $(h5value "$out/results.h5" /experts) == "astro law shape 2" ]] || fail "removing cook: /experts is not astro, law"
+  [[ $(h5value "$out/results.h5" /meta/pilot fingerprint) != "$pilot_fp1" ]] || fail "removing cook: pilot was not recorded again"
+  [[ $(h5value "$out/results.h5" /pilots experts) == "astro law" ]] || fail "removing cook: the pilots are not for astro, law"
+  [[ $(h5value "$out/results.h5" /router_states/expert-classifier/b) == *" shape 2" ]] ||
+    fail "removing cook: the expert classifier was not refitted for two experts"
+  d=$(delta "$work/ledger.1" "$work/ledger.2" '^units/evaluate/')
+  # 14 methods per dataset again; cook's single-expert units stay on disk, unused.
+  expect "removing cook: evaluate units" "$d" 3 $((3 * routers2)) 0
+  [[ $(paths unchanged "$d") == "units/evaluate/astro/single-cook.h5 units/evaluate/cook/single-cook.h5 units/evaluate/law/single-cook.h5" ]] ||
+    fail "removing cook: evaluate kept $(paths unchanged "$d")"
+  [[ $(h5value "$out/results.h5" /routers/name) != *"single-cook"* ]] || fail "removing cook: single-cook still a router"
+  run pipeline --config "$g" --set output_dir="$work/from2" --set "$two" > /dev/null || fail "the astro, law pipeline failed"
+  same_as remove "$work/from2"
+  echo "grow: removing cook trained and scored nothing (12 units kept), refitted pilot, re-evaluated $((3 * routers2))" \
+       "units; results equal an astro, law run's"
+
+  # 4. Add cook back: its model and units were kept, so nothing is trained but the multi-task model and nothing
+  # is scored; cook's single-expert units are current again; the results are the three-expert run's.
+  for stage in "${stages[@]}"; do
+    run $stage --config "$g" --set output_dir="$out" --set "$three" > /dev/null || fail "adding cook back: $stage failed"
+  done
+  ledger "$out" > "$work/ledger.3"
+  expect "adding cook back: experts" "$(delta "$work/ledger.2" "$work/ledger.3" '^experts/')" 6 0 0
+  expect "adding cook back: multi-task model" "$(delta "$work/ledger.2" "$work/ledger.3" '^multitask/')" 0 2 0
+  expect "adding cook back: score units (nothing scored)" "$(delta "$work/ledger.2" "$work/ledger.3" '^units/score/')" 12 0 0
+  expect "adding cook back: evaluate units" "$(delta "$work/ledger.2" "$work/ledger.3" '^units/evaluate/')" 0 $((3 * routers2 + 3)) 0
+  same_as readd "$work/from3"
+  echo "grow: adding cook back trained and scored nothing; results equal the three-expert run's"
   ;;
 stops)
   # Stop requests (SIGUSR1, as Slurm sends before a time limit or a preemption) in the middle of a long unit of
