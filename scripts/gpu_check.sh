@@ -95,12 +95,7 @@ run_stages() {  # run_stages NAME NP DEVICE STAGE...: the stages into $work/NAME
 # search at np 2 on the device and at np 1 on the CPU.
 given=()
 run_stages dev-np1 1 "$device" pipeline
-given=(--set base.path="$work/dev-np1/base" --set base.train=false)
-for name in dev-np2 cpu; do
-  mkdir -p "$work/$name/experts"
-  cp -r "$work/dev-np1/experts/." "$work/$name/experts/"
-  cp -r "$work/dev-np1/multitask" "$work/$name/multitask"
-done
+given=(--set base.path="$work/dev-np1/base" --set base.train=false --set trained_models="$work/dev-np1")
 run_stages dev-np2 2 "$device" prepare encode score pilot evaluate
 run_stages cpu 1 cpu prepare encode score pilot evaluate
 "$py" - "$work" <<'PY'

@@ -350,10 +350,12 @@ std::string evaluate_unit_fingerprint(const Experiment& exp, const DatasetConfig
 // The shard and its tie keys; the test queries' vectors (base, one single expert at a time, the routed ones,
 // the mixtures' k terms); every rank's top-(k+1) lists of its shard for all Q' queries (then only its share,
 // merged); BM25 of the shard (its text and about three times that in postings); rank 0 also the singles'
-// store_k hits (the oracles take them); the models, the experts' adapters 2% of M each.
+// store_k hits (the oracles take them); the models, the experts' adapters 2% of M each, at most C =
+// max_loaded_experts of them held (model/expert_cache.h).
 double evaluate_peak(const PlanInputs& in) {
   const auto& ev = in.exp.evaluation;
   const double T = in.T(), k = static_cast<double>(ev.k), store_k = static_cast<double>(ev.store_k);
+  const double loaded = std::min(T, static_cast<double>(in.exp.max_loaded_experts));  // the expert cache
   const double mix = static_cast<double>(in.exp.routing.top_k_mix);
   double most = 0;
   for (const auto& c : in.counts) {
@@ -363,7 +365,7 @@ double evaluate_peak(const PlanInputs& in) {
                               (3 + mix) * Q * in.d * 4 + Q * (k + 1) * 20 + T * Q * store_k * 20 +
                               4 * PlanInputs::text_bytes(c) / in.P);
   }
-  return (T + 2) * in.model_bytes() * 0.02 + in.model_bytes() + most;
+  return (loaded + 2) * in.model_bytes() * 0.02 + in.model_bytes() + most;
 }
 
 void evaluate(Context& ctx, const StageOptions& options) {
@@ -392,7 +394,7 @@ StageDefinition evaluate_stage() {
       evaluate,
       UnitKind::EvaluateUnit,
       "index.h5, the experts and multi-task model, /router_states, the test queries",
-      "M × (1 + 0.02 T) + N/P × (d × v + 8) + (3 + top_k_mix) × Q' × d × 4 + Q' × (k + 1) × 20 B + BM25 of "
+      "M × (1 + 0.02 min(T, C)) + N/P × (d × v + 8) + (3 + top_k_mix) × Q' × d × 4 + Q' × (k + 1) × 20 B + BM25 of "
       "the shard ≈ 4 × text(N)/P; rank 0: the singles' T × Q' × store_k × 20 B",
       evaluate_peak};
 }

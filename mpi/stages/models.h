@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/bert_encoder.h"
+#include "model/expert_cache.h"
 #include "model/query_model.h"
 #include "model/text_encoder.h"
 #include "mpi/stages/context.h"
@@ -29,12 +30,14 @@ Base load_base(const Context& ctx);
 EncodeParams query_params(const Experiment& exp);
 EncodeParams doc_params(const Experiment& exp);
 
-// Embeds token-id queries in blocks spread over the ranks; every rank gets Q x H. models/row_model as
-// encode_ids (row_model: one entry per query, or empty); one model for every row is merged (LoRA) and
-// packed (bf16) once for all blocks. Collective.
+// Embeds token-id queries in blocks spread over the ranks; every rank gets Q x H. By the base, or by `model`
+// (merged (LoRA) and packed (bf16) once for all blocks). Collective.
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
-                         const std::vector<const QueryModel*>& models = {},
-                         const std::vector<int32_t>& row_model = {});
+                         const QueryModel* model = nullptr);
+// The same, query i by expert row_expert[i] (-1: the base) in mixed-expert batches, each block taking from
+// `experts` only the experts its queries name. Collective.
+at::Tensor embed_routed(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
+                        ExpertCache& experts, const std::vector<int32_t>& row_expert);
 
 // An expert's query model, and the multi-task model. A model rr trained (its rr_train.json) for other
 // settings than the current experiment's is refused (Usage, naming the stage to run): scoring or evaluating
@@ -43,12 +46,15 @@ at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const Toke
 std::unique_ptr<QueryModel> load_expert(const Context& ctx, const ExpertConfig& x, const Base& base);
 std::unique_ptr<QueryModel> load_multitask(const Context& ctx, const Base& base);
 
-// The query models the routers use: every expert's (0..T-1) when some router uses experts, the multi-task
-// model when some router uses it.
+// Every expert (0..T-1), loaded when first used, at most max_loaded_experts at once; each expert's files and
+// training record are checked up front (load_expert's refusal, on every rank before any collective).
+std::unique_ptr<ExpertCache> expert_cache(const Context& ctx, const Base& base);
+
+// The query models the routers use: the experts when some router uses experts, the multi-task model when
+// some router uses it.
 struct QueryModels {
-  std::vector<std::unique_ptr<QueryModel>> experts;
+  std::unique_ptr<ExpertCache> experts;
   std::unique_ptr<QueryModel> multitask;
-  std::vector<const QueryModel*> expert_list() const;
 };
 QueryModels load_query_models(const Context& ctx, const Base& base,
                               const std::vector<const Router*>& routers);

@@ -240,7 +240,7 @@ void store_base_unit(const Context& ctx, const Base& base, const TrainingBlocks&
 }
 
 void score_dataset(const Context& ctx, const Base& base, const std::string& name, const StageOptions& options,
-                   std::vector<std::unique_ptr<QueryModel>>& experts) {
+                   ExpertCache& experts) {
   const bool force = options.force;
   const auto& exp = ctx.exp;
   const auto& cfg = exp.dataset(name);
@@ -269,11 +269,10 @@ void score_dataset(const Context& ctx, const Base& base, const std::string& name
       continue;
     }
     if (!index) index.emplace(open_dense_index(ctx, name, map));
-    if (!experts[e]) experts[e] = load_expert(ctx, x, base);
+    const std::shared_ptr<const QueryModel> model = experts.get(static_cast<int32_t>(e));
     ColumnRounds rounds(unit, fp, Rounds{Q, P});
     if (force && ctx.root()) rounds.remove();  // a forced column starts afresh (its rounds then resume)
-    const at::Tensor values =
-        score_column(ctx, base, d, map, *index, *experts[e], name + " x " + x.name, rounds);
+    const at::Tensor values = score_column(ctx, base, d, map, *index, *model, name + " x " + x.name, rounds);
     mpi::collective_try(ctx.world, [&] {
       if (!ctx.root()) return;
       spdlog::info("score {} x {}: mean nDCG@10 {:.4f} over {} training queries", name, x.name,
@@ -326,7 +325,10 @@ void score(Context& ctx, const StageOptions& options) {
   RR_CHECK(options.expert.empty() || std::find(names.begin(), names.end(), options.expert) != names.end(),
            Usage, "score: no expert named '{}'", options.expert);
   Base base = load_base(ctx);
-  std::vector<std::unique_ptr<QueryModel>> experts(ctx.exp.experts.size());
+  // Each expert loaded when its first column is scored (all ranks alike), max_loaded_experts kept.
+  ExpertCache experts(static_cast<int32_t>(ctx.exp.experts.size()),
+                      static_cast<size_t>(ctx.exp.max_loaded_experts),
+                      [&](int32_t e) { return load_expert(ctx, ctx.exp.experts[e], base); });
   for (const auto& name : ctx.exp.training_datasets()) score_dataset(ctx, base, name, options, experts);
   // One expert's columns (a task of a job array): its units only; tasks running at once must not each rewrite
   // results.h5. A plain `score` afterwards finds every unit done and assembles them.

@@ -320,6 +320,7 @@ Experiment Experiment::parse(const nlohmann::json& doc, const fs::path& file) {
   e.multitask = e.expert_training;
   read_training(root.object("multitask"), e.multitask);
   root.get("train_multitask", e.train_multitask);
+  root.get("max_loaded_experts", e.max_loaded_experts, 1, kMany);
   read_routing(root.object("routing"), e.routing);
   read_evaluation(root.object("evaluation"), e.evaluation);
   read_slurm(root.object("slurm"), e.slurm);

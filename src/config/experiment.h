@@ -187,6 +187,9 @@ struct Experiment {
   // expert's "adapter" says otherwise) and multi-task model (<dir>/multitask) this one uses read-only: the
   // train stages check they exist and never train or write them (a zero-shot evaluation of a trained run).
   std::string trained_models;
+  // Expert models a rank holds at once (model/expert_cache.h: loaded on first use, least recently used
+  // dropped beyond it). 256: the most one query block routes to. Results never depend on it.
+  int64_t max_loaded_experts = 256;
   std::vector<DatasetConfig> datasets;
   BaseModelConfig base;
   std::vector<ExpertConfig> experts;

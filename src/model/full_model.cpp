@@ -2,6 +2,12 @@
 
 namespace rr {
 
+int64_t FullModel::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [name, w] : model_.params()) bytes += w.nbytes();
+  return bytes;
+}
+
 std::map<std::string, at::Tensor> FullModel::trainable() {
   return {model_.params().begin(), model_.params().end()};
 }

@@ -16,6 +16,7 @@ class FullModel final : public QueryModel {
   const LinearDelta* delta() const override { return nullptr; }
   std::map<std::string, at::Tensor> trainable() override;
   void save(const std::filesystem::path& dir) const override { model_.save(dir); }
+  int64_t weight_bytes() const override;
 
  private:
   BertEncoder model_;

@@ -9,6 +9,12 @@ at::Tensor LoraExpert::embed(const at::Tensor& ids, const at::Tensor& mask, cons
   return base_.embed(ids, mask, &deltas, mode);
 }
 
+int64_t LoraExpert::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [m, ab] : adapter_.modules) bytes += ab.first.nbytes() + ab.second.nbytes();
+  return bytes;
+}
+
 std::map<std::string, at::Tensor> LoraExpert::trainable() {
   std::map<std::string, at::Tensor> out;
   for (auto& [m, ab] : adapter_.modules) {

@@ -15,6 +15,7 @@ class LoraExpert final : public QueryModel {
   const LinearDelta* delta() const override { return &adapter_; }
   std::map<std::string, at::Tensor> trainable() override;
   void save(const std::filesystem::path& dir) const override { adapter_.save(dir); }
+  int64_t weight_bytes() const override;
   const LoraAdapter& adapter() const { return adapter_; }
 
  private:

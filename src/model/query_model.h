@@ -33,6 +33,8 @@ class QueryModel {
   virtual std::map<std::string, at::Tensor> trainable() = 0;
   // Writes the model in its Hugging Face format (a PEFT adapter directory, or a BertModel directory).
   virtual void save(const std::filesystem::path& dir) const = 0;
+  // Bytes of the weights it holds beyond the shared base (an adapter's A and B; a full model's every weight).
+  virtual int64_t weight_bytes() const = 0;
 };
 
 // One kind of query model directory: how to recognise it and how to read it on top of `base`.

@@ -47,13 +47,11 @@ ranks)
     mkdir -p "$out"
     mpi "$np" prepare --config "$cfg" --set output_dir="$out"
     mpi "$np" encode --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" --set base.train=false
-    for e in astro cook; do
-      mkdir -p "$out/experts"; cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"
-    done
-    cp -r "$work/runs/tiny/multitask" "$out/multitask"
+    # The trained experts and multi-task model, read-only (a copy under another base setting would be refused
+    # as trained for other settings).
     for stage in score pilot evaluate report; do
       mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set base.path="$work/runs/tiny/base" --set base.train=false \
-        > "$out/$stage.out"
+        --set trained_models="$work/runs/tiny" > "$out/$stage.out"
     done
     [[ -s $out/results.h5 ]] || fail "np $np wrote no results"
     dump "$out/results.h5" "$out" > "$out/dump.txt"
@@ -71,11 +69,9 @@ ranks)
   given() {
     local name=$1 np=$2; shift 2
     local out=$work/$name-np$np
-    mkdir -p "$out/experts"
-    for e in astro cook; do cp -r "$work/runs/tiny/experts/$e" "$out/experts/$e"; done
-    cp -r "$work/runs/tiny/multitask" "$out/multitask"
+    mkdir -p "$out"
     for stage in prepare encode score pilot evaluate; do
-      RR_LOG_LEVEL=info mpi "$np" $stage --config "$cfg" --set output_dir="$out" \
+      RR_LOG_LEVEL=info mpi "$np" $stage --config "$cfg" --set output_dir="$out" --set trained_models="$work/runs/tiny" \
         --set base.path="$work/runs/tiny/base" --set base.train=false "$@" > "$out/$stage.out" 2>&1
     done
     dump "$out/results.h5" "$out" > "$out/dump.txt"
