@@ -33,5 +33,8 @@ section "Scale benchmark: memory per rank, traffic and time per stage at np 1, 2
   /usr/bin/python3 "$root/bench/scale_bench.py" --docs 100000 --queries 10000 --json "$scale_json"
 section "Scaling model: MS MARCO, T 7 / 100, P 64 / 512, from the scale benchmark (bench/scaling_model.py)" \
   /usr/bin/python3 "$root/bench/scaling_model.py" "$scale_json"
+section "Scale benchmark at T = 100 experts (random adapters): score, pilot and evaluate memory vs the projection (bench/scale_bench.py --random-experts)" \
+  /usr/bin/python3 "$root/bench/scale_bench.py" --random-experts 100 --docs 5000 --queries 5000 --tests 1000 \
+  --work /tmp/rr-scale-bench-t100
 mv "$tmp" "$out"
 echo "wrote $out"

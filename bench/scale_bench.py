@@ -9,7 +9,15 @@ them in <output_dir>/resources/<stage>.json. Then the checks of the scale issue:
   - evaluate's wall time at np 4 and np 2 over its np 1 time (<= 0.5 at np 4 on a machine with 4 cores; on 2
     cores np 4 shares them, so np 2 is the figure that can reach 0.5).
 Usage: scale_bench.py [--docs N] [--queries Q] [--tests Q'] [--experts T] [--work DIR] [--json OUT]
-(prints Markdown; --json writes the measurements that bench/scaling_model.py projects from)"""
+(prints Markdown; --json writes the measurements that bench/scaling_model.py projects from)
+
+--random-experts T (issue 31, item 7): instead, --datasets D datasets (N documents, Q training queries after the
+dev hold-out, Q' test queries each) and T experts whose PEFT LoRA adapters are random (written here, used
+read-only through "trained_models"); prepare, encode (once), train expert (the read-only check), score, pilot
+and evaluate at np 1, 2 and 4, and a null run (no data) the same way; prints each stage's peak per rank and
+rank 0's against rr check's estimate and the corrected formulas (within 15%).
+  scale_bench.py --random-experts 100 --docs 5000 --queries 5000 --tests 1000 [--json OUT]
+  scale_bench.py --report OUT   (the table again from a saved --json)"""
 import argparse, json, os, random, re, shutil, statistics, struct, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -247,6 +255,23 @@ def random_counts(cfg):
     return out
 
 
+def labelled_rows(results):
+    """Training queries whose best expert is unique (what the classifier routers train on), from /scores;
+    None without h5py (the formula then takes every training query)."""
+    try:
+        import h5py
+        import numpy as np
+    except ImportError:
+        return None
+    with h5py.File(results, "r") as f:
+        n = 0
+        for ds in f["scores"]:
+            s = f["scores"][ds][:]
+            s = s.reshape(len(s), -1)
+            n += int(((s == s.max(axis=1, keepdims=True)).sum(axis=1) == 1).sum())
+    return n
+
+
 def run_random(work, n_datasets, docs, queries, tests, experts, ranks, base_dir, r=8):
     """{np: {stage: resources}} and {np: check's estimate} of one random-expert experiment."""
     if os.path.exists(work):
@@ -282,34 +307,50 @@ def formula_as_built(stage, counts, T, P, d, k=1000, store_k=100, mix=2):
         + T * c["Qt"] * store_k * 20 + 4 * (1.3 * c["bytes"] + 96 * c["N"]) / P for c in counts)
 
 
-# Measured here (BENCHMARKS.md, "Scale benchmark at T = 100 experts"): bytes per hit of evaluate's measure step
-# at the owner of a query (its merged top-(k+1) list as ids, the TREC run, trec_eval's copy), and the share of
-# the search's lists a rank holds at once.
-MEASURE_BYTES_PER_HIT = 120
-PER_QUERY_BYTES = 25 * 8 + 40  # one outcome's measures of a query: BEIR's 25 doubles in a vector
+# The corrected formulas' coefficients, measured here (BENCHMARKS.md, "Scale benchmark at T = 100 experts"):
+LISTS_BYTES_PER_HIT = 40      # evaluate, every rank: its shard's top-(k+1) lists of every test query (20 B a
+                              # hit) and what the allocator keeps of them over the methods (k 1000 - k 100)
+OWNER_BYTES_PER_HIT = (100, 200)  # evaluate, the owner of a query (P = 1, P > 1): its merged list (gathered
+                              # over the ranks' tree), the hits' ids, the TREC run and trec_eval's copy
+SINGLE_BYTES = lambda store_k: 1.25 * (store_k * 20 + 25 * 8 + 40)  # evaluate, rank 0, per single and test
+                              # query: store_k hits (row, score, tie) and BEIR's 25 measures, kept for the
+                              # oracles; x 1.25: each single's gathered rows beside them (Q' 300 and 1000)
+CLASSIFIER_BYTES_PER_EXPERT = 40  # pilot: a classifier router's full-batch logits, one-hot targets and their
+                              # gradients, per labelled row and expert
+SCORE_BUFFER = lambda n_queries, rows, C=4096: min(256, n_queries) * min(C, rows) * 4  # exact search's buffer
 
 
-def formula(stage, counts, T, singles, P, d, adapter, k=1000, store_k=100, mix=2, bm25=False):
+def formula(stage, counts, T, singles, P, d, adapter, labelled=None, k=1000, store_k=100, mix=2, bm25=False,
+            classifiers=True, max_loaded=256):
     """The corrected formulas (docs/scaling.md): (rank 0, any other rank) peak bytes beyond the process.
     singles[i]: the single experts evaluate runs on dataset i (evaluation.singles); adapter: one expert's
-    adapter bytes (r x (in + out) x 4 per adapted Linear)."""
+    adapter bytes (r x (in + out) x 4 per adapted Linear); labelled: the training queries with a unique best
+    expert, which the classifier routers train on (at most sum Q, the bound `check` has to take); max_loaded:
+    the experts the expert cache holds at most (max_loaded_experts)."""
     M = model_bytes(d)
+    E = min(T, max_loaded)
     if stage == "score":
-        # Every expert's adapter stays loaded (score keeps the T query models for all datasets); rank 0 then
+        # Every expert's adapter stays loaded (the expert cache keeps up to max_loaded of them); rank 0 then
         # holds a dataset's T columns and their Q x T stack while it writes /scores.
-        per = M + T * adapter + max(c["N"] / P * (d * 4 + 8) + 256 * P * (d * 4 + 11 * 20) + 190 * c["Q"]
-                                    for c in counts)
+        per = M + E * adapter + max(c["N"] / P * (d * 4 + 8) + 256 * P * (d * 4 + 11 * 20) + 190 * c["Q"]
+                                    + SCORE_BUFFER(256 * P, c["N"] / P) for c in counts)
         return per + max(c["Q"] * T * 16 for c in counts), per
     if stage == "pilot":
-        return sum(c["Q"] * (d * 4 * 2 + T * 8 + 50) for c in counts), 0.0
-    # evaluate: T adapters (not 0.02 M each); the shard's lists of every query and the owner's measure step
+        q = sum(c["Q"] for c in counts)
+        L = q if labelled is None else labelled
+        # base embeddings, scores, ids; one dataset's scores twice while read; the classifiers' standardised
+        # copy of the labelled rows and their logits, targets and gradients (L x T each).
+        return (q * (d * 4 + T * 8 + 50) + max(c["Q"] for c in counts) * T * 8
+                + (L * (d * 4 + CLASSIFIER_BYTES_PER_EXPERT * T) if classifiers else 0)), 0.0
+    # evaluate: E adapters (not 0.02 M each); the shard's lists of every query and the owner's measure step
     # over its Q'/P queries' k + 1 hits; BM25 only with the bm25 router; rank 0 keeps the singles that ran on
-    # the dataset (not T of them): store_k hits and the measures of each query.
-    per = [c["N"] / P * (d * 4 + 8) + (3 + mix) * c["Qt"] * d * 4 + c["Qt"] * min(k + 1, c["N"] / P) * 20
-           + c["Qt"] / P * min(k + 1, c["N"]) * MEASURE_BYTES_PER_HIT
+    # the dataset (not T of them).
+    owner = OWNER_BYTES_PER_HIT[P > 1]
+    per = [c["N"] / P * (d * 4 + 8) + SCORE_BUFFER(c["Qt"], c["N"] / P) + (3 + mix) * c["Qt"] * d * 4
+           + c["Qt"] * min(k + 1, c["N"] / P) * LISTS_BYTES_PER_HIT + c["Qt"] / P * min(k + 1, c["N"]) * owner
            + (4 * (1.3 * c["bytes"] + 96 * c["N"]) / P if bm25 else 0) for c in counts]
-    rank0 = [x + s * c["Qt"] * (store_k * 20 + PER_QUERY_BYTES) for x, s, c in zip(per, singles, counts)]
-    base = M + T * adapter
+    rank0 = [x + s * c["Qt"] * SINGLE_BYTES(store_k) for x, s, c in zip(per, singles, counts)]
+    base = M + E * adapter
     return base + max(rank0), base + max(per)
 
 
@@ -323,7 +364,8 @@ def random_shape(cfg):
     r = json.load(open(os.path.join(x, "adapter_config.json")))["r"]
     d, layers = bert["hidden_size"], bert["num_hidden_layers"]
     return {"T": len(c["experts"]), "singles": singles, "d": d, "adapter": 2 * layers * r * (d + d) * 4,
-            "bm25": "bm25" in c["routing"]["routers"]}
+            "bm25": "bm25" in c["routing"]["routers"],
+            "classifiers": any(r in c["routing"]["routers"] for r in ("expert-classifier", "classification-head"))}
 
 
 def random_report(m):
@@ -356,9 +398,10 @@ def random_report(m):
             P = int(np)
             est = base_max = max(base)
             est += big["check"][np][stage] - null["check"][np][stage]
-            f_big = formula(stage, big["counts"], sb["T"], sb["singles"], P, sb["d"], sb["adapter"], bm25=sb["bm25"])
+            f_big = formula(stage, big["counts"], sb["T"], sb["singles"], P, sb["d"], sb["adapter"],
+                            big.get("labelled"), bm25=sb["bm25"], classifiers=sb["classifiers"])
             f_null = formula(stage, null["counts"], sn["T"], sn["singles"], P, sn["d"], sn["adapter"],
-                             bm25=sn["bm25"])
+                             null.get("labelled"), bm25=sn["bm25"], classifiers=sn["classifiers"])
             others, base_others = max(meas[1:], default=None), max(base[1:], default=None)
             proj0 = base[0] + f_big[0] - f_null[0]
             proj_o = None if others is None else base_others + f_big[1] - f_null[1]
@@ -395,7 +438,8 @@ def main_random(a):
                              ("run", a.work, (a.docs, a.queries + 50, a.tests, a.random_experts))):
         runs, check, counts, cfg = run_random(work, a.datasets, *sizes, ranks, base)
         m[key] = {"runs": {str(k): v for k, v in runs.items()}, "check": {str(k): v for k, v in check.items()},
-                  "counts": counts, "shape": random_shape(cfg), "config": cfg}
+                  "counts": counts, "shape": random_shape(cfg), "config": cfg,
+                  "labelled": labelled_rows(os.path.join(work, "run", "results.h5"))}
     m["wall_s"] = time.time() - t0
     if a.json:
         json.dump(m, open(a.json, "w"), indent=1)

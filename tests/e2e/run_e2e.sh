@@ -394,6 +394,28 @@ print(text if len(sys.argv) > 3 else f"{text} shape {'x'.join(map(str, f[sys.arg
 PY
   }
   digest() { $py "$here/../../analysis/rr_analysis.py" digest "$1/results.h5" > "$2"; }
+  # untrained_unscored WHAT EXPERTS_SETTING BEFORE AFTER: the stages run with that expert set; against ledger
+  # snapshot BEFORE (saved as AFTER): no expert trained (their 6 files unchanged), the multi-task model
+  # retrained (its 2 files rewritten), the 12 score units unchanged.
+  untrained_unscored() {
+    for stage in "${stages[@]}"; do
+      run $stage --config "$g" --set output_dir="$out" --set "$2" > /dev/null || fail "$1: $stage failed"
+    done
+    ledger "$out" > "$work/ledger.$4"
+    expect "$1: experts" "$(delta "$work/ledger.$3" "$work/ledger.$4" '^experts/')" 6 0 0
+    expect "$1: multi-task model" "$(delta "$work/ledger.$3" "$work/ledger.$4" '^multitask/')" 0 2 0
+    expect "$1: score units (nothing scored)" "$(delta "$work/ledger.$3" "$work/ledger.$4" '^units/score/')" 12 0 0
+  }
+  # refitted WHAT PILOT_FP EXPERTS: pilot recorded again (its fingerprint is not PILOT_FP), the pilots and the
+  # expert classifier for EXPERTS (space separated).
+  refitted() {
+    local n
+    n=$(wc -w <<< "$3")
+    [[ $(h5value "$out/results.h5" /meta/pilot fingerprint) != "$2" ]] || fail "$1: pilot was not recorded again"
+    [[ $(h5value "$out/results.h5" /pilots experts) == "$3" ]] || fail "$1: the pilots are not for $3"
+    [[ $(h5value "$out/results.h5" /router_states/expert-classifier/b) == *" shape $n" ]] ||
+      fail "$1: the expert classifier was not refitted for $n experts"
+  }
   # same_as TAG FROM: the grown run's results (digest), models, report and TREC exports equal FROM's.
   same_as() {
     digest "$out" "$work/$1.grown.digest"
@@ -435,12 +457,9 @@ PY
   for ds in astro cook law; do
     [[ $(h5value "$out/results.h5" /scores/$ds) == *" shape "*x3 ]] || fail "adding law: /scores/$ds is not Q x 3"
   done
+  refitted "adding law" "$pilot_fp0" "astro cook law"
   pilot_fp1=$(h5value "$out/results.h5" /meta/pilot fingerprint)
-  [[ $pilot_fp1 != "$pilot_fp0" ]] || fail "adding law: pilot was not recorded again"
-  [[ $(h5value "$out/results.h5" /pilots experts) == "astro cook law" ]] || fail "adding law: the pilots are not for three experts"
   [[ $(h5value "$out/results.h5" /pilots datasets) == "astro cook law" ]] || fail "adding law: no pilots from the law dataset"
-  [[ $(h5value "$out/results.h5" /router_states/expert-classifier/b) == *" shape 3" ]] ||
-    fail "adding law: the expert classifier was not refitted for three experts"
   d=$(delta "$work/ledger.0" "$work/ledger.1" '^units/evaluate/')
   expect "adding law: evaluate units (every (dataset, method) again, and single-law new)" "$d" 0 $((3 * routers2)) 3
   [[ $(paths new "$d") == "units/evaluate/astro/single-law.h5 units/evaluate/cook/single-law.h5 units/evaluate/law/single-law.h5" ]] ||
@@ -454,21 +473,12 @@ PY
        "re-evaluated $((3 * routers2)) + 3 units; results equal a three-expert run's ($(wc -l < "$work/add.fresh.digest") datasets)"
 
   # 3. Remove cook: nothing trained but the multi-task model, nothing scored, pilot refitted, everything re-evaluated.
-  for stage in "${stages[@]}"; do
-    run $stage --config "$g" --set output_dir="$out" --set "$two" > /dev/null || fail "removing cook: $stage failed"
-  done
-  ledger "$out" > "$work/ledger.2"
-  expect "removing cook: experts" "$(delta "$work/ledger.1" "$work/ledger.2" '^experts/')" 6 0 0
-  expect "removing cook: multi-task model" "$(delta "$work/ledger.1" "$work/ledger.2" '^multitask/')" 0 2 0
-  expect "removing cook: score units (nothing scored)" "$(delta "$work/ledger.1" "$work/ledger.2" '^units/score/')" 12 0 0
+  untrained_unscored "removing cook" "$two" 1 2
   for ds in astro law; do
     [[ $(h5value "$out/results.h5" /scores/$ds) == *" shape "*x2 ]] || fail "removing cook: /scores/$ds is not Q x 2"
   done
   [[ $(h5value "$out/results.h5" /experts) == "astro law shape 2" ]] || fail "removing cook: /experts is not astro, law"
-  [[ $(h5value "$out/results.h5" /meta/pilot fingerprint) != "$pilot_fp1" ]] || fail "removing cook: pilot was not recorded again"
-  [[ $(h5value "$out/results.h5" /pilots experts) == "astro law" ]] || fail "removing cook: the pilots are not for astro, law"
-  [[ $(h5value "$out/results.h5" /router_states/expert-classifier/b) == *" shape 2" ]] ||
-    fail "removing cook: the expert classifier was not refitted for two experts"
+  refitted "removing cook" "$pilot_fp1" "astro law"
   d=$(delta "$work/ledger.1" "$work/ledger.2" '^units/evaluate/')
   # 14 methods per dataset again; cook's single-expert units stay on disk, unused.
   expect "removing cook: evaluate units" "$d" 3 $((3 * routers2)) 0
@@ -482,13 +492,7 @@ PY
 
   # 4. Add cook back: its model and units were kept, so nothing is trained but the multi-task model and nothing
   # is scored; cook's single-expert units are current again; the results are the three-expert run's.
-  for stage in "${stages[@]}"; do
-    run $stage --config "$g" --set output_dir="$out" --set "$three" > /dev/null || fail "adding cook back: $stage failed"
-  done
-  ledger "$out" > "$work/ledger.3"
-  expect "adding cook back: experts" "$(delta "$work/ledger.2" "$work/ledger.3" '^experts/')" 6 0 0
-  expect "adding cook back: multi-task model" "$(delta "$work/ledger.2" "$work/ledger.3" '^multitask/')" 0 2 0
-  expect "adding cook back: score units (nothing scored)" "$(delta "$work/ledger.2" "$work/ledger.3" '^units/score/')" 12 0 0
+  untrained_unscored "adding cook back" "$three" 2 3
   expect "adding cook back: evaluate units" "$(delta "$work/ledger.2" "$work/ledger.3" '^units/evaluate/')" 0 $((3 * routers2 + 3)) 0
   same_as readd "$work/from3"
   echo "grow: adding cook back trained and scored nothing; results equal the three-expert run's"

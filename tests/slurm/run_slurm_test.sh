@@ -53,6 +53,9 @@ SelectTypeParameters=CR_Core
 SchedulerParameters=bf_interval=1,sched_interval=1
 ReturnToService=2
 MailProg=/bin/true
+# Finished jobs stay known for the whole test (Slurm's default 300 s dropped the first job of a chain that ran
+# slowly on a loaded machine, and status then said UNKNOWN).
+MinJobAge=3600
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 StateSaveLocation=$work/state
