@@ -2,8 +2,8 @@
 // (12 x 768, random weights), queries of `length` tokens; each routed query uses one of T LoRA experts (r 8
 // on query and value, random A and B) in mixed-expert batches (encode_ids with row_model: the base
 // projections shared, each row adding its expert's delta). Rows spread uniformly over T = 1, 7, 30, 100, then
-// T = 100 with 80% of the rows on one expert; fp32, and bf16 where the CPU has it. Usage:
-// bench_routed_throughput [threads] [queries] [length] [layers]
+// T = 100 with 80% of the rows on one expert; fp32, and bf16 where the device has it. Usage:
+// bench_routed_throughput [threads] [queries] [length] [layers] [device: cpu | cuda]
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -37,20 +37,24 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int64_t queries = argc > 2 ? std::atoll(argv[2]) : 256, length = argc > 3 ? std::atoll(argv[3]) : 32;
   const int64_t layers = argc > 4 ? std::atoll(argv[4]) : 12;
+  const c10::Device device(argc > 5 ? argv[5] : "cpu");
   rr::set_threads(threads);
   c10::InferenceMode guard;
   const auto info = rr::runtime_info();
-  std::printf("runtime: BLAS %s, allocator %s, %d threads; %lld queries of %lld tokens, %lld layers\n",
-              info.blas.c_str(), info.allocator.c_str(), info.threads, static_cast<long long>(queries),
-              static_cast<long long>(length), static_cast<long long>(layers));
+  std::printf(
+      "runtime: BLAS %s, allocator %s, %d threads, device %s; %lld queries of %lld tokens, %lld layers\n",
+      info.blas.c_str(), info.allocator.c_str(), info.threads, device.str().c_str(),
+      static_cast<long long>(queries), static_cast<long long>(length), static_cast<long long>(layers));
   rr::BertConfig c;  // BERT-base
   c.num_hidden_layers = layers;
-  const rr::BertEncoder base = rr::BertEncoder::random(c, 1);
+  rr::BertEncoder base = rr::BertEncoder::random(c, 1);
+  base.to(device);
   std::vector<std::unique_ptr<rr::LoraExpert>> experts;
   at::Generator gen = at::detail::createCPUGenerator(7);
   for (uint64_t e = 0; e < 100; ++e) {
     rr::LoraAdapter a = rr::LoraAdapter::create(base, rr::LoraConfig{}, 100 + e);
     for (auto& [module, ab] : a.modules) ab.second = at::randn(ab.second.sizes(), gen) * 0.02;  // B != 0
+    a.to(device);
     experts.push_back(std::make_unique<rr::LoraExpert>(base, std::move(a)));
   }
   std::mt19937 rng(11);
@@ -71,8 +75,8 @@ int main(int argc, char** argv) {
                         {"T = 100", 100, 0},
                         {"T = 100, 80% on one", 100, 0.8}};
   for (const bool bf16 : {false, true}) {
-    if (bf16 && !rr::has_fast_bf16(c10::Device(c10::kCPU))) {
-      std::printf("bf16: this CPU has no fast bf16; skipped\n");
+    if (bf16 && !rr::has_fast_bf16(device)) {
+      std::printf("bf16: this device has no fast bf16; skipped\n");
       continue;
     }
     rr::EncodeParams params;

@@ -39,7 +39,7 @@ ids_bytes = 50            # one id held while a corpus is mapped (rank 0, once)
 GB = 1e9
 # Measured by scale_bench.py --random-experts 100 (BENCHMARKS.md, "Scale benchmark at T = 100 experts").
 lists_per_hit, owner_per_hit, classifier_per_expert = 40, 200, 40
-single_bytes = 1.25 * (store_k * 20 + 25 * 8 + 40)   # rank 0, per single expert and test query
+single_bytes = store_k * 20 + 25 * 8 + 40   # rank 0, per single expert and test query: hits and measures
 
 
 def row(T, P):
@@ -85,7 +85,7 @@ print("\nFormulas: shard = N/P x d x 4; train expert = process + model + min(N, 
       "min(T, 256) A + shard + N/P x per_doc + Q x per_query + 256 P (4d + 220) + 256 min(4096, N/P) 4, rank 0 + "
       "16 Q T (A = 16 r d x 12 = 1.18 MB: one expert's adapter); evaluate = process + model + min(T, 256) A + "
       "shard + N/P x per_doc + 256 min(4096, N/P) 4 + (3 + 2) Q' 4d + 40 Q' (k + 1) + 200 Q'/P (k + 1) + "
-      "1.25 T Q' (20 store_k + 240) + Q' (200 + 12 store_k) (one single expert's vectors at a time and the "
+      "T Q' (20 store_k + 240) + Q' (200 + 12 store_k) (one single expert's vectors at a time and the "
       "mixture's terms; every rank its shard's lists of every query, the owner the measure step of its share; "
       "rank 0: every single's stored hits and measures for the oracles and each router's measures and stored "
       "rows; the routers come fitted from pilot); pilot = process + Q (4d + 8T + 50) + 8 Q T + Q (4d + 40 T) "

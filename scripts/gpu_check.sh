@@ -66,7 +66,8 @@ fi
 
 step "build (build-gpu/)"
 cmake -S "$root" -B "$root/build-gpu" -G Ninja "${cmake_args[@]}" | grep -E "rr:|Torch|CUDA" || true
-cmake --build "$root/build-gpu" -j "${RR_JOBS:-$(nproc)}" --target routerretriever rr_unit_tests bench_device_throughput
+cmake --build "$root/build-gpu" -j "${RR_JOBS:-$(nproc)}" --target routerretriever rr_unit_tests bench_device_throughput \
+  bench_routed_throughput
 rr=$root/build-gpu/mpi/routerretriever
 
 step "unit tests on the device"
@@ -128,7 +129,10 @@ PY
 step "throughput on $device"
 if [[ $device == cuda ]]; then
   "$root/build-gpu/bench/bench_device_throughput" cuda 8192 2000000 12
+  # Routed query encoding with T = 1 .. 100 LoRA experts beside the base (issue 31), 1,024 queries.
+  "$root/build-gpu/bench/bench_routed_throughput" "$(nproc)" 1024 32 12 cuda
 else
   "$root/build-gpu/bench/bench_device_throughput" cpu 256 20000 2
+  "$root/build-gpu/bench/bench_routed_throughput" 2 64 32 2 cpu
 fi
 step "done in $(( $(date +%s) - start )) s"

@@ -347,25 +347,33 @@ std::string evaluate_unit_fingerprint(const Experiment& exp, const DatasetConfig
   return fingerprint_of(parts);
 }
 
-// The shard and its tie keys; the test queries' vectors (base, one single expert at a time, the routed ones,
-// the mixtures' k terms); every rank's top-(k+1) lists of its shard for all Q' queries (then only its share,
-// merged); BM25 of the shard (its text and about three times that in postings); rank 0 also the singles'
-// store_k hits (the oracles take them); the models, the experts' adapters 2% of M each, at most C =
-// max_loaded_experts of them held (model/expert_cache.h).
+// The models (the experts held, the multi-task model); the shard and its tie keys and the search's score
+// buffer; the test queries' vectors (base, one single expert at a time, the routed ones, the mixtures' k
+// terms); every rank's top-(k+1) lists of its shard for all Q' queries (40 B a hit with what the allocator
+// keeps over the methods) and the owner's measure step of its share; BM25 of the shard when the bm25 router
+// runs; rank 0 also the stored hits and measures of the singles run on the dataset (the oracles take them).
+// Measured at T = 100 (BENCHMARKS.md, "Scale benchmark at T = 100 experts").
 double evaluate_peak(const PlanInputs& in) {
   const auto& ev = in.exp.evaluation;
-  const double T = in.T(), k = static_cast<double>(ev.k), store_k = static_cast<double>(ev.store_k);
-  const double loaded = std::min(T, static_cast<double>(in.exp.max_loaded_experts));  // the expert cache
+  const double k = static_cast<double>(ev.k), store_k = static_cast<double>(ev.store_k);
   const double mix = static_cast<double>(in.exp.routing.top_k_mix);
+  const std::vector<Method> methods = make_methods(in.exp);
   double most = 0;
   for (const auto& c : in.counts) {
     if (!c.evaluated) continue;
-    const double Q = static_cast<double>(c.test);
-    most = std::max(most, in.shard_bytes(c) + 8 * static_cast<double>(c.documents) / in.P +
-                              (3 + mix) * Q * in.d * 4 + Q * (k + 1) * 20 + T * Q * store_k * 20 +
-                              4 * PlanInputs::text_bytes(c) / in.P);
+    const double Q = static_cast<double>(c.test), N = static_cast<double>(c.documents);
+    double singles = 0;
+    for (const auto& m : methods) singles += m.expert >= 0 && runs_on(in.exp, m, c.name);
+    most = std::max(most, in.shard_bytes(c) + 8 * N / in.P + in.search_buffer_bytes(c) +
+                              (3 + mix) * Q * in.d * 4 + Q * std::min(k + 1, N / in.P) * 40 +
+                              Q / in.P * (k + 1) * (in.P > 1 ? 200 : 100) +
+                              singles * Q * (store_k * 20 + 25 * 8 + 40) +
+                              (in.has_router("bm25") ? 4 * PlanInputs::text_bytes(c) / in.P : 0));
   }
-  return (loaded + 2) * in.model_bytes() * 0.02 + in.model_bytes() + most;
+  const double multitask = !in.exp.train_multitask          ? 0
+                           : in.exp.multitask.full_finetune ? in.model_bytes()
+                                                            : in.adapter_bytes();
+  return in.model_bytes() + in.loaded_experts() * in.adapter_bytes() + multitask + most;
 }
 
 void evaluate(Context& ctx, const StageOptions& options) {
@@ -388,15 +396,16 @@ void evaluate(Context& ctx, const StageOptions& options) {
 }  // namespace
 
 StageDefinition evaluate_stage() {
-  return {
-      "route, embed, search and measure every router and baseline on the test queries",
-      evaluate_fingerprint,
-      evaluate,
-      UnitKind::EvaluateUnit,
-      "index.h5, the experts and multi-task model, /router_states, the test queries",
-      "M × (1 + 0.02 min(T, C)) + N/P × (d × v + 8) + (3 + top_k_mix) × Q' × d × 4 + Q' × (k + 1) × 20 B + BM25 of "
-      "the shard ≈ 4 × text(N)/P; rank 0: the singles' T × Q' × store_k × 20 B",
-      evaluate_peak};
+  return {"route, embed, search and measure every router and baseline on the test queries",
+          evaluate_fingerprint,
+          evaluate,
+          UnitKind::EvaluateUnit,
+          "index.h5, the experts and multi-task model, /router_states, the test queries",
+          "M + E × A (+ the multi-task model) + N/P × (d × v + 8) + B × min(C, N/P) × 4 + (3 + top_k_mix) × "
+          "Q' × d "
+          "× 4 + Q' × min(k + 1, N/P) × 40 B + Q'/P × (k + 1) × 200 B + with bm25, BM25 of the shard ≈ 4 × "
+          "text(N)/P; rank 0: the S singles run on the dataset, S × Q' × (store_k × 20 + 240) B",
+          evaluate_peak};
 }
 
 }  // namespace rr::stages

@@ -111,6 +111,24 @@ double PlanInputs::text_bytes(const DatasetCounts& c) {
   return 1.3 * static_cast<double>(c.corpus_bytes) + 96.0 * static_cast<double>(c.documents);
 }
 
+double PlanInputs::adapter_bytes() const {
+  return 16.0 * static_cast<double>(exp.expert_training.lora.r) * d * 12;
+}
+
+double PlanInputs::loaded_experts() const {
+  return std::min(T(), static_cast<double>(exp.max_loaded_experts));
+}
+
+double PlanInputs::search_buffer_bytes(const DatasetCounts& c) const {
+  return 256.0 *
+         std::min(static_cast<double>(exp.evaluation.corpus_block), static_cast<double>(c.documents) / P) * 4;
+}
+
+bool PlanInputs::has_router(const std::string& name) const {
+  const auto& r = exp.routing.routers;
+  return std::find(r.begin(), r.end(), name) != r.end();
+}
+
 Footprint estimate_footprint(const Experiment& exp, const std::vector<DatasetCounts>& counts, int64_t hidden,
                              int ranks) {
   const PlanInputs in{exp, counts, static_cast<double>(hidden), static_cast<double>(ranks)};

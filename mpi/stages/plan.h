@@ -30,6 +30,11 @@ struct PlanInputs {
   double vector_bytes() const;                       // v: bytes per stored index value
   double shard_bytes(const DatasetCounts& c) const;  // N/P x d x v, + the bf16 packed copy
   static double text_bytes(const DatasetCounts& c);  // text(N): the corpus held as text records
+  double adapter_bytes() const;   // A: one expert's LoRA adapter, 16 r d x 12 layers (BERT-base r 8: 1.18 MB)
+  double loaded_experts() const;  // E: the experts a rank holds, min(T, max_loaded_experts)
+  // The search's score buffer: B x min(corpus_block, N/P) x 4 (B = 256 queries per product).
+  double search_buffer_bytes(const DatasetCounts& c) const;
+  bool has_router(const std::string& name) const;  // configured in routing.routers
 };
 
 // Estimated peak resident bytes per rank of each stage with an estimate (stage.h's peak_bytes, in table

@@ -347,11 +347,13 @@ std::string score_fingerprint(const Experiment& exp) {
 double score_peak(const PlanInputs& in) {
   double most = 0;
   for (const auto& c : in.counts)
-    if (c.has_expert)
+    if (c.has_expert) {
+      const double Q = static_cast<double>(c.train);
       most = std::max(most, in.shard_bytes(c) + 8 * static_cast<double>(c.documents) / in.P +
                                 static_cast<double>(kQueryBlock) * in.P * (in.d * 4 + kScoreDepth * 20) +
-                                190 * static_cast<double>(c.train));
-  return in.model_bytes() + most;
+                                in.search_buffer_bytes(c) + 190 * Q + 16 * Q * in.T());  // rank 0's /scores
+    }
+  return in.model_bytes() + in.loaded_experts() * in.adapter_bytes() + most;
 }
 
 }  // namespace
@@ -363,8 +365,8 @@ StageDefinition score_stage() {
       score,
       UnitKind::ScoreUnit,
       "index.h5, the experts, the training queries",
-      "M + 190 B × Q (the query set's text and judgments) + N/P × (d × v + 8) + B × P × (d × 4 + 11 × 20 B); "
-      "rank 0: Q × T doubles while it writes /scores",
+      "M + E × A (the experts held) + 190 B × Q (the query set's text and judgments) + N/P × (d × v + 8) + "
+      "B × P × (d × 4 + 11 × 20 B) + B × min(C, N/P) × 4; rank 0: Q × T × 16 B while it writes /scores",
       score_peak};
 }
 
