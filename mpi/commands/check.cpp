@@ -4,6 +4,7 @@
 // model directory is complete (tensor names and shapes from the weights' header) and given adapters fit it;
 // then the plan: counts per dataset, the work of each stage, and the peak memory per rank and disk for P
 // ranks. Every problem is listed at once; exit 2 when there is any.
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,8 @@
 
 #include "common/error.h"
 #include "data/jsonl_reader.h"
+#include "h5data/h5_file.h"
+#include "h5data/schema.h"
 #include "model/bert_encoder.h"
 #include "model/lora.h"
 #include "model/pytorch_bin.h"
@@ -70,6 +73,25 @@ void count_pairs(const stages::QuerySet& set, const std::unordered_set<std::stri
     }
 }
 
+// The training queries of `dataset` with a unique best expert in results.h5's /scores, when score has run for
+// the current experts (else -1): the rows the classifier routers learn from.
+int64_t labelled_queries(const Experiment& exp, const std::string& dataset) {
+  if (!std::filesystem::exists(exp.results_file())) return -1;
+  try {  // an estimate only: results the plan cannot read leave it at its bound
+    const auto f = h5::File::open(exp.results_file(), false);
+    const std::string scores = schema::scores(dataset);
+    if (!f.exists(scores) || !f.has_attr(scores, schema::kAttrExperts) ||
+        f.attr_strings(scores, schema::kAttrExperts) != exp.expert_names())
+      return -1;
+    const at::Tensor s = f.read_matrix(scores).to(at::kDouble);
+    if (s.dim() != 2 || s.size(1) == 0) return -1;
+    const at::Tensor best = std::get<0>(s.max(1, true));
+    return (s == best).sum(1).eq(1).sum().item<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 DatasetCounts check_dataset(const Experiment& exp, const DatasetConfig& cfg,
                             std::vector<std::string>& problems) {
   DatasetCounts c;
@@ -102,6 +124,7 @@ DatasetCounts check_dataset(const Experiment& exp, const DatasetConfig& cfg,
   c.dev_origin = d.dev.origin.empty() ? "none" : d.dev.origin;
   count_pairs(d.train, docs, c.train_pairs, c.unknown_documents);
   if (c.has_expert && d.train.empty()) problems.push_back(stages::no_training_data_message(cfg));
+  if (c.has_expert) c.labelled = labelled_queries(exp, cfg.name);
   if (cfg.evaluate && d.test.empty())
     problems.push_back(fmt::format("dataset '{}' is evaluated but {} has no judged queries", cfg.name,
                                    beir_qrels_path(dir, cfg.test_split).string()));

@@ -98,16 +98,17 @@ std::string pilot_fingerprint(const Experiment& exp) {
 // One rank: every training dataset's base embeddings, scores and query ids, and the classifier routers'
 // standardised copy of the labelled rows.
 double pilot_peak(const PlanInputs& in) {
-  double sum = 0, largest = 0;
+  double sum = 0, largest = 0, labelled = 0;
   for (const auto& c : in.counts)
     if (c.has_expert) {
       sum += static_cast<double>(c.train);
       largest = std::max(largest, static_cast<double>(c.train));
+      // The classifiers' labelled rows: counted from /scores when score has run, else bounded by Q.
+      labelled += static_cast<double>(c.labelled >= 0 ? c.labelled : c.train);
     }
-  // The classifiers' labelled rows (queries with one best expert): at most every training query.
   const bool classifier = in.has_router("expert-classifier") || in.has_router("classification-head");
   return sum * (in.d * 4 + in.T() * 8 + 50) + largest * in.T() * 8 +
-         (classifier ? sum * (in.d * 4 + 40 * in.T()) : 0);
+         (classifier ? labelled * (in.d * 4 + 40 * in.T()) : 0);
 }
 
 }  // namespace
@@ -121,7 +122,8 @@ StageDefinition pilot_stage() {
       UnitKind::Stage,
       "/scores and /train_queries of results.h5",
       "rank 0: ΣQ × (d × 4 + T × 8 + 50) over the training datasets + max Q × T × 8 + with a classifier "
-      "router U × (d × 4 + 40 B × T) (U ≤ ΣQ: the labelled rows) + the pilots",
+      "router U × (d × 4 + 40 B × T) (U: the labelled rows, counted from /scores once scored, else ΣQ) + the "
+      "pilots",
       pilot_peak};
 }
 

@@ -16,6 +16,9 @@ struct DatasetCounts {
   bool has_expert = false, evaluated = false;
   int64_t documents = 0, corpus_bytes = 0;  // 0 when not prepared yet
   int64_t train = 0, dev = 0, test = 0, train_pairs = 0, unknown_documents = 0;
+  // Training queries with a unique best expert (the classifier routers' labelled rows), from results.h5's
+  // /scores once score has run for the current experts; -1: not known yet (pilot's estimate takes `train`).
+  int64_t labelled = -1;
   std::string train_origin, dev_origin, note;
 };
 
