@@ -51,6 +51,22 @@ at::Tensor embed_blocks(const Context& ctx, int64_t Q, int64_t H,
   return mpi::gather_query_blocks(ctx.world, at::cat(mine), Q, true);
 }
 
+// A model rr trained for other settings than the current experiment's is refused (load_expert).
+void check_trained(const Context& ctx, const std::string& what, const std::filesystem::path& dir,
+                   const std::string& fp, const std::string& stage) {
+  const std::string recorded = recorded_fingerprint(dir);
+  RR_CHECK(ctx.exp.models_read_only() || recorded.empty() || recorded == fp, Usage,
+           "{}: {} ({}) was trained for other settings or data than this config's (its expert set, training "
+           "datasets or recipe changed since); run `{}` (or the pipeline) first",
+           ctx.exp.file.string(), what, dir.string(), stage);
+}
+
+void check_expert(const Context& ctx, const ExpertConfig& x) {
+  RR_CHECK(has_model_weights(x.adapter), Input, "{}: expert {} has no model in {} (run `train expert` first)",
+           ctx.exp.file.string(), x.name, x.adapter);
+  check_trained(ctx, "expert " + x.name, x.adapter, expert_fingerprint(ctx.exp, x), "train expert");
+}
+
 }  // namespace
 
 at::Tensor embed_queries(const Context& ctx, const BertEncoder& base, const TokenIds& queries,
@@ -74,26 +90,6 @@ at::Tensor embed_routed(const Context& ctx, const BertEncoder& base, const Token
                              std::vector<int32_t>(row_expert.begin() + lo, row_expert.begin() + hi));
       });
 }
-
-namespace {
-
-// A model rr trained for other settings than the current experiment's is refused (load_expert).
-void check_trained(const Context& ctx, const std::string& what, const std::filesystem::path& dir,
-                   const std::string& fp, const std::string& stage) {
-  const std::string recorded = recorded_fingerprint(dir);
-  RR_CHECK(ctx.exp.models_read_only() || recorded.empty() || recorded == fp, Usage,
-           "{}: {} ({}) was trained for other settings or data than this config's (its expert set, training "
-           "datasets or recipe changed since); run `{}` (or the pipeline) first",
-           ctx.exp.file.string(), what, dir.string(), stage);
-}
-
-void check_expert(const Context& ctx, const ExpertConfig& x) {
-  RR_CHECK(has_model_weights(x.adapter), Input, "{}: expert {} has no model in {} (run `train expert` first)",
-           ctx.exp.file.string(), x.name, x.adapter);
-  check_trained(ctx, "expert " + x.name, x.adapter, expert_fingerprint(ctx.exp, x), "train expert");
-}
-
-}  // namespace
 
 std::unique_ptr<QueryModel> load_expert(const Context& ctx, const ExpertConfig& x, const Base& base) {
   check_expert(ctx, x);

@@ -102,6 +102,13 @@ TEST(Config, BadValuesNameTheKey) {
               std::string::npos)
         << key;
   }
+  doc = minimal();  // the expert cache holds at least one expert
+  doc["max_loaded_experts"] = 0;
+  EXPECT_NE(usage_error(doc).find("'max_loaded_experts' = 0 must be in [1, "), std::string::npos);
+  doc = minimal();
+  doc["evaluation"]["singles"] = "some";
+  EXPECT_NE(usage_error(doc).find("evaluation.singles must be \"all\", \"own\" or \"none\", got \"some\""),
+            std::string::npos);
   doc = minimal();
   doc["evaluation"]["k"] = 10;
   doc["evaluation"]["store_k"] = 20;
