@@ -10,8 +10,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -25,10 +28,11 @@ namespace rr {
 
 namespace {
 
-// A kept hit: 16 bytes, so a heap of k = 1000 stays in L1; the tie key is looked up only on equal scores.
+// A kept hit: 8 bytes (a query block's buffers are cold between corpus blocks: every byte appended is a cache
+// miss); the tie key is looked up only on equal scores.
 struct Hit {
   float score;
-  int64_t row;  // row within this corpus (index into the tie keys)
+  int32_t row;  // row within this corpus (index into the tie keys)
 };
 
 // trec_eval's order (score descending, then tie key descending): a strict total order on a corpus's hits.
@@ -40,47 +44,62 @@ struct RanksBefore {
   }
 };
 
-// The first j' in [j, n) with row[j'] >= threshold (n if none): AVX-512 compares 64 scores at a time into
-// masks; the portable loop one at a time. Chosen once, when the program loads.
-__attribute__((target("avx512f"))) int64_t first_at_least_avx512(const float* row, int64_t j, int64_t n,
-                                                                 float threshold) {
+// The first chunk of 16 scores, from row[j] in steps of 16, that holds a score >= threshold: its start and
+// the mask of those scores (bit b: row[start + b]); {n, 0} when none. AVX-512 compares 64 scores at a time (a
+// large corpus's scores are mostly skipped here) and reads a last partial chunk through a mask; the portable
+// loop one score at a time. Chosen once, when the program loads.
+struct Chunk {
+  int64_t start;
+  uint32_t mask;
+};
+
+__attribute__((target("avx512f"))) inline __mmask16 at_least(const float* scores, __m512 threshold) {
+  return _mm512_cmp_ps_mask(_mm512_loadu_ps(scores), threshold, _CMP_GE_OQ);
+}
+
+__attribute__((target("avx512f"))) Chunk next_chunk_avx512(const float* row, int64_t j, int64_t n,
+                                                           float threshold) {
   const __m512 t = _mm512_set1_ps(threshold);
-  for (; j + 64 <= n; j += 64) {
-    const __mmask16 m0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + j), t, _CMP_GE_OQ);
-    const __mmask16 m1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 16), t, _CMP_GE_OQ);
-    const __mmask16 m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 32), t, _CMP_GE_OQ);
-    const __mmask16 m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 48), t, _CMP_GE_OQ);
-    if ((m0 | m1 | m2 | m3) != 0) break;
+  for (; j + 64 <= n; j += 64)
+    if ((at_least(row + j, t) | at_least(row + j + 16, t) | at_least(row + j + 32, t) |
+         at_least(row + j + 48, t)) != 0)
+      break;
+  for (; j + 16 <= n; j += 16)
+    if (const __mmask16 m = at_least(row + j, t); m != 0) return {j, m};
+  if (j < n) {
+    const __mmask16 lanes = static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __mmask16 m = _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, row + j), t, _CMP_GE_OQ);
+    if (m != 0) return {j, m};
   }
-  for (; j < n; ++j)
-    if (row[j] >= threshold) return j;
-  return n;
+  return {n, 0};
 }
 
-int64_t first_at_least_portable(const float* row, int64_t j, int64_t n, float threshold) {
-  for (; j < n; ++j)
-    if (row[j] >= threshold) return j;
-  return n;
+Chunk next_chunk_portable(const float* row, int64_t j, int64_t n, float threshold) {
+  for (; j < n; j += 16) {
+    uint32_t mask = 0;
+    for (int64_t b = 0; b < std::min<int64_t>(16, n - j); ++b) mask |= uint32_t{row[j + b] >= threshold} << b;
+    if (mask != 0) return {j, mask};
+  }
+  return {n, 0};
 }
 
-using FirstAtLeast = int64_t (*)(const float*, int64_t, int64_t, float);
-const FirstAtLeast first_at_least =
-    __builtin_cpu_supports("avx512f") ? first_at_least_avx512 : first_at_least_portable;
+using NextChunk = Chunk (*)(const float*, int64_t, int64_t, float);
+const NextChunk next_chunk = __builtin_cpu_supports("avx512f") ? next_chunk_avx512 : next_chunk_portable;
 
-// How many of row[0, n) are >= threshold.
-__attribute__((target("avx512f"))) int64_t count_at_least_avx512(const float* row, int64_t n,
+// How many of values[0, n) are >= threshold.
+__attribute__((target("avx512f"))) int64_t count_at_least_avx512(const float* values, int64_t n,
                                                                  float threshold) {
   const __m512 t = _mm512_set1_ps(threshold);
   int64_t count = 0, j = 0;
   for (; j + 16 <= n; j += 16)
-    count += __builtin_popcount(_mm512_cmp_ps_mask(_mm512_loadu_ps(row + j), t, _CMP_GE_OQ));
-  for (; j < n; ++j) count += row[j] >= threshold;
+    count += __builtin_popcount(_mm512_cmp_ps_mask(_mm512_loadu_ps(values + j), t, _CMP_GE_OQ));
+  for (; j < n; ++j) count += values[j] >= threshold;
   return count;
 }
 
-int64_t count_at_least_portable(const float* row, int64_t n, float threshold) {
+int64_t count_at_least_portable(const float* values, int64_t n, float threshold) {
   int64_t count = 0;
-  for (int64_t j = 0; j < n; ++j) count += row[j] >= threshold;
+  for (int64_t j = 0; j < n; ++j) count += values[j] >= threshold;
   return count;
 }
 
@@ -88,129 +107,274 @@ using CountAtLeast = int64_t (*)(const float*, int64_t, float);
 const CountAtLeast count_at_least =
     __builtin_cpu_supports("avx512f") ? count_at_least_avx512 : count_at_least_portable;
 
-// Sorts hits best first (trec_eval's order). Lists of 256 and more by a stable radix sort on the score's bits
-// (four passes of 8 bits, ~4 n moves and no branch to mispredict: a comparison sort of a k = 1000 list took
-// as long as the bf16 product of a small corpus), then runs of equal scores by tie key.
-void sort_best_first(std::vector<Hit>& hits, const RanksBefore& better) {
-  const size_t n = hits.size();
+// out[g] = the largest of row[g + s x groups] for s in [0, 8) and of row[8 groups + g] (the last n mod 8
+// scores join the first groups): the maxima of `groups` disjoint groups covering row[0, n), n >= 8 groups.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_max_ps (_mm512_undefined_ps)
+__attribute__((target("avx512f"))) void group_maxima_avx512(const float* row, size_t n, size_t groups,
+                                                            float* out) {
+  size_t g = 0;
+  for (; g + 16 <= groups; g += 16) {
+    __m512 m = _mm512_loadu_ps(row + g);
+    for (size_t s = 1; s < 8; ++s) m = _mm512_max_ps(m, _mm512_loadu_ps(row + s * groups + g));
+    _mm512_storeu_ps(out + g, m);
+  }
+  for (; g < groups; ++g) {
+    out[g] = row[g];
+    for (size_t s = 1; s < 8; ++s) out[g] = std::max(out[g], row[s * groups + g]);
+  }
+  for (size_t j = 8 * groups; j < n; ++j) out[j - 8 * groups] = std::max(out[j - 8 * groups], row[j]);
+}
+#pragma GCC diagnostic pop
+
+void group_maxima_portable(const float* row, size_t n, size_t groups, float* out) {
+  std::copy(row, row + groups, out);
+  for (size_t s = 1; s < 8; ++s)
+    for (size_t g = 0; g < groups; ++g) out[g] = std::max(out[g], row[s * groups + g]);
+  for (size_t j = 8 * groups; j < n; ++j) out[j - 8 * groups] = std::max(out[j - 8 * groups], row[j]);
+}
+
+using GroupMaxima = void (*)(const float*, size_t, size_t, float*);
+const GroupMaxima group_maxima =
+    __builtin_cpu_supports("avx512f") ? group_maxima_avx512 : group_maxima_portable;
+
+// A score's key in trec_eval's order: ascending keys are descending scores; -0 and +0 share one (equal
+// scores).
+uint32_t order_key(float score) {
+  uint32_t u;
+  const float f = score + 0.0f;
+  std::memcpy(&u, &f, sizeof u);
+  return ~((u & 0x80000000u) ? ~u : (u | 0x80000000u));
+}
+
+// The score of a key (+0 for the key of -0 and +0).
+float score_of(uint32_t key) {
+  const uint32_t v = ~key;
+  const uint32_t u = (v & 0x80000000u) ? (v & 0x7fffffffu) : ~v;
+  float score;
+  std::memcpy(&score, &u, sizeof score);
+  return score;
+}
+
+// Sorts hits[0, n) best first (trec_eval's order). Lists of 256 and more by a stable radix sort on the score
+// keys (four passes of 8 bits, ~4 n moves and no branch to mispredict: a comparison sort of a k = 1000 list
+// took as long as the bf16 product of a small corpus), then runs of equal scores by tie key.
+void sort_best_first(Hit* hits, size_t n, const RanksBefore& better) {
   if (n < 256) {
-    std::sort(hits.begin(), hits.end(), better);
+    std::sort(hits, hits + n, better);
     return;
   }
-  // Descending score <-> ascending key; -0 and +0 share a key (they are equal scores).
-  auto key = [](float score) {
-    uint32_t u;
-    const float f = score + 0.0f;
-    std::memcpy(&u, &f, sizeof u);
-    return ~((u & 0x80000000u) ? ~u : (u | 0x80000000u));
-  };
   thread_local std::vector<Hit> scratch;
   scratch.resize(n);
-  for (int shift = 0; shift < 32; shift += 8) {
+  Hit *from = hits, *to = scratch.data();
+  for (int shift = 0; shift < 32; shift += 8) {  // an even number of passes: the list ends in hits
     uint32_t start[256] = {};
-    for (const Hit& h : hits) ++start[(key(h.score) >> shift) & 255];
+    for (size_t i = 0; i < n; ++i) ++start[(order_key(from[i].score) >> shift) & 255];
     uint32_t sum = 0;
     for (uint32_t& b : start) sum += std::exchange(b, sum);
-    for (const Hit& h : hits) scratch[start[(key(h.score) >> shift) & 255]++] = h;
-    hits.swap(scratch);
+    for (size_t i = 0; i < n; ++i) to[start[(order_key(from[i].score) >> shift) & 255]++] = from[i];
+    std::swap(from, to);
   }
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && hits[j].score == hits[i].score) ++j;
-    if (j - i > 1)
-      std::sort(hits.begin() + static_cast<std::ptrdiff_t>(i), hits.begin() + static_cast<std::ptrdiff_t>(j),
-                better);
+    if (j - i > 1) std::sort(hits + i, hits + j, better);
     i = j;
   }
 }
 
+// The count-th smallest of keys[0, n) (0 < count <= n), and how many of the count smallest equal it. Radix
+// selection: the digits where the keys differ (those above the highest bit where the least and the greatest
+// key differ are common), 11 bits per pass, each pass counting the keys that share the digits found so far
+// and keeping only those for the next (no comparison to mispredict: nth_element on the hits cost as much as
+// the bf16 product at k 1000).
+std::pair<uint32_t, size_t> kth_smallest(const uint32_t* keys, size_t n, size_t count) {
+  uint32_t least = ~0u, greatest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    least = std::min(least, keys[i]);
+    greatest = std::max(greatest, keys[i]);
+  }
+  int low_bits = std::bit_width(least ^ greatest);  // every key in[0, m) shares the bits above low_bits
+  uint32_t prefix = low_bits >= 32 ? 0 : least >> low_bits << low_bits;
+  size_t need = count;  // how many of in[0, m) are among the count smallest
+  thread_local std::vector<uint32_t> rest;
+  const uint32_t* in = keys;
+  size_t m = n;
+  while (low_bits > 0) {
+    const int width = std::min(low_bits, 11), shift = low_bits - width;
+    const uint32_t digit_mask = (1u << width) - 1;
+    // Two interleaved counts: runs of keys with one digit do not wait on each other's increments.
+    std::array<uint32_t, 2 * 2048> histogram{};
+    for (size_t i = 0; i < m; ++i) ++histogram[2 * ((in[i] >> shift) & digit_mask) + (i & 1)];
+    uint32_t digit = 0;
+    while (histogram[2 * digit] + histogram[2 * digit + 1] < need)
+      need -= histogram[2 * digit] + histogram[2 * digit + 1], ++digit;
+    prefix |= digit << shift;
+    low_bits = shift;
+    if (low_bits == 0) break;
+    rest.resize(std::max(rest.size(), m));
+    size_t kept = 0;
+    for (size_t i = 0; i < m; ++i) {  // in place when in is rest: kept <= i
+      const uint32_t key = in[i];
+      rest[kept] = key;
+      kept += ((key >> shift) & digit_mask) == digit;
+    }
+    in = rest.data();
+    m = kept;
+  }
+  return {prefix, need};
+}
+
+// Keys of the scores of n items (a scratch of the calling thread, valid until its next call).
+template <typename ScoreOf>
+const uint32_t* keys_of(size_t n, ScoreOf score) {
+  thread_local std::vector<uint32_t> keys;
+  keys.resize(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = order_key(score(i));
+  return keys.data();
+}
+
+// The count-th best of scores[0, n) (0 < count <= n): at least count of them are >= it.
+float kth_best(const float* scores, size_t n, size_t count) {
+  return score_of(kth_smallest(keys_of(n, [&](size_t i) { return scores[i]; }), n, count).first);
+}
+
+// Moves the best `count` of hits[0, n) (0 < count < n) to hits[0, count), in no particular order, and returns
+// the worst of them: the hits before the count-th best score, then the best by tie key of those equal to it
+// (nth_element for a few hits).
+Hit select_best(Hit* hits, size_t n, size_t count, const RanksBefore& better) {
+  if (n < 512) {
+    std::nth_element(hits, hits + count - 1, hits + n, better);
+    return hits[count - 1];
+  }
+  const uint32_t* keys = keys_of(n, [&](size_t i) { return hits[i].score; });
+  const auto [prefix, need] = kth_smallest(keys, n, count);
+  thread_local std::vector<Hit> equal;
+  equal.clear();
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (keys[i] < prefix)
+      hits[kept++] = hits[i];
+    else if (keys[i] == prefix)
+      equal.push_back(hits[i]);
+  }
+  const auto worst = equal.begin() + static_cast<std::ptrdiff_t>(need - 1);
+  std::nth_element(equal.begin(), worst, equal.end(), better);
+  std::copy(equal.begin(), worst + 1, hits + kept);
+  return *worst;
+}
+
 // One query's best `kept` hits so far. Hits that rank before the threshold are appended (in bulk until the
-// buffer first fills); when the buffer holds 4 kept, nth_element keeps the best kept and raises the
-// threshold to the worst of them. Amortized O(1) per hit: a heap pays a log(kept) sift through scattered
-// slots per accepted hit, which at k = 1000 cost as much as the bf16 product itself. The set kept is the
-// heap's (the order is strict).
+// buffer first fills); when the buffer holds 4 kept, radix selection keeps the best kept and raises the
+// threshold to the worst of them. O(1) per hit: a heap pays a log(kept) sift through scattered slots per
+// accepted hit, which at k = 1000 cost as much as the bf16 product itself. The set kept is the heap's (the
+// order is strict).
 class Candidates {
  public:
   explicit Candidates(int64_t kept) : kept_(static_cast<size_t>(kept)) {}
 
   // Folds the scores of corpus rows [first, first + n).
   void fold(const float* row, int64_t n, int64_t first, const RanksBefore& better) {
-    if (hits_.capacity() == 0) hits_.reserve(4 * kept_);
-    // Scores below the floor cannot be among the kept best: the worst kept hit's once the buffer has held
-    // kept, before that one this block alone proves (block_floor), if any.
-    std::optional<float> floor = bounded_ ? std::optional<float>(worst_.score) : block_floor(row, n);
+    const size_t capacity = 4 * kept_;
+    if (!hits_) hits_.reset(new Hit[capacity]);
+    if (!floor_ && n >= static_cast<int64_t>(kept_)) floor_ = block_floor(row, static_cast<size_t>(n));
     int64_t j = 0;
-    while (!floor && j < n) {  // until the buffer first fills: every hit, appended in bulk
-      const int64_t take = std::min(n - j, static_cast<int64_t>(4 * kept_ - hits_.size()));
-      for (int64_t i = j; i < j + take; ++i) hits_.push_back({row[i], first + i});
+    while (!floor_ && j < n) {  // until the buffer first fills: every hit, appended in bulk
+      const int64_t take = std::min(n - j, static_cast<int64_t>(capacity - size_));
+      for (int64_t i = j; i < j + take; ++i) hits_[size_++] = {row[i], static_cast<int32_t>(first + i)};
       j += take;
-      if (hits_.size() == 4 * kept_) keep_best(kept_, better), floor = worst_.score;
+      if (size_ == capacity) compact(better);
     }
-    for (; j < n; ++j) {
-      j = first_at_least(row, j, n, *floor);  // most scores of a large corpus are skipped here
-      if (j == n) break;
-      const Hit h{row[j], first + j};
-      if (bounded_ && !better(h, worst_)) continue;
-      hits_.push_back(h);
-      if (hits_.size() == 4 * kept_) keep_best(kept_, better), floor = std::max(*floor, worst_.score);
+    while (j < n) {  // then the scores at the floor or above, found 16 at a time
+      const Chunk chunk = next_chunk(row, j, n, *floor_);
+      for (uint32_t m = chunk.mask; m != 0; m &= m - 1) {
+        const int64_t at = chunk.start + __builtin_ctz(m);
+        const Hit h{row[at], static_cast<int32_t>(first + at)};
+        if (h.score < *floor_ || (bounded_ && !better(h, worst_))) continue;  // the floor rose in this chunk
+        hits_[size_++] = h;
+        if (size_ == capacity) compact(better);
+      }
+      j = chunk.start + 16;
     }
   }
 
   // Keeps the best `count` hits (in no particular order).
   void keep_best(size_t count, const RanksBefore& better) {
-    if (hits_.size() <= count) return;
-    std::nth_element(hits_.begin(), hits_.begin() + static_cast<std::ptrdiff_t>(count - 1), hits_.end(),
-                     better);
-    hits_.resize(count);
-    worst_ = hits_.back();
+    if (size_ <= count) return;
+    worst_ = select_best(hits_.get(), size_, count, better);
+    size_ = count;
     bounded_ = count == kept_;
   }
 
   // Keeps the best `count` hits, best first (the list is final: no more folds).
   void keep_sorted(size_t count, const RanksBefore& better) {
-    sort_best_first(hits_, better);
-    if (hits_.size() > count) hits_.resize(count);
+    sort_best_first(hits_.get(), size_, better);
+    size_ = std::min(size_, count);
   }
 
-  std::vector<Hit>& hits() { return hits_; }
+  Hit* hits() { return hits_.get(); }
+  size_t size() const { return size_; }
 
  private:
-  // A floor one block proves on its own: t, the r-th best of every 8th score (r = 1.25 kept / 8 + 2, so that
-  // about 1.25 kept scores reach it), when at least kept of the block's scores are >= t (the kept best
-  // overall then all are). Spares a small corpus's first block the buffer's compactions (at k 100 of 3,000
-  // rows they cost more than the product). None for blocks of fewer than 8 kept rows.
-  std::optional<float> block_floor(const float* row, int64_t n) const {
-    constexpr int64_t kStride = 8;
-    if (n < kStride * static_cast<int64_t>(kept_)) return std::nullopt;
-    thread_local std::vector<float> sample;
-    sample.clear();
-    for (int64_t j = 0; j < n; j += kStride) sample.push_back(row[j]);
-    const size_t r = std::min(sample.size(), kept_ * 5 / (4 * kStride) + 2);
-    std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(r - 1), sample.end(),
-                     std::greater<float>());
-    const float t = sample[r - 1];
-    if (count_at_least(row, n, t) < static_cast<int64_t>(kept_)) return std::nullopt;
-    return t;
+  // Keeps the best kept of a full buffer; their worst is the floor from now on.
+  void compact(const RanksBefore& better) {
+    keep_best(kept_, better);
+    floor_ = std::max(floor_.value_or(worst_.score), worst_.score);
+  }
+
+  // A floor one block of n >= kept scores proves (at least kept of them reach it, so the kept best overall
+  // all do). With n >= 8 kept: a value that at least kept of the maxima of n / 8 disjoint groups of scores
+  // reach (so kept scores do), raised by bisection until at most 1.25 kept + 2 maxima do (few groups hold two
+  // of the best, so about as many scores do): one vector pass over the block, a few over its n / 8 maxima, no
+  // branch to mispredict. Else the block's kept-th best (radix selection). A first block appended whole costs
+  // a small corpus the buffer's compactions, a large one the writes and rereads of 4 kept hits per query (out
+  // of cache by the next block).
+  float block_floor(const float* row, size_t n) const {
+    if (n < 8 * kept_) return kth_best(row, n, kept_);
+    const size_t groups = n / 8;
+    thread_local std::vector<float> maxima;
+    maxima.resize(groups);
+    group_maxima(row, n, groups, maxima.data());
+    float lo = maxima[0], hi = maxima[0];
+    for (const float m : maxima) lo = m < lo ? m : lo, hi = m > hi ? m : hi;
+    const auto reaching = [&](float t) {
+      return static_cast<size_t>(count_at_least(maxima.data(), static_cast<int64_t>(groups), t));
+    };
+    if (reaching(hi) >= kept_) return hi;
+    // reaching(lo) >= kept > reaching(hi)
+    for (size_t at_lo = groups; at_lo > kept_ + kept_ / 4 + 2;) {
+      const float mid = lo + (hi - lo) / 2;
+      if (!(mid > lo && mid < hi)) break;  // lo and hi adjacent floats (or not finite)
+      const size_t at_mid = reaching(mid);
+      if (at_mid >= kept_)
+        lo = mid, at_lo = at_mid;
+      else
+        hi = mid;
+    }
+    return lo;
   }
 
   size_t kept_;
-  std::vector<Hit> hits_;
+  std::unique_ptr<Hit[]> hits_;  // 4 kept, allocated at the first fold
+  size_t size_ = 0;
+  std::optional<float> floor_;  // no kept best scores below it, once known
   Hit worst_{0.f, 0};
-  bool bounded_ = false;  // the buffer has held kept hits: worst_ is the threshold
+  bool bounded_ = false;  // the buffer has held kept hits: worst_ is the floor
 };
 
 // q . c with every product exact in double (24 + 24 significant bits fit in 53), summed in sixteen lanes in
 // a fixed order (lanes j mod 16 < 8 in one chain, the others in a second; the chains' lanes added pairwise as
 // below, then the tail) and rounded to float once: the correctly rounded inner product (up to double's own
 // rounding, ~1e-16 relative), the same for any caller, thread count or block shape, and the same from every
-// version below (a product is exact in double, so a fused multiply-add adds the same value).
+// version below (a product is exact in double, so a fused multiply-add adds the same value). The queries come
+// widened to double once per query block (each is rescored against ~k + margin rows).
 float finish(const double* s, double tail) {
   return static_cast<float>(((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7])) + tail);
 }
 
-double tail_of(const float* q, const float* c, int64_t j, int64_t d) {
+double tail_of(const double* q, const float* c, int64_t j, int64_t d) {
   double tail = 0;
-  for (; j < d; ++j) tail += static_cast<double>(q[j]) * static_cast<double>(c[j]);
+  for (; j < d; ++j) tail += q[j] * static_cast<double>(c[j]);
   return tail;
 }
 
@@ -220,17 +384,29 @@ __attribute__((target("avx512f"))) inline __m512d widened(const float* x) {
   return _mm512_cvtps_pd(_mm256_loadu_ps(x));
 }
 
-// Two inner products at once (four independent chains: one pair's chains wait on the adds' latency).
-__attribute__((target("avx512f"))) void rescore_two_avx512(const float* qa, const float* ca, const float* qb,
-                                                           const float* cb, int64_t d, float* out) {
+// Two inner products at once (four independent chains: one pair's chains wait on the adds' latency); a row
+// shared by both (rows come in corpus order: most rows are kept by several queries) is widened once.
+__attribute__((target("avx512f"))) void rescore_two_avx512(const double* qa, const float* ca,
+                                                           const double* qb, const float* cb, int64_t d,
+                                                           float* out) {
   __m512d even_a = _mm512_setzero_pd(), odd_a = _mm512_setzero_pd();
   __m512d even_b = _mm512_setzero_pd(), odd_b = _mm512_setzero_pd();
   int64_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    even_a = _mm512_fmadd_pd(widened(qa + j), widened(ca + j), even_a);
-    even_b = _mm512_fmadd_pd(widened(qb + j), widened(cb + j), even_b);
-    odd_a = _mm512_fmadd_pd(widened(qa + j + 8), widened(ca + j + 8), odd_a);
-    odd_b = _mm512_fmadd_pd(widened(qb + j + 8), widened(cb + j + 8), odd_b);
+  if (ca == cb) {
+    for (; j + 16 <= d; j += 16) {
+      const __m512d c0 = widened(ca + j), c1 = widened(ca + j + 8);
+      even_a = _mm512_fmadd_pd(_mm512_loadu_pd(qa + j), c0, even_a);
+      even_b = _mm512_fmadd_pd(_mm512_loadu_pd(qb + j), c0, even_b);
+      odd_a = _mm512_fmadd_pd(_mm512_loadu_pd(qa + j + 8), c1, odd_a);
+      odd_b = _mm512_fmadd_pd(_mm512_loadu_pd(qb + j + 8), c1, odd_b);
+    }
+  } else {
+    for (; j + 16 <= d; j += 16) {
+      even_a = _mm512_fmadd_pd(_mm512_loadu_pd(qa + j), widened(ca + j), even_a);
+      even_b = _mm512_fmadd_pd(_mm512_loadu_pd(qb + j), widened(cb + j), even_b);
+      odd_a = _mm512_fmadd_pd(_mm512_loadu_pd(qa + j + 8), widened(ca + j + 8), odd_a);
+      odd_b = _mm512_fmadd_pd(_mm512_loadu_pd(qb + j + 8), widened(cb + j + 8), odd_b);
+    }
   }
   alignas(64) double s[8];
   _mm512_store_pd(s, _mm512_add_pd(even_a, odd_a));
@@ -240,26 +416,26 @@ __attribute__((target("avx512f"))) void rescore_two_avx512(const float* qa, cons
 }
 #pragma GCC diagnostic pop
 
-float rescore_portable(const float* q, const float* c, int64_t d) {
+float rescore_portable(const double* q, const float* c, int64_t d) {
   double even[8] = {}, odd[8] = {};
   int64_t j = 0;
   for (; j + 16 <= d; j += 16)
     for (int l = 0; l < 8; ++l) {
-      even[l] += static_cast<double>(q[j + l]) * static_cast<double>(c[j + l]);
-      odd[l] += static_cast<double>(q[j + 8 + l]) * static_cast<double>(c[j + 8 + l]);
+      even[l] += q[j + l] * static_cast<double>(c[j + l]);
+      odd[l] += q[j + 8 + l] * static_cast<double>(c[j + 8 + l]);
     }
   double s[8];
   for (int l = 0; l < 8; ++l) s[l] = even[l] + odd[l];
   return finish(s, tail_of(q, c, j, d));
 }
 
-void rescore_two_portable(const float* qa, const float* ca, const float* qb, const float* cb, int64_t d,
+void rescore_two_portable(const double* qa, const float* ca, const double* qb, const float* cb, int64_t d,
                           float* out) {
   out[0] = rescore_portable(qa, ca, d);
   out[1] = rescore_portable(qb, cb, d);
 }
 
-using RescoreTwo = void (*)(const float*, const float*, const float*, const float*, int64_t, float*);
+using RescoreTwo = void (*)(const double*, const float*, const double*, const float*, int64_t, float*);
 const RescoreTwo rescore_two = __builtin_cpu_supports("avx512f") ? rescore_two_avx512 : rescore_two_portable;
 
 // Corpus row `row` as float32: the stored row itself, or widened into `buffer` (d floats).
@@ -315,15 +491,18 @@ void rescore_candidates(Candidates* queries_hits, int64_t qn, int64_t k, const f
                         const MatrixView& corpus, const RanksBefore& better) {
   const int64_t d = corpus.cols;
   size_t count = 0;
-  for (int64_t i = 0; i < qn; ++i) count += queries_hits[i].hits().size();
+  for (int64_t i = 0; i < qn; ++i) count += queries_hits[i].size();
   std::vector<Candidate> items;
   items.reserve(count);
   for (int64_t i = 0; i < qn; ++i) {
-    const std::vector<Hit>& hits = queries_hits[i].hits();
-    for (size_t s = 0; s < hits.size(); ++s)
+    const Hit* hits = queries_hits[i].hits();
+    for (size_t s = 0; s < queries_hits[i].size(); ++s)
       items.push_back({hits[s].row, static_cast<int32_t>(i), static_cast<int32_t>(s)});
   }
   sort_by_row(items, corpus.rows);
+  std::vector<double> wide(static_cast<size_t>(qn * d));  // qn x d, the queries widened
+  at::parallel_for(0, qn * d, 4096,
+                   [&](int64_t lo, int64_t hi) { std::copy(queries + lo, queries + hi, wide.data() + lo); });
   // Pairs of candidates (the last one paired with itself when the count is odd).
   const int64_t n = static_cast<int64_t>(items.size());
   at::parallel_for(0, (n + 1) / 2, 128, [&](int64_t lo, int64_t hi) {
@@ -333,8 +512,9 @@ void rescore_candidates(Candidates* queries_hits, int64_t qn, int64_t k, const f
       const Candidate& a = items[2 * p];
       const Candidate& b = items[std::min(2 * p + 1, n - 1)];
       float scores[2];
-      rescore_two(queries + a.query * d, row_as_float(corpus, a.row, buffer_a.data()), queries + b.query * d,
-                  row_as_float(corpus, b.row, buffer_b.data()), d, scores);
+      const float* ca = row_as_float(corpus, a.row, buffer_a.data());
+      const float* cb = a.row == b.row ? ca : row_as_float(corpus, b.row, buffer_b.data());
+      rescore_two(wide.data() + a.query * d, ca, wide.data() + b.query * d, cb, d, scores);
       queries_hits[a.query].hits()[a.slot].score = scores[0];
       queries_hits[b.query].hits()[b.slot].score = scores[1];
     }
@@ -355,6 +535,9 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   RR_CHECK(p.k > 0 && p.corpus_block > 0 && p.query_block > 0, Usage,
            "search: k ({}), corpus_block ({}) and query_block ({}) must be positive", p.k, p.corpus_block,
            p.query_block);
+  RR_CHECK(corpus.rows <= std::numeric_limits<int32_t>::max(), Usage,
+           "search: a shard of {} rows; one search takes at most 2^31 - 1 (shard the corpus over more ranks)",
+           corpus.rows);
   TopK top(nq, p.k);
   if (nq == 0 || corpus.rows == 0) return top;
   const int64_t d = corpus.cols;
@@ -384,8 +567,10 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   for (int64_t q0 = 0; q0 < nq; q0 += p.query_block) {
     const int64_t qn = std::min(p.query_block, nq - q0);
     at::Tensor q = at::from_blob(const_cast<float*>(queries + q0 * d), {qn, d}, f32).to(device);
-    // This block's candidates only: up to 4 kept hits (16 B) per query while scanning, k once written out.
-    std::vector<Candidates> hits(static_cast<size_t>(qn), Candidates(kept));
+    // This block's candidates only: up to 4 kept hits (8 B) per query while scanning, k once written out.
+    std::vector<Candidates> hits;
+    hits.reserve(static_cast<size_t>(qn));
+    for (int64_t i = 0; i < qn; ++i) hits.emplace_back(kept);
     for (int64_t c0 = 0; c0 < corpus.rows; c0 += p.corpus_block) {
       const int64_t cn = std::min(p.corpus_block, corpus.rows - c0);
       // qn x cn, row-major; on the CPU written into one buffer reused by every block (no page faults per
@@ -417,9 +602,9 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
     at::parallel_for(0, qn, 16, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         if (!p.bf16) hits[i].keep_sorted(static_cast<size_t>(p.k), better);  // bf16: when rescored
-        const std::vector<Hit>& h = hits[i].hits();
+        const Hit* h = hits[i].hits();
         const int64_t out = (q0 + i) * p.k;
-        for (size_t j = 0; j < h.size(); ++j) {
+        for (size_t j = 0; j < hits[i].size(); ++j) {
           top.doc[out + static_cast<int64_t>(j)] = first_row + h[j].row;
           top.score[out + static_cast<int64_t>(j)] = h[j].score;
           top.tie[out + static_cast<int64_t>(j)] = tie[h[j].row];

@@ -1,7 +1,7 @@
 // Exact inner-product top-k of queries against a corpus matrix, in memory-bounded blocks.
 // Scores come from one matrix product per (query block x corpus block) on the configured device;
 // the hits of each block are folded into per-query candidate buffers on the CPU (up to 4 x (k + margin) hits
-// of 16 B per query of the current query block; the lists written out hold k).
+// of 8 B per query of the current query block; the lists written out hold k).
 //
 // bf16 search (SearchParams::bf16, CPU only): the products run in bfloat16 (Bf16Corpus, ~3x the fp32 GEMM
 // rate on AVX512_BF16) and keep k + margin candidates per query; each candidate is then rescored from the

@@ -93,9 +93,10 @@ void expect_brute_force_across_block_sizes(SearchPath path, const std::string& d
                              ? std::make_unique<DeviceIndex>(as_tensor(c.x, c.n, c.d), tie, 0, p)
                              : make_dense_index(as_tensor(c.x, c.n, c.d), tie, 0, p);
       EXPECT_EQ(index->ntotal(), c.n);
-      const bool kind = path == SearchPath::Resident ? dynamic_cast<const DeviceIndex*>(index.get()) != nullptr
-                        : path == SearchPath::Bf16   ? dynamic_cast<const Bf16Index*>(index.get()) != nullptr
-                                                     : dynamic_cast<const FlatIndex*>(index.get()) != nullptr;
+      const bool kind = path == SearchPath::Resident
+                            ? dynamic_cast<const DeviceIndex*>(index.get()) != nullptr
+                        : path == SearchPath::Bf16 ? dynamic_cast<const Bf16Index*>(index.get()) != nullptr
+                                                   : dynamic_cast<const FlatIndex*>(index.get()) != nullptr;
       EXPECT_TRUE(kind) << "another index kind for path " << static_cast<int>(path);
       TopK got = index->search(vectors_of(qs), k);
       EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " path " << static_cast<int>(path);
@@ -107,6 +108,49 @@ void expect_brute_force_across_block_sizes(SearchPath path, const std::string& d
 
 TEST(ExactSearch, MatchesBruteForceWithTiesAcrossBlockSizes) {
   expect_brute_force_across_block_sizes(SearchPath::Fp32);
+}
+
+// Scores of 17 values (-8..8) over 6,000 documents: the k-th place always falls in a run of hundreds of equal
+// scores. k 300 and 1,500 through each way a block's floor is found (a first block of >= 8 kept rows: group
+// maxima; of >= kept: radix selection; smaller: appended whole) and buffers of >= 512 hits (radix selection,
+// the tie keys deciding at the boundary), fp32 and bf16 (exact here: small integers, margin 0).
+void expect_brute_force_with_heavy_ties(bool bf16) {
+  Corpus c = make_corpus(6000, 8, 1, 5);
+  Corpus qs = make_corpus(9, 8, 1, 6);
+  auto tie = tie_keys(c.ids);
+  for (int64_t k : {300, 1500}) {
+    const TopK ref = brute_force(qs.x, qs.n, c, tie, k);
+    for (int64_t block : {6000, 2000, 250}) {
+      SearchParams p;
+      p.k = k;
+      p.corpus_block = block;
+      p.query_block = 4;
+      p.bf16 = bf16;
+      p.bf16_margin = 0;
+      const TopK got =
+          exact_search(qs.x.data(), qs.n, {c.x.data(), c.n, c.d, VectorType::Float32}, 0, tie.data(), p);
+      EXPECT_EQ(got.doc, ref.doc) << "k " << k << " block " << block << " bf16 " << bf16;
+      EXPECT_EQ(got.score, ref.score);
+      EXPECT_EQ(got.tie, ref.tie);
+    }
+  }
+}
+
+TEST(ExactSearch, HeavyTiesAtLargeKMatchBruteForce) {
+  expect_brute_force_with_heavy_ties(false);
+}
+
+TEST(ExactSearch, ShardOfMoreThanInt32RowsIsRefused) {
+  const float row[4] = {};
+  const int64_t tie = 0;
+  SearchParams p;
+  p.k = 1;
+  try {
+    exact_search(row, 1, {row, int64_t{1} << 31, 4, VectorType::Float32}, 0, &tie, p);
+    ADD_FAILURE() << "a shard of 2^31 rows was searched";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2147483648 rows"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ExactSearch, ShardsMergedEqualTheWholeSearch) {
@@ -158,8 +202,9 @@ TEST(ExactSearch, FewerDocumentsThanKLeavesEmptySlots) {
   const at::Tensor empty = at::empty({0, c.d}, at::kFloat);
   for (const std::string device : {"cpu-flat", "cpu"}) {
     SearchParams p;
-    const auto index = device == "cpu" ? std::unique_ptr<Index>(new DeviceIndex(as_tensor(c.x, c.n, c.d), tie, 0, p))
-                                       : make_dense_index(as_tensor(c.x, c.n, c.d), tie, 0, p);
+    const auto index = device == "cpu"
+                           ? std::unique_ptr<Index>(new DeviceIndex(as_tensor(c.x, c.n, c.d), tie, 0, p))
+                           : make_dense_index(as_tensor(c.x, c.n, c.d), tie, 0, p);
     const TopK t = index->search(one, 5);
     EXPECT_EQ(t.count(0), 3);
     EXPECT_EQ(t.doc[3], -1);
@@ -225,6 +270,11 @@ bool bf16_search_runs() {
 TEST(Bf16Search, ExactOnIntegerVectorsWithTiesAcrossBlockShapes) {
   if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
   expect_brute_force_across_block_sizes(SearchPath::Bf16);
+}
+
+TEST(Bf16Search, HeavyTiesAtLargeKMatchBruteForce) {
+  if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
+  expect_brute_force_with_heavy_ties(true);
 }
 
 // Top-k by the inner product correctly rounded to float (double sums), in trec_eval's order.
