@@ -44,47 +44,53 @@ struct RanksBefore {
   }
 };
 
-// The first chunk of 16 scores, from row[j] in steps of 16, that holds a score >= threshold: its start and
-// the mask of those scores (bit b: row[start + b]); {n, 0} when none. AVX-512 compares 64 scores at a time (a
-// large corpus's scores are mostly skipped here) and reads a last partial chunk through a mask; the portable
-// loop one score at a time. Chosen once, when the program loads.
-struct Chunk {
-  int64_t start;
-  uint32_t mask;
-};
-
+// The positions j' in [j, n) with row[j'] >= threshold, ascending, written to out until `room` (>= 16) are
+// found or the row ends; returns their count and sets *next to the first position not examined. AVX-512
+// compares 64 scores at a time (a large corpus's scores are mostly skipped here) and reads a last partial
+// chunk through a mask; the portable loop one score at a time. One call gathers a block's hits: a call per
+// hit cost k = 1000 searches as much as the hits themselves. Chosen once, when the program loads.
 __attribute__((target("avx512f"))) inline __mmask16 at_least(const float* scores, __m512 threshold) {
   return _mm512_cmp_ps_mask(_mm512_loadu_ps(scores), threshold, _CMP_GE_OQ);
 }
 
-__attribute__((target("avx512f"))) Chunk next_chunk_avx512(const float* row, int64_t j, int64_t n,
-                                                           float threshold) {
+__attribute__((target("avx512f"))) int64_t collect_at_least_avx512(const float* row, int64_t j, int64_t n,
+                                                                   float threshold, int32_t* out,
+                                                                   int64_t room, int64_t* next) {
   const __m512 t = _mm512_set1_ps(threshold);
-  for (; j + 64 <= n; j += 64)
-    if ((at_least(row + j, t) | at_least(row + j + 16, t) | at_least(row + j + 32, t) |
-         at_least(row + j + 48, t)) != 0)
-      break;
-  for (; j + 16 <= n; j += 16)
-    if (const __mmask16 m = at_least(row + j, t); m != 0) return {j, m};
-  if (j < n) {
+  int64_t count = 0;
+  auto take = [&](uint32_t mask, int64_t at) {
+    for (; mask != 0; mask &= mask - 1) out[count++] = static_cast<int32_t>(at + __builtin_ctz(mask));
+  };
+  while (j + 16 <= n && count + 16 <= room) {
+    if (j + 64 <= n && (at_least(row + j, t) | at_least(row + j + 16, t) | at_least(row + j + 32, t) |
+                        at_least(row + j + 48, t)) == 0) {
+      j += 64;
+      continue;
+    }
+    take(at_least(row + j, t), j);
+    j += 16;
+  }
+  if (j < n && j + 16 > n && count + 16 <= room) {
     const __mmask16 lanes = static_cast<__mmask16>((1u << (n - j)) - 1);
-    const __mmask16 m = _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, row + j), t, _CMP_GE_OQ);
-    if (m != 0) return {j, m};
+    take(_mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, row + j), t, _CMP_GE_OQ), j);
+    j = n;
   }
-  return {n, 0};
+  *next = j;
+  return count;
 }
 
-Chunk next_chunk_portable(const float* row, int64_t j, int64_t n, float threshold) {
-  for (; j < n; j += 16) {
-    uint32_t mask = 0;
-    for (int64_t b = 0; b < std::min<int64_t>(16, n - j); ++b) mask |= uint32_t{row[j + b] >= threshold} << b;
-    if (mask != 0) return {j, mask};
-  }
-  return {n, 0};
+int64_t collect_at_least_portable(const float* row, int64_t j, int64_t n, float threshold, int32_t* out,
+                                  int64_t room, int64_t* next) {
+  int64_t count = 0;
+  for (; j < n && count < room; ++j)
+    if (row[j] >= threshold) out[count++] = static_cast<int32_t>(j);
+  *next = j;
+  return count;
 }
 
-using NextChunk = Chunk (*)(const float*, int64_t, int64_t, float);
-const NextChunk next_chunk = __builtin_cpu_supports("avx512f") ? next_chunk_avx512 : next_chunk_portable;
+using CollectAtLeast = int64_t (*)(const float*, int64_t, int64_t, float, int32_t*, int64_t, int64_t*);
+const CollectAtLeast collect_at_least =
+    __builtin_cpu_supports("avx512f") ? collect_at_least_avx512 : collect_at_least_portable;
 
 // How many of values[0, n) are >= threshold.
 __attribute__((target("avx512f"))) int64_t count_at_least_avx512(const float* values, int64_t n,
@@ -285,17 +291,29 @@ class Candidates {
       j += take;
       if (size_ == capacity) compact(better);
     }
-    while (j < n) {  // then the scores at the floor or above, found 16 at a time
-      const Chunk chunk = next_chunk(row, j, n, *floor_);
-      for (uint32_t m = chunk.mask; m != 0; m &= m - 1) {
-        const int64_t at = chunk.start + __builtin_ctz(m);
-        const Hit h{row[at], static_cast<int32_t>(first + at)};
-        if (h.score < *floor_ || (bounded_ && !better(h, worst_))) continue;  // the floor rose in this chunk
-        hits_[size_++] = h;
-        if (size_ == capacity) compact(better);
+    // Then the scores at the floor or above, gathered a batch of positions at a time. Locals: a store to the
+    // hits must not make the compiler reload the floor or the size.
+    std::array<int32_t, 256> found;
+    Hit* const hits = hits_.get();
+    float floor = *floor_;
+    size_t size = size_;
+    while (j < n) {
+      int64_t next = n;
+      const int64_t count = collect_at_least(row, j, n, floor, found.data(), found.size(), &next);
+      for (int64_t f = 0; f < count; ++f) {
+        const Hit h{row[found[f]], static_cast<int32_t>(first + found[f])};
+        // Below a floor raised in this batch, or equal to the worst kept hit and not ranking before it.
+        if (h.score < floor || (h.score == floor && bounded_ && !better(h, worst_))) continue;
+        hits[size++] = h;
+        if (size == capacity) {
+          size_ = size;
+          compact(better);
+          size = size_, floor = *floor_;
+        }
       }
-      j = chunk.start + 16;
+      j = next;
     }
+    size_ = size;
   }
 
   // Keeps the best `count` hits (in no particular order).
