@@ -270,11 +270,12 @@ Hit select_best(Hit* hits, size_t n, size_t count, const RanksBefore& better) {
   return *worst;
 }
 
-// One query's best `kept` hits so far. Hits that rank before the threshold are appended (in bulk until the
-// buffer first fills); when the buffer holds 4 kept, radix selection keeps the best kept and raises the
-// threshold to the worst of them. O(1) per hit: a heap pays a log(kept) sift through scattered slots per
-// accepted hit, which at k = 1000 cost as much as the bf16 product itself. The set kept is the heap's (the
-// order is strict).
+// One query's best `kept` hits so far. A floor that no kept hit falls below comes from the first block of
+// kept rows or more (block_floor), or else once the buffer first fills (until then every hit is appended);
+// the hits at the floor or above are appended, and when the buffer holds 4 kept, radix selection keeps the
+// best kept and raises the floor to the worst of them. O(1) per hit: a heap pays a log(kept) sift through
+// scattered slots per accepted hit, which at k = 1000 cost as much as the bf16 product itself. The set kept
+// is the heap's (the order is strict).
 class Candidates {
  public:
   explicit Candidates(int64_t kept) : kept_(static_cast<size_t>(kept)) {}
@@ -501,10 +502,14 @@ void sort_by_row(std::vector<Candidate>& items, int64_t rows) {
   }
 }
 
-// Replaces the bf16 scores of the candidates of queries [0, qn) by exact ones, corpus row by corpus row: each
-// row is read (and widened) once for every query that kept it (rows in ascending order: a streaming read,
-// where query by query it was k + margin scattered rows, 3 KB each at d 768, per query), then keeps each
-// query's best k, best first.
+// A shard of at most this many bytes stays in a server's last-level cache between query blocks.
+constexpr int64_t kCachedShardBytes = int64_t{8} << 20;
+
+// Replaces the bf16 scores of the candidates of queries [0, qn) by exact ones, then keeps each query's best
+// k, best first. A larger shard's candidates go corpus row by corpus row: each row is read once for every
+// query that kept it (rows in ascending order: a streaming read, where query by query it was k + margin
+// scattered rows, 3 KB each at d 768, per query; 1.8x faster at 30 MB, k 1000, here). A cached shard's go
+// query by query, the query's vector staying in L1 (~10% faster at 9 MB). The scores are the same either way.
 void rescore_candidates(Candidates* queries_hits, int64_t qn, int64_t k, const float* queries,
                         const MatrixView& corpus, const RanksBefore& better) {
   const int64_t d = corpus.cols;
@@ -517,7 +522,8 @@ void rescore_candidates(Candidates* queries_hits, int64_t qn, int64_t k, const f
     for (size_t s = 0; s < queries_hits[i].size(); ++s)
       items.push_back({hits[s].row, static_cast<int32_t>(i), static_cast<int32_t>(s)});
   }
-  sort_by_row(items, corpus.rows);
+  if (corpus.rows * corpus.cols * static_cast<int64_t>(vector_type_size(corpus.type)) > kCachedShardBytes)
+    sort_by_row(items, corpus.rows);
   std::vector<double> wide(static_cast<size_t>(qn * d));  // qn x d, the queries widened
   at::parallel_for(0, qn * d, 4096,
                    [&](int64_t lo, int64_t hi) { std::copy(queries + lo, queries + hi, wide.data() + lo); });

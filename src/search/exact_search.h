@@ -1,7 +1,10 @@
 // Exact inner-product top-k of queries against a corpus matrix, in memory-bounded blocks.
 // Scores come from one matrix product per (query block x corpus block) on the configured device;
 // the hits of each block are folded into per-query candidate buffers on the CPU (up to 4 x (k + margin) hits
-// of 8 B per query of the current query block; the lists written out hold k).
+// of 8 B per query of the current query block; the lists written out hold k). Memory beyond the corpus and
+// the lists: the score buffer (query_block x corpus_block x 4 B), the candidate buffers, and in bf16 search
+// the block's queries widened to double (query_block x d x 8 B) and its candidates listed by corpus row
+// (query_block x (k + margin) x 16 B, twice while sorted).
 //
 // bf16 search (SearchParams::bf16, CPU only): the products run in bfloat16 (Bf16Corpus, ~3x the fp32 GEMM
 // rate on AVX512_BF16) and keep k + margin candidates per query; each candidate is then rescored from the

@@ -366,10 +366,11 @@ TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneForAnyShardingAndStorage) {
   }
 }
 
-// A shard of more than 2^16 rows (the candidates are gathered by row in two radix passes), k 1000.
+// A shard of more than 2^16 rows and 8 MiB (its candidates are rescored in row order, gathered by row in two
+// radix passes), k 1000.
 TEST(Bf16Search, RescoredTopKIsTheCorrectlyRoundedOneOnALargeShard) {
   if (!bf16_search_runs()) GTEST_SKIP() << "this CPU has no fast bf16: bf16 search is refused (checked)";
-  const int64_t n = 70000, d = 16, nq = 5, k = 1000;
+  const int64_t n = 70000, d = 32, nq = 5, k = 1000;
   const std::vector<float> x = gaussian(n * d, 21), q = gaussian(nq * d, 22);
   std::vector<int64_t> tie(static_cast<size_t>(n));
   std::iota(tie.begin(), tie.end(), 0);
