@@ -292,6 +292,7 @@ class Candidates {
       j += take;
       if (size_ == capacity) compact(better);
     }
+    if (j == n) return;
     // Then the scores at the floor or above, gathered a batch of positions at a time. Locals: a store to the
     // hits must not make the compiler reload the floor or the size.
     std::array<int32_t, 256> found;
@@ -548,6 +549,22 @@ void rescore_candidates(Candidates* queries_hits, int64_t qn, int64_t k, const f
   });
 }
 
+// The packed corpus bf16 search reads: `packed`, checked to fit, or else the corpus packed here into `own`.
+const Bf16Corpus* packed_corpus(const MatrixView& corpus, int64_t nq, const SearchParams& p,
+                                const Bf16Corpus* packed, std::unique_ptr<Bf16Corpus>& own) {
+  RR_CHECK(c10::Device(p.device).is_cpu(), Usage,
+           "bf16 search runs on the CPU (oneDNN); on {} use precision \"fp32\"", p.device);
+  if (!packed) {
+    own = std::make_unique<Bf16Corpus>(corpus, p.corpus_block, std::min(p.query_block, nq));
+    packed = own.get();
+  }
+  RR_CHECK(packed->rows() == corpus.rows && packed->corpus_block() == p.corpus_block &&
+               packed->query_rows() >= std::min(p.query_block, nq),
+           Runtime, "bf16 search: the packed corpus ({} rows, blocks of {}, {} query rows) does not fit",
+           packed->rows(), packed->corpus_block(), packed->query_rows());
+  return packed;
+}
+
 }  // namespace
 
 int64_t default_bf16_margin(int64_t k) {
@@ -571,20 +588,9 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
   const size_t elem = vector_type_size(corpus.type);
   const bool on_cpu = device.is_cpu();
   // Candidates kept per query while scanning: k, or k + margin for bf16 search.
-  int64_t kept = p.k;
+  const int64_t kept = p.k + (!p.bf16 ? 0 : p.bf16_margin >= 0 ? p.bf16_margin : default_bf16_margin(p.k));
   std::unique_ptr<Bf16Corpus> own_packing;
-  if (p.bf16) {
-    RR_CHECK(on_cpu, Usage, "bf16 search runs on the CPU (oneDNN); on {} use precision \"fp32\"", p.device);
-    kept = p.k + (p.bf16_margin >= 0 ? p.bf16_margin : default_bf16_margin(p.k));
-    if (!packed) {
-      own_packing = std::make_unique<Bf16Corpus>(corpus, p.corpus_block, std::min(p.query_block, nq));
-      packed = own_packing.get();
-    }
-    RR_CHECK(packed->rows() == corpus.rows && packed->corpus_block() == p.corpus_block &&
-                 packed->query_rows() >= std::min(p.query_block, nq),
-             Runtime, "bf16 search: the packed corpus ({} rows, blocks of {}, {} query rows) does not fit",
-             packed->rows(), packed->corpus_block(), packed->query_rows());
-  }
+  if (p.bf16) packed = packed_corpus(corpus, nq, p, packed, own_packing);
   const RanksBefore better{tie};
   const int64_t buffer_rows = p.bf16 ? packed->query_rows() : std::min(p.query_block, nq);
   at::Tensor buffer = at::empty({on_cpu ? buffer_rows * std::min(p.corpus_block, corpus.rows) : 0}, f32);
