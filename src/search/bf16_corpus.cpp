@@ -104,13 +104,17 @@ int64_t Bf16Corpus::query_rows() const {
   return impl_->query_rows;
 }
 
-void Bf16Corpus::scores(const float* q, int64_t qn, int64_t block, float* out) const {
+void Bf16Corpus::set_queries(const float* q, int64_t qn) const {
   Impl& m = *impl_;
-  RR_CHECK(qn > 0 && qn <= m.query_rows && block >= 0 && block < static_cast<int64_t>(m.packed.size()),
-           Runtime, "bf16 search: {} queries for {} rows, block {} of {}", qn, m.query_rows, block,
-           m.packed.size());
+  RR_CHECK(qn > 0 && qn <= m.query_rows, Runtime, "bf16 search: {} queries for {} rows", qn, m.query_rows);
   m.queries.narrow(0, 0, qn).copy_(
       at::from_blob(const_cast<float*>(q), {qn, m.d}, at::TensorOptions().dtype(at::kFloat)));
+}
+
+void Bf16Corpus::scores(int64_t block, float* out) const {
+  Impl& m = *impl_;
+  RR_CHECK(block >= 0 && block < static_cast<int64_t>(m.packed.size()), Runtime,
+           "bf16 search: block {} of {}", block, m.packed.size());
   const int64_t cn = std::min(m.block, m.rows - block * m.block);
   const Impl::Product& p = m.product(cn);
   memory src(p.src, m.engine, m.queries.data_ptr());

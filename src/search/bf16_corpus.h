@@ -22,10 +22,13 @@ class Bf16Corpus {
   int64_t rows() const;
   int64_t corpus_block() const;
   int64_t query_rows() const;
-  // out (query_rows() x cn, row-major, cn = the rows of block `block`) = bf16(q) . bf16(corpus block)^T,
-  // accumulated in float32; q: qn x d float32 row-major, qn <= query_rows(); rows qn.. of out are scratch
-  // (the product always runs at query_rows() rows: one packed layout serves every query block).
-  void scores(const float* q, int64_t qn, int64_t block, float* out) const;
+  // Rounds the queries of the products that follow to bfloat16: q, qn x d float32 row-major,
+  // qn <= query_rows() (once per query block, not once per corpus block).
+  void set_queries(const float* q, int64_t qn) const;
+  // out (query_rows() x cn, row-major, cn = the rows of block `block`) = bf16(q) . bf16(corpus block)^T for
+  // the queries set, accumulated in float32; rows qn.. of out are scratch (the product always runs at
+  // query_rows() rows: one packed layout serves every query block).
+  void scores(int64_t block, float* out) const;
 
  private:
   struct Impl;

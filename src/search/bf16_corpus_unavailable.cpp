@@ -24,6 +24,7 @@ int64_t Bf16Corpus::corpus_block() const {
 int64_t Bf16Corpus::query_rows() const {
   return 0;
 }
-void Bf16Corpus::scores(const float*, int64_t, int64_t, float*) const {}
+void Bf16Corpus::set_queries(const float*, int64_t) const {}
+void Bf16Corpus::scores(int64_t, float*) const {}
 
 }  // namespace rr

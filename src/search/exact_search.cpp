@@ -598,6 +598,7 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
     const int64_t qn = std::min(p.query_block, nq - q0);
     at::Tensor q = at::from_blob(const_cast<float*>(queries + q0 * d), {qn, d}, f32).to(device);
     // This block's candidates only: up to 4 kept hits (8 B) per query while scanning, k once written out.
+    if (p.bf16) packed->set_queries(queries + q0 * d, qn);
     std::vector<Candidates> hits;
     hits.reserve(static_cast<size_t>(qn));
     for (int64_t i = 0; i < qn; ++i) hits.emplace_back(kept);
@@ -608,7 +609,7 @@ TopK exact_search(const float* queries, int64_t nq, const MatrixView& corpus, in
       at::Tensor scores;
       const char* base = static_cast<const char*>(corpus.data) + static_cast<size_t>(c0 * d) * elem;
       if (p.bf16) {
-        packed->scores(queries + q0 * d, qn, c0 / p.corpus_block, buffer.data_ptr<float>());
+        packed->scores(c0 / p.corpus_block, buffer.data_ptr<float>());
         scores = buffer.narrow(0, 0, qn * cn).view({qn, cn});
       } else if (on_cpu) {
         at::Tensor c = at::from_blob(const_cast<char*>(base), {cn, d}, stored).to(at::kFloat);
