@@ -150,7 +150,9 @@ uint32_t order_key(float score) {
   uint32_t u;
   const float f = score + 0.0f;
   std::memcpy(&u, &f, sizeof u);
-  return ~((u & 0x80000000u) ? ~u : (u | 0x80000000u));
+  // Negative: ~u; else u with the sign bit set (without a branch: mixed signs mispredicted half the time).
+  const uint32_t negative = static_cast<uint32_t>(static_cast<int32_t>(u) >> 31);
+  return ~(u ^ (negative | 0x80000000u));
 }
 
 // The score of a key (+0 for the key of -0 and +0).
@@ -162,11 +164,11 @@ float score_of(uint32_t key) {
   return score;
 }
 
-// Sorts hits[0, n) best first (trec_eval's order). Lists of 256 and more by a stable radix sort on the score
+// Sorts hits[0, n) best first (trec_eval's order). Lists of 64 and more by a stable radix sort on the score
 // keys (four passes of 8 bits, ~4 n moves and no branch to mispredict: a comparison sort of a k = 1000 list
 // took as long as the bf16 product of a small corpus), then runs of equal scores by tie key.
 void sort_best_first(Hit* hits, size_t n, const RanksBefore& better) {
-  if (n < 256) {
+  if (n < 64) {
     std::sort(hits, hits + n, better);
     return;
   }
@@ -192,9 +194,9 @@ void sort_best_first(Hit* hits, size_t n, const RanksBefore& better) {
 // The count-th smallest of keys[0, n) (0 < count <= n) and how many of the count smallest equal it, and the
 // smallest key. Radix
 // selection: the digits where the keys differ (those above the highest bit where the least and the greatest
-// key differ are common), 11 bits per pass, each pass counting the keys that share the digits found so far
-// and keeping only those for the next (no comparison to mispredict: nth_element on the hits cost as much as
-// the bf16 product at k 1000).
+// key differ are common), 8 or 11 bits per pass, each pass counting the keys that share the digits found so
+// far and keeping only those for the next (no comparison to mispredict: nth_element on the hits cost as much
+// as the bf16 product at k 1000).
 struct KthKey {
   uint32_t key;
   size_t need;
@@ -214,10 +216,12 @@ KthKey kth_smallest(const uint32_t* keys, size_t n, size_t count) {
   const uint32_t* in = keys;
   size_t m = n;
   while (low_bits > 0) {
-    const int width = std::min(low_bits, 11), shift = low_bits - width;
+    // 11-bit digits, 8-bit ones for a few keys (the counts are zeroed each pass).
+    const int width = std::min(low_bits, m < 4096 ? 8 : 11), shift = low_bits - width;
     const uint32_t digit_mask = (1u << width) - 1;
     // Two interleaved counts: runs of keys with one digit do not wait on each other's increments.
-    std::array<uint32_t, 2 * 2048> histogram{};
+    std::array<uint32_t, 2 * 2048> histogram;
+    std::fill(histogram.begin(), histogram.begin() + 2 * (digit_mask + 1), 0u);
     for (size_t i = 0; i < m; ++i) ++histogram[2 * ((in[i] >> shift) & digit_mask) + (i & 1)];
     uint32_t digit = 0;
     while (histogram[2 * digit] + histogram[2 * digit + 1] < need)
@@ -257,7 +261,7 @@ std::pair<float, float> kth_best(const float* scores, size_t n, size_t count) {
 // the worst of them: the hits before the count-th best score, then the best by tie key of those equal to it
 // (nth_element for a few hits).
 Hit select_best(Hit* hits, size_t n, size_t count, const RanksBefore& better) {
-  if (n < 512) {
+  if (n < 64) {
     std::nth_element(hits, hits + count - 1, hits + n, better);
     return hits[count - 1];
   }
@@ -399,14 +403,14 @@ class Candidates {
   }
 
   // A floor one block of n >= kept scores proves (at least kept of them reach it, so the kept best overall
-  // all do). With n >= 8 kept: a value that at least kept of the maxima of n / 8 disjoint groups of scores
+  // all do). With n >= 16 kept: a value that at least kept of the maxima of n / 8 disjoint groups of scores
   // reach (so kept scores do), raised by bisection until at most 1.25 kept + 2 maxima do (few groups hold two
   // of the best, so about as many scores do): one vector pass over the block, a few over its n / 8 maxima, no
   // branch to mispredict. Else the block's kept-th best (radix selection). A first block appended whole costs
   // a small corpus the buffer's compactions, a large one the writes and rereads of 4 kept hits per query (out
   // of cache by the next block). Returns the floor and the block's best score.
   std::pair<float, float> block_floor(const float* row, size_t n) const {
-    if (n < 8 * kept_) return kth_best(row, n, kept_);
+    if (n < 16 * kept_) return kth_best(row, n, kept_);
     const size_t groups = n / 8;
     thread_local std::vector<float> maxima;
     maxima.resize(groups);
